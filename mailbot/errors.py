@@ -1,0 +1,25 @@
+"""The small hierarchy of errors mailbot raises; ordinary outcomes are return values."""
+
+
+class MailbotError(Exception):
+    """Base class for every error mailbot raises on purpose."""
+
+
+class ConfigError(MailbotError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class RulesError(MailbotError):
+    """A rule file or template is invalid; the message names file, entry and key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class TransientError(MailbotError):
+    """A server (IMAP, SMTP, database) is unreachable for now; retry later."""
+
+
+class PermanentSendError(MailbotError):
+    """The SMTP server refused a message for good; retrying will not help."""
