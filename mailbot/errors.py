@@ -23,3 +23,7 @@ class TransientError(MailbotError):
 
 class PermanentSendError(MailbotError):
     """The SMTP server refused a message for good; retrying will not help."""
+
+
+class Conflict(MailbotError):
+    """Another process did the same work first (a unique key refused ours)."""

@@ -1,0 +1,41 @@
+"""Pipeline stage: classify a would-be new call by the ordered rules in classify.toml."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mailbot.rules import Rules
+from mailbot.triage import Classification, Context, Triage
+
+
+def classify_text(rules: Rules, sender: str, subject: str, body: str) -> Classification:
+    """Apply the first matching rule on top of the defaults."""
+    default = rules.classification.default
+    fields = {"sender": sender, "subject": subject, "body": body, "text": f"{subject}\n{body}"}
+    for rule, patterns in rules.compiled:
+        if all(p.search(fields[name]) for name, p in patterns.items()):
+            chosen = rule.set
+            return Classification(
+                type=chosen.type or default.type or "incident",
+                category=chosen.category or default.category or "general",
+                priority=chosen.priority or default.priority or "P3",
+                team=chosen.team or default.team,
+                rule=rule.name,
+            )
+    return Classification(
+        type=default.type or "incident",
+        category=default.category or "general",
+        priority=default.priority or "P3",
+        team=default.team,
+        rule="default",
+    )
+
+
+def classify(t: Triage, ctx: Context) -> Triage:
+    """Classify mail that is not part of an existing call."""
+    if t.call is not None or (t.screening is not None and t.screening.automatic):
+        return t
+    msg = t.parsed
+    return replace(
+        t, classification=classify_text(ctx.rules, msg.from_addr or "", msg.subject, msg.new_text)
+    )

@@ -1,0 +1,233 @@
+"""The `mailbot` command line: the one place that reads the clock and the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from mailbot import calls, health
+from mailbot.config import Config, load_config
+from mailbot.daemon import Clock, Daemon
+from mailbot.db import make_engine, make_sessions, upgrade
+from mailbot.errors import ConfigError, MailbotError, RulesError
+from mailbot.rules import load_rules
+
+
+def parse_now(value: str, zone: str = "Europe/London") -> datetime:
+    """Read --now: ISO 8601, local time in ``zone`` when no offset is given."""
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise MailbotError(f"--now: not an ISO 8601 time: {value!r}") from exc
+    return t.replace(tzinfo=ZoneInfo(zone)) if t.tzinfo is None else t
+
+
+def make_clock(fixed: datetime | None) -> Clock:
+    """A clock that is frozen at --now when given, else the real UTC clock."""
+    if fixed is not None:
+        return lambda: fixed
+    return lambda: datetime.now(UTC)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(Path(args.config))
+
+
+def _clock(args: argparse.Namespace, zone: str = "Europe/London") -> Clock:
+    value = args.now or os.environ.get("MAILBOT_NOW")
+    return make_clock(parse_now(value, zone) if value else None)
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    rules_dir = Path(args.dir) if args.dir else _config(args).rules.dir
+    try:
+        rules = load_rules(rules_dir)
+    except RulesError as exc:
+        print(f"rules in {rules_dir} have problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    d = rules.directory
+    print(
+        f"rules in {rules_dir} are valid: {len(d.schools)} schools, {len(d.officers)} officers, "
+        f"{len(d.teams)} teams, {len(rules.classification.rule)} classification rules, "
+        "all templates render"
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = _config(args)
+    upgrade(config.database.url)
+    print(f"database schema is up to date ({config.database.url.split('@')[-1]})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    rules = load_rules(config.rules.dir)
+    zone = rules.sla.calendar.zone
+    sessions = make_sessions(make_engine(config.database.url))
+    upgrade(config.database.url)
+
+    async def main() -> int:
+        daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_clock(args, zone))
+        if args.once:
+            report, sent = await daemon.run_once()
+            for o in report.outcomes:
+                ref = f" {o.ref}" if o.ref else ""
+                print(f"{o.action:14} {o.sender}: {o.subject[:60]!r}{ref} ({o.reason})")
+            print(
+                f"processed {len(report.outcomes)}, failed {len(report.failed)}; "
+                f"sent {sent.sent}, retrying {sent.retrying}, send failures {sent.failed}"
+            )
+            return 0
+        await daemon.run_forever(config.rules.dir)
+        return 0
+
+    return asyncio.run(main())
+
+
+def cmd_calls_list(args: argparse.Namespace) -> int:
+    config = _config(args)
+    rows = calls.list_calls(make_sessions(make_engine(config.database.url)))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no calls")
+        return 0
+    print(f"{'REF':12} {'STATUS':10} {'PRI':4} {'ESC':3} {'SCHOOL':20} {'FIX DUE':17} SUBJECT")
+    for r in rows:
+        due = (r["fix_due_at"] or "")[:16].replace("T", " ")
+        print(
+            f"{r['ref']:12} {r['status']:10} {r['priority']:4} {r['escalation_level']:<3} "
+            f"{(r['school'] or '-')[:20]:20} {due:17} {r['subject'][:50]}"
+        )
+    return 0
+
+
+def cmd_calls_show(args: argparse.Namespace) -> int:
+    config = _config(args)
+    record = calls.show_call(make_sessions(make_engine(config.database.url)), args.ref)
+    if record is None:
+        print(f"no call {args.ref}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{record['ref']}  {record['subject']}")
+    for key in ("status", "type", "priority", "school", "requester", "assignee", "created_at",
+                "response_due_at", "fix_due_at", "escalation_level"):
+        print(f"  {key:16} {record[key]}")
+    for m in record["messages"]:
+        print(f"\n--- {m['direction']} {m['date']} from {m['from']} ---\n{m['text'].strip()}")
+    print("\nevents:")
+    for e in record["events"]:
+        print(f"  {e['at']} {e['actor']}: {e['kind']} {e['detail']}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    now = _clock(args)()
+    h = health.check(make_sessions(make_engine(config.database.url)), now)
+    problems = h.problems(now, config.imap.poll_seconds)
+    print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
+    print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
+    if h.last_error:
+        print(f"  last error            {h.last_error_at} {h.last_error}")
+    print(f"  outbox waiting        {h.outbox_pending}")
+    print(f"  outbox failed         {h.outbox_failed}")
+    print(f"  open calls            {h.open_calls} ({h.near_target} near target, "
+          f"{h.past_target} past target)")
+    try:
+        from mailbot.daemon import imap_settings
+        from mailbot.imap import Mailbox
+
+        with Mailbox(imap_settings(config)) as mailbox:
+            print(f"  messages waiting      {mailbox.count(config.imap.folder)}")
+            print(f"  Failed folder         {mailbox.count(config.imap.failed_folder)}")
+    except MailbotError as exc:
+        problems.append(f"cannot reach the mailbox: {exc}")
+    for p in problems:
+        print(f"  ! {p}")
+    return 0 if not problems else 2
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mailbot.demo import run_demo
+
+    return asyncio.run(run_demo(speed=args.speed))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    p = argparse.ArgumentParser(prog="mailbot", description=__doc__)
+    p.add_argument("--config", default=os.environ.get("MAILBOT_CONFIG", "config.toml"),
+                   help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)")
+    p.add_argument("--now", help="treat this ISO 8601 instant as the current time")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--once", action="store_true", help="process the mailbox once and exit")
+    run.set_defaults(func=cmd_run)
+
+    calls_p = sub.add_parser("calls", help="list and show calls")
+    calls_sub = calls_p.add_subparsers(dest="calls_command", required=True)
+    lst = calls_sub.add_parser("list", help="list calls")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_calls_list)
+    show = calls_sub.add_parser("show", help="show one call with its messages")
+    show.add_argument("ref")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_calls_show)
+
+    rules_p = sub.add_parser("rules", help="check the rule files")
+    rules_sub = rules_p.add_subparsers(dest="rules_command", required=True)
+    check = rules_sub.add_parser("check", help="validate rules and render every template")
+    check.add_argument("dir", nargs="?")
+    check.set_defaults(func=cmd_rules_check)
+
+    db_p = sub.add_parser("db", help="database schema")
+    db_sub = db_p.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="create or migrate the schema").set_defaults(
+        func=cmd_db_upgrade
+    )
+
+    sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
+    demo = sub.add_parser("demo", help="show the whole job with embedded servers")
+    demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mailbot` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except (ConfigError, RulesError) as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1
+    except MailbotError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

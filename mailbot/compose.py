@@ -1,0 +1,137 @@
+"""Pipeline stage: compose the replies an email calls for, from the rule templates."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import Any
+
+from mailbot.supporttime import describe
+from mailbot.triage import Action, CallView, Context, Outgoing, Triage
+
+TYPE_LABELS = {
+    "incident": "Incident",
+    "service_request": "Service request",
+    "change_request": "Change request",
+    "complaint": "Complaint",
+}
+
+
+def message_id(ctx: Context, key: str, kind: str, label: str) -> str:
+    """A Message-ID that is the same every time this email's reply is composed.
+
+    Deriving it from the inbound key means a message processed again after a
+    crash yields the same id, which the outbox's unique index then refuses.
+    """
+    digest = hashlib.sha256(f"{key}\0{kind}".encode()).hexdigest()[:20]
+    return f"<{label}.{kind}.{digest}@{ctx.config.service.id_domain}>"
+
+
+def _service(ctx: Context) -> dict[str, str]:
+    return {"name": ctx.config.service.name, "address": ctx.config.service.address}
+
+
+def _threading(t: Triage) -> tuple[str | None, tuple[str, ...]]:
+    msg = t.parsed
+    if msg.message_id is None:
+        return None, msg.references
+    return msg.message_id, (*msg.references[-10:], msg.message_id)
+
+
+def call_context(call: CallView, ctx: Context) -> dict[str, Any]:
+    """The ``call`` variable templates see."""
+    rules = ctx.rules
+    target = rules.sla.priorities[call.priority]  # type: ignore[index]
+    school = rules.directory.school(call.school_id) if call.school_id else None
+    cal = rules.calendar
+    return {
+        "ref": call.ref,
+        "tag": f"[{call.ref}]",
+        "subject": call.subject,
+        "type": call.type,
+        "type_label": TYPE_LABELS.get(call.type, call.type),
+        "priority": call.priority,
+        "priority_description": target.description,
+        "response_target": target.response,
+        "fix_target": target.fix,
+        "response_due": describe(call.response_due_at, cal, ctx.now) if call.response_due_at else "",
+        "fix_due": describe(call.fix_due_at, cal, ctx.now) if call.fix_due_at else "",
+        "school": school.name if school else "",
+        "requester": call.requester_name,
+        "status": call.status,
+    }
+
+
+def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
+    msg = t.parsed
+    sender = t.sender
+    school = sender.school if sender else None
+    to = (msg.from_addr,) if msg.from_addr else ()
+    cc = tuple(c.email for c in school.with_role("spoc") if c.email not in to) if school else ()
+    cal = ctx.rules.calendar
+    out_of_hours = not cal.is_support_time(ctx.now)
+    picked_up = ""
+    if out_of_hours and call.clock_start_at is not None:
+        picked_up = describe(call.clock_start_at, cal, ctx.now).removeprefix("by ")
+    rendered = ctx.rules.templates.render(
+        "confirmation",
+        {
+            "service": _service(ctx),
+            "call": call_context(call, ctx),
+            "missing": list(call.missing),
+            "out_of_hours": out_of_hours,
+            "picked_up": picked_up,
+            "password_removed": t.password_found,
+        },
+    )
+    in_reply_to, refs = _threading(t)
+    return Outgoing(
+        kind="confirmation",
+        to=to,
+        cc=cc,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(ctx, t.key, "confirmation", call.ref),
+        in_reply_to=in_reply_to,
+        references=refs,
+        call_id=call.id,
+    )
+
+
+def _simple_reply(t: Triage, ctx: Context, kind: str, extra: dict[str, Any]) -> Outgoing:
+    msg = t.parsed
+    rendered = ctx.rules.templates.render(
+        kind, {"service": _service(ctx), "subject": msg.subject, **extra}
+    )
+    in_reply_to, refs = _threading(t)
+    return Outgoing(
+        kind=kind,
+        to=(msg.from_addr,) if msg.from_addr else (),
+        cc=(),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(ctx, t.key, kind, "mailbot"),
+        in_reply_to=in_reply_to,
+        references=refs,
+    )
+
+
+def compose(t: Triage, ctx: Context) -> Triage:
+    """Compose the emails this decision sends (none for automatic mail)."""
+    msg = t.parsed
+    if msg.from_addr is None:
+        return t
+    outgoing: list[Outgoing] = []
+    if t.action is Action.OPEN_CALL and t.call is not None:
+        outgoing.append(_confirmation(t, ctx, t.call))
+    elif t.action is Action.UNKNOWN_REPLY:
+        sender = {"name": msg.from_name, "address": msg.from_addr}
+        outgoing.append(_simple_reply(t, ctx, "unknown_sender", {"sender": sender}))
+    elif t.action is Action.OVERSIZE:
+        limit = ctx.rules.policy.limits.max_message_mb
+        size_mb = round(msg.raw_size / 1_000_000, 1)
+        extra = {"size_mb": size_mb, "limit_mb": limit}
+        outgoing.append(_simple_reply(t, ctx, "oversize", extra))
+    return replace(t, outgoing=tuple(outgoing))

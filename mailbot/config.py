@@ -1,0 +1,151 @@
+"""Load and validate the TOML configuration file into typed settings."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mailbot.errors import ConfigError
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are almost always typos, so they are errors, not silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Strict):
+    """Connection settings shared by the IMAP and SMTP sections."""
+
+    host: str
+    port: int = Field(gt=0, lt=65536)
+    username: str = ""
+    password: str | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    security: Security = "ssl"
+    ca_file: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> ServerConfig:
+        given = [k for k in ("password", "password_file", "password_env") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"give only one of {', '.join(given)}")
+        return self
+
+    def secret(self) -> str:
+        """Return the password from whichever source the configuration names."""
+        if self.password_file is not None:
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"password_file {self.password_file}: {exc.strerror}") from exc
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(f"password_env: environment variable {self.password_env} is unset")
+            return value
+        return self.password or ""
+
+
+class ImapConfig(ServerConfig):
+    """The support mailbox."""
+
+    port: int = Field(default=993, gt=0, lt=65536)
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    failed_folder: str = "Failed"
+    batch_size: int = Field(default=100, gt=0, le=5000)
+    idle: bool = True
+    poll_seconds: float = Field(default=60.0, gt=0)
+
+
+class SmtpConfig(ServerConfig):
+    """The relay mailbot sends through."""
+
+    port: int = Field(default=465, gt=0, lt=65536)
+    max_attempts: int = Field(default=8, gt=0)
+
+
+class DatabaseConfig(_Strict):
+    """Where calls live; SQLite by default, PostgreSQL for larger installs."""
+
+    url: str = "sqlite:///mailbot.db"
+
+
+class RulesConfig(_Strict):
+    """Where the administrators' rule files are."""
+
+    dir: Path = Path("rules")
+
+
+class ServiceConfig(_Strict):
+    """Who mailbot is on the wire."""
+
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = "Schools ICT Support"
+    message_id_domain: str | None = None
+    max_stored_attachment_bytes: int = Field(default=5_000_000, ge=0)
+
+    @property
+    def id_domain(self) -> str:
+        """Domain used on the right of every Message-ID mailbot generates."""
+        return self.message_id_domain or self.address.rsplit("@", 1)[1]
+
+
+class Config(_Strict):
+    """The whole configuration, validated once at start and passed explicitly."""
+
+    service: ServiceConfig
+    imap: ImapConfig
+    smtp: SmtpConfig
+    database: DatabaseConfig = DatabaseConfig()
+    rules: RulesConfig = RulesConfig()
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        lines.append(f"  [{key}] {err['msg']}")
+    return "\n".join(lines)
+
+
+def load_config(path: Path) -> Config:
+    """Read ``path`` and return a validated Config; relative paths resolve beside it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such configuration file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return config_from_dict(data, base=path.parent, source=str(path))
+
+
+def config_from_dict(data: dict[str, object], *, base: Path, source: str = "config") -> Config:
+    """Validate already-loaded configuration data; used by load_config and the demo."""
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: invalid configuration:\n{_describe(exc)}") from exc
+    # Relative paths are taken relative to the configuration file, so a service
+    # started from any working directory finds the same rules and database.
+    rules_dir = config.rules.dir if config.rules.dir.is_absolute() else base / config.rules.dir
+    url = config.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        url = prefix + str((base / url[len(prefix):]).resolve())
+    return config.model_copy(
+        update={
+            "rules": RulesConfig(dir=rules_dir),
+            "database": DatabaseConfig(url=url),
+        }
+    )

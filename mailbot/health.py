@@ -1,0 +1,82 @@
+"""Record the daemon's heartbeat and report on its health for `mailbot status`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.models import Call, Outbox, ServiceState
+
+
+def record(sessions: sessionmaker[Session], key: str, value: str, now: datetime) -> None:
+    """Store one fact (last successful poll, last error) with its time."""
+    with sessions() as session, session.begin():
+        row = session.get(ServiceState, key)
+        if row is None:
+            session.add(ServiceState(key=key, value=value, at=now))
+        else:
+            row.value, row.at = value, now
+
+
+@dataclass(frozen=True)
+class Health:
+    """The numbers an administrator wants at a glance."""
+
+    last_poll: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    outbox_pending: int
+    outbox_failed: int
+    oldest_pending: datetime | None
+    open_calls: int
+    near_target: int
+    past_target: int
+
+    def problems(self, now: datetime, poll_seconds: float) -> list[str]:
+        """Plain-language reasons the service is not healthy (empty when it is)."""
+        found = []
+        if self.last_poll is None:
+            found.append("the mailbox has never been polled successfully")
+        elif now - self.last_poll > timedelta(seconds=max(300, 5 * poll_seconds)):
+            found.append(f"no successful mailbox poll since {self.last_poll.isoformat()}")
+        if self.outbox_failed:
+            found.append(f"{self.outbox_failed} outgoing email(s) failed permanently")
+        if self.oldest_pending and now - self.oldest_pending > timedelta(minutes=15):
+            found.append(f"outgoing email waiting since {self.oldest_pending.isoformat()}")
+        return found
+
+
+def check(sessions: sessionmaker[Session], now: datetime) -> Health:
+    """Read the health figures from the database (indexed queries only)."""
+    with sessions() as session:
+        def state(key: str) -> ServiceState | None:
+            return session.get(ServiceState, key)
+
+        poll, error = state("last_poll"), state("last_error")
+        count = func.count(Outbox.id)
+        pending = session.scalar(select(count).where(Outbox.status == "pending")) or 0
+        failed = session.scalar(select(count).where(Outbox.status == "failed")) or 0
+        oldest = session.scalar(
+            select(func.min(Outbox.created_at)).where(Outbox.status == "pending")
+        )
+        open_states = ("open", "awaiting_customer", "in_progress")
+        live = select(func.count(Call.id)).where(Call.status.in_(open_states))
+        open_calls = session.scalar(live) or 0
+        past = session.scalar(live.where(Call.fix_due_at < now)) or 0
+        near = session.scalar(
+            live.where(Call.next_escalation_at <= now, Call.fix_due_at >= now)
+        ) or 0
+    return Health(
+        last_poll=datetime.fromisoformat(poll.value) if poll else None,
+        last_error=error.value if error else "",
+        last_error_at=error.at if error else None,
+        outbox_pending=pending,
+        outbox_failed=failed,
+        oldest_pending=oldest.replace(tzinfo=now.tzinfo) if oldest and oldest.tzinfo is None else oldest,
+        open_calls=open_calls,
+        near_target=near,
+        past_target=past,
+    )

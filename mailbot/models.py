@@ -1,0 +1,201 @@
+"""Database tables: calls, messages, attachments, events, outbox and processed mail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Store instants as naive UTC and hand them back timezone-aware.
+
+    SQLite has no time zones, so storing UTC everywhere keeps SQLite and
+    PostgreSQL identical and keeps indexed comparisons correct.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; times must be aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for mailbot's tables."""
+
+
+class Call(Base):
+    """A support call: one school's problem or request, with its SLA state."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(32), default="open")
+    type: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(64), default="general")
+    priority: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    school_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    requester_email: Mapped[str | None] = mapped_column(String(320))
+    requester_name: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    clock_start_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    fix_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    missing_details: Mapped[str] = mapped_column(Text, default="")
+
+    messages: Mapped[list[Message]] = relationship(back_populates="call", order_by="Message.id")
+    events: Mapped[list[Event]] = relationship(back_populates="call", order_by="Event.id")
+
+
+class CallLink(Base):
+    """A cross-reference between two calls (recurrence, duplicates, incidents)."""
+
+    __tablename__ = "call_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), default="related")
+
+
+class Message(Base):
+    """One email in or out, stored with its text (passwords already removed)."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str] = mapped_column(Text, default="")
+    references: Mapped[str] = mapped_column(Text, default="")
+    from_addr: Mapped[str | None] = mapped_column(String(320))
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to_addrs: Mapped[str] = mapped_column(Text, default="")
+    cc_addrs: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    verdict: Mapped[str] = mapped_column(String(32), default="human")
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    new_text: Mapped[str] = mapped_column(Text, default="")
+
+    call: Mapped[Call | None] = relationship(back_populates="messages")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+
+
+class Attachment(Base):
+    """An attachment's metadata, and its content when within the storage limit."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Event(Base):
+    """The audit trail: who did what to a call, and when."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    call: Mapped[Call] = relationship(back_populates="events")
+
+
+class Outbox(Base):
+    """An email to send, written in the same transaction as the change causing it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    mail_from: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class AutoReply(Base):
+    """One automatic reply sent to an address; the loop guard counts these."""
+
+    __tablename__ = "auto_replies"
+    __table_args__ = (Index("ix_auto_replies_addr_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Processed(Base):
+    """One received email, recorded in the same transaction as its effects.
+
+    ``key`` is the Message-ID (or a digest of the bytes when there is none), so
+    the same email delivered twice, or seen again after a crash, is done once.
+    """
+
+    __tablename__ = "processed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(998), unique=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    message_row_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ServiceState(Base):
+    """Small facts the daemon records for `mailbot status` (last poll, last error)."""
+
+    __tablename__ = "service_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,143 @@
+"""The outbox: queue replies in the pipeline's transaction, then send them with retry."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.errors import PermanentSendError, TransientError
+from mailbot.mime import build
+from mailbot.models import Outbox
+from mailbot.smtp import SmtpSender
+from mailbot.triage import Context, Triage
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(t: Triage, ctx: Context) -> Triage:
+    """Pipeline stage: write each composed email to the outbox, within the loop guard."""
+    limit = ctx.rules.policy.limits.auto_replies_per_sender_per_hour
+    hour_ago = ctx.now - timedelta(hours=1)
+    notes = list(t.notes)
+    for out in t.outgoing:
+        # The last line of defence against mail loops: whatever else went
+        # wrong, no address gets more than `limit` automatic replies an hour.
+        flooded = [a for a in out.to if ctx.store.auto_replies_since(a, hour_ago) >= limit]
+        if flooded:
+            notes.append(f"{out.kind} to {', '.join(flooded)} suppressed by the hourly limit")
+            if out.call_id is not None:
+                ctx.store.add_event(
+                    out.call_id, at=ctx.now, actor="mailbot", kind="reply_suppressed",
+                    detail=out.kind,
+                )
+            continue
+        service = ctx.config.service
+        raw = build(out, from_name=service.name, from_addr=service.address, now=ctx.now)
+        ctx.store.enqueue(
+            now=ctx.now,
+            message_id=out.message_id,
+            call_id=out.call_id,
+            kind=out.kind,
+            mail_from=service.address,
+            recipients=(*out.to, *out.cc),
+            raw=raw,
+            to=out.to,
+            cc=out.cc,
+            subject=out.subject,
+            text=out.text,
+            in_reply_to=out.in_reply_to,
+            references=out.references,
+        )
+        for address in out.to:
+            ctx.store.record_auto_reply(address, out.kind, ctx.now)
+    return replace(t, notes=tuple(notes))
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try: 30 s doubling to at most an hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def _claim(session: Session, row_id: int, now: datetime) -> Outbox | None:
+    query = select(Outbox).where(
+        Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Two daemons on one database: the row lock decides who sends it.
+        query = query.with_for_update(skip_locked=True)
+    return session.scalar(query)
+
+
+async def send_due(
+    sessions: sessionmaker[Session],
+    sender: SmtpSender,
+    *,
+    now: datetime,
+    max_attempts: int,
+    batch: int = 200,
+) -> SendReport:
+    """Send every outbox email that is due, one short transaction each."""
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(Outbox.id)
+                .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                .order_by(Outbox.id)
+                .limit(batch)
+            )
+        )
+    report = SendReport()
+    for row_id in ids:
+        with sessions() as session, session.begin():
+            row = _claim(session, row_id, now)
+            if row is None:
+                continue
+            try:
+                await sender.send(row.mail_from, json.loads(row.recipients), row.raw)
+            except PermanentSendError as exc:
+                row.status, row.last_error = "failed", str(exc)
+                row.attempts += 1
+                report = replace(report, failed=report.failed + 1)
+                log.error("outbox %s to %s failed for good: %s", row.message_id, row.recipients, exc)
+            except TransientError as exc:
+                row.attempts += 1
+                row.last_error = str(exc)
+                if row.attempts >= max_attempts:
+                    row.status = "failed"
+                    report = replace(report, failed=report.failed + 1)
+                    log.error("outbox %s gave up after %d tries: %s", row.message_id, row.attempts, exc)
+                else:
+                    row.next_attempt_at = now + backoff(row.attempts)
+                    report = replace(report, retrying=report.retrying + 1)
+                    # The rest of the batch would fail the same way; retry later.
+                    break
+            else:
+                row.status, row.sent_at = "sent", now
+                row.attempts += 1
+                report = replace(report, sent=report.sent + 1)
+    return report
+
+
+def requeue_failed(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Put permanently failed emails back in the queue (after an administrator fixed the cause)."""
+    with sessions() as session, session.begin():
+        result = session.execute(
+            update(Outbox)
+            .where(Outbox.status == "failed")
+            .values(status="pending", next_attempt_at=now, attempts=0)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,270 @@
+"""Load the administrators' rule files into one validated, typed Rules object."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mailbot.directory import Directory, Officer, School, Team
+from mailbot.errors import RulesError
+from mailbot.supporttime import SupportCalendar, Target, calendar_from_rules
+from mailbot.templates import Templates, load_templates
+
+_M = TypeVar("_M", bound=BaseModel)
+
+PRIORITIES = ("Critical", "P1", "P2", "P3", "P4")
+CALL_TYPES = ("incident", "service_request", "change_request", "complaint")
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- policy.toml -----------------------------------------------------------
+
+
+class References(_Rule):
+    prefix: str = Field(default="ICT", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    width: int = Field(default=6, ge=3, le=12)
+
+
+class Limits(_Rule):
+    max_message_mb: float = Field(default=15, gt=0)
+    auto_replies_per_sender_per_hour: int = Field(default=5, ge=1)
+
+
+class UnknownSenders(_Rule):
+    # reply: one polite reply a day, no call, message kept for a human.
+    # open: anyone may open a call.  hold: keep the message, say nothing.
+    action: Literal["reply", "open", "hold"] = "reply"
+    reply_interval_hours: float = Field(default=24, gt=0)
+
+
+class Policy(_Rule):
+    references: References = References()
+    limits: Limits = Limits()
+    unknown_senders: UnknownSenders = UnknownSenders()
+
+
+# --- classify.toml ---------------------------------------------------------
+
+
+class Assign(_Rule):
+    type: Literal["incident", "service_request", "change_request", "complaint"] | None = None
+    category: str | None = None
+    priority: Literal["Critical", "P1", "P2", "P3", "P4"] | None = None
+    team: str | None = None
+
+
+class Match(_Rule):
+    sender: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    text: str | None = None
+
+    @field_validator("sender", "subject", "body", "text")
+    @classmethod
+    def _valid_regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return v
+
+
+class ClassRule(_Rule):
+    name: str
+    match: Match
+    set: Assign
+
+
+class Classification(_Rule):
+    default: Assign = Assign(type="incident", priority="P3", category="general")
+    rule: tuple[ClassRule, ...] = ()
+
+
+# --- sla.toml --------------------------------------------------------------
+
+
+class PriorityTarget(_Rule):
+    description: str
+    response: str
+    fix: str
+
+    @field_validator("response", "fix")
+    @classmethod
+    def _valid_target(cls, v: str) -> str:
+        Target.parse(v)
+        return v
+
+
+class Escalation(_Rule):
+    level: int = Field(ge=1)
+    share: float = Field(gt=0, lt=1)
+    notify: tuple[Literal["assignee", "line_manager", "team_lead", "project_manager"], ...]
+
+
+class Term(_Rule):
+    start: date
+    end: date
+
+
+class CalendarRules(_Rule):
+    zone: str = "Europe/London"
+    term_hours: str = Field(default="08:00-17:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    holiday_hours: str = Field(default="09:00-16:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    terms: tuple[Term, ...] = ()
+    closures: tuple[date, ...] = ()
+
+
+class Sla(_Rule):
+    priorities: dict[Literal["Critical", "P1", "P2", "P3", "P4"], PriorityTarget]
+    escalation: tuple[Escalation, ...] = ()
+    calendar: CalendarRules = CalendarRules()
+
+
+# --- staff.toml and schools.toml ------------------------------------------
+
+
+class StaffFile(_Rule):
+    project_manager: str | None = None
+    team: tuple[Team, ...] = ()
+    officer: tuple[Officer, ...] = ()
+
+
+class SchoolsFile(_Rule):
+    school: tuple[School, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything the administrators configure, loaded and checked together."""
+
+    policy: Policy
+    classification: Classification
+    sla: Sla
+    directory: Directory
+    calendar: SupportCalendar
+    templates: Templates
+    compiled: tuple[tuple[ClassRule, dict[str, re.Pattern[str]]], ...]
+
+
+def _entry_label(data: Any, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """Turn a validation location into ("entry", remaining key path)."""
+    if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(data, dict):
+        items = data.get(loc[0])
+        if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+            item = items[loc[1]]
+            label = item.get("id") or item.get("name")
+            name = f"{loc[0]} #{loc[1] + 1}" + (f" ({label})" if label else "")
+            return name, loc[2:]
+    if len(loc) >= 2:
+        return str(loc[0]), loc[1:]
+    return "(top level)", loc
+
+
+def _key_path(rest: tuple[Any, ...]) -> str:
+    out = ""
+    for part in rest:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(whole entry)"
+
+
+def _load(path: Path, model: type[_M], problems: list[str]) -> _M | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(f"{path.name}: file is missing")
+        return None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problems.append(f"{path.name}: cannot read: {exc}")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            entry, rest = _entry_label(data, tuple(err["loc"]))
+            problems.append(f"{path.name}: {entry}: {_key_path(rest)}: {err['msg']}")
+        return None
+
+
+def _cross_check(staff: StaffFile, schools: SchoolsFile, cls: Classification) -> list[str]:
+    """Check references between files, which per-file validation cannot see."""
+    problems: list[str] = []
+    officer_ids = {o.id for o in staff.officer}
+    team_ids = {t.id for t in staff.team}
+    for t in staff.team:
+        if t.lead not in officer_ids:
+            problems.append(f"staff.toml: team ({t.id}): lead: no officer with id {t.lead!r}")
+    for o in staff.officer:
+        if o.team not in team_ids:
+            problems.append(f"staff.toml: officer ({o.id}): team: no team with id {o.team!r}")
+        if o.line_manager and o.line_manager not in officer_ids:
+            problems.append(
+                f"staff.toml: officer ({o.id}): line_manager: no officer with id {o.line_manager!r}"
+            )
+    if staff.project_manager and staff.project_manager not in officer_ids:
+        problems.append(f"staff.toml: project_manager: no officer with id {staff.project_manager!r}")
+    seen: set[str] = set()
+    for s in schools.school:
+        if s.id in seen:
+            problems.append(f"schools.toml: school ({s.id}): id: duplicate id")
+        seen.add(s.id)
+    for rule in cls.rule:
+        if rule.set.team and rule.set.team not in team_ids:
+            problems.append(f"classify.toml: rule ({rule.name}): set.team: no team {rule.set.team!r}")
+    if cls.default.team and cls.default.team not in team_ids:
+        problems.append(f"classify.toml: default: team: no team {cls.default.team!r}")
+    return problems
+
+
+def load_rules(rules_dir: Path) -> Rules:
+    """Load and check every rule file and template; raise RulesError listing all problems."""
+    problems: list[str] = []
+    if not rules_dir.is_dir():
+        raise RulesError([f"{rules_dir}: rules directory not found"])
+    policy = _load(rules_dir / "policy.toml", Policy, problems)
+    cls = _load(rules_dir / "classify.toml", Classification, problems)
+    sla = _load(rules_dir / "sla.toml", Sla, problems)
+    staff = _load(rules_dir / "staff.toml", StaffFile, problems)
+    schools = _load(rules_dir / "schools.toml", SchoolsFile, problems)
+    templates = load_templates(rules_dir / "templates", problems)
+    if staff and schools and cls:
+        problems.extend(_cross_check(staff, schools, cls))
+    calendar = None
+    if sla is not None:
+        missing = [p for p in ("P1", "P2", "P3", "P4") if p not in sla.priorities]
+        if missing:
+            problems.append(f"sla.toml: priorities: missing {', '.join(missing)}")
+        try:
+            calendar = calendar_from_rules(
+                sla.calendar.zone,
+                sla.calendar.term_hours,
+                sla.calendar.holiday_hours,
+                [(t.start, t.end) for t in sla.calendar.terms],
+                sla.calendar.closures,
+            )
+        except (ValueError, KeyError) as exc:
+            problems.append(f"sla.toml: calendar: {exc}")
+    if problems or not (policy and cls and sla and staff and schools and templates and calendar):
+        raise RulesError(problems or [f"{rules_dir}: rules incomplete"])
+    compiled = tuple(
+        (
+            rule,
+            {
+                k: re.compile(v, re.IGNORECASE | re.MULTILINE)
+                for k, v in rule.match.model_dump().items()
+                if v is not None
+            },
+        )
+        for rule in cls.rule
+    )
+    directory = Directory(schools.school, staff.officer, staff.team, staff.project_manager)
+    return Rules(policy, cls, sla, directory, calendar, templates, compiled)

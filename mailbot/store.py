@@ -1,0 +1,248 @@
+"""Storage operations the pipeline performs inside one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.inbound import ParsedMessage
+from mailbot.models import Attachment, AutoReply, Call, Event, Message, Outbox, Processed
+from mailbot.triage import CallView, Classification
+
+
+def view(call: Call) -> CallView:
+    """Snapshot an ORM call into a plain record."""
+    return CallView(
+        id=call.id,
+        ref=call.ref,
+        status=call.status,
+        type=call.type,
+        priority=call.priority,
+        school_id=call.school_id,
+        requester_email=call.requester_email,
+        requester_name=call.requester_name,
+        subject=call.subject,
+        created_at=call.created_at,
+        clock_start_at=call.clock_start_at,
+        response_due_at=call.response_due_at,
+        fix_due_at=call.fix_due_at,
+        escalation_level=call.escalation_level,
+        assignee=call.assignee,
+        missing=tuple(json.loads(call.missing_details or "[]")),
+    )
+
+
+class Store:
+    """The pipeline's window on the database, bound to one open session."""
+
+    def __init__(self, session: Session, ref_prefix: str, ref_width: int) -> None:
+        self.session = session
+        self.ref_prefix = ref_prefix
+        self.ref_width = ref_width
+
+    # --- reading -----------------------------------------------------------
+
+    def is_processed(self, key: str) -> bool:
+        """Whether the email with this key has already been handled."""
+        found = self.session.scalar(select(Processed.id).where(Processed.key == key))
+        return found is not None
+
+    def call_by_ref(self, ref: str) -> CallView | None:
+        """Return the call with reference ``ref``."""
+        call = self.session.scalar(select(Call).where(Call.ref == ref))
+        return view(call) if call else None
+
+    def call_by_message_ids(self, ids: Sequence[str]) -> CallView | None:
+        """Return the call that one of these Message-IDs belongs to, newest id first."""
+        if not ids:
+            return None
+        rows = self.session.execute(
+            select(Message.message_id, Message.call_id).where(
+                Message.message_id.in_(list(ids)), Message.call_id.is_not(None)
+            )
+        ).all()
+        by_id = {mid: cid for mid, cid in rows}
+        for mid in reversed(ids):
+            if mid in by_id:
+                call = self.session.get(Call, by_id[mid])
+                return view(call) if call else None
+        return None
+
+    def auto_replies_since(self, address: str, since: datetime, kind: str | None = None) -> int:
+        """Count automatic replies sent to ``address`` since ``since``."""
+        query = select(func.count(AutoReply.id)).where(
+            AutoReply.address == address, AutoReply.at >= since
+        )
+        if kind is not None:
+            query = query.where(AutoReply.kind == kind)
+        return self.session.scalar(query) or 0
+
+    # --- writing -----------------------------------------------------------
+
+    def create_call(
+        self,
+        *,
+        now: datetime,
+        msg: ParsedMessage,
+        school_id: str | None,
+        requester_name: str,
+        classification: Classification,
+        missing: Sequence[str],
+        clock_start: datetime | None,
+        response_due: datetime | None,
+        fix_due: datetime | None,
+        next_escalation: datetime | None,
+    ) -> CallView:
+        """Insert a new call and give it the next reference number."""
+        call = Call(
+            ref="",
+            status="open",
+            type=classification.type,
+            category=classification.category,
+            priority=classification.priority,
+            team=classification.team,
+            school_id=school_id,
+            requester_email=msg.from_addr,
+            requester_name=requester_name,
+            subject=msg.subject.strip() or "(no subject)",
+            created_at=now,
+            updated_at=now,
+            clock_start_at=clock_start,
+            response_due_at=response_due,
+            fix_due_at=fix_due,
+            next_escalation_at=next_escalation,
+            escalation_level=0,
+            missing_details=json.dumps(list(missing)),
+        )
+        self.session.add(call)
+        # The reference derives from the primary key, so two processes can
+        # never hand out the same number; flush assigns the key.
+        self.session.flush()
+        call.ref = f"{self.ref_prefix}-{call.id:0{self.ref_width}d}"
+        self.session.flush()
+        return view(call)
+
+    def add_inbound(
+        self,
+        *,
+        now: datetime,
+        msg: ParsedMessage,
+        call_id: int | None,
+        verdict: str,
+        outcome: str,
+    ) -> int:
+        """Store a received email (text already redacted) and its attachments."""
+        row = Message(
+            call_id=call_id,
+            direction="in",
+            message_id=msg.message_id,
+            in_reply_to=" ".join(msg.in_reply_to),
+            references=" ".join(msg.references),
+            from_addr=msg.from_addr,
+            from_name=msg.from_name,
+            to_addrs=", ".join(msg.to),
+            cc_addrs=", ".join(msg.cc),
+            subject=msg.subject,
+            sent_at=msg.date,
+            received_at=now,
+            size=msg.raw_size,
+            verdict=verdict,
+            outcome=outcome,
+            body_text=msg.text,
+            new_text=msg.new_text,
+        )
+        self.session.add(row)
+        self.session.flush()
+        for att in msg.attachments:
+            self.session.add(
+                Attachment(
+                    message_id=row.id,
+                    filename=att.filename,
+                    content_type=att.content_type,
+                    size=att.size,
+                    content=att.content,
+                )
+            )
+        return row.id
+
+    def add_event(self, call_id: int, *, at: datetime, actor: str, kind: str, detail: str = "") -> None:
+        """Append to a call's audit trail."""
+        self.session.add(Event(call_id=call_id, at=at, actor=actor, kind=kind, detail=detail))
+
+    def record_auto_reply(self, address: str, kind: str, at: datetime) -> None:
+        """Remember an automatic reply for the loop guard."""
+        self.session.add(AutoReply(address=address, kind=kind, at=at))
+
+    def enqueue(
+        self,
+        *,
+        now: datetime,
+        message_id: str,
+        call_id: int | None,
+        kind: str,
+        mail_from: str,
+        recipients: Sequence[str],
+        raw: bytes,
+        to: Sequence[str],
+        cc: Sequence[str],
+        subject: str,
+        text: str,
+        in_reply_to: str | None,
+        references: Sequence[str],
+    ) -> None:
+        """Put an email in the outbox and keep a copy on the call's record."""
+        self.session.add(
+            Outbox(
+                message_id=message_id,
+                call_id=call_id,
+                kind=kind,
+                mail_from=mail_from,
+                recipients=json.dumps(list(recipients)),
+                raw=raw,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+        self.session.add(
+            Message(
+                call_id=call_id,
+                direction="out",
+                message_id=message_id,
+                in_reply_to=in_reply_to or "",
+                references=" ".join(references),
+                from_addr=mail_from,
+                to_addrs=", ".join(to),
+                cc_addrs=", ".join(cc),
+                subject=subject,
+                sent_at=now,
+                received_at=now,
+                size=len(raw),
+                verdict="own",
+                outcome=kind,
+                body_text=text,
+                new_text=text,
+            )
+        )
+
+    def mark_processed(
+        self, key: str, *, now: datetime, outcome: str, call_id: int | None, message_row: int | None,
+        detail: str = "",
+    ) -> None:
+        """Record that this email is done; the unique key makes a second attempt fail."""
+        self.session.add(
+            Processed(
+                key=key,
+                outcome=outcome,
+                call_id=call_id,
+                message_row_id=message_row,
+                processed_at=now,
+                detail=detail,
+            )
+        )
+        self.session.flush()

@@ -1,0 +1,130 @@
+"""Email templates from the rules directory, rendered with Jinja2 and checked at load."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+# Every email mailbot sends has a template; each is checked against this sample
+# data when rules load, so a typo fails `mailbot rules check`, not a 2 a.m. send.
+_SAMPLE_CALL = {
+    "ref": "ICT-000123",
+    "tag": "[ICT-000123]",
+    "subject": "Internet very slow in the ICT suite",
+    "type": "incident",
+    "type_label": "Incident",
+    "category": "internet",
+    "priority": "P2",
+    "priority_description": "Significant impact",
+    "response_target": "1 day",
+    "fix_target": "2 days",
+    "response_due": "by 4.30pm on Monday 23 November",
+    "fix_due": "by 4.30pm on Tuesday 24 November",
+    "school": "Oakfield Primary School",
+    "requester": "Ann Example",
+    "status": "open",
+}
+_SERVICE = {"name": "Schools ICT Support", "address": "ictsupport@example.gov.uk"}
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "confirmation": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "missing": ["a contact telephone number", "when it last worked"],
+        "out_of_hours": True,
+        "picked_up": "on Monday 23 November",
+        "password_removed": True,
+    },
+    "unknown_sender": {
+        "service": _SERVICE,
+        "sender": {"name": "Sam Someone", "address": "sam@example.com"},
+        "subject": "School places",
+    },
+    "oversize": {
+        "service": _SERVICE,
+        "subject": "Scans of the network cabinet",
+        "size_mb": 25.3,
+        "limit_mb": 15,
+    },
+}
+
+TEMPLATE_NAMES = tuple(SAMPLES)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One email's subject and bodies, ready to be put into MIME."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def text_to_html(text: str) -> str:
+    """Make a plain, readable HTML alternative from the text body."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    body = "\n".join(
+        "<p>" + "<br>\n".join(html.escape(line) for line in p.splitlines()) + "</p>"
+        for p in paragraphs
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n'
+        '<body style="font-family: Arial, sans-serif; font-size: 15px; line-height: 1.4;">\n'
+        f"{body}\n</body></html>\n"
+    )
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The loaded template set; render() produces a Rendered email."""
+
+    env: jinja2.Environment
+
+    def render(self, name: str, context: dict[str, Any]) -> Rendered:
+        """Render template ``name`` (subject and body blocks) with ``context``."""
+        template = self.env.get_template(f"{name}.txt.j2")
+        ctx = template.new_context(context)
+        subject = "".join(template.blocks["subject"](ctx))
+        text = "".join(template.blocks["body"](ctx))
+        # Subjects are one line whatever the template's whitespace does.
+        subject = " ".join(subject.split())
+        text = re.sub(r"\n{3,}", "\n\n", text.strip()) + "\n"
+        return Rendered(subject=subject, text=text, html=text_to_html(text))
+
+
+def load_templates(folder: Path, problems: list[str]) -> Templates | None:
+    """Load the templates in ``folder`` and render each against sample data."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    templates = Templates(env)
+    before = len(problems)
+    for name in TEMPLATE_NAMES:
+        file = f"templates/{name}.txt.j2"
+        try:
+            template = env.get_template(f"{name}.txt.j2")
+        except jinja2.TemplateNotFound:
+            problems.append(f"{file}: template is missing")
+            continue
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"{file}: line {exc.lineno}: {exc.message}")
+            continue
+        for block in ("subject", "body"):
+            if block not in template.blocks:
+                problems.append(f"{file}: block {block!r} is missing")
+        try:
+            templates.render(name, SAMPLES[name])
+        except jinja2.UndefinedError as exc:
+            problems.append(f"{file}: {exc.message} (check the variable names)")
+        except (jinja2.TemplateError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{file}: cannot render: {exc}")
+    return templates if len(problems) == before else None

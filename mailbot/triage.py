@@ -1,0 +1,129 @@
+"""The frozen records that flow through the pipeline, and the context each stage gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from mailbot.directory import Sender
+from mailbot.inbound import ParsedMessage
+
+if TYPE_CHECKING:
+    from mailbot.config import Config
+    from mailbot.rules import Rules
+    from mailbot.screen import Screening
+    from mailbot.store import Store
+
+
+class Action(StrEnum):
+    """What the pipeline decided to do with one email."""
+
+    OPEN_CALL = "open_call"
+    APPEND = "append"  # A person wrote on an existing call.
+    RECORD = "record"  # Automatic mail on an existing call: kept, changes nothing.
+    IGNORE = "ignore"  # Automatic mail with no call: kept, never answered.
+    UNKNOWN_REPLY = "unknown_reply"  # A stranger: polite reply, kept for a human.
+    HOLD = "hold"  # Kept for a human, nothing sent.
+    OVERSIZE = "oversize"  # Over the size limit: explain, keep the headers.
+    DUPLICATE = "duplicate"  # Already handled (a redelivery, or seen before a crash).
+
+
+@dataclass(frozen=True)
+class RawMail:
+    """One email as fetched: its bytes (or only its headers when oversize)."""
+
+    raw: bytes
+    size: int
+    truncated: bool = False
+    uid: int | None = None
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A read-only snapshot of a call, for stages that must not touch the database."""
+
+    id: int
+    ref: str
+    status: str
+    type: str
+    priority: str
+    school_id: str | None
+    requester_email: str | None
+    requester_name: str
+    subject: str
+    created_at: datetime
+    clock_start_at: datetime | None
+    response_due_at: datetime | None
+    fix_due_at: datetime | None
+    escalation_level: int = 0
+    assignee: str | None = None
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Classification:
+    """How the rules classify a new call."""
+
+    type: str
+    category: str
+    priority: str
+    team: str | None
+    rule: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An email to send, composed but not yet in MIME form."""
+
+    kind: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    call_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Triage:
+    """Everything known about one email so far; each stage returns a new one."""
+
+    key: str
+    raw: RawMail
+    msg: ParsedMessage | None = None
+    screening: Screening | None = None
+    oversize: bool = False
+    password_found: bool = False
+    sender: Sender | None = None
+    call: CallView | None = None
+    thread_via: str = ""
+    classification: Classification | None = None
+    action: Action | None = None
+    reason: str = ""
+    message_row: int | None = None
+    outgoing: tuple[Outgoing, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+    # Set by a stage that has settled everything; later stages are skipped.
+    finished: bool = False
+
+    @property
+    def parsed(self) -> ParsedMessage:
+        """The parsed message; stages after parse may rely on it."""
+        if self.msg is None:
+            raise RuntimeError("stage ran before parse")
+        return self.msg
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every stage may consult: configuration, rules, the instant, the store."""
+
+    config: Config
+    rules: Rules
+    now: datetime
+    store: Store
