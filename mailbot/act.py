@@ -17,7 +17,11 @@ def _open_call(t: Triage, ctx: Context) -> CallView:
     targets = ctx.rules.sla.priorities[cls.priority]  # type: ignore[index]
     shares = [(e.level, e.share) for e in ctx.rules.sla.escalation]
     due = deadlines(
-        ctx.rules.calendar, ctx.now, Target.parse(targets.response), Target.parse(targets.fix), shares
+        ctx.rules.calendar,
+        ctx.now,
+        Target.parse(targets.response),
+        Target.parse(targets.fix),
+        shares,
     )
     known_phone = bool(sender.contact and sender.contact.phone)
     missing = missing_details(f"{msg.subject}\n{msg.new_text}", known_phone=known_phone)

@@ -66,7 +66,9 @@ def _message(m: Message) -> dict[str, Any]:
     }
 
 
-def list_calls(sessions: sessionmaker[Session], *, include_closed: bool = True) -> list[dict[str, Any]]:
+def list_calls(
+    sessions: sessionmaker[Session], *, include_closed: bool = True
+) -> list[dict[str, Any]]:
     """Every call, newest first."""
     with sessions() as session:
         query = select(Call).order_by(Call.id.desc())

@@ -125,8 +125,18 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
         print(json.dumps(record, indent=2, ensure_ascii=False))
         return 0
     print(f"{record['ref']}  {record['subject']}")
-    for key in ("status", "type", "priority", "school", "requester", "assignee", "created_at",
-                "response_due_at", "fix_due_at", "escalation_level"):
+    for key in (
+        "status",
+        "type",
+        "priority",
+        "school",
+        "requester",
+        "assignee",
+        "created_at",
+        "response_due_at",
+        "fix_due_at",
+        "escalation_level",
+    ):
         print(f"  {key:16} {record[key]}")
     for m in record["messages"]:
         print(f"\n--- {m['direction']} {m['date']} from {m['from']} ---\n{m['text'].strip()}")
@@ -147,8 +157,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  last error            {h.last_error_at} {h.last_error}")
     print(f"  outbox waiting        {h.outbox_pending}")
     print(f"  outbox failed         {h.outbox_failed}")
-    print(f"  open calls            {h.open_calls} ({h.near_target} near target, "
-          f"{h.past_target} past target)")
+    print(
+        f"  open calls            {h.open_calls} ({h.near_target} near target, "
+        f"{h.past_target} past target)"
+    )
     try:
         from mailbot.daemon import imap_settings
         from mailbot.imap import Mailbox
@@ -166,14 +178,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from mailbot.demo import run_demo
 
-    return asyncio.run(run_demo(speed=args.speed))
+    code: int = asyncio.run(run_demo(speed=args.speed))
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="mailbot", description=__doc__)
-    p.add_argument("--config", default=os.environ.get("MAILBOT_CONFIG", "config.toml"),
-                   help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)")
+    p.add_argument(
+        "--config",
+        default=os.environ.get("MAILBOT_CONFIG", "config.toml"),
+        help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)",
+    )
     p.add_argument("--now", help="treat this ISO 8601 instant as the current time")
     p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     sub = p.add_subparsers(dest="command", required=True)

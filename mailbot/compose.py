@@ -54,7 +54,9 @@ def call_context(call: CallView, ctx: Context) -> dict[str, Any]:
         "priority_description": target.description,
         "response_target": target.response,
         "fix_target": target.fix,
-        "response_due": describe(call.response_due_at, cal, ctx.now) if call.response_due_at else "",
+        "response_due": describe(call.response_due_at, cal, ctx.now)
+        if call.response_due_at
+        else "",
         "fix_due": describe(call.fix_due_at, cal, ctx.now) if call.fix_due_at else "",
         "school": school.name if school else "",
         "requester": call.requester_name,

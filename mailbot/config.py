@@ -49,7 +49,9 @@ class ServerConfig(_Strict):
         if self.password_env is not None:
             value = os.environ.get(self.password_env)
             if value is None:
-                raise ConfigError(f"password_env: environment variable {self.password_env} is unset")
+                raise ConfigError(
+                    f"password_env: environment variable {self.password_env} is unset"
+                )
             return value
         return self.password or ""
 
@@ -142,7 +144,7 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
     url = config.database.url
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-        url = prefix + str((base / url[len(prefix):]).resolve())
+        url = prefix + str((base / url[len(prefix) :]).resolve())
     return config.model_copy(
         update={
             "rules": RulesConfig(dir=rules_dir),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
@@ -48,8 +49,13 @@ def smtp_settings(config: Config) -> SmtpSettings:
     """Translate the [smtp] section into the SMTP module's settings."""
     c = config.smtp
     return SmtpSettings(
-        host=c.host, port=c.port, username=c.username, password=c.secret(),
-        security=c.security, ca_file=c.ca_file, timeout=c.timeout,
+        host=c.host,
+        port=c.port,
+        username=c.username,
+        password=c.secret(),
+        security=c.security,
+        ca_file=c.ca_file,
+        timeout=c.timeout,
     )
 
 
@@ -100,7 +106,10 @@ class Daemon:
         total = BatchReport()
         while True:
             report = run_batch(
-                mailbox, sessions=self.sessions, config=self.config, rules=self.rules,
+                mailbox,
+                sessions=self.sessions,
+                config=self.config,
+                rules=self.rules,
                 now=self.clock(),
             )
             total.outcomes.extend(report.outcomes)
@@ -174,10 +183,8 @@ class Daemon:
 
     @staticmethod
     async def _wait(event: asyncio.Event, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def run_forever(self, rules_dir: Path) -> None:
         """Run until SIGTERM or SIGINT; SIGHUP reloads the rules."""

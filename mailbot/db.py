@@ -9,12 +9,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-
-from mailbot.errors import Conflict, TransientError
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.errors import Conflict, TransientError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

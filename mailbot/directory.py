@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
@@ -46,7 +46,9 @@ class Contact(_Rule):
     def _known_roles(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         unknown = sorted(set(v) - ROLES)
         if unknown:
-            raise ValueError(f"unknown role {unknown[0]!r}; known roles: {', '.join(sorted(ROLES))}")
+            raise ValueError(
+                f"unknown role {unknown[0]!r}; known roles: {', '.join(sorted(ROLES))}"
+            )
         return v
 
 
@@ -130,6 +132,9 @@ class Directory:
     officers: tuple[Officer, ...]
     teams: tuple[Team, ...]
     project_manager: str | None
+    _by_address: dict[str, School] = field(init=False, repr=False, compare=False)
+    _by_domain: dict[str, School] = field(init=False, repr=False, compare=False)
+    _officers: dict[str, Officer] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_address: dict[str, School] = {}
@@ -160,15 +165,15 @@ class Directory:
         """Say whether ``address`` is staff, a school (by address, then domain) or unknown."""
         if not address:
             return Sender(SenderKind.NONE, None, name)
-        officers: dict[str, Officer] = getattr(self, "_officers")
+        officers: dict[str, Officer] = self._officers
         if address in officers:
             officer = officers[address]
             return Sender(SenderKind.STAFF, address, name or officer.name, officer=officer)
-        by_address: dict[str, School] = getattr(self, "_by_address")
+        by_address: dict[str, School] = self._by_address
         school = by_address.get(address)
         if school is None:
             domain = address.rsplit("@", 1)[-1]
-            by_domain: dict[str, School] = getattr(self, "_by_domain")
+            by_domain: dict[str, School] = self._by_domain
             school = by_domain.get(domain)
         if school is None:
             return Sender(SenderKind.UNKNOWN, address, name)

@@ -52,6 +52,7 @@ class Health:
 def check(sessions: sessionmaker[Session], now: datetime) -> Health:
     """Read the health figures from the database (indexed queries only)."""
     with sessions() as session:
+
         def state(key: str) -> ServiceState | None:
             return session.get(ServiceState, key)
 
@@ -66,16 +67,18 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         live = select(func.count(Call.id)).where(Call.status.in_(open_states))
         open_calls = session.scalar(live) or 0
         past = session.scalar(live.where(Call.fix_due_at < now)) or 0
-        near = session.scalar(
-            live.where(Call.next_escalation_at <= now, Call.fix_due_at >= now)
-        ) or 0
+        near = (
+            session.scalar(live.where(Call.next_escalation_at <= now, Call.fix_due_at >= now)) or 0
+        )
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,
         last_error=error.value if error else "",
         last_error_at=error.at if error else None,
         outbox_pending=pending,
         outbox_failed=failed,
-        oldest_pending=oldest.replace(tzinfo=now.tzinfo) if oldest and oldest.tzinfo is None else oldest,
+        oldest_pending=oldest.replace(tzinfo=now.tzinfo)
+        if oldest and oldest.tzinfo is None
+        else oldest,
         open_calls=open_calls,
         near_target=near,
         past_target=past,

@@ -87,12 +87,16 @@ def run_batch(
             t = process(raw, sessions=sessions, config=config, rules=rules, now=now)
         except Conflict:
             # Another mailbot process committed this email first.
-            t = Triage(key="", raw=raw, action=Action.DUPLICATE, reason="handled by another process")
+            t = Triage(
+                key="", raw=raw, action=Action.DUPLICATE, reason="handled by another process"
+            )
         except TransientError:
             # The database is away: leave this and the rest in the inbox.
             break
         except Exception:
-            log.exception("email UID %s could not be processed; moving it to the Failed folder", item.uid)
+            log.exception(
+                "email UID %s could not be processed; moving it to the Failed folder", item.uid
+            )
             report.failed.append(item.uid)
             continue
         done.append(item.uid)

@@ -32,7 +32,10 @@ def enqueue(t: Triage, ctx: Context) -> Triage:
             notes.append(f"{out.kind} to {', '.join(flooded)} suppressed by the hourly limit")
             if out.call_id is not None:
                 ctx.store.add_event(
-                    out.call_id, at=ctx.now, actor="mailbot", kind="reply_suppressed",
+                    out.call_id,
+                    at=ctx.now,
+                    actor="mailbot",
+                    kind="reply_suppressed",
                     detail=out.kind,
                 )
             continue
@@ -112,14 +115,18 @@ async def send_due(
                 row.status, row.last_error = "failed", str(exc)
                 row.attempts += 1
                 report = replace(report, failed=report.failed + 1)
-                log.error("outbox %s to %s failed for good: %s", row.message_id, row.recipients, exc)
+                log.error(
+                    "outbox %s to %s failed for good: %s", row.message_id, row.recipients, exc
+                )
             except TransientError as exc:
                 row.attempts += 1
                 row.last_error = str(exc)
                 if row.attempts >= max_attempts:
                     row.status = "failed"
                     report = replace(report, failed=report.failed + 1)
-                    log.error("outbox %s gave up after %d tries: %s", row.message_id, row.attempts, exc)
+                    log.error(
+                        "outbox %s gave up after %d tries: %s", row.message_id, row.attempts, exc
+                    )
                 else:
                     row.next_attempt_at = now + backoff(row.attempts)
                     report = replace(report, retrying=report.retrying + 1)

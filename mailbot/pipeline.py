@@ -65,7 +65,11 @@ def screen(t: Triage, ctx: Context) -> Triage:
 def redact(t: Triage, ctx: Context) -> Triage:
     """Remove passwords a school sent unprompted before anything is stored or quoted."""
     msg = t.parsed
-    text, new_text, subject = redact_text(msg.text), redact_text(msg.new_text), redact_text(msg.subject)
+    text, new_text, subject = (
+        redact_text(msg.text),
+        redact_text(msg.new_text),
+        redact_text(msg.subject),
+    )
     found = text.found or new_text.found or subject.found
     if not found:
         return t

@@ -211,7 +211,9 @@ def _cross_check(staff: StaffFile, schools: SchoolsFile, cls: Classification) ->
                 f"staff.toml: officer ({o.id}): line_manager: no officer with id {o.line_manager!r}"
             )
     if staff.project_manager and staff.project_manager not in officer_ids:
-        problems.append(f"staff.toml: project_manager: no officer with id {staff.project_manager!r}")
+        problems.append(
+            f"staff.toml: project_manager: no officer with id {staff.project_manager!r}"
+        )
     seen: set[str] = set()
     for s in schools.school:
         if s.id in seen:
@@ -219,7 +221,9 @@ def _cross_check(staff: StaffFile, schools: SchoolsFile, cls: Classification) ->
         seen.add(s.id)
     for rule in cls.rule:
         if rule.set.team and rule.set.team not in team_ids:
-            problems.append(f"classify.toml: rule ({rule.name}): set.team: no team {rule.set.team!r}")
+            problems.append(
+                f"classify.toml: rule ({rule.name}): set.team: no team {rule.set.team!r}"
+            )
     if cls.default.team and cls.default.team not in team_ids:
         problems.append(f"classify.toml: default: team: no team {cls.default.team!r}")
     return problems

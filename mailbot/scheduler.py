@@ -22,8 +22,14 @@ class Metronome:
     def every(self, seconds: float, job: Job, name: str) -> None:
         """Run ``job`` every ``seconds``; never two copies of one job at once."""
         self._scheduler.add_job(
-            job, "interval", seconds=seconds, id=name, name=name, max_instances=1,
-            coalesce=True, misfire_grace_time=None,
+            job,
+            "interval",
+            seconds=seconds,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
         )
 
     def start(self) -> None:

@@ -169,7 +169,9 @@ class Store:
             )
         return row.id
 
-    def add_event(self, call_id: int, *, at: datetime, actor: str, kind: str, detail: str = "") -> None:
+    def add_event(
+        self, call_id: int, *, at: datetime, actor: str, kind: str, detail: str = ""
+    ) -> None:
         """Append to a call's audit trail."""
         self.session.add(Event(call_id=call_id, at=at, actor=actor, kind=kind, detail=detail))
 
@@ -231,7 +233,13 @@ class Store:
         )
 
     def mark_processed(
-        self, key: str, *, now: datetime, outcome: str, call_id: int | None, message_row: int | None,
+        self,
+        key: str,
+        *,
+        now: datetime,
+        outcome: str,
+        call_id: int | None,
+        message_row: int | None,
         detail: str = "",
     ) -> None:
         """Record that this email is done; the unique key makes a second attempt fail."""

@@ -47,7 +47,9 @@ def test_unknown_key_is_named_in_the_error(tmp_path: Path) -> None:
 
 
 def test_bad_security_value_is_named(tmp_path: Path) -> None:
-    text = MINIMAL.replace('[smtp]\nhost = "127.0.0.1"', '[smtp]\nhost = "127.0.0.1"\nsecurity = "tls"')
+    text = MINIMAL.replace(
+        '[smtp]\nhost = "127.0.0.1"', '[smtp]\nhost = "127.0.0.1"\nsecurity = "tls"'
+    )
     with pytest.raises(ConfigError, match=r"\[smtp.security\]"):
         load_config(write(tmp_path, text))
 
