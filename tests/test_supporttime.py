@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zoneinfo import ZoneInfo
 
 from mailbot.supporttime import (
     SupportCalendar,
@@ -46,23 +46,25 @@ CLOSURES = frozenset({date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31)
 # England and Wales bank holidays as published by gov.uk, written out by hand so that the
 # reference below does not depend on the holidays library the module uses.
 BANK_HOLIDAYS = frozenset(
-    date.fromisoformat(d)
-    for d in (
-        "2025-01-01 2025-04-18 2025-04-21 2025-05-05 2025-05-26 2025-08-25 2025-12-25 "
-        "2025-12-26 2026-01-01 2026-04-03 2026-04-06 2026-05-04 2026-05-25 2026-08-31 "
-        "2026-12-25 2026-12-28 2027-01-01 2027-03-26 2027-03-29 2027-05-03 2027-05-31 "
-        "2027-08-30 2027-12-27 2027-12-28 2028-01-03 2028-04-14 2028-04-17 2028-05-01 "
-        "2028-05-29 2028-08-28 2028-12-25 2028-12-26 2029-01-01 2029-03-30 2029-04-02 "
-        "2029-05-07 2029-05-28 2029-08-27 2029-12-25 2029-12-26"
-    ).split()
+    date(year, month, day)
+    for year, days in {
+        2025: ((1, 1), (4, 18), (4, 21), (5, 5), (5, 26), (8, 25), (12, 25), (12, 26)),
+        2026: ((1, 1), (4, 3), (4, 6), (5, 4), (5, 25), (8, 31), (12, 25), (12, 28)),
+        2027: ((1, 1), (3, 26), (3, 29), (5, 3), (5, 31), (8, 30), (12, 27), (12, 28)),
+        2028: ((1, 3), (4, 14), (4, 17), (5, 1), (5, 29), (8, 28), (12, 25), (12, 26)),
+        2029: ((1, 1), (3, 30), (4, 2), (5, 7), (5, 28), (8, 27), (12, 25), (12, 26)),
+    }.items()
+    for month, day in days
 )
-CLOCK_CHANGE_SUNDAYS = tuple(
-    date.fromisoformat(d)
-    for d in (
-        "2025-03-30 2025-10-26 2026-03-29 2026-10-25 2027-03-28 2027-10-31 "
-        "2028-03-26 2028-10-29 2029-03-25 2029-10-28"
-    ).split()
-)
+
+
+def last_sunday(year: int, month: int) -> date:
+    """The last Sunday of a 31-day month: when UK clocks change in March and October."""
+    end = date(year, month, 31)
+    return end - timedelta(days=(end.weekday() + 1) % 7)
+
+
+CLOCK_CHANGE_SUNDAYS = tuple(last_sunday(y, m) for y in range(2025, 2030) for m in (3, 10))
 TARGETS = {
     "P1": (Target(1, "hours"), Target(1, "days")),
     "P2": (Target(1, "days"), Target(2, "days")),
@@ -74,8 +76,15 @@ CAL = calendar_from_rules("Europe/London", "08:00-17:00", "09:00-16:00", TERMS, 
 MINUTE = timedelta(minutes=1)
 
 
-def london(*args: int) -> datetime:
-    return datetime(*args, tzinfo=LONDON)  # type: ignore[misc]
+def london(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, sec, tzinfo=LONDON)
+
+
+def at(text: str) -> datetime:
+    """A London wall time written as "2026-11-20 16:30"."""
+    return datetime.fromisoformat(text).replace(tzinfo=LONDON)
 
 
 # --- an independent, slow reference: wall-clock checks, minute by minute in UTC ----------
@@ -144,6 +153,15 @@ FEW_DAYS = st.integers(0, 3 * 9 * 60)
 QUICK = settings(max_examples=200, deadline=None)
 
 
+def same_instant(a: datetime, b: datetime) -> bool:
+    """Whether two aware datetimes name the same instant.
+
+    Plain == is not enough: Python never counts a London time in the repeated autumn
+    hour equal to a datetime in another zone (PEP 495), even when both are one instant.
+    """
+    return a.astimezone(UTC) == b.astimezone(UTC)
+
+
 def within_hours(t: datetime) -> bool:
     local = t.astimezone(LONDON)
     hours = ref_hours(local.date())
@@ -162,13 +180,13 @@ def test_is_support_time_agrees_with_reference(t: datetime) -> None:
 @QUICK
 @given(INSTANTS)
 def test_clock_start_agrees_with_reference(t: datetime) -> None:
-    assert clock_start(CAL, t) == ref_clock_start(t)
+    assert same_instant(clock_start(CAL, t), ref_clock_start(t))
 
 
 @QUICK
 @given(INSTANTS, FEW_DAYS)
 def test_add_support_minutes_agrees_with_reference(t: datetime, minutes: int) -> None:
-    assert add_support_minutes(CAL, t, minutes) == ref_add_minutes(t, minutes)
+    assert same_instant(add_support_minutes(CAL, t, minutes), ref_add_minutes(t, minutes))
 
 
 @QUICK
@@ -182,7 +200,7 @@ def test_support_minutes_between_agrees_with_reference(a: datetime, gap: int) ->
 @given(INSTANTS, st.integers(0, 12))
 def test_add_support_days_agrees_with_reference(t: datetime, days: int) -> None:
     start = clock_start(CAL, t)
-    assert add_support_days(CAL, start, days) == ref_add_days(start, days)
+    assert same_instant(add_support_days(CAL, start, days), ref_add_days(start, days))
 
 
 @QUICK
@@ -237,7 +255,10 @@ def test_deadlines_fall_in_support_hours_and_in_order(t: datetime, priority: str
 
 def test_p2_logged_late_friday_in_term_is_due_same_time_monday_and_tuesday() -> None:
     due = deadlines(CAL, london(2026, 11, 20, 16, 30), *TARGETS["P2"], SHARES)
-    assert (due.response_due, due.fix_due) == (london(2026, 11, 23, 16, 30), london(2026, 11, 24, 16, 30))
+    assert (due.response_due, due.fix_due) == (
+        london(2026, 11, 23, 16, 30),
+        london(2026, 11, 24, 16, 30),
+    )
 
 
 def test_p1_logged_quarter_to_five_friday_is_due_quarter_to_nine_monday() -> None:
@@ -257,39 +278,50 @@ def test_p2_escalates_at_65_and_85_percent_of_its_fix_time() -> None:
     assert due.escalations == ((1, london(2026, 11, 24, 10, 12)), (2, london(2026, 11, 24, 13, 48)))
 
 
+def test_escalation_rounds_up_to_the_minute_its_share_has_fully_elapsed() -> None:
+    # The fix is due at 16:00 on Monday (16:50 moved into holiday hours), so the fix time
+    # is 10 + 540 + 420 = 970 minutes; 65% is 630.5 and 85% is 824.5, rounded up.
+    due = deadlines(CAL, london(2026, 12, 17, 16, 50), *TARGETS["P2"], SHARES)
+    assert due.escalations == ((1, london(2026, 12, 21, 10, 21)), (2, london(2026, 12, 21, 13, 35)))
+
+
+def test_escalation_share_is_read_as_the_decimal_written_in_the_rules() -> None:
+    # 0.07 * 300 is 21.000000000000004 in binary floating point; the rule means 21.
+    due = deadlines(
+        CAL, london(2026, 11, 18, 10), Target(1, "hours"), Target(5, "hours"), [(1, 0.07)]
+    )
+    assert due.escalations == ((1, london(2026, 11, 18, 10, 21)),)
+
+
 # --- every priority at a few instants ----------------------------------------------------------
 
 PRIORITY_TABLE = [
     # logged, priority, clock start, response due, fix due (all London wall times)
-    ((2026, 11, 18, 10), "P1", (2026, 11, 18, 10), (2026, 11, 18, 11), (2026, 11, 19, 10)),
-    ((2026, 11, 18, 10), "P2", (2026, 11, 18, 10), (2026, 11, 19, 10), (2026, 11, 20, 10)),
-    ((2026, 11, 18, 10), "P3", (2026, 11, 18, 10), (2026, 11, 19, 10), (2026, 11, 25, 10)),
-    ((2026, 11, 18, 10), "P4", (2026, 11, 18, 10), (2026, 11, 19, 10), (2026, 12, 2, 10)),
-    ((2026, 11, 21, 12), "P1", (2026, 11, 23, 8), (2026, 11, 23, 9), (2026, 11, 24, 8)),
-    ((2026, 11, 21, 12), "P2", (2026, 11, 23, 8), (2026, 11, 24, 8), (2026, 11, 25, 8)),
-    ((2026, 11, 21, 12), "P3", (2026, 11, 23, 8), (2026, 11, 24, 8), (2026, 11, 30, 8)),
-    ((2026, 11, 21, 12), "P4", (2026, 11, 23, 8), (2026, 11, 24, 8), (2026, 12, 7, 8)),
-    ((2026, 12, 16, 15, 30), "P1", (2026, 12, 16, 15, 30), (2026, 12, 16, 16, 30), (2026, 12, 17, 15, 30)),
-    ((2026, 12, 16, 15, 30), "P2", (2026, 12, 16, 15, 30), (2026, 12, 17, 15, 30), (2026, 12, 18, 15, 30)),
-    ((2026, 12, 16, 15, 30), "P3", (2026, 12, 16, 15, 30), (2026, 12, 17, 15, 30), (2026, 12, 23, 15, 30)),
-    ((2026, 12, 16, 15, 30), "P4", (2026, 12, 16, 15, 30), (2026, 12, 17, 15, 30), (2027, 1, 7, 15, 30)),
-    ((2027, 4, 1, 7), "P1", (2027, 4, 1, 9), (2027, 4, 1, 10), (2027, 4, 2, 9)),
-    ((2027, 4, 1, 7), "P2", (2027, 4, 1, 9), (2027, 4, 2, 9), (2027, 4, 5, 9)),
-    ((2027, 4, 1, 7), "P3", (2027, 4, 1, 9), (2027, 4, 2, 9), (2027, 4, 8, 9)),
-    ((2027, 4, 1, 7), "P4", (2027, 4, 1, 9), (2027, 4, 2, 9), (2027, 4, 15, 9)),
-]  # fmt: skip
+    ("2026-11-18 10:00", "P1", "2026-11-18 10:00", "2026-11-18 11:00", "2026-11-19 10:00"),
+    ("2026-11-18 10:00", "P2", "2026-11-18 10:00", "2026-11-19 10:00", "2026-11-20 10:00"),
+    ("2026-11-18 10:00", "P3", "2026-11-18 10:00", "2026-11-19 10:00", "2026-11-25 10:00"),
+    ("2026-11-18 10:00", "P4", "2026-11-18 10:00", "2026-11-19 10:00", "2026-12-02 10:00"),
+    ("2026-11-21 12:00", "P1", "2026-11-23 08:00", "2026-11-23 09:00", "2026-11-24 08:00"),
+    ("2026-11-21 12:00", "P2", "2026-11-23 08:00", "2026-11-24 08:00", "2026-11-25 08:00"),
+    ("2026-11-21 12:00", "P3", "2026-11-23 08:00", "2026-11-24 08:00", "2026-11-30 08:00"),
+    ("2026-11-21 12:00", "P4", "2026-11-23 08:00", "2026-11-24 08:00", "2026-12-07 08:00"),
+    ("2026-12-16 15:30", "P1", "2026-12-16 15:30", "2026-12-16 16:30", "2026-12-17 15:30"),
+    ("2026-12-16 15:30", "P2", "2026-12-16 15:30", "2026-12-17 15:30", "2026-12-18 15:30"),
+    ("2026-12-16 15:30", "P3", "2026-12-16 15:30", "2026-12-17 15:30", "2026-12-23 15:30"),
+    ("2026-12-16 15:30", "P4", "2026-12-16 15:30", "2026-12-17 15:30", "2027-01-07 15:30"),
+    ("2027-04-01 07:00", "P1", "2027-04-01 09:00", "2027-04-01 10:00", "2027-04-02 09:00"),
+    ("2027-04-01 07:00", "P2", "2027-04-01 09:00", "2027-04-02 09:00", "2027-04-05 09:00"),
+    ("2027-04-01 07:00", "P3", "2027-04-01 09:00", "2027-04-02 09:00", "2027-04-08 09:00"),
+    ("2027-04-01 07:00", "P4", "2027-04-01 09:00", "2027-04-02 09:00", "2027-04-15 09:00"),
+]
 
 
 @pytest.mark.parametrize(("logged", "priority", "start", "response", "fix"), PRIORITY_TABLE)
 def test_priority_targets_fall_due_on_the_expected_support_days(
-    logged: tuple[int, ...],
-    priority: str,
-    start: tuple[int, ...],
-    response: tuple[int, ...],
-    fix: tuple[int, ...],
+    logged: str, priority: str, start: str, response: str, fix: str
 ) -> None:
-    due = deadlines(CAL, london(*logged), *TARGETS[priority], SHARES)
-    assert (due.start, due.response_due, due.fix_due) == (london(*start), london(*response), london(*fix))
+    due = deadlines(CAL, at(logged), *TARGETS[priority], SHARES)
+    assert (due.start, due.response_due, due.fix_due) == (at(start), at(response), at(fix))
 
 
 def test_hour_target_running_past_close_continues_at_next_opening_in_holiday_hours() -> None:
@@ -314,7 +346,10 @@ def test_day_target_before_holiday_opening_moves_forward_to_opening() -> None:
 
 def test_calls_logged_before_christmas_skip_bank_holidays_closures_and_weekends() -> None:
     due = deadlines(CAL, london(2026, 12, 24, 15, 30), *TARGETS["P1"], SHARES)
-    assert (due.response_due, due.fix_due) == (london(2027, 1, 4, 9, 30), london(2027, 1, 4, 15, 30))
+    assert (due.response_due, due.fix_due) == (
+        london(2027, 1, 4, 9, 30),
+        london(2027, 1, 4, 15, 30),
+    )
 
 
 def test_call_logged_on_a_closure_day_starts_at_the_next_opening() -> None:
@@ -336,7 +371,7 @@ CLOCK_CHANGE_TABLE = [
     ((2026, 3, 27, 16, 30), datetime(2026, 3, 30, 8, 30, tzinfo=UTC)),  # into BST, holidays
     ((2026, 10, 23, 16, 30), datetime(2026, 10, 26, 9, 30, tzinfo=UTC)),  # into GMT, half term
     ((2027, 3, 25, 16, 30), datetime(2027, 3, 30, 8, 30, tzinfo=UTC)),  # into BST over Easter
-    ((2027, 10, 29, 16, 30), datetime(2027, 11, 1, 10, 0, tzinfo=UTC)),  # after close: Monday
+    ((2027, 10, 29, 16, 30), datetime(2027, 11, 1, 9, 0, tzinfo=UTC)),  # half term to term, GMT
 ]
 
 
@@ -389,6 +424,24 @@ def test_escalation_share_outside_zero_to_one_is_refused() -> None:
         deadlines(CAL, london(2026, 11, 20, 10), *TARGETS["P2"], [(1, 1.5)])
 
 
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (london(2026, 11, 20, 7, 59), False),
+        (london(2026, 11, 20, 8, 0), True),
+        (london(2026, 11, 20, 16, 59, 59), True),
+        (london(2026, 11, 20, 17, 0), False),
+        (london(2026, 10, 26, 8, 30), False),
+        (london(2026, 10, 26, 15, 59), True),
+        (london(2026, 10, 26, 16, 0), False),
+    ],
+)
+def test_is_support_time_includes_opening_and_excludes_closing(
+    when: datetime, expected: bool
+) -> None:
+    assert CAL.is_support_time(when) is expected
+
+
 # --- the calendar ------------------------------------------------------------------------------
 
 
@@ -409,9 +462,9 @@ def test_hours_on_depends_on_term_weekends_bank_holidays_and_closures(
     assert CAL.hours_on(day) == hours
 
 
-def test_bank_holidays_come_from_the_holidays_library_for_any_year() -> None:
-    weekdays = (date(2025, 1, 1) + timedelta(days=n) for n in range(5 * 365))
-    off = {d for d in weekdays if d not in CLOSURES and CAL.hours_on(d) is None}
+def test_bank_holidays_match_the_published_dates_for_2025_to_2029() -> None:
+    days = (date(2025, 1, 1) + timedelta(days=n) for n in range(5 * 365))
+    off = {d for d in days if d.weekday() < 5 and d not in CLOSURES and CAL.hours_on(d) is None}
     assert off == {d for d in BANK_HOLIDAYS if d.weekday() < 5}
 
 
@@ -489,8 +542,10 @@ def test_describe_says_local_time_and_day_and_year_only_when_it_differs(
     assert describe(when, CAL, london(2026, 11, 20, 10)) == words
 
 
-def test_describe_names_the_year_of_good_friday_example_when_reference_is_same_year() -> None:
-    assert describe(london(2027, 3, 30, 9), CAL, london(2027, 3, 26)) == "by 9am on Tuesday 30 March"
+def test_describe_leaves_out_the_year_when_reference_is_in_the_same_year() -> None:
+    assert (
+        describe(london(2027, 3, 30, 9), CAL, london(2027, 3, 26)) == "by 9am on Tuesday 30 March"
+    )
 
 
 def test_describe_without_reference_names_the_year() -> None:
