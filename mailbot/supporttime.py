@@ -33,9 +33,11 @@ class SupportCalendar:
 
     Hours are wall-clock times in `zone`. Each support day contributes one interval,
     held as UTC instants, so arithmetic across a daylight-saving change counts the
-    minutes that really elapse. A wall time the spring change skips is read with the
-    offset in force before the change (zoneinfo's fold=0); support hours never touch
-    01:00-02:00 in practice, so this only matters for odd rule data.
+    minutes that really elapse. Every function here takes and returns aware datetimes:
+    an aware input names one instant even in the repeated autumn hour, and a naive one
+    is refused rather than guessed at. A wall time the spring change skips is read with
+    the offset in force before the change (zoneinfo's fold=0); support hours never touch
+    01:00-02:00 in practice, so that only matters for odd rule data.
     """
 
     zone: ZoneInfo
@@ -59,7 +61,7 @@ class SupportCalendar:
                 raise ValueError(f"{name} hours must open before they close, not {opens}-{closes}")
         for first, last in self.terms:
             if first > last:
-                raise ValueError(f"term {first}-{last} ends before it starts")
+                raise ValueError(f"term {first} to {last} ends before it starts")
         country, subdiv = self.bank_holiday_region
         try:
             holidays.country_holidays(country, subdiv=subdiv)
@@ -292,7 +294,7 @@ def deadlines(
     for level, share in escalation_shares:
         if not 0 < share <= 1:
             raise ValueError(f"escalation level {level}: share {share} is not within (0, 1]")
-        elapsed = math.ceil(Fraction(repr(share)) * whole)
+        elapsed = math.ceil(Fraction(str(share)) * whole)
         escalations.append((level, add_support_minutes(cal, start, elapsed)))
     return Deadlines(start, apply_target(cal, start, response), fix_due, tuple(escalations))
 
