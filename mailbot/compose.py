@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import replace
 from typing import Any
 
+from mailbot.mime import valid_address
 from mailbot.supporttime import describe
 from mailbot.triage import Action, CallView, Context, Outgoing, Triage
 
@@ -123,7 +124,7 @@ def _simple_reply(t: Triage, ctx: Context, kind: str, extra: dict[str, Any]) -> 
 def compose(t: Triage, ctx: Context) -> Triage:
     """Compose the emails this decision sends (none for automatic mail)."""
     msg = t.parsed
-    if msg.from_addr is None:
+    if msg.from_addr is None or not valid_address(msg.from_addr):
         return t
     outgoing: list[Outgoing] = []
     if t.action is Action.OPEN_CALL and t.call is not None:
@@ -134,6 +135,6 @@ def compose(t: Triage, ctx: Context) -> Triage:
     elif t.action is Action.OVERSIZE:
         limit = ctx.rules.policy.limits.max_message_mb
         size_mb = round(msg.raw_size / 1_000_000, 1)
-        extra = {"size_mb": size_mb, "limit_mb": limit}
+        extra = {"size_mb": size_mb, "limit_mb": f"{limit:g}"}
         outgoing.append(_simple_reply(t, ctx, "oversize", extra))
     return replace(t, outgoing=tuple(outgoing))

@@ -37,7 +37,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "call": _SAMPLE_CALL,
         "missing": ["a contact telephone number", "when it last worked"],
         "out_of_hours": True,
-        "picked_up": "on Monday 23 November",
+        "picked_up": "8am on Monday 23 November",
         "password_removed": True,
     },
     "unknown_sender": {

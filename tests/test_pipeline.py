@@ -31,7 +31,7 @@ def sent_text(raw: bytes) -> str:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     body = msg.get_body(preferencelist=("plain",))
     assert body is not None
-    return str(body.get_content())
+    return str(body.get_content()).replace("\r\n", "\n")
 
 
 def test_school_email_opens_a_call_and_queues_a_confirmation(env: Env) -> None:
