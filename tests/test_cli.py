@@ -1,0 +1,145 @@
+"""Tests for the command line: calls list/show, status, db upgrade, --now, run --once."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+
+from mailbot.cli import main, parse_now
+
+
+def write_config(tmp_path: Path, db_url: str, imap: tuple[str, int, str, str] = ("127.0.0.1", 9,
+                 "u", "p"), smtp: tuple[str, int] = ("127.0.0.1", 9)) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[service]
+address = "{SUPPORT}"
+name = "Westshire Schools ICT Support"
+[imap]
+host = "{imap[0]}"
+port = {imap[1]}
+security = "none"
+username = "{imap[2]}"
+password = "{imap[3]}"
+timeout = 5
+[smtp]
+host = "{smtp[0]}"
+port = {smtp[1]}
+security = "none"
+[database]
+url = "{db_url}"
+[rules]
+dir = "{SHIPPED_RULES}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def env_with_call(tmp_path: Path) -> tuple[Env, Path]:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    env = make_env(tmp_path, url)
+    env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
+    return env, write_config(tmp_path, url)
+
+
+def test_calls_list_json_has_the_stable_fields(
+    env_with_call: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = env_with_call
+    assert main(["--config", str(config), "calls", "list", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    for key in ("ref", "status", "type", "priority", "school", "requester", "subject",
+                "created_at", "response_due_at", "fix_due_at", "escalation_level", "assignee",
+                "related"):
+        assert key in row
+    assert row["ref"] == "ICT-000001" and row["school"] == "oakfield-primary"
+    assert datetime.fromisoformat(row["fix_due_at"]).utcoffset() is not None
+
+
+def test_calls_list_table_shows_the_call(
+    env_with_call: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = env_with_call
+    assert main(["--config", str(config), "calls", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "ICT-000001" in out and "oakfield-primary" in out and "P2" in out
+
+
+def test_calls_show_json_includes_messages_and_events(
+    env_with_call: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = env_with_call
+    assert main(["--config", str(config), "calls", "show", "ict-000001", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert [m["direction"] for m in record["messages"]] == ["in", "out"]
+    first = record["messages"][0]
+    assert first["from"] == "head@oakfield-primary.westshire.sch.uk"
+    assert "very slow in the ICT suite" in first["text"]
+    assert record["events"][0]["kind"] == "opened"
+
+
+def test_calls_show_unknown_ref_exits_1(
+    env_with_call: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = env_with_call
+    assert main(["--config", str(config), "calls", "show", "ICT-999999"]) == 1
+    assert "no call ICT-999999" in capsys.readouterr().err
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert main(["--config", str(config), "db", "upgrade"]) == 0
+    assert (tmp_path / "fresh.db").exists()
+    assert main(["--config", str(config), "calls", "list"]) == 0
+    assert "no calls" in capsys.readouterr().out
+
+
+def test_status_reports_an_unreachable_mailbox_and_exits_2(
+    env_with_call: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = env_with_call
+    assert main(["--config", str(config), "status"]) == 2
+    out = capsys.readouterr().out
+    assert "ATTENTION NEEDED" in out
+    assert "outbox waiting        1" in out
+    assert "never been polled" in out
+    assert "cannot reach the mailbox" in out
+
+
+def test_status_healthy_after_a_run(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    config = write_config(tmp_path, url, (dovecot.host, dovecot.port, dovecot.username,
+                          dovecot.password), (smtp_sink.host, smtp_sink.port))
+    dovecot.deliver(mail("school-new-request"))
+    now = "2026-11-23T09:05"
+    assert main(["--config", str(config), "--now", now, "run", "--once"]) == 0
+    assert "open_call" in capsys.readouterr().out
+    assert main(["--config", str(config), "--now", now, "status"]) == 0
+    out = capsys.readouterr().out
+    assert "HEALTHY" in out and "messages waiting      0" in out and "Failed folder         0" in out
+
+
+def test_bad_config_exits_1_with_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, "sqlite://")
+    config.write_text(config.read_text().replace('security = "none"', 'security = "tls"', 1))
+    assert main(["--config", str(config), "calls", "list"]) == 1
+    assert "[imap.security]" in capsys.readouterr().err
+
+
+def test_now_without_offset_is_local_time() -> None:
+    t = parse_now("2026-07-01T10:00")
+    assert t.utcoffset() is not None and t.hour == 10 and t.utcoffset().total_seconds() == 3600
+
+
+def test_now_with_offset_is_kept() -> None:
+    assert parse_now("2026-11-23T10:00+00:00").utcoffset().total_seconds() == 0  # type: ignore[union-attr]
