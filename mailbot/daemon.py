@@ -153,7 +153,7 @@ class Daemon:
                         self.wake_outbox.set()
                     if self.config.imap.idle and mailbox.has_idle:
                         # Short IDLE rounds keep shutdown and reload prompt.
-                        await asyncio.to_thread(mailbox.wait_for_mail, 25.0)
+                        await asyncio.to_thread(mailbox.wait_for_mail, 10.0)
                     else:
                         await self._sleep(self.config.imap.poll_seconds)
             except TransientError as exc:

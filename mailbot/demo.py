@@ -8,7 +8,7 @@ import email.policy
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,18 +44,36 @@ class Step:
 
 
 STEPS = (
-    Step("A headteacher reports slow internet", "01-new-request-internet-slow.eml",
-         datetime(2026, 11, 23, 9, 5, tzinfo=ZONE)),
-    Step("An ICT co-ordinator sends a password by mistake", "02-new-request-with-password.eml",
-         datetime(2026, 11, 23, 9, 40, tzinfo=ZONE)),
-    Step("The headteacher replies from Outlook, quoting the confirmation",
-         "03-reply-from-outlook.eml", datetime(2026, 11, 23, 10, 15, tzinfo=ZONE)),
-    Step("An out-of-office answers the confirmation", "04-out-of-office.eml",
-         datetime(2026, 11, 23, 10, 20, tzinfo=ZONE)),
-    Step("A mail server bounces a message", "05-bounce.eml",
-         datetime(2026, 11, 23, 10, 30, tzinfo=ZONE)),
-    Step("Someone who is not at a school writes in", "06-unknown-sender.eml",
-         datetime(2026, 11, 23, 11, 0, tzinfo=ZONE)),
+    Step(
+        "A headteacher reports slow internet",
+        "01-new-request-internet-slow.eml",
+        datetime(2026, 11, 23, 9, 5, tzinfo=ZONE),
+    ),
+    Step(
+        "An ICT co-ordinator sends a password by mistake",
+        "02-new-request-with-password.eml",
+        datetime(2026, 11, 23, 9, 40, tzinfo=ZONE),
+    ),
+    Step(
+        "The headteacher replies from Outlook, quoting the confirmation",
+        "03-reply-from-outlook.eml",
+        datetime(2026, 11, 23, 10, 15, tzinfo=ZONE),
+    ),
+    Step(
+        "An out-of-office answers the confirmation",
+        "04-out-of-office.eml",
+        datetime(2026, 11, 23, 10, 20, tzinfo=ZONE),
+    ),
+    Step(
+        "A mail server bounces a message",
+        "05-bounce.eml",
+        datetime(2026, 11, 23, 10, 30, tzinfo=ZONE),
+    ),
+    Step(
+        "Someone who is not at a school writes in",
+        "06-unknown-sender.eml",
+        datetime(2026, 11, 23, 11, 0, tzinfo=ZONE),
+    ),
 )
 
 
@@ -112,8 +130,14 @@ async def run_demo(speed: float = 1.0) -> int:
         config = config_from_dict(
             {
                 "service": {"address": SUPPORT, "name": "Westshire Schools ICT Support"},
-                "imap": {"host": imap.host, "port": imap.port, "security": "none",
-                         "username": SUPPORT, "password": "demo", "batch_size": 50},
+                "imap": {
+                    "host": imap.host,
+                    "port": imap.port,
+                    "security": "none",
+                    "username": SUPPORT,
+                    "password": "demo",
+                    "batch_size": 50,
+                },
                 "smtp": {"host": sink.host, "port": sink.port, "security": "none"},
                 "database": {"url": f"sqlite:///{workdir / 'demo.db'}"},
                 "rules": {"dir": str(sample_rules_dir())},
@@ -131,10 +155,16 @@ async def run_demo(speed: float = 1.0) -> int:
         confirmation_id = ""
         seen = 0
         extra = (
-            Step("A school emails at 7pm, outside support hours", "", datetime(2026, 11, 23, 19, 0,
-                 tzinfo=ZONE)),
-            Step("A 16.5 MB message arrives (the limit is 15 MB)", "", datetime(2026, 11, 24, 9, 0,
-                 tzinfo=ZONE)),
+            Step(
+                "A school emails at 7pm, outside support hours",
+                "",
+                datetime(2026, 11, 23, 19, 0, tzinfo=ZONE),
+            ),
+            Step(
+                "A 16.5 MB message arrives (the limit is 15 MB)",
+                "",
+                datetime(2026, 11, 24, 9, 0, tzinfo=ZONE),
+            ),
         )
         for number, step in enumerate((*STEPS, *extra), start=1):
             _say()
@@ -147,8 +177,9 @@ async def run_demo(speed: float = 1.0) -> int:
             else:
                 raw = _large_message(step.at)
             await imap.deliver(raw)
-            daemon = Daemon(config=config, rules=rules, sessions=sessions,
-                            clock=lambda at=step.at: at)
+            daemon = Daemon(
+                config=config, rules=rules, sessions=sessions, clock=lambda at=step.at: at
+            )
             report, _sent = await daemon.run_once()
             for o in report.outcomes:
                 ref = f" as {o.ref}" if o.ref else ""
@@ -166,8 +197,11 @@ async def run_demo(speed: float = 1.0) -> int:
         _say("The calls, as `mailbot calls list` shows them:")
         for row in calls.list_calls(sessions):
             due = (row["fix_due_at"] or "")[:16].replace("T", " ")
-            _say(f"{row['ref']}  {row['priority']}  {row['school']:<20} fix by {due} UTC  "
-                 f"{row['subject'][:40]}", 2)
+            _say(
+                f"{row['ref']}  {row['priority']}  {row['school']:<20} fix by {due} UTC  "
+                f"{row['subject'][:40]}",
+                2,
+            )
         record = calls.show_call(sessions, "ICT-000001")
         if record:
             _say()

@@ -53,8 +53,14 @@ def make_config(
     return config_from_dict(
         {
             "service": {"address": SUPPORT, "name": "Westshire Schools ICT Support"},
-            "imap": {"host": host, "port": port, "username": user, "password": password,
-                     "security": "none", **imap_extra},
+            "imap": {
+                "host": host,
+                "port": port,
+                "username": user,
+                "password": password,
+                "security": "none",
+                **imap_extra,
+            },
             "smtp": {"host": smtp[0], "port": smtp[1], "security": "none", "max_attempts": 3},
             "database": {"url": db_url},
             "rules": {"dir": str(rules_dir)},
@@ -72,8 +78,13 @@ class Env:
     sessions: sessionmaker[Session]
 
     def feed(self, raw: bytes, now: datetime) -> Triage:
-        return process(RawMail(raw=raw, size=len(raw)), sessions=self.sessions,
-                       config=self.config, rules=self.rules, now=now)
+        return process(
+            RawMail(raw=raw, size=len(raw)),
+            sessions=self.sessions,
+            config=self.config,
+            rules=self.rules,
+            now=now,
+        )
 
     def count_calls(self) -> int:
         with self.sessions() as s:

@@ -13,8 +13,12 @@ from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
 from mailbot.cli import main, parse_now
 
 
-def write_config(tmp_path: Path, db_url: str, imap: tuple[str, int, str, str] = ("127.0.0.1", 9,
-                 "u", "p"), smtp: tuple[str, int] = ("127.0.0.1", 9)) -> Path:
+def write_config(
+    tmp_path: Path,
+    db_url: str,
+    imap: tuple[str, int, str, str] = ("127.0.0.1", 9, "u", "p"),
+    smtp: tuple[str, int] = ("127.0.0.1", 9),
+) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f"""
@@ -56,9 +60,21 @@ def test_calls_list_json_has_the_stable_fields(
     _, config = env_with_call
     assert main(["--config", str(config), "calls", "list", "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
-    for key in ("ref", "status", "type", "priority", "school", "requester", "subject",
-                "created_at", "response_due_at", "fix_due_at", "escalation_level", "assignee",
-                "related"):
+    for key in (
+        "ref",
+        "status",
+        "type",
+        "priority",
+        "school",
+        "requester",
+        "subject",
+        "created_at",
+        "response_due_at",
+        "fix_due_at",
+        "escalation_level",
+        "assignee",
+        "related",
+    ):
         assert key in row
     assert row["ref"] == "ICT-000001" and row["school"] == "oakfield-primary"
     assert datetime.fromisoformat(row["fix_due_at"]).utcoffset() is not None
@@ -118,18 +134,26 @@ def test_status_healthy_after_a_run(
     tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
-    config = write_config(tmp_path, url, (dovecot.host, dovecot.port, dovecot.username,
-                          dovecot.password), (smtp_sink.host, smtp_sink.port))
+    config = write_config(
+        tmp_path,
+        url,
+        (dovecot.host, dovecot.port, dovecot.username, dovecot.password),
+        (smtp_sink.host, smtp_sink.port),
+    )
     dovecot.deliver(mail("school-new-request"))
     now = "2026-11-23T09:05"
     assert main(["--config", str(config), "--now", now, "run", "--once"]) == 0
     assert "open_call" in capsys.readouterr().out
     assert main(["--config", str(config), "--now", now, "status"]) == 0
     out = capsys.readouterr().out
-    assert "HEALTHY" in out and "messages waiting      0" in out and "Failed folder         0" in out
+    assert (
+        "HEALTHY" in out and "messages waiting      0" in out and "Failed folder         0" in out
+    )
 
 
-def test_bad_config_exits_1_with_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_exits_1_with_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = write_config(tmp_path, "sqlite://")
     config.write_text(config.read_text().replace('security = "none"', 'security = "tls"', 1))
     assert main(["--config", str(config), "calls", "list"]) == 1

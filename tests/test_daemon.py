@@ -57,7 +57,8 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> bool:
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "mailbot.cli", "--config", str(config), "run"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
 
 

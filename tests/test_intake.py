@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mailbot.imap import Mailbox
 from support import SUPPORT, local, mail, make_config
 
 from mailbot import calls, intake
 from mailbot.config import Config
 from mailbot.daemon import Daemon, smtp_settings
 from mailbot.db import make_engine, make_sessions, upgrade
-from mailbot.imap import Mailbox
 from mailbot.outbox import send_due
 from mailbot.rules import load_rules
 from mailbot.smtp import SmtpSender
@@ -32,7 +32,8 @@ def configure(tmp_path: Path, dovecot: Any, smtp_sink: Any, db_url: str | None =
     url = db_url or f"sqlite:///{tmp_path / 'mailbot.db'}"
     upgrade(url)
     return make_config(
-        tmp_path, url,
+        tmp_path,
+        url,
         imap=(dovecot.host, dovecot.port, dovecot.username, dovecot.password),
         smtp=(smtp_sink.host, smtp_sink.port),
     )
@@ -40,14 +41,18 @@ def configure(tmp_path: Path, dovecot: Any, smtp_sink: Any, db_url: str | None =
 
 def daemon(config: Config, now: Any = NOW) -> Daemon:
     return Daemon(
-        config=config, rules=load_rules(config.rules.dir),
-        sessions=make_sessions(make_engine(config.database.url)), clock=lambda: now,
+        config=config,
+        rules=load_rules(config.rules.dir),
+        sessions=make_sessions(make_engine(config.database.url)),
+        clock=lambda: now,
     )
 
 
 def school_mail(n: int) -> bytes:
-    return mail("school-new-request").replace(b"new-request-1@", f"bulk-{n}@".encode()).replace(
-        b"Internet very slow", f"Printer {n} jammed".encode()
+    return (
+        mail("school-new-request")
+        .replace(b"new-request-1@", f"bulk-{n}@".encode())
+        .replace(b"Internet very slow", f"Printer {n} jammed".encode())
     )
 
 
@@ -67,12 +72,15 @@ def test_new_email_becomes_a_confirmed_call(tmp_path: Path, dovecot: Any, smtp_s
     assert sent.sent == 1
     assert confirmations(smtp_sink) == ["[ICT-000001] Internet very slow in the ICT suite"]
     assert list(smtp_sink.messages[0].rcpt_tos) == [
-        "head@oakfield-primary.westshire.sch.uk", "t.reeves@oakfield-primary.westshire.sch.uk"
+        "head@oakfield-primary.westshire.sch.uk",
+        "t.reeves@oakfield-primary.westshire.sch.uk",
     ]
     assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 1
 
 
-def test_reply_through_imap_threads_onto_the_call(tmp_path: Path, dovecot: Any, smtp_sink: Any) -> None:
+def test_reply_through_imap_threads_onto_the_call(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
     config = configure(tmp_path, dovecot, smtp_sink)
     dovecot.deliver(mail("school-new-request"))
     asyncio.run(daemon(config).run_once())
@@ -151,9 +159,7 @@ def test_oversize_email_is_answered_from_its_headers(
     tmp_path: Path, dovecot: Any, smtp_sink: Any
 ) -> None:
     config = configure(tmp_path, dovecot, smtp_sink)
-    big = mail("school-new-request").replace(
-        b"Helen Marsh\nHeadteacher", b"x" * 16_000_000
-    )
+    big = mail("school-new-request").replace(b"Helen Marsh\nHeadteacher", b"x" * 16_000_000)
     dovecot.deliver(big)
     report, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["oversize"]
@@ -196,9 +202,20 @@ def test_permanent_refusal_is_recorded_as_failed(
 
 def _run_once_process(config_path: Path, now: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config_path), "--now", now,
-         "run", "--once"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "mailbot.cli",
+            "--config",
+            str(config_path),
+            "--now",
+            now,
+            "run",
+            "--once",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 
@@ -227,7 +244,7 @@ security = "none"
 [database]
 url = "{url}"
 [rules]
-dir = "{Path(__file__).resolve().parents[1] / 'rules'}"
+dir = "{Path(__file__).resolve().parents[1] / "rules"}"
 """,
         encoding="utf-8",
     )
@@ -245,8 +262,9 @@ dir = "{Path(__file__).resolve().parents[1] / 'rules'}"
     assert final.wait(timeout=300) == 0
     rows = calls.list_calls(make_sessions(make_engine(url)))
     assert len(rows) == total
-    assert sorted(r["subject"] for r in rows) == sorted(f"Printer {n} jammed in the ICT suite"
-                                                        for n in range(total))
+    assert sorted(r["subject"] for r in rows) == sorted(
+        f"Printer {n} jammed in the ICT suite" for n in range(total)
+    )
     # Every confirmation arrives.  A kill in the instant between the SMTP
     # server accepting one and the commit recording it resends that one with
     # the same Message-ID (README, "Nothing lost, nothing twice"), so copies

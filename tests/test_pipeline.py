@@ -203,9 +203,8 @@ def test_a_failing_stage_leaves_nothing_behind(env: Env) -> None:
         raise RuntimeError("simulated crash after the call was written")
 
     stages = (*pipeline.STAGES[:-1], explode)
-    with pytest.raises(RuntimeError):
-        with env.sessions() as session, session.begin():
-            pipeline.run(_start(mail("school-new-request")), _context(env, session), stages)
+    with pytest.raises(RuntimeError), env.sessions() as session, session.begin():
+        pipeline.run(_start(mail("school-new-request")), _context(env, session), stages)
     assert env.count_calls() == 0 and env.outbox() == []
     # The same email processed again afterwards is handled normally, once.
     assert env.feed(mail("school-new-request"), MONDAY_9).action is Action.OPEN_CALL
