@@ -1,0 +1,194 @@
+"""Tell mail from people apart from automatic mail that must never be answered."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mailbot.inbound import ParsedMessage
+
+
+class Verdict(StrEnum):
+    """Who or what wrote a message."""
+
+    HUMAN = "human"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    BULK = "bulk"
+    OWN_MAIL = "own_mail"
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The verdict and the evidence for it."""
+
+    verdict: Verdict
+    reason: str
+
+    @property
+    def automatic(self) -> bool:
+        """True for everything that must never be answered."""
+        return self.verdict is not Verdict.HUMAN
+
+
+# Senders that are mail systems rather than people (RFC 3834 section 2 and
+# common practice for bounces).
+_SYSTEM_LOCALPART = re.compile(
+    r"^(mailer-daemon|mail-daemon|maildaemon|postmaster|mail\.delivery|mailerdaemon|"
+    r"bounce[s]?|bounce[-+].*|mdaemon|mail-delivery-subsystem|microsoftexchange.*)$",
+    re.IGNORECASE,
+)
+_NOREPLY_LOCALPART = re.compile(
+    r"^(.*[-_.+])?(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|notifications?|notify|"
+    r"newsletter|mailer|automailer|auto[-_.]?reply|autoresponder)([-+._].*)?$",
+    re.IGNORECASE,
+)
+# Mailing-list software writes from owner-LIST, LIST-owner, LIST+owner and
+# LIST-request addresses (RFC 2142 conventions); people do not.
+_LIST_SOFTWARE_LOCALPART = re.compile(
+    r"^(owner-.+|.+[-+]owner|.+[-+]request|.+-bounces(\+.*)?|majordomo|listserv|mailman)$",
+    re.IGNORECASE,
+)
+
+# Parts that only delivery reports, receipts and feedback reports carry.
+_BOUNCE_PARTS = ("message/delivery-status", "message/global-delivery-status")
+_RECEIPT_PARTS = ("message/disposition-notification", "message/global-disposition-notification")
+_FEEDBACK_PARTS = ("message/feedback-report",)
+
+_BOUNCE_SUBJECT = re.compile(
+    r"(undeliver|undelivered mail|returned mail|delivery status notification|"
+    r"delivery (has )?failed|delivery failure|failure notice|mail delivery failed|"
+    r"could not be delivered|delivery notification|non[- ]?delivery|nondeliverable|"
+    r"message not delivered|mail system error|warning: could not send|delayed mail|"
+    r"delivery delayed|undeliverable|rejected:|message delivery (has )?failed|"
+    r"unzustellbar|nicht zugestellt|non remis|non recapitabile|no entregado)",
+    re.IGNORECASE,
+)
+_BOUNCE_BODY = re.compile(
+    r"(this is the mail system at host|i'm sorry to have to inform you|"
+    r"could not be delivered to one or more|the following addresses? had permanent fatal errors|"
+    r"delivery to the following recipients? failed|message could not be delivered|"
+    r"this message was created automatically by mail delivery software|"
+    r"unable to deliver (your )?message|your message (was|could) not (be )?delivered|"
+    r"permanent error|diagnostic-code:|final-recipient:|\b[45]\.\d{1,3}\.\d{1,3}\b.{0,40}"
+    r"(user unknown|mailbox|recipient|address|not found|rejected|unavailable)|"
+    r"\b55[0-4]\b.{0,60}(user unknown|no such user|mailbox|recipient|does not exist))",
+    re.IGNORECASE | re.DOTALL,
+)
+_AUTO_SUBJECT = re.compile(
+    r"(^|\W)(out of (the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
+    r"automatische antwort|abwesenheitsnotiz|abwesend|away from (the )?office|"
+    r"vacation (notice|reply|message)|"
+    r"i am (currently )?(away|out)|i'?m (currently )?(away|out of)|"
+    r"réponse automatique|absence du bureau|risposta automatica|fuori ufficio|"
+    r"respuesta automática|fuera de la oficina|automatisch antwoord|afwezig|"
+    r"automātiskā atbilde|prombūtnē|autoodpowiedź|odpowiedź automatyczna|nieobecn|"
+    r"read receipt|return receipt|disposition notification|"
+    r"report domain:.*submitter:|dmarc aggregate report|abuse report|"
+    r"we have received your (message|email|request)|thank you for (your )?(email|contacting)|"
+    r"your (request|ticket) .{0,40}has been (received|logged))",
+    re.IGNORECASE,
+)
+_AUTO_SUBJECT_PREFIX = re.compile(r"^\s*(auto|autoreply|automatic reply|ooo|out of office|read)\s*:",
+                                  re.IGNORECASE)
+_AUTO_BODY = re.compile(
+    r"(i am (currently )?out of (the )?office|i'?m (currently )?out of (the )?office|"
+    r"i will be out of (the )?office|i am (currently )?away (from|until|on)|"
+    r"i'?m away (from|until)|i am on (annual )?leave|i will be (away|on leave|back on)|"
+    r"with (limited|no) access to (my )?e-?mail|this is an automatic(ally generated)? (reply|"
+    r"response|message)|this (e-?mail|message) (was|has been) (sent|generated) automatically|"
+    r"do not reply to this (e-?mail|message))",
+    re.IGNORECASE,
+)
+
+
+def _header_evidence(msg: ParsedMessage) -> Screening | None:
+    auto = (msg.header("auto-submitted") or "").strip().lower()
+    if auto and not auto.startswith("no"):
+        return Screening(Verdict.AUTO_REPLY, f"Auto-Submitted: {auto}")
+    for name in ("x-autoreply", "x-autorespond", "x-autogenerated", "x-auto-reply"):
+        if msg.header(name) is not None:
+            return Screening(Verdict.AUTO_REPLY, f"{name} header")
+    suppress = (msg.header("x-auto-response-suppress") or "").strip().lower()
+    if suppress in ("all", "oof", "autoreply", "dr, rn, nrn, oof, autoreply"):
+        return Screening(Verdict.AUTO_REPLY, f"X-Auto-Response-Suppress: {suppress}")
+    precedence = (msg.header("precedence") or "").strip().lower()
+    if precedence == "auto_reply":
+        return Screening(Verdict.AUTO_REPLY, "Precedence: auto_reply")
+    return None
+
+
+def _bulk_evidence(msg: ParsedMessage) -> Screening | None:
+    precedence = (msg.header("precedence") or "").strip().lower()
+    if precedence in ("bulk", "junk", "list"):
+        return Screening(Verdict.BULK, f"Precedence: {precedence}")
+    for name in ("list-id", "list-unsubscribe", "list-post", "mailing-list", "x-mailman-version",
+                 "x-campaign", "x-campaignid", "feedback-id", "x-mailgun-campaign-id"):
+        if msg.header(name) is not None:
+            return Screening(Verdict.BULK, f"{name} header")
+    local = (msg.from_addr or "").split("@", 1)[0]
+    if _NOREPLY_LOCALPART.match(local) or _LIST_SOFTWARE_LOCALPART.match(local):
+        return Screening(Verdict.BULK, f"sender {msg.from_addr}")
+    return None
+
+
+def _report_type(msg: ParsedMessage) -> str:
+    """The report-type of a multipart/report (RFC 6522), lower-case, or ''."""
+    match = re.search(r'report-type\s*=\s*"?([\w-]+)', msg.header("content-type") or "", re.I)
+    return match.group(1).lower() if match else ""
+
+
+def _looks_like_bounce(msg: ParsedMessage, system_sender: bool) -> str | None:
+    types = set(msg.part_types) | {msg.content_type}
+    if any(t in types for t in _BOUNCE_PARTS) or _report_type(msg) == "delivery-status":
+        return "delivery-status report"
+    if msg.header("x-failed-recipients") is not None:
+        return "X-Failed-Recipients header"
+    if (msg.header("return-path") or "").strip() == "<>" and not msg.from_addr:
+        return "null sender"
+    subject_hit = bool(_BOUNCE_SUBJECT.search(msg.subject))
+    body_hit = bool(_BOUNCE_BODY.search(msg.text[:20000]))
+    has_original = "message/rfc822" in types or "text/rfc822-headers" in types
+    # Body wording alone is never enough: a person may quote a bounce to us.
+    # It counts together with a mail-system sender, a bounce subject or an
+    # attached original message.
+    if system_sender and (subject_hit or body_hit or has_original):
+        return f"delivery failure from {msg.from_addr}"
+    if subject_hit and (body_hit or has_original):
+        return "delivery failure notice"
+    if system_sender:
+        return f"mail system sender {msg.from_addr}"
+    return None
+
+
+def screen(
+    msg: ParsedMessage, *, own_addresses: frozenset[str], own_marker: str = "X-Mailbot-Id"
+) -> Screening:
+    """Decide whether ``msg`` came from a person; first matching evidence wins."""
+    if msg.from_addr in own_addresses or msg.header(own_marker) is not None:
+        return Screening(Verdict.OWN_MAIL, "sent by mailbot")
+    local = (msg.from_addr or "").split("@", 1)[0]
+    system_sender = msg.from_addr is None or bool(_SYSTEM_LOCALPART.match(local))
+    bounce = _looks_like_bounce(msg, system_sender)
+    if bounce:
+        return Screening(Verdict.BOUNCE, bounce)
+    headers = _header_evidence(msg)
+    if headers:
+        return headers
+    types = set(msg.part_types) | {msg.content_type}
+    if any(t in types for t in _RECEIPT_PARTS) or _report_type(msg) == "disposition-notification":
+        return Screening(Verdict.AUTO_REPLY, "read receipt")
+    if any(t in types for t in _FEEDBACK_PARTS) or _report_type(msg) == "feedback-report":
+        return Screening(Verdict.AUTO_REPLY, "feedback report")
+    if _AUTO_SUBJECT_PREFIX.match(msg.subject) or _AUTO_SUBJECT.search(msg.subject):
+        return Screening(Verdict.AUTO_REPLY, f"subject {msg.subject[:60]!r}")
+    bulk = _bulk_evidence(msg)
+    if bulk:
+        return bulk
+    # An out-of-office with no telling header or subject: only the opening
+    # lines count, so a person who mentions being away later is still a person.
+    opening = msg.new_text.strip()[:400]
+    if _AUTO_BODY.search(opening) and len(msg.new_text) < 2000:
+        return Screening(Verdict.AUTO_REPLY, "out-of-office wording")
+    return Screening(Verdict.HUMAN, "from a person")
