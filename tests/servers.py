@@ -121,7 +121,11 @@ class Dovecot:
         capability = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS" if without_move else ""
         conf = base / "dovecot.conf"
         conf.write_text(_DOVECOT_CONF.format(base=base, port=port, capability=capability))
-        (base / "passwd").write_text("")
+        # Dovecot re-reads a passwd-file only when its mtime changes, which a
+        # quick succession of tests can miss, so every test user exists up front.
+        (base / "passwd").write_text(
+            "".join(f"support{n}@test.example:{{PLAIN}}{cls.password}::::\n" for n in range(1, 1000))
+        )
         subprocess.run(["chown", "-R", "mail:mail", str(base / "mail"), str(base / "home")],
                        check=True)
         os.chmod(base, 0o755)
@@ -139,8 +143,6 @@ class Dovecot:
         """Switch to a fresh, empty mailbox (a new user) for the next test."""
         self.users += 1
         self.username = f"support{self.users}@test.example"
-        with (self.base / "passwd").open("a") as f:
-            f.write(f"{self.username}:{{PLAIN}}{self.password}::::\n")
 
     def stop(self) -> None:
         if self.process.poll() is None:
