@@ -15,7 +15,10 @@ _WORD = r"(?:admin\s+|new\s+|old\s+|temporary\s+|temp\s+|wifi\s+|wi-fi\s+)?" \
         r"(?:password|passwd|passcode|passphrase|pwd|pw|pin)"
 _CONNECTOR = r"(?:\s*[:=]\s*|\s+(?:is|was|is now|has been set to|set to|changed to|=)\s*[:\-]?\s*)"
 _SECRET = r"(?P<q>[\"'“‘]?)(?P<secret>[^\s\"'”’]{3,})(?P=q)?"
-_PATTERN = re.compile(rf"(?P<lead>\b{_WORD}\b{_CONNECTOR}){_SECRET}", re.IGNORECASE)
+# "the admin password for the filtering box is X": a short qualifier may sit
+# between the password word and the connector.
+_QUALIFIER = r"(?:\s+(?:for|on|of|to)\s+(?:[\w'-]+\s+){0,4}?[\w'-]+)?"
+_PATTERN = re.compile(rf"(?P<lead>\b{_WORD}\b{_QUALIFIER}{_CONNECTOR}){_SECRET}", re.IGNORECASE)
 
 # "username jsmith password Hunter22" and "user: x / pass: y" on one line.
 _PASS_SHORT = re.compile(r"(?P<lead>\bpass\s*[:=]\s*)(?P<secret>\S{3,})", re.IGNORECASE)
