@@ -7,6 +7,7 @@ import email
 import email.policy
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -75,6 +76,11 @@ STEPS = (
         datetime(2026, 11, 23, 11, 0, tzinfo=ZONE),
     ),
 )
+
+
+def _frozen(at: datetime) -> Callable[[], datetime]:
+    """The demo's fast clock: each step happens at its own instant."""
+    return lambda: at
 
 
 def _say(text: str = "", indent: int = 0) -> None:
@@ -177,9 +183,7 @@ async def run_demo(speed: float = 1.0) -> int:
             else:
                 raw = _large_message(step.at)
             await imap.deliver(raw)
-            daemon = Daemon(
-                config=config, rules=rules, sessions=sessions, clock=lambda at=step.at: at
-            )
+            daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_frozen(step.at))
             report, _sent = await daemon.run_once()
             for o in report.outcomes:
                 ref = f" as {o.ref}" if o.ref else ""

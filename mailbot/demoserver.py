@@ -38,8 +38,18 @@ class DemoImapServer:
         DictBackend.add_subparser("dict", backends)
         IMAPService.add_arguments(parser)
         args = parser.parse_args(
-            ["--host", self.host, "--port", str(self.port), "--no-tls", "dict",
-             "--demo-user", self.username, "--demo-password", self.password]
+            [
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+                "--no-tls",
+                "dict",
+                "--demo-user",
+                self.username,
+                "--demo-password",
+                self.password,
+            ]
         )
         args.skip_services, args.passlib_cfg, args.debug = [], None, False
         backend, config = await DictBackend.init(args)

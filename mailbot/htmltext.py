@@ -14,5 +14,5 @@ def html_to_text(html: str) -> str:
     converter.unicode_snob = True
     try:
         return str(converter.handle(html)).strip() + "\n"
-    except Exception:  # noqa: BLE001 - broken HTML must not stop a message being read.
+    except Exception:
         return html

@@ -72,8 +72,11 @@ class Mailbox:
         s = self.settings
         try:
             client = imapclient.IMAPClient(
-                s.host, port=s.port, ssl=s.security == "ssl",
-                ssl_context=self._tls() if s.security == "ssl" else None, timeout=s.timeout,
+                s.host,
+                port=s.port,
+                ssl=s.security == "ssl",
+                ssl_context=self._tls() if s.security == "ssl" else None,
+                timeout=s.timeout,
             )
             if s.security == "starttls":
                 client.starttls(self._tls())
@@ -90,8 +93,9 @@ class Mailbox:
         validity = int(selected.get(b"UIDVALIDITY", 0))
         if self._uidvalidity and validity != self._uidvalidity:
             # Safe: mail is deduplicated by content key, not by UID.
-            log.warning("UIDVALIDITY of %s changed from %s to %s", s.folder, self._uidvalidity,
-                        validity)
+            log.warning(
+                "UIDVALIDITY of %s changed from %s to %s", s.folder, self._uidvalidity, validity
+            )
         self._uidvalidity = validity
         self._exists = int(selected.get(b"EXISTS", 0))
 
@@ -150,8 +154,10 @@ class Mailbox:
         uids = sorted(self._call("search", c.search, ["ALL"]))[:limit]
         if not uids:
             return []
-        sizes = {u: int(d[b"RFC822.SIZE"]) for u, d in self._call("fetch", c.fetch, uids,
-                                                                     ["RFC822.SIZE"]).items()}
+        sizes = {
+            u: int(d[b"RFC822.SIZE"])
+            for u, d in self._call("fetch", c.fetch, uids, ["RFC822.SIZE"]).items()
+        }
         small = [u for u in uids if sizes.get(u, 0) <= max_bytes]
         large = [u for u in uids if sizes.get(u, 0) > max_bytes]
         bodies: dict[int, bytes] = {}

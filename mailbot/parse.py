@@ -6,8 +6,8 @@ import base64
 import binascii
 import codecs
 import email
-import email.header
 import email.errors
+import email.header
 import email.utils
 import logging
 import re
@@ -110,7 +110,7 @@ def _split_headers(raw: bytes) -> tuple[bytes, bytes, list[str]]:
     if raw.startswith(b"From "):
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
     match = re.search(rb"\r?\n\r?\n", raw)
-    head, body = (raw[: match.start()], raw[match.end():]) if match else (raw, b"")
+    head, body = (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
     defects = []
     if len(head) > MAX_HEADER_BYTES:
         head = head[:MAX_HEADER_BYTES].rsplit(b"\n", 1)[0]
@@ -188,7 +188,7 @@ def _mailparser_attachments(raw: bytes, limit: int) -> list[Attachment] | None:
     """Attachments as mail-parser reads them; None when it cannot read the message."""
     try:
         parsed = mailparser.parse_from_bytes(raw)
-        found = []
+        found: list[Attachment] = []
         for a in parsed.attachments:
             payload = a.get("payload") or ""
             data = base64.b64decode(payload) if a.get("binary") else str(payload).encode()
@@ -202,7 +202,7 @@ def _mailparser_attachments(raw: bytes, limit: int) -> list[Attachment] | None:
                 )
             )
         return found
-    except Exception:  # noqa: BLE001 - mail-parser raises many kinds on broken mail.
+    except Exception:
         return None
 
 
@@ -217,7 +217,7 @@ def parse_message(
     head, body, defects = _split_headers(raw)
     try:
         msg = email.message_from_bytes(head + b"\n\n" + (b"" if truncated else body))
-    except Exception:  # noqa: BLE001 - the last resort keeps the bytes as text.
+    except Exception:
         msg = email.message_from_string("")
         defects.append("fallback-parser")
     # raw_items() keeps raw 8-bit bytes as surrogate escapes, so decode_header
@@ -249,22 +249,40 @@ def parse_message(
             if attached:
                 inner = part.get_payload()
                 inner_msg = inner[0] if isinstance(inner, list) and inner else None
-                data = inner_msg.as_bytes() if isinstance(inner_msg, Message) else b""
+                if not isinstance(inner_msg, Message):
+                    inner_msg = None
+                data = inner_msg.as_bytes() if inner_msg is not None else b""
                 subject = decode_header(inner_msg.get("subject")) if inner_msg else ""
-                attachments.append(Attachment(f"{subject or 'message'}.eml", ctype, len(data),
-                                              data if len(data) <= max_attachment_bytes else None))
+                attachments.append(
+                    Attachment(
+                        f"{subject or 'message'}.eml",
+                        ctype,
+                        len(data),
+                        data if len(data) <= max_attachment_bytes else None,
+                    )
+                )
                 continue
             try:
-                data = part.get_payload(decode=True) or b""
-            except Exception:  # noqa: BLE001 - bad transfer encodings.
+                decoded = part.get_payload(decode=True)
+                data = decoded if isinstance(decoded, bytes) else b""
+            except Exception:
                 data = str(part.get_payload()).encode("utf-8", "replace")
-            if ctype in ("text/plain", "text/html") and not filename and "attachment" not in disposition:
+            if (
+                ctype in ("text/plain", "text/html")
+                and not filename
+                and "attachment" not in disposition
+            ):
                 text = decode_bytes(data, part.get_content_charset())
                 (text_parts if ctype == "text/plain" else html_parts).append(text)
             else:
-                attachments.append(Attachment(
-                    filename or f"attachment-{len(attachments) + 1}.bin", ctype, len(data),
-                    data if len(data) <= max_attachment_bytes else None))
+                attachments.append(
+                    Attachment(
+                        filename or f"attachment-{len(attachments) + 1}.bin",
+                        ctype,
+                        len(data),
+                        data if len(data) <= max_attachment_bytes else None,
+                    )
+                )
         if attachments:
             # mail-parser's reading of attachments (names, encodings) is preferred;
             # our own walk stands in when it cannot read the message at all.

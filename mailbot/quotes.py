@@ -35,7 +35,7 @@ def strip_quoted(text: str) -> str:
     head = text[: cut.start()] if cut and text[: cut.start()].strip() else text
     try:
         reply = EmailReplyParser.parse_reply(head)
-    except Exception:  # noqa: BLE001 - the library's regexes must never cost us a message.
+    except Exception:
         reply = head
     reply = reply.strip()
     return (reply + "\n") if reply else text

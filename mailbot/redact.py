@@ -11,8 +11,10 @@ MARK = "[password removed]"
 # ("is", ":", "=", "was set to", ...) and then the secret itself.  Requests
 # such as "please reset the password" have no connector followed by a token,
 # so they are left alone.
-_WORD = r"(?:admin\s+|new\s+|old\s+|temporary\s+|temp\s+|wifi\s+|wi-fi\s+)?" \
-        r"(?:password|passwd|passcode|passphrase|pwd|pw|pin)"
+_WORD = (
+    r"(?:admin\s+|new\s+|old\s+|temporary\s+|temp\s+|wifi\s+|wi-fi\s+)?"
+    r"(?:password|passwd|passcode|passphrase|pwd|pw|pin)"
+)
 _CONNECTOR = r"(?:\s*[:=]\s*|\s+(?:is|was|is now|has been set to|set to|changed to|=)\s*[:\-]?\s*)"
 _SECRET = r"(?P<q>[\"'“‘]?)(?P<secret>[^\s\"'”’]{3,})(?P=q)?"
 # "the admin password for the filtering box is X": a short qualifier may sit
@@ -26,9 +28,10 @@ _PASS_SHORT = re.compile(r"(?P<lead>\bpass\s*[:=]\s*)(?P<secret>\S{3,})", re.IGN
 # Words that follow "password is" in ordinary sentences, not secrets.
 _NOT_SECRETS = frozenset(
     """
-    not wrong incorrect expired invalid missing correct required needed locked the a an
-    being too still also now working broken reset changed blank empty same different
-    case-sensitive forgotten unknown attached below above in on for to of and
+    not wrong incorrect expired invalid missing correct required needed locked the a
+    an being too still also now working broken reset changed blank empty same
+    different case-sensitive forgotten unknown attached below above in on for to of
+    and
     """.split()
 )
 
@@ -45,7 +48,7 @@ def _replace(match: re.Match[str]) -> str:
     secret = match.group("secret").rstrip(".,;)")
     if secret.lower() in _NOT_SECRETS or secret == MARK.split()[0]:
         return match.group(0)
-    trailing = match.group("secret")[len(secret):]
+    trailing = match.group("secret")[len(secret) :]
     return f"{match.group('lead')}{MARK}{trailing}"
 
 

@@ -24,8 +24,9 @@ class _Keep:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        self.messages.append(Received(envelope.mail_from or "", tuple(envelope.rcpt_tos),
-                                      bytes(content)))
+        self.messages.append(
+            Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(content))
+        )
         return "250 OK"
 
 

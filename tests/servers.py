@@ -118,23 +118,35 @@ class Dovecot:
         for sub in ("run", "state", "mail", "home"):
             (base / sub).mkdir()
         port = free_port()
-        capability = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS" if without_move else ""
+        capability = (
+            "imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS" if without_move else ""
+        )
         conf = base / "dovecot.conf"
         conf.write_text(_DOVECOT_CONF.format(base=base, port=port, capability=capability))
         # Dovecot re-reads a passwd-file only when its mtime changes, which a
         # quick succession of tests can miss, so every test user exists up front.
         (base / "passwd").write_text(
-            "".join(f"support{n}@test.example:{{PLAIN}}{cls.password}::::\n" for n in range(1, 1000))
+            "".join(
+                f"support{n}@test.example:{{PLAIN}}{cls.password}::::\n" for n in range(1, 1000)
+            )
         )
-        subprocess.run(["chown", "-R", "mail:mail", str(base / "mail"), str(base / "home")],
-                       check=True)
+        subprocess.run(
+            ["chown", "-R", "mail:mail", str(base / "mail"), str(base / "home")], check=True
+        )
         os.chmod(base, 0o755)
-        process = subprocess.Popen([binary, "-F", "-c", str(conf)], start_new_session=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [binary, "-F", "-c", str(conf)],
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         if not wait_for_port(port):
             process.kill()
-            log = (base / "dovecot.log").read_text(errors="replace") if (
-                base / "dovecot.log").exists() else ""
+            log = (
+                (base / "dovecot.log").read_text(errors="replace")
+                if (base / "dovecot.log").exists()
+                else ""
+            )
             out = process.stdout.read().decode(errors="replace") if process.stdout else ""
             raise RuntimeError(f"Dovecot did not start:\n{out}\n{log}")
         return cls(base=base, port=port, process=process)
@@ -163,8 +175,9 @@ class Dovecot:
         client = self._client()
         try:
             client.create(folder)
-            typ, data = client.append(folder, "", None, raw.replace(b"\r\n", b"\n").replace(
-                b"\n", b"\r\n"))
+            typ, data = client.append(
+                folder, "", None, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            )
             assert typ == "OK", data
         finally:
             client.logout()
@@ -286,14 +299,34 @@ class Postgres:
         port = free_port()
 
         def as_postgres(*args: str) -> None:
-            subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            subprocess.run(
+                ["runuser", "-u", "postgres", "--", *args],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
 
-        as_postgres(str(bindir / "initdb"), "-D", str(base / "data"), "-A", "trust", "-U",
-                    "postgres", "--no-sync")
-        as_postgres(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"),
-                    "-w", "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-                    "start")
+        as_postgres(
+            str(bindir / "initdb"),
+            "-D",
+            str(base / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        )
+        as_postgres(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(base / "data"),
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
         return cls(base=base, port=port, bindir=bindir)
 
     def new_database(self) -> str:
@@ -301,16 +334,38 @@ class Postgres:
         self.databases += 1
         name = f"test_{self.databases}"
         subprocess.run(
-            ["runuser", "-u", "postgres", "--", str(self.bindir / "createdb"), "-h", "127.0.0.1",
-             "-p", str(self.port), name],
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(self.bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                name,
+            ],
             check=True,
         )
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         subprocess.run(
-            ["runuser", "-u", "postgres", "--", str(self.bindir / "pg_ctl"), "-D",
-             str(self.base / "data"), "-m", "immediate", "stop"],
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.base / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         shutil.rmtree(self.base, ignore_errors=True)

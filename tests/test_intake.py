@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mailbot.imap import Mailbox
 from support import SUPPORT, local, mail, make_config
 
 from mailbot import calls, intake
 from mailbot.config import Config
 from mailbot.daemon import Daemon, smtp_settings
 from mailbot.db import make_engine, make_sessions, upgrade
+from mailbot.imap import Mailbox
 from mailbot.outbox import send_due
 from mailbot.rules import load_rules
 from mailbot.smtp import SmtpSender
@@ -213,8 +213,8 @@ def _run_once_process(config_path: Path, now: str) -> subprocess.Popen[bytes]:
             "run",
             "--once",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
