@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.models import Call, Outbox, ServiceState
@@ -13,12 +14,19 @@ from mailbot.models import Call, Outbox, ServiceState
 
 def record(sessions: sessionmaker[Session], key: str, value: str, now: datetime) -> None:
     """Store one fact (last successful poll, last error) with its time."""
-    with sessions() as session, session.begin():
-        row = session.get(ServiceState, key)
-        if row is None:
-            session.add(ServiceState(key=key, value=value, at=now))
-        else:
-            row.value, row.at = value, now
+    # Two daemons may write the same fact at once; whoever loses the insert
+    # race simply updates the row the other created.
+    for _attempt in range(2):
+        try:
+            with sessions() as session, session.begin():
+                row = session.get(ServiceState, key)
+                if row is None:
+                    session.add(ServiceState(key=key, value=value, at=now))
+                else:
+                    row.value, row.at = value, now
+            return
+        except IntegrityError:
+            continue
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,17 @@ class Fetched:
 _NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, IMAPClientError)
 
 
+def _ensure_folder(client: imapclient.IMAPClient, folder: str) -> None:
+    """Create ``folder`` unless it exists (another process may create it at the same moment)."""
+    if client.folder_exists(folder):
+        return
+    try:
+        client.create_folder(folder)
+    except IMAPClientError:
+        if not client.folder_exists(folder):
+            raise
+
+
 class Mailbox:
     """A synchronous connection to the mailbox; the daemon runs it in a worker thread."""
 
@@ -82,8 +93,7 @@ class Mailbox:
                 client.starttls(self._tls())
             client.login(s.username, s.password)
             for folder in (s.processed_folder, s.failed_folder):
-                if not client.folder_exists(folder):
-                    client.create_folder(folder)
+                _ensure_folder(client, folder)
             selected = client.select_folder(s.folder)
         except LoginError as exc:
             raise TransientError(f"IMAP login to {s.host} refused: {exc}") from exc
@@ -173,20 +183,35 @@ class Mailbox:
             if u in bodies
         ]
 
+    def _move(self, uids: list[int], folder: str) -> None:
+        c = self.client
+        if self.has_move:
+            c.move(uids, folder)
+            return
+        c.copy(uids, folder)
+        c.delete_messages(uids)
+        if c.has_capability("UIDPLUS"):
+            c.uid_expunge(uids)
+        else:
+            c.expunge()
+
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move a batch of messages in one command (copy and expunge where MOVE is missing)."""
         if not uids:
             return
-        c = self.client
-        if self.has_move:
-            self._call("move", c.move, list(uids), folder)
-            return
-        self._call("copy", c.copy, list(uids), folder)
-        self._call("store", c.delete_messages, list(uids))
-        if c.has_capability("UIDPLUS"):
-            self._call("expunge", c.uid_expunge, list(uids))
-        else:
-            self._call("expunge", c.expunge)
+        try:
+            try:
+                self._move(list(uids), folder)
+            except IMAPClientError:
+                # Another mailbot process on the same mailbox may have moved
+                # some of these already; move whatever is still here.
+                here = set(self.client.search(["ALL"]))
+                remaining = sorted(set(uids) & here)
+                if remaining:
+                    self._move(remaining, folder)
+        except _NETWORK_ERRORS as exc:
+            self.close()
+            raise TransientError(f"IMAP move failed: {exc}") from exc
 
     def wait_for_mail(self, timeout: float) -> bool:
         """Block until the server reports new mail or ``timeout`` passes."""

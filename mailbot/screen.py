@@ -1,15 +1,37 @@
-"""Tell mail from people apart from automatic mail that must never be answered."""
+"""Pipeline stage support: tell mail written by people from automatic mail never to be answered."""
 
 from __future__ import annotations
 
+import enum
 import re
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from mailbot.inbound import ParsedMessage
+from mailbot.screenwords import (
+    ASKING_SUBJECT,
+    AUTO_HEADER_NAME,
+    AUTO_HEADER_VALUES,
+    AUTO_SUBJECT_TAGS,
+    AWAY_BODY,
+    AWAY_SUBJECT,
+    BOUNCE_BODY_STRONG,
+    BOUNCE_BODY_WEAK,
+    BOUNCE_SUBJECTS,
+    BULK_HEADERS,
+    BULK_PRECEDENCE,
+    DSN_PARTS,
+    ENCLOSED_PARTS,
+    LIST_ROBOT_LOCAL,
+    NOREPLY_LOCAL,
+    REPORT_PARTS,
+    SYSTEM_LOCAL,
+    SYSTEM_NAMES,
+)
 
 
-class Verdict(StrEnum):
+class Verdict(enum.StrEnum):
     """Who or what wrote a message."""
 
     HUMAN = "human"
@@ -21,7 +43,7 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Screening:
-    """The verdict and the evidence for it."""
+    """The verdict on one message and a short account of the evidence."""
 
     verdict: Verdict
     reason: str
@@ -32,163 +54,219 @@ class Screening:
         return self.verdict is not Verdict.HUMAN
 
 
-# Senders that are mail systems rather than people (RFC 3834 section 2 and
-# common practice for bounces).
-_SYSTEM_LOCALPART = re.compile(
-    r"^(mailer-daemon|mail-daemon|maildaemon|postmaster|mail\.delivery|mailerdaemon|"
-    r"bounce[s]?|bounce[-+].*|mdaemon|mail-delivery-subsystem|microsoftexchange.*)$",
-    re.IGNORECASE,
-)
-_NOREPLY_LOCALPART = re.compile(
-    r"^(.*[-_.+])?(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|notifications?|notify|"
-    r"newsletter|mailer|automailer|auto[-_.]?reply|autoresponder)([-+._].*)?$",
-    re.IGNORECASE,
-)
-# Mailing-list software writes from owner-LIST, LIST-owner, LIST+owner and
-# LIST-request addresses (RFC 2142 conventions); people do not.
-_LIST_SOFTWARE_LOCALPART = re.compile(
-    r"^(owner-.+|.+[-+]owner|.+[-+]request|.+-bounces(\+.*)?|majordomo|listserv|mailman)$",
-    re.IGNORECASE,
-)
+@dataclass(frozen=True)
+class _Facts:
+    """What the checks look at, worked out once per message."""
 
-# Parts that only delivery reports, receipts and feedback reports carry.
-_BOUNCE_PARTS = ("message/delivery-status", "message/global-delivery-status")
-_RECEIPT_PARTS = ("message/disposition-notification", "message/global-disposition-notification")
-_FEEDBACK_PARTS = ("message/feedback-report",)
-
-_BOUNCE_SUBJECT = re.compile(
-    r"(undeliver|undelivered mail|returned mail|delivery status notification|"
-    r"delivery (has )?failed|delivery failure|failure notice|mail delivery failed|"
-    r"could not be delivered|delivery notification|non[- ]?delivery|nondeliverable|"
-    r"message not delivered|mail system error|warning: could not send|delayed mail|"
-    r"delivery delayed|undeliverable|rejected:|message delivery (has )?failed|"
-    r"unzustellbar|nicht zugestellt|non remis|non recapitabile|no entregado)",
-    re.IGNORECASE,
-)
-_BOUNCE_BODY = re.compile(
-    r"(this is the mail system at host|i'm sorry to have to inform you|"
-    r"could not be delivered to one or more|the following addresses? had permanent fatal errors|"
-    r"delivery to the following recipients? failed|message could not be delivered|"
-    r"this message was created automatically by mail delivery software|"
-    r"unable to deliver (your )?message|your message (was|could) not (be )?delivered|"
-    r"permanent error|diagnostic-code:|final-recipient:|\b[45]\.\d{1,3}\.\d{1,3}\b.{0,40}"
-    r"(user unknown|mailbox|recipient|address|not found|rejected|unavailable)|"
-    r"\b55[0-4]\b.{0,60}(user unknown|no such user|mailbox|recipient|does not exist))",
-    re.IGNORECASE | re.DOTALL,
-)
-_AUTO_SUBJECT = re.compile(
-    r"(^|\W)(out of (the )?office|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
-    r"automatische antwort|abwesenheitsnotiz|abwesend|away from (the )?office|"
-    r"vacation (notice|reply|message)|"
-    r"i am (currently )?(away|out)|i'?m (currently )?(away|out of)|"
-    r"réponse automatique|absence du bureau|risposta automatica|fuori ufficio|"
-    r"respuesta automática|fuera de la oficina|automatisch antwoord|afwezig|"
-    r"automātiskā atbilde|prombūtnē|autoodpowiedź|odpowiedź automatyczna|nieobecn|"
-    r"read receipt|return receipt|disposition notification|"
-    r"report domain:.*submitter:|dmarc aggregate report|abuse report|"
-    r"we have received your (message|email|request)|thank you for (your )?(email|contacting)|"
-    r"your (request|ticket) .{0,40}has been (received|logged))",
-    re.IGNORECASE,
-)
-_AUTO_SUBJECT_PREFIX = re.compile(r"^\s*(auto|autoreply|automatic reply|ooo|out of office|read)\s*:",
-                                  re.IGNORECASE)
-_AUTO_BODY = re.compile(
-    r"(i am (currently )?out of (the )?office|i'?m (currently )?out of (the )?office|"
-    r"i will be out of (the )?office|i am (currently )?away (from|until|on)|"
-    r"i'?m away (from|until)|i am on (annual )?leave|i will be (away|on leave|back on)|"
-    r"with (limited|no) access to (my )?e-?mail|this is an automatic(ally generated)? (reply|"
-    r"response|message)|this (e-?mail|message) (was|has been) (sent|generated) automatically|"
-    r"do not reply to this (e-?mail|message))",
-    re.IGNORECASE,
-)
+    msg: ParsedMessage
+    subject: str  # folded (see _fold), leading [list] tags removed
+    is_reply_or_forward: bool
+    local_part: str
+    null_sender: bool
+    report_type: str
+    # Part types of the message itself, not of any message it encloses: a
+    # person forwarding a bounce as an attachment has not sent a bounce.
+    types: frozenset[str]
+    opening: str  # folded start of the new text, where automatic wording sits
 
 
-def _header_evidence(msg: ParsedMessage) -> Screening | None:
-    auto = (msg.header("auto-submitted") or "").strip().lower()
-    if auto and not auto.startswith("no"):
-        return Screening(Verdict.AUTO_REPLY, f"Auto-Submitted: {auto}")
-    for name in ("x-autoreply", "x-autorespond", "x-autogenerated", "x-auto-reply"):
-        if msg.header(name) is not None:
-            return Screening(Verdict.AUTO_REPLY, f"{name} header")
-    suppress = (msg.header("x-auto-response-suppress") or "").strip().lower()
-    if suppress in ("all", "oof", "autoreply", "dr, rn, nrn, oof, autoreply"):
-        return Screening(Verdict.AUTO_REPLY, f"X-Auto-Response-Suppress: {suppress}")
-    precedence = (msg.header("precedence") or "").strip().lower()
-    if precedence == "auto_reply":
-        return Screening(Verdict.AUTO_REPLY, "Precedence: auto_reply")
+_TAGS = re.compile(r"^(\s*\[[^\]]*\])+")
+_REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|vs|antw|fw|fwd|wg|tr|rv|doorst)\s*(\[\d+\])?\s*:", re.I)
+_REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)", re.IGNORECASE)
+_DMARC_SUBJECT = re.compile(r"^report domain:\s*\S+\s+submitter:\s*\S+")
+_DMARC_FILE = re.compile(r"^[^!\s]+![^!\s]+!\d+!\d+")
+_OPENING_CHARS = 600
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents or repeated spaces, so "Réponse" matches "reponse"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def _any(patterns: tuple[str, ...], text: str) -> str | None:
+    """The first pattern found in ``text`` (patterns are regular expressions)."""
+    for pattern in patterns:
+        if re.search(pattern, text, re.IGNORECASE | re.MULTILINE):
+            return pattern
     return None
 
 
-def _bulk_evidence(msg: ParsedMessage) -> Screening | None:
-    precedence = (msg.header("precedence") or "").strip().lower()
-    if precedence in ("bulk", "junk", "list"):
-        return Screening(Verdict.BULK, f"Precedence: {precedence}")
-    for name in ("list-id", "list-unsubscribe", "list-post", "mailing-list", "x-mailman-version",
-                 "x-campaign", "x-campaignid", "feedback-id", "x-mailgun-campaign-id"):
-        if msg.header(name) is not None:
-            return Screening(Verdict.BULK, f"{name} header")
-    local = (msg.from_addr or "").split("@", 1)[0]
-    if _NOREPLY_LOCALPART.match(local) or _LIST_SOFTWARE_LOCALPART.match(local):
-        return Screening(Verdict.BULK, f"sender {msg.from_addr}")
-    return None
+def _null_sender(msg: ParsedMessage) -> bool:
+    """An empty envelope sender (RFC 5321 "<>"), as the delivering server recorded it."""
+    path = (msg.header("return-path") or "").strip().strip("<>").strip().lower()
+    from_header = msg.header("from") or ""
+    if msg.header("return-path") is not None and (not path or path.startswith("mailer-daemon")):
+        return True
+    return msg.from_addr is None and "<>" in from_header
 
 
-def _report_type(msg: ParsedMessage) -> str:
-    """The report-type of a multipart/report (RFC 6522), lower-case, or ''."""
-    match = re.search(r'report-type\s*=\s*"?([\w-]+)', msg.header("content-type") or "", re.I)
-    return match.group(1).lower() if match else ""
+def _outer_types(msg: ParsedMessage) -> frozenset[str]:
+    """Part types up to and including the first enclosed message."""
+    outer = [msg.content_type]
+    for part_type in msg.part_types:
+        outer.append(part_type)
+        if part_type in ENCLOSED_PARTS:
+            break
+    return frozenset(outer)
 
 
-def _looks_like_bounce(msg: ParsedMessage, system_sender: bool) -> str | None:
-    types = set(msg.part_types) | {msg.content_type}
-    if any(t in types for t in _BOUNCE_PARTS) or _report_type(msg) == "delivery-status":
-        return "delivery-status report"
-    if msg.header("x-failed-recipients") is not None:
+def _facts(msg: ParsedMessage) -> _Facts:
+    subject = _fold(_TAGS.sub("", msg.subject))
+    report = _REPORT_TYPE.search(msg.header("content-type") or "")
+    return _Facts(
+        msg=msg,
+        subject=subject,
+        is_reply_or_forward=bool(_REPLY_PREFIX.match(subject)),
+        local_part=(msg.from_addr or "").split("@", 1)[0],
+        null_sender=_null_sender(msg),
+        report_type=report.group(1).lower() if report else "",
+        types=_outer_types(msg),
+        opening=_fold(msg.new_text.strip()[:_OPENING_CHARS] or msg.text.strip()[:_OPENING_CHARS]),
+    )
+
+
+def _system_sender(f: _Facts) -> bool:
+    """Sent by a mail server itself (MAILER-DAEMON, postmaster, "Mail Delivery System")."""
+    if _any(SYSTEM_LOCAL, f.local_part):
+        return True
+    name = f.msg.from_name or (f.msg.header("from") or "")
+    return bool(_any(SYSTEM_NAMES, name)) or (f.msg.from_addr is None and f.null_sender)
+
+
+def _machine_sender(f: _Facts) -> bool:
+    """An address nobody reads: noreply, notifications, bounce handlers, list robots."""
+    return bool(_any(NOREPLY_LOCAL, f.local_part) or _any(LIST_ROBOT_LOCAL, f.local_part))
+
+
+def _bounce(f: _Facts) -> str | None:
+    """RFC 3464 reports first, then the many bounces that only their wording gives away."""
+    if f.report_type == "delivery-status":
+        return "multipart/report; report-type=delivery-status"
+    if f.types & DSN_PARTS:
+        return "delivery-status part"
+    if f.msg.header("x-failed-recipients") is not None:
         return "X-Failed-Recipients header"
-    if (msg.header("return-path") or "").strip() == "<>" and not msg.from_addr:
-        return "null sender"
-    subject_hit = bool(_BOUNCE_SUBJECT.search(msg.subject))
-    body_hit = bool(_BOUNCE_BODY.search(msg.text[:20000]))
-    has_original = "message/rfc822" in types or "text/rfc822-headers" in types
-    # Body wording alone is never enough: a person may quote a bounce to us.
-    # It counts together with a mail-system sender, a bounce subject or an
-    # attached original message.
-    if system_sender and (subject_hit or body_hit or has_original):
-        return f"delivery failure from {msg.from_addr}"
-    if subject_hit and (body_hit or has_original):
-        return "delivery failure notice"
-    if system_sender:
-        return f"mail system sender {msg.from_addr}"
+    if _system_sender(f):
+        return f"mail system sender {f.msg.from_addr or f.msg.header('from') or '<>'}"
+    body = f.msg.text[:20_000]
+    strong = _any(BOUNCE_BODY_STRONG, body)
+    weak = strong or _any(BOUNCE_BODY_WEAK, body)
+    automatic_sender = f.null_sender or _machine_sender(f)
+    subject = not f.is_reply_or_forward and _any(BOUNCE_SUBJECTS, f.subject)
+    # Wording alone is never enough: people paste and forward bounces to the
+    # helpdesk and describe them in their own words.  A bounce-shaped subject
+    # needs the structure of a report, an automatic sender or the returned
+    # message to agree; bounce wording needs an automatic sender.
+    if subject and (strong or automatic_sender or f.types & ENCLOSED_PARTS):
+        return f"delivery failure subject {f.msg.subject[:60]!r}"
+    if weak and automatic_sender:
+        return f"delivery failure notice from {f.msg.from_addr or '<>'}"
     return None
+
+
+def _auto_header(msg: ParsedMessage) -> str | None:
+    """RFC 3834's Auto-Submitted and the older headers responders add."""
+    submitted = (msg.header("auto-submitted") or "").strip()
+    if submitted and not submitted.lower().startswith("no"):
+        return f"Auto-Submitted: {submitted}"
+    for name, value in msg.headers:
+        flag = value.strip().lower()
+        if re.search(AUTO_HEADER_NAME, name) and flag not in ("no", "false", "0"):
+            return f"{name} header"
+        if (name, flag) in AUTO_HEADER_VALUES:
+            return f"{name}: {value.strip()}"
+    return None
+
+
+def _away_notice(f: _Facts) -> bool:
+    """An out-of-office subject that the rest of the message bears out.
+
+    People write these phrases too ("Out of office not working"), so the
+    subject must not ask anything, and the message must either answer
+    another one without being titled as a reply (RFC 3834 section 3.1.5),
+    come from the null sender, or open the way out-of-office notices do.
+    """
+    if not _any(AWAY_SUBJECT, f.subject) or _any(ASKING_SUBJECT, f.subject):
+        return False
+    answers = bool(f.msg.in_reply_to or f.msg.references)
+    return answers or f.null_sender or bool(_any(AWAY_BODY, f.opening))
+
+
+def _auto_reply(f: _Facts) -> str | None:
+    """RFC 3834 headers, receipts and reports, then subjects that only responders write."""
+    msg = f.msg
+    header = _auto_header(msg)
+    if header:
+        return header
+    if f.report_type or f.types & REPORT_PARTS:
+        return f"{f.report_type or 'multipart/report'} report"
+    if _DMARC_SUBJECT.match(f.subject) or any(
+        _DMARC_FILE.match(a.filename) for a in msg.attachments
+    ):
+        return "DMARC aggregate report"
+    if not f.is_reply_or_forward:
+        head, colon, _ = f.subject.partition(":")
+        if _any(AUTO_SUBJECT_TAGS, head.strip() if colon else f.subject):
+            return f"auto-reply subject {msg.subject[:60]!r}"
+        if _away_notice(f):
+            return f"out-of-office subject {msg.subject[:60]!r}"
+    # List software returning a post ("post denied", "held for moderation").
+    if _any(LIST_ROBOT_LOCAL, f.local_part) and f.types & ENCLOSED_PARTS:
+        return f"notice from list software {msg.from_addr}"
+    return None
+
+
+def _bulk(f: _Facts) -> str | None:
+    """List and campaign headers, then senders nobody reads."""
+    for name in ("precedence", "x-precedence"):
+        value = " ".join((f.msg.header(name) or "").lower().split()[:1])
+        if value in BULK_PRECEDENCE:
+            return f"Precedence: {value}"
+    for name in BULK_HEADERS:
+        if f.msg.header(name) is not None:
+            return f"{name} header"
+    if _machine_sender(f):
+        return f"sender {f.msg.from_addr}"
+    return None
+
+
+def _weak_signals(f: _Facts) -> Screening | None:
+    """Signs that a message is automatic without saying which kind.
+
+    They are consulted last: a mailing list also asks not to be auto-answered,
+    and RFC 3834 advises auto-responders to use the null sender as bounces do.
+    """
+    suppress = (f.msg.header("x-auto-response-suppress") or "").strip()
+    if suppress and suppress.lower() != "none":
+        return Screening(Verdict.AUTO_REPLY, f"X-Auto-Response-Suppress: {suppress}")
+    if f.null_sender:
+        if _any(AWAY_BODY, f.opening):
+            return Screening(Verdict.AUTO_REPLY, "null sender with out-of-office wording")
+        return Screening(Verdict.BOUNCE, "null sender")
+    return None
+
+
+def _own(msg: ParsedMessage, own_addresses: frozenset[str], own_marker: str) -> bool:
+    own = {a.lower() for a in own_addresses}
+    return (msg.from_addr or "").lower() in own or msg.header(own_marker) is not None
 
 
 def screen(
     msg: ParsedMessage, *, own_addresses: frozenset[str], own_marker: str = "X-Mailbot-Id"
 ) -> Screening:
-    """Decide whether ``msg`` came from a person; first matching evidence wins."""
-    if msg.from_addr in own_addresses or msg.header(own_marker) is not None:
+    """Decide whether ``msg`` came from a person; the first matching kind of evidence wins."""
+    if _own(msg, own_addresses, own_marker):
         return Screening(Verdict.OWN_MAIL, "sent by mailbot")
-    local = (msg.from_addr or "").split("@", 1)[0]
-    system_sender = msg.from_addr is None or bool(_SYSTEM_LOCALPART.match(local))
-    bounce = _looks_like_bounce(msg, system_sender)
-    if bounce:
-        return Screening(Verdict.BOUNCE, bounce)
-    headers = _header_evidence(msg)
-    if headers:
-        return headers
-    types = set(msg.part_types) | {msg.content_type}
-    if any(t in types for t in _RECEIPT_PARTS) or _report_type(msg) == "disposition-notification":
-        return Screening(Verdict.AUTO_REPLY, "read receipt")
-    if any(t in types for t in _FEEDBACK_PARTS) or _report_type(msg) == "feedback-report":
-        return Screening(Verdict.AUTO_REPLY, "feedback report")
-    if _AUTO_SUBJECT_PREFIX.match(msg.subject) or _AUTO_SUBJECT.search(msg.subject):
-        return Screening(Verdict.AUTO_REPLY, f"subject {msg.subject[:60]!r}")
-    bulk = _bulk_evidence(msg)
-    if bulk:
-        return bulk
-    # An out-of-office with no telling header or subject: only the opening
-    # lines count, so a person who mentions being away later is still a person.
-    opening = msg.new_text.strip()[:400]
-    if _AUTO_BODY.search(opening) and len(msg.new_text) < 2000:
-        return Screening(Verdict.AUTO_REPLY, "out-of-office wording")
-    return Screening(Verdict.HUMAN, "from a person")
+    f = _facts(msg)
+    checks: tuple[tuple[Verdict, Callable[[_Facts], str | None]], ...] = (
+        (Verdict.BOUNCE, _bounce),
+        (Verdict.AUTO_REPLY, _auto_reply),
+        (Verdict.BULK, _bulk),
+    )
+    for verdict, check in checks:
+        reason = check(f)
+        if reason:
+            return Screening(verdict, reason)
+    return _weak_signals(f) or Screening(Verdict.HUMAN, "no sign of automatic mail")

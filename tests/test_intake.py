@@ -279,3 +279,42 @@ dir = "{Path(__file__).resolve().parents[1] / "rules"}"
     assert len(ids) - total <= 5  # at most one resend per kill
     assert len(set(confirmations(smtp_sink))) == total
     assert dovecot.uids("INBOX") == []
+
+
+def test_two_daemons_on_postgresql_handle_each_email_once(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, pg_url: str
+) -> None:
+    upgrade(pg_url)
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        f"""
+[service]
+address = "{SUPPORT}"
+[imap]
+host = "{dovecot.host}"
+port = {dovecot.port}
+security = "none"
+username = "{dovecot.username}"
+password = "{dovecot.password}"
+batch_size = 5
+[smtp]
+host = "{smtp_sink.host}"
+port = {smtp_sink.port}
+security = "none"
+[database]
+url = "{pg_url}"
+[rules]
+dir = "{Path(__file__).resolve().parents[1] / "rules"}"
+""",
+        encoding="utf-8",
+    )
+    total = 40
+    for n in range(total):
+        dovecot.deliver(school_mail(n))
+    procs = [_run_once_process(config_path, "2026-11-23T09:05") for _ in range(2)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    rows = calls.list_calls(make_sessions(make_engine(pg_url)))
+    assert len(rows) == total
+    ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.messages]
+    assert len(ids) == len(set(ids)) == total
+    assert dovecot.uids("INBOX") == []

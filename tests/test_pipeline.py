@@ -18,8 +18,11 @@ from mailbot.triage import Action, Context, RawMail, Triage
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Env:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+    """The pipeline on each supported database: SQLite and a private PostgreSQL."""
+    if request.param == "postgresql":
+        return make_env(tmp_path, request.getfixturevalue("pg_url"))
     return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
 
 
