@@ -200,9 +200,10 @@ async def run_demo(speed: float = 1.0) -> int:
         _say()
         _say("The calls, as `mailbot calls list` shows them:")
         for row in calls.list_calls(sessions):
-            due = (row["fix_due_at"] or "")[:16].replace("T", " ")
+            fix = row["fix_due_at"]
+            due = f"{datetime.fromisoformat(fix).astimezone(ZONE):%a %d %b %H:%M}" if fix else "-"
             _say(
-                f"{row['ref']}  {row['priority']}  {row['school']:<20} fix by {due} UTC  "
+                f"{row['ref']}  {row['priority']}  {row['school']:<20} fix by {due}  "
                 f"{row['subject'][:40]}",
                 2,
             )

@@ -1,0 +1,23 @@
+"""The demo runs end to end on its embedded servers and tells what happened."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mailbot.demo import run_demo
+
+
+def test_demo_shows_each_case_handled(capsys: pytest.CaptureFixture[str]) -> None:
+    assert asyncio.run(run_demo(speed=0)) == 0
+    out = capsys.readouterr().out
+    assert "open call as ICT-000001" in out
+    assert "-> mailbot sent: [ICT-000001] Internet very slow in the ICT suite" in out
+    assert "append as ICT-000001" in out
+    assert "record as ICT-000001" in out
+    assert "mailbot: ignore: " in out
+    assert "unknown reply" in out
+    assert "Please change that password now" in out and "Tr0ub4dor" not in out
+    assert "picked up when we reopen" in out
+    assert "(message too large)" in out
