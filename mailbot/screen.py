@@ -78,6 +78,11 @@ _DMARC_FILE = re.compile(r"^[^!\s]+![^!\s]+!\d+!\d+")
 _OPENING_CHARS = 600
 
 
+def _title(name: str) -> str:
+    """A lower-cased header name as people write it: "list-id" becomes "List-Id"."""
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
 def _fold(text: str) -> str:
     """Lower case without accents or repeated spaces, so "Réponse" matches "reponse"."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -174,9 +179,9 @@ def _auto_header(msg: ParsedMessage) -> str | None:
     for name, value in msg.headers:
         flag = value.strip().lower()
         if re.search(AUTO_HEADER_NAME, name) and flag not in ("no", "false", "0"):
-            return f"{name} header"
+            return f"{_title(name)} header"
         if (name, flag) in AUTO_HEADER_VALUES:
-            return f"{name}: {value.strip()}"
+            return f"{_title(name)}: {value.strip()}"
     return None
 
 
@@ -223,10 +228,10 @@ def _bulk(f: _Facts) -> str | None:
     for name in ("precedence", "x-precedence"):
         value = " ".join((f.msg.header(name) or "").lower().split()[:1])
         if value in BULK_PRECEDENCE:
-            return f"Precedence: {value}"
+            return f"{_title(name)}: {value}"
     for name in BULK_HEADERS:
         if f.msg.header(name) is not None:
-            return f"{name} header"
+            return f"{_title(name)} header"
     if _machine_sender(f):
         return f"sender {f.msg.from_addr}"
     return None
