@@ -119,10 +119,19 @@ class Daemon:
                 return total
 
     async def send_outbox(self, sender: SmtpSender) -> SendReport:
-        """Send whatever is due in the outbox."""
-        return await send_due(
-            self.sessions, sender, now=self.clock(), max_attempts=self.config.smtp.max_attempts
-        )
+        """Send whatever is due in the outbox, batch after batch until none is left."""
+        total = SendReport()
+        while True:
+            report = await send_due(
+                self.sessions, sender, now=self.clock(), max_attempts=self.config.smtp.max_attempts
+            )
+            total = SendReport(
+                total.sent + report.sent,
+                total.retrying + report.retrying,
+                total.failed + report.failed,
+            )
+            if report.retrying or report.sent + report.failed == 0:
+                return total
 
     async def run_once(self) -> tuple[BatchReport, SendReport]:
         """Process the mailbox once, send the outbox, and return what happened."""
