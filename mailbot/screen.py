@@ -13,6 +13,7 @@ from mailbot.screenwords import (
     ASKING_SUBJECT,
     AUTO_HEADER_NAME,
     AUTO_HEADER_VALUES,
+    AUTO_SUBJECT_PREFIXES,
     AUTO_SUBJECT_TAGS,
     AWAY_BODY,
     AWAY_SUBJECT,
@@ -213,7 +214,8 @@ def _auto_reply(f: _Facts) -> str | None:
         return "DMARC aggregate report"
     if not f.is_reply_or_forward:
         head, colon, _ = f.subject.partition(":")
-        if _any(AUTO_SUBJECT_TAGS, head.strip() if colon else f.subject):
+        tags = (*AUTO_SUBJECT_TAGS, *AUTO_SUBJECT_PREFIXES) if colon else AUTO_SUBJECT_TAGS
+        if _any(tags, head.strip() if colon else f.subject):
             return f"auto-reply subject {msg.subject[:60]!r}"
         if _away_notice(f):
             return f"out-of-office subject {msg.subject[:60]!r}"
