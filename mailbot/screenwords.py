@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 # Every pattern below is a regular expression matched case-insensitively.
-# Subject and body patterns are matched against folded text (lower case, no
-# accents, single spaces), so they are written in plain ASCII.
+# Subjects and the opening of the body are folded first (lower case, accents
+# removed, single spaces), so their patterns are written without accents.
+# Bounce wording is looked for in the body as received.
 
 # --- Delivery reports (RFC 3464) and bounces -------------------------------
 
