@@ -9,7 +9,10 @@ MARK = "[password removed]"
 
 # The words that announce a secret.  "pass" on its own is too common a word
 # ("pass the message on") and only counts with a colon or equals sign.
-_WORDS = r"(?:password|passwd|passcode|passphrase|passwort|kennwort|pwd|pw|pin)"
+_WORDS = (
+    r"(?:password|passwd|passcode|passphrase|passwort|kennwort|pwd|pw|pin(?:\s+(?:number|code))?"
+    r"|(?:wi-?fi|wireless|network|wpa2?)\s+key)"
+)
 
 # What may sit between the word and its connector: "the password for the
 # filtering box is ...", "the PIN on the door is ...".
@@ -44,7 +47,8 @@ _ANNOUNCED = re.compile(
 # after a user name, the secret needs no connector at all.
 _AFTER_USER = re.compile(
     r"(?P<lead>\b(?:user\s?name|user(?:\s?id)?|login|account)\b[ \t]*[:=]?[ \t]*[^\s,;/|]+"
-    rf"[ \t]*[,;/|]?[ \t]*(?:and[ \t]+)?(?:the[ \t]+)?(?P<word>{_WORDS}|pass)\b[ \t]*[:=]?[ \t]*)"
+    rf"[ \t]*[,;/|]?[ \t]*(?:and[ \t]+)?(?:the[ \t]+)?(?P<word>{_WORDS}|pass)\b"
+    r"(?:[ \t]*[:=][ \t]*|(?P<gap>[ \t]+)))"
     rf"{_NOT_MARK}{_SECRET}",
     re.IGNORECASE,
 )
@@ -58,13 +62,14 @@ _PASS_COLON = re.compile(
 _NOT_SECRETS = frozenset(
     """
     a about above also am an and any are as at attached bad be because being below
-    blank but by can cannot can't case case-sensitive correct could definitely did
-    different do does doesn't don't due empty fine for forgotten from going has have
-    he here i if in incorrect invalid is isn't it it's just known long missing my
-    needed no none not nothing now of ok okay on one or our please probably really
-    required reset right same set she short should so still strong that the their
-    them then there they this to too unchanged unknown very was we weak were what
-    when which will won't would wrong you your
+    blank box but by can cannot can't case case-sensitive change correct could
+    definitely did different do does doesn't don't due email empty expiry field fine
+    for forgotten from going has have he help here i if in incorrect invalid is isn't
+    issue it it's just known link long manager missing my needed no none not nothing
+    now of ok okay on one or our page please policy probably problem prompt recovery
+    really request required reset right same screen set she short should so still
+    strong that the their them then there they this to too unchanged unknown unlock
+    update very was we weak were what when which will won't would wrong you your
     """.split()
 )
 
@@ -98,7 +103,7 @@ def _plausible(secret: str, word: str, rest: str, *, weak: bool = False) -> bool
         return False
     if weak and not _looks_made_up(secret):
         return False
-    if word.lower() == "pin" and not any(c.isdigit() for c in secret):
+    if word.lower().startswith("pin") and not any(c.isdigit() for c in secret):
         return False
     if secret.isdigit() and _LENGTH_WORDS.match(rest):
         return False
@@ -109,7 +114,9 @@ def _plausible(secret: str, word: str, rest: str, *, weak: bool = False) -> bool
 
 def _replace(match: re.Match[str]) -> str:
     rest = match.string[match.end() :]
-    weak = bool(match.groupdict().get("dash"))
+    # A dash, or nothing at all after "username x password", is a weak
+    # connector: "username jsmith password change needed" names no secret.
+    weak = bool(match.groupdict().get("dash") or match.groupdict().get("gap"))
     if match.group("quote"):
         secret = match.group("quoted")
         if not _plausible(secret.strip(), match.group("word"), rest, weak=weak):

@@ -52,6 +52,18 @@ def test_username_then_password_on_one_line() -> None:
     assert redact("username jsmith password Hunter22").text == f"username jsmith password {MARK}"
 
 
+def test_username_then_password_without_connector_needs_a_made_up_secret() -> None:
+    assert not redact("username jsmith password change needed").found
+    assert redact("username: jsmith password: sunshine").text == (
+        f"username: jsmith password: {MARK}"
+    )
+
+
+def test_pin_number_and_wifi_key() -> None:
+    assert redact("The PIN number is 4821").text == f"The PIN number is {MARK}"
+    assert redact("the wifi key is Sch00l2024").text == f"the wifi key is {MARK}"
+
+
 def test_login_and_pass_pair() -> None:
     assert redact("login: jsmith / pass: s3cret!").text == f"login: jsmith / pass: {MARK}"
 
