@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from mailbot.inbound import ParsedMessage
 from mailbot.screenwords import (
+    ASKING_BODY,
     ASKING_SUBJECT,
     AUTO_HEADER_NAME,
     AUTO_HEADER_VALUES,
@@ -69,6 +70,9 @@ class _Facts:
     # person forwarding a bounce as an attachment has not sent a bounce.
     types: frozenset[str]
     opening: str  # folded start of the new text, where automatic wording sits
+    # The first paragraph as received: a server's notice starts with the
+    # server's words, a person's message with the person's.
+    first_paragraph: str
 
 
 _TAGS = re.compile(r"^(\s*\[[^\]]*\])+")
@@ -130,6 +134,7 @@ def _facts(msg: ParsedMessage) -> _Facts:
         report_type=report.group(1).lower() if report else "",
         types=_outer_types(msg),
         opening=_fold(msg.new_text.strip()[:_OPENING_CHARS] or msg.text.strip()[:_OPENING_CHARS]),
+        first_paragraph=re.split(r"\n\s*\n", msg.text.strip(), maxsplit=1)[0][:_OPENING_CHARS],
     )
 
 
@@ -157,15 +162,15 @@ def _bounce(f: _Facts) -> str | None:
     if _system_sender(f):
         return f"mail system sender {f.msg.from_addr or f.msg.header('from') or '<>'}"
     body = f.msg.text[:20_000]
-    strong = _any(BOUNCE_BODY_STRONG, body)
-    weak = strong or _any(BOUNCE_BODY_WEAK, body)
+    weak = _any(BOUNCE_BODY_STRONG, body) or _any(BOUNCE_BODY_WEAK, body)
+    opens_as_server = _any(BOUNCE_BODY_STRONG, f.first_paragraph)
     automatic_sender = f.null_sender or _machine_sender(f)
     subject = not f.is_reply_or_forward and _any(BOUNCE_SUBJECTS, f.subject)
     # Wording alone is never enough: people paste and forward bounces to the
     # helpdesk and describe them in their own words.  A bounce-shaped subject
-    # needs the structure of a report, an automatic sender or the returned
-    # message to agree; bounce wording needs an automatic sender.
-    if subject and (strong or automatic_sender or f.types & ENCLOSED_PARTS):
+    # needs an automatic sender, the returned message, or a body that opens
+    # with a mail server's own words; bounce wording needs an automatic sender.
+    if subject and (opens_as_server or automatic_sender or f.types & ENCLOSED_PARTS):
         return f"delivery failure subject {f.msg.subject[:60]!r}"
     if weak and automatic_sender:
         return f"delivery failure notice from {f.msg.from_addr or '<>'}"
@@ -192,12 +197,14 @@ def _away_notice(f: _Facts) -> bool:
     People write these phrases too ("Out of office not working"), so the
     subject must not ask anything, and the message must either answer
     another one without being titled as a reply (RFC 3834 section 3.1.5),
-    come from the null sender, or open the way out-of-office notices do.
+    come from the null sender, or open the way out-of-office notices do
+    without asking for anything.
     """
     if not _any(AWAY_SUBJECT, f.subject) or _any(ASKING_SUBJECT, f.subject):
         return False
     answers = bool(f.msg.in_reply_to or f.msg.references)
-    return answers or f.null_sender or bool(_any(AWAY_BODY, f.opening))
+    notice = _any(AWAY_BODY, f.opening) and not _any(ASKING_BODY, f.opening)
+    return answers or f.null_sender or bool(notice)
 
 
 def _auto_reply(f: _Facts) -> str | None:

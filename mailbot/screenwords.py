@@ -67,8 +67,8 @@ BOUNCE_SUBJECTS: tuple[str, ...] = (
 )
 
 # Wording and structure that only a mail server produces: the fields of a
-# delivery status report pasted into text, SMTP replies with enhanced status
-# codes, and the fixed openings of common mail servers.
+# delivery status report written out as text, and the fixed sentences of
+# common mail servers.
 BOUNCE_BODY_STRONG: tuple[str, ...] = (
     r"^\s*(final|original)-recipient:\s*\S",
     r"^\s*diagnostic-code:\s*\S",
@@ -83,12 +83,13 @@ BOUNCE_BODY_STRONG: tuple[str, ...] = (
     r"\bdelivery to the following recipients? (failed|has been delayed)\b",
     r"\bdelivery has failed to these recipients\b",
     r"\bi'?m sorry to have to inform you that your message could not\b",
-    r"\b[245]\d\d[- ]#?[245]\.\d{1,3}\.\d{1,3}\b",
-    r"#[45]\.\d{1,3}\.\d{1,3}\b",
 )
 
-# Wording a bounce uses but a person describing a problem might use too.
+# Wording a bounce uses but a person describing a problem might use too,
+# including the SMTP reply codes people quote ("550 5.1.1 user unknown").
 BOUNCE_BODY_WEAK: tuple[str, ...] = (
+    r"\b[245]\d\d[- ]#?[245]\.\d{1,3}\.\d{1,3}\b",
+    r"#[45]\.\d{1,3}\.\d{1,3}\b",
     r"\b(could|can)(not| not|n['’]t) be delivered\b",
     r"\b(was|were|has|have)( not|n['’]t) been delivered\b",
     r"\b(was|were)( not|n['’]t) delivered\b",
@@ -176,6 +177,12 @@ ASKING_SUBJECT: tuple[str, ...] = (
     r"\b(help|how|problem|issue|error|fix|request|need|setting|set ?up|turn (on|off))\b",
     r"\bnot (working|sending|showing|going|turning|switching|being)\b",
     r"\b(isn'?t|doesn'?t|won'?t|can'?t|cannot|didn'?t|stopped|broken)\b",
+)
+
+# A body that asks for something is a person's, whatever its first words.
+ASKING_BODY: tuple[str, ...] = (
+    r"\?",
+    r"\b(could|can|would|will) (you|someone|somebody|anyone)\b",
 )
 
 # How out-of-office notices open.

@@ -115,6 +115,10 @@ def test_person_describing_a_bounce_is_human() -> None:
     assert verdict_of("person-describes-bounce").verdict is Verdict.HUMAN
 
 
+def test_person_quoting_an_smtp_error_under_a_bounce_like_subject_is_human() -> None:
+    assert verdict_of("person-quotes-smtp-error").verdict is Verdict.HUMAN
+
+
 def test_person_forwarding_a_bounce_inline_is_human() -> None:
     assert verdict_of("person-forwards-bounce-inline").verdict is Verdict.HUMAN
 
@@ -189,6 +193,10 @@ def test_person_mentioning_out_of_office_in_the_body_is_human() -> None:
 
 def test_person_asking_about_their_out_of_office_is_human() -> None:
     assert verdict_of("person-asks-about-out-of-office").verdict is Verdict.HUMAN
+
+
+def test_person_who_is_away_and_asks_for_something_is_human() -> None:
+    assert verdict_of("person-away-asks-for-help").verdict is Verdict.HUMAN
 
 
 def test_person_replying_on_an_out_of_office_thread_is_human() -> None:
