@@ -203,6 +203,14 @@ def test_person_replying_on_an_out_of_office_thread_is_human() -> None:
     assert verdict_of("person-replies-about-out-of-office").verdict is Verdict.HUMAN
 
 
+def test_null_sender_with_out_of_office_wording_is_an_auto_reply() -> None:
+    assert verdict_of("null-sender-out-of-office").verdict is Verdict.AUTO_REPLY
+
+
+def test_groupwise_rule_forward_of_a_person_is_human() -> None:
+    assert verdict_of("rule-forward-by-groupwise").verdict is Verdict.HUMAN
+
+
 def test_x_auto_response_suppress_alone_is_an_auto_reply() -> None:
     result = verdict_of("x-auto-response-suppress-only")
     assert result.verdict is Verdict.AUTO_REPLY
