@@ -237,7 +237,8 @@ def parse_message(
         name, addr = email.utils.parseaddr(clean(from_values[0][:MAX_HEADER_VALUE]))
         from_name = decode_header(name)
         addr = addr.strip().lower()
-        from_addr = addr if "@" in addr else None
+        # A bare address has no spaces; anything else is not a usable sender.
+        from_addr = addr if "@" in addr and not any(c.isspace() for c in addr) else None
     text_parts: list[str] = []
     html_parts: list[str] = []
     attachments: list[Attachment] = []
