@@ -129,6 +129,21 @@ def _addresses(values: list[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _bare_address(value: str) -> str | None:
+    """A usable address from what parseaddr returned, or None.
+
+    Broken From lines such as ``Big Bug bb@bug.com`` (no angle brackets) come
+    back with the name run into the address; the last token with an @ in it
+    is the address the sender meant.
+    """
+    tokens = [t.strip('"<>') for t in value.split() if "@" in t]
+    if not tokens:
+        return None
+    candidate = tokens[-1]
+    local, _, domain = candidate.rpartition("@")
+    return candidate if local and domain and "@" not in local else None
+
+
 def _ids(value: str | None) -> tuple[str, ...]:
     seen: list[str] = []
     for token in _ID.findall(value or ""):
@@ -237,8 +252,7 @@ def parse_message(
         name, addr = email.utils.parseaddr(clean(from_values[0][:MAX_HEADER_VALUE]))
         from_name = decode_header(name)
         addr = addr.strip().lower()
-        # A bare address has no spaces; anything else is not a usable sender.
-        from_addr = addr if "@" in addr and not any(c.isspace() for c in addr) else None
+        from_addr = _bare_address(addr)
     text_parts: list[str] = []
     html_parts: list[str] = []
     attachments: list[Attachment] = []
