@@ -1,59 +1,77 @@
-"""Private real servers for the tests: Dovecot, PostgreSQL and an aiosmtpd sink on loopback."""
+"""Private real servers for the tests: loopback plumbing and a Dovecot IMAP server."""
 
 from __future__ import annotations
 
 import imaplib
+import itertools
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from certs import Certificate, make_certificate
+
+HOST = "127.0.0.1"
+PASSWORD = "secret"
+# Test users are written to Dovecot's passwd-file this many at a time.
+_USER_BATCH = 500
+
+# Capabilities a Dovecot fixture can be made to offer instead of its own:
+# a server without MOVE (mailbot must copy, flag and UID EXPUNGE instead)...
+WITHOUT_MOVE = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE CHILDREN UNSELECT UIDPLUS"
+# ...and a bare IMAP4rev1 server: no MOVE, no UIDPLUS, no IDLE.
+BARE_IMAP4REV1 = "IMAP4rev1 LITERAL+ SASL-IR"
 
 
 def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((HOST, 0))
         return int(s.getsockname()[1])
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> bool:
+    """Whether something accepts connections on ``port`` within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((HOST, port), timeout=0.5):
                 return True
         except OSError:
             time.sleep(0.05)
     return False
 
 
-def _require(binary: str, hint: str) -> str:
-    path = shutil.which(binary) or (binary if os.path.exists(binary) else None)
+def require_binary(binary: str, package: str) -> str:
+    """The path of a server program, or a loud error naming the package that provides it."""
+    path = shutil.which(binary) or (binary if os.access(binary, os.X_OK) else None)
     if path is None:
-        # A missing server is a broken test machine, never a reason to skip.
-        raise RuntimeError(f"{binary} not found: {hint} (scripts/test installs it)")
+        # A missing server means a broken test machine, never a reason to skip.
+        raise RuntimeError(
+            f"{binary} not found: install Debian's {package} (sh scripts/test does this as root)"
+        )
     return path
 
 
-# --- Dovecot ---------------------------------------------------------------
+# --- Dovecot -----------------------------------------------------------------
 
-_DOVECOT_CONF = """
+_DOVECOT_CONF = """\
 protocols = imap
-listen = 127.0.0.1
+listen = {host}
 base_dir = {base}/run
 state_dir = {base}/state
 log_path = {base}/dovecot.log
-info_log_path = {base}/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
 auth_mechanisms = plain login
+# Debian's Dovecot 2.3 spelling; 2.4 renamed it auth_allow_cleartext.
 disable_plaintext_auth = no
 default_internal_user = mail
 default_internal_group = mail
@@ -61,8 +79,8 @@ default_login_user = dovenull
 first_valid_uid = 8
 first_valid_gid = 8
 mail_location = maildir:{base}/mail/%u
-mail_uid = mail
-mail_gid = mail
+# Without inotify Dovecot would look for new mail during IDLE only this often.
+mailbox_idle_check_interval = 1 secs
 {capability}
 passdb {{
   driver = passwd-file
@@ -75,11 +93,13 @@ userdb {{
 service imap-login {{
   chroot =
   inet_listener imap {{
-    address = 127.0.0.1
+    address = {host}
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {host}
+    port = {tls_port}
+    ssl = yes
   }}
 }}
 service anvil {{
@@ -99,273 +119,182 @@ protocol imap {{
 """
 
 
-@dataclass
-class Dovecot:
-    """A private Dovecot on a loopback port; each test gets its own user."""
+@dataclass(frozen=True)
+class ImapAccount:
+    """One user's mailbox on the private Dovecot, with helpers that use the stdlib client."""
 
-    base: Path
+    host: str
     port: int
-    process: subprocess.Popen[bytes]
-    username: str = "support@test.example"
-    password: str = "secret"
-    host: str = "127.0.0.1"
-    users: int = 0
+    tls_port: int
+    username: str
+    password: str
+    ca_file: str
+
+    def _login(self) -> imaplib.IMAP4:
+        client = imaplib.IMAP4(self.host, self.port, timeout=30)
+        client.login(self.username, self.password)
+        return client
+
+    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
+        """Put a message into ``folder`` (created if missing), as a delivery agent would."""
+        client = self._login()
+        try:
+            if folder != "INBOX":
+                client.create(folder)
+            # Mail on the wire has CRLF line ends whatever the fixture file had.
+            crlf = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+            typ, data = client.append(folder, "", None, crlf)
+            if typ != "OK":
+                raise RuntimeError(f"APPEND to {folder} failed: {data!r}")
+        finally:
+            client.logout()
+
+    def uids(self, folder: str) -> list[int]:
+        """The UIDs in ``folder``, ascending; empty when the folder does not exist."""
+        client = self._login()
+        try:
+            typ, _ = client.select(folder, readonly=True)
+            if typ != "OK":
+                return []
+            _, data = client.uid("SEARCH", "ALL")
+            return sorted(int(x) for x in (data[0] or b"").split())
+        finally:
+            client.logout()
+
+    def fetch_all(self, folder: str) -> list[bytes]:
+        """Every message in ``folder`` in UID order, without marking any as seen."""
+        client = self._login()
+        try:
+            typ, _ = client.select(folder, readonly=True)
+            if typ != "OK":
+                return []
+            _, data = client.uid("SEARCH", "ALL")
+            out: list[bytes] = []
+            for uid in sorted(int(x) for x in (data[0] or b"").split()):
+                _, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+                out.append(bytes(parts[0][1]))
+            return out
+        finally:
+            client.logout()
+
+    def folders(self) -> list[str]:
+        """The names of every folder of this user, sorted."""
+        client = self._login()
+        try:
+            _, data = client.list()
+        finally:
+            client.logout()
+        names = []
+        for line in data:
+            # A name sent as a literal arrives as a tuple; the tests use none.
+            if not isinstance(line, bytes):
+                continue
+            match = re.match(rb'\([^)]*\) (?:"[^"]*"|NIL) "?(.*?)"?$', line)
+            if match:
+                names.append(match.group(1).decode())
+        return sorted(names)
+
+
+def _write_users(passwd: Path, first: int, last: int) -> None:
+    """Append test users number ``first`` to ``last`` to Dovecot's passwd-file."""
+    with passwd.open("a") as file:
+        for number in range(first, last + 1):
+            file.write(f"support{number}@test.example:{{PLAIN}}{PASSWORD}::::\n")
+
+
+class DovecotServer:
+    """A private Dovecot with a plaintext port (STARTTLS offered) and an implicit-TLS port."""
+
+    def __init__(
+        self,
+        base: Path,
+        port: int,
+        tls_port: int,
+        certificate: Certificate,
+        process: subprocess.Popen[bytes],
+    ) -> None:
+        self.base = base
+        self.host = HOST
+        self.port = port
+        self.tls_port = tls_port
+        self.certificate = certificate
+        self.process = process
+        self._numbers = itertools.count(1)
+        self._users = _USER_BATCH
 
     @classmethod
-    def start(cls, *, without_move: bool = False) -> Dovecot:
-        binary = _require("dovecot", "install Debian's dovecot-imapd")
+    def start(cls, *, capability: str = "") -> DovecotServer:
+        """Start Dovecot in a new temporary directory; ``capability`` overrides what it offers."""
+        binary = require_binary("dovecot", "dovecot-imapd")
         base = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
         for sub in ("run", "state", "mail", "home"):
             (base / sub).mkdir()
-        port = free_port()
-        capability = (
-            "imap_capability = IMAP4rev1 LITERAL+ SASL-IR IDLE UIDPLUS" if without_move else ""
-        )
+        certificate = make_certificate(base)
+        _write_users(base / "passwd", 1, _USER_BATCH)
+        port, tls_port = free_port(), free_port()
         conf = base / "dovecot.conf"
-        conf.write_text(_DOVECOT_CONF.format(base=base, port=port, capability=capability))
-        # Dovecot re-reads a passwd-file only when its mtime changes, which a
-        # quick succession of tests can miss, so every test user exists up front.
-        (base / "passwd").write_text(
-            "".join(
-                f"support{n}@test.example:{{PLAIN}}{cls.password}::::\n" for n in range(1, 1000)
+        conf.write_text(
+            _DOVECOT_CONF.format(
+                host=HOST,
+                base=base,
+                port=port,
+                tls_port=tls_port,
+                cert=certificate.cert_file,
+                key=certificate.key_file,
+                capability=f"imap_capability = {capability}" if capability else "",
             )
         )
+        # Mail processes run as user mail and the login processes as dovenull;
+        # both must be able to reach into the directory.
         subprocess.run(
             ["chown", "-R", "mail:mail", str(base / "mail"), str(base / "home")], check=True
         )
-        os.chmod(base, 0o755)
+        base.chmod(0o755)
         process = subprocess.Popen(
             [binary, "-F", "-c", str(conf)],
             start_new_session=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        if not wait_for_port(port):
-            process.kill()
-            log = (
-                (base / "dovecot.log").read_text(errors="replace")
-                if (base / "dovecot.log").exists()
-                else ""
-            )
-            out = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"Dovecot did not start:\n{out}\n{log}")
-        return cls(base=base, port=port, process=process)
+        server = cls(base, port, tls_port, certificate, process)
+        if not (wait_for_port(port) and wait_for_port(tls_port)):
+            output = server.stop(keep_files=True)
+            raise RuntimeError(f"Dovecot did not start:\n{output}\n{server.log()}")
+        return server
 
-    def new_user(self) -> None:
-        """Switch to a fresh, empty mailbox (a new user) for the next test."""
-        self.users += 1
-        self.username = f"support{self.users}@test.example"
+    def new_account(self) -> ImapAccount:
+        """A user of its own with an empty mailbox, for one test."""
+        number = next(self._numbers)
+        if number > self._users:
+            # Dovecot looks at the passwd-file at most once a second, which is
+            # why users come in batches; after adding one, let that second pass.
+            _write_users(self.base / "passwd", self._users + 1, self._users + _USER_BATCH)
+            self._users += _USER_BATCH
+            time.sleep(1.1)
+        return ImapAccount(
+            host=self.host,
+            port=self.port,
+            tls_port=self.tls_port,
+            username=f"support{number}@test.example",
+            password=PASSWORD,
+            ca_file=self.certificate.ca_file,
+        )
 
-    def stop(self) -> None:
+    def log(self) -> str:
+        """Dovecot's own log, for failure messages."""
+        path = self.base / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else "(no dovecot.log)"
+
+    def stop(self, *, keep_files: bool = False) -> str:
+        """Stop Dovecot's whole process group and return what it printed."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
-        shutil.rmtree(self.base, ignore_errors=True)
-
-    def _client(self) -> imaplib.IMAP4:
-        client = imaplib.IMAP4(self.host, self.port)
-        client.login(self.username, self.password)
-        return client
-
-    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
-        """Put a message into a folder, as the mail server's delivery would."""
-        client = self._client()
-        try:
-            client.create(folder)
-            typ, data = client.append(
-                folder, "", None, raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-            )
-            assert typ == "OK", data
-        finally:
-            client.logout()
-
-    def uids(self, folder: str) -> list[int]:
-        client = self._client()
-        try:
-            typ, _ = client.select(folder, readonly=True)
-            if typ != "OK":
-                return []
-            _, data = client.uid("SEARCH", "ALL")  # type: ignore[arg-type]
-            return [int(x) for x in data[0].split()] if data and data[0] else []
-        finally:
-            client.logout()
-
-    def fetch_all(self, folder: str) -> list[bytes]:
-        client = self._client()
-        try:
-            client.select(folder, readonly=True)
-            _, data = client.uid("SEARCH", "ALL")  # type: ignore[arg-type]
-            out = []
-            for uid in data[0].split() if data and data[0] else []:
-                _, parts = client.uid("FETCH", uid, "(BODY.PEEK[])")  # type: ignore[arg-type]
-                out.append(bytes(parts[0][1]))  # type: ignore[index]
-            return out
-        finally:
-            client.logout()
-
-    def folders(self) -> list[str]:
-        client = self._client()
-        try:
-            _, data = client.list()
-            return [line.decode().rsplit(" ", 1)[-1].strip('"') for line in data if line]  # type: ignore[union-attr]
-        finally:
-            client.logout()
-
-
-# --- SMTP sink -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    mail_from: str
-    rcpt_tos: tuple[str, ...]
-    raw: bytes
-
-
-@dataclass
-class _Handler:
-    messages: list[Received] = field(default_factory=list)
-    fail_next_n: int = 0
-    fail_code: int = 451
-    reject_code: int | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        with self.lock:
-            if self.reject_code is not None:
-                return f"{self.reject_code} 5.7.1 refused by test"
-            if self.fail_next_n > 0:
-                self.fail_next_n -= 1
-                return f"{self.fail_code} 4.3.0 try again later"
-            content = envelope.original_content or b""
-            self.messages.append(
-                Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(content))
-            )
-        return "250 OK"
-
-
-class SmtpSink:
-    """aiosmtpd on a loopback port, recording what it receives; can fail on demand."""
-
-    def __init__(self) -> None:
-        self.handler = _Handler()
-        self.host = "127.0.0.1"
-        self.port = free_port()
-        self._controller: Controller | None = None
-        self.start()
-
-    @property
-    def messages(self) -> list[Received]:
-        return self.handler.messages
-
-    def start(self) -> None:
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    def fail_next(self, n: int, code: int = 451) -> None:
-        self.handler.fail_next_n, self.handler.fail_code = n, code
-
-    def reject_all(self, code: int = 550) -> None:
-        self.handler.reject_code = code
-
-
-# --- PostgreSQL ------------------------------------------------------------
-
-
-@dataclass
-class Postgres:
-    """A private PostgreSQL 15 cluster in a temporary directory, run as user postgres."""
-
-    base: Path
-    port: int
-    bindir: Path
-    databases: int = 0
-
-    @classmethod
-    def start(cls) -> Postgres:
-        bindir = Path("/usr/lib/postgresql/15/bin")
-        _require(str(bindir / "initdb"), "install Debian's postgresql-15")
-        base = Path(tempfile.mkdtemp(prefix="mailbot-pg-"))
-        os.chmod(base, 0o755)
-        subprocess.run(["chown", "postgres:postgres", str(base)], check=True)
-        port = free_port()
-
-        def as_postgres(*args: str) -> None:
-            subprocess.run(
-                ["runuser", "-u", "postgres", "--", *args],
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.STDOUT,
-            )
-
-        as_postgres(
-            str(bindir / "initdb"),
-            "-D",
-            str(base / "data"),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-        )
-        as_postgres(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(base / "data"),
-            "-l",
-            str(base / "log"),
-            "-w",
-            "-o",
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        )
-        return cls(base=base, port=port, bindir=bindir)
-
-    def new_database(self) -> str:
-        """Create a fresh database and return its SQLAlchemy URL."""
-        self.databases += 1
-        name = f"test_{self.databases}"
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(self.bindir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                name,
-            ],
-            check=True,
-        )
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
-
-    def stop(self) -> None:
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.base / "data"),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(self.base, ignore_errors=True)
+                self.process.wait()
+        output = self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+        if not keep_files:
+            shutil.rmtree(self.base, ignore_errors=True)
+        return output

@@ -1,0 +1,121 @@
+"""An aiosmtpd sink on loopback that records what it receives and can refuse on demand."""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from certs import Certificate, make_certificate
+from servers import HOST, free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    """One message as the sink accepted it."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+
+
+@dataclass
+class _Handler:
+    """aiosmtpd's DATA hook; it runs on the controller's thread, hence the lock."""
+
+    messages: list[Received] = field(default_factory=list)
+    failures_left: int = 0
+    failure_code: int = 451
+    reject_code: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        with self.lock:
+            if self.reject_code is not None:
+                return f"{self.reject_code} 5.7.1 refused by the test"
+            if self.failures_left > 0:
+                self.failures_left -= 1
+                return f"{self.failure_code} 4.3.0 try again later"
+            content = envelope.original_content or b""
+            self.messages.append(
+                Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(content))
+            )
+        return "250 2.0.0 OK"
+
+
+class SmtpSink:
+    """An SMTP server on a loopback port; with ``starttls`` it offers STARTTLS.
+
+    ``stop()`` and ``start()`` simulate an outage: the port stays the same.
+    """
+
+    def __init__(self, *, starttls: bool = False) -> None:
+        self.host = HOST
+        self.port = free_port()
+        self._handler = _Handler()
+        self._controller: Controller | None = None
+        self._tls: ssl.SSLContext | None = None
+        self.ca_file: str | None = None
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        if starttls:
+            self._workdir = tempfile.TemporaryDirectory(prefix="mailbot-smtp-")
+            certificate = make_certificate(Path(self._workdir.name))
+            self._tls = _server_context(certificate)
+            self.ca_file = certificate.ca_file
+        self.start()
+
+    @property
+    def messages(self) -> list[Received]:
+        """Everything accepted so far, in order."""
+        with self._handler.lock:
+            return list(self._handler.messages)
+
+    def start(self) -> None:
+        """Start listening (again)."""
+        if self._controller is not None:
+            return
+        if self._tls is not None:
+            controller = Controller(
+                self._handler, hostname=self.host, port=self.port, tls_context=self._tls
+            )
+        else:
+            controller = Controller(self._handler, hostname=self.host, port=self.port)
+        controller.start()
+        self._controller = controller
+
+    def stop(self) -> None:
+        """Stop listening; connections are refused until ``start()``."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def close(self) -> None:
+        """Stop for good and remove the certificate files."""
+        self.stop()
+        if self._workdir is not None:
+            self._workdir.cleanup()
+
+    def fail_next(self, n: int, code: int = 451) -> None:
+        """Answer the next ``n`` messages with a transient (4xx) or other ``code``."""
+        with self._handler.lock:
+            self._handler.failures_left, self._handler.failure_code = n, code
+
+    def reject_all(self, code: int = 550) -> None:
+        """Refuse every message from now on with a permanent ``code``."""
+        with self._handler.lock:
+            self._handler.reject_code = code
+
+    def accept_all(self) -> None:
+        """Undo ``fail_next`` and ``reject_all``."""
+        with self._handler.lock:
+            self._handler.failures_left, self._handler.reject_code = 0, None
+
+
+def _server_context(certificate: Certificate) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate.cert_file, certificate.key_file)
+    return context
