@@ -36,10 +36,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> bool:
-    """Whether something accepts connections on ``port`` within ``timeout`` seconds."""
+def wait_for_port(
+    port: int, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> bool:
+    """Whether something accepts connections on ``port`` within ``timeout`` seconds.
+
+    Gives up at once when ``process``, the server meant to listen, has exited.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
         try:
             with socket.create_connection((HOST, port), timeout=0.5):
                 return True
@@ -84,6 +89,7 @@ mailbox_idle_check_interval = 1 secs
 # A refused login would otherwise cost 2 seconds (see also anvil below).
 auth_failure_delay = 0
 {capability}
+{extra}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {base}/passwd
@@ -230,8 +236,12 @@ class DovecotServer:
         self._users = _USER_BATCH
 
     @classmethod
-    def start(cls, *, capability: str = "") -> DovecotServer:
-        """Start Dovecot in a new temporary directory; ``capability`` overrides what it offers."""
+    def start(cls, *, capability: str = "", extra: str = "") -> DovecotServer:
+        """Start Dovecot in a new temporary directory.
+
+        ``capability`` overrides what the server offers; ``extra`` is more
+        configuration, appended as it stands.
+        """
         binary = require_binary("dovecot", "dovecot-imapd")
         base = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
         for sub in ("run", "state", "mail", "home"):
@@ -249,6 +259,7 @@ class DovecotServer:
                 cert=certificate.cert_file,
                 key=certificate.key_file,
                 capability=f"imap_capability = {capability}" if capability else "",
+                extra=extra,
             )
         )
         # Mail processes run as user mail and the login processes as dovenull;
@@ -264,9 +275,10 @@ class DovecotServer:
             stderr=subprocess.STDOUT,
         )
         server = cls(base, port, tls_port, certificate, process)
-        if not (wait_for_port(port) and wait_for_port(tls_port)):
-            output = server.stop(keep_files=True)
-            raise RuntimeError(f"Dovecot did not start:\n{output}\n{server.log()}")
+        if not (wait_for_port(port, process=process) and wait_for_port(tls_port, process=process)):
+            log = server.log()
+            output = server.stop()
+            raise RuntimeError(f"Dovecot did not start:\n{output}\n{log}")
         return server
 
     def new_account(self) -> ImapAccount:
@@ -292,7 +304,7 @@ class DovecotServer:
         path = self.base / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else "(no dovecot.log)"
 
-    def stop(self, *, keep_files: bool = False) -> str:
+    def stop(self) -> str:
         """Stop Dovecot's whole process group and return what it printed."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -302,6 +314,5 @@ class DovecotServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         output = self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
-        if not keep_files:
-            shutil.rmtree(self.base, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
         return output

@@ -35,6 +35,11 @@ def capabilities(account: ImapAccount) -> set[str]:
 # --- Dovecot -------------------------------------------------------------------
 
 
+def test_dovecot_that_cannot_start_fails_with_its_own_words() -> None:
+    with pytest.raises(RuntimeError, match=r"(?s)Dovecot did not start.*no_such_setting"):
+        DovecotServer.start(extra="no_such_setting = 1")
+
+
 def test_dovecot_delivers_and_fetches_on_the_plain_port(dovecot: ImapAccount) -> None:
     dovecot.deliver(MESSAGE)
     dovecot.deliver(MESSAGE.replace(b"hello", b"second"))
