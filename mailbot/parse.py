@@ -1,136 +1,119 @@
-"""Pipeline stage support: turn raw bytes into a clean ParsedMessage, whatever the damage."""
+"""Pipeline stage: turn raw message bytes into a clean ParsedMessage, whatever the damage."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import email
-import email.errors
-import email.header
 import email.utils
 import logging
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import policy
 from email.message import Message
 
 import mailparser
 
-from mailbot.htmltext import html_to_text
-from mailbot.inbound import Attachment, ParsedMessage
+from mailbot.charsets import clean, decode_bytes, decode_header
+from mailbot.inbound import ParsedMessage
+from mailbot.mimewalk import Body, content_type, raw_header, read_body
 from mailbot.quotes import strip_quoted
 
-# mail-parser logs every MIME type it does not render; that is noise for us.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# mail-parser logs each part it does not render and each error it recovers
+# from; mailbot reads every part itself, so those records are only noise.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
-MAX_HEADER_BYTES = 64 * 1024
+# Header bombs (hundreds of KB in one field) cost the email package seconds
+# and hundreds of MB; no real field needs more than this.
 MAX_HEADER_VALUE = 8 * 1024
-MAX_DEPTH = 20
+MAX_HEADERS = 500
 MAX_IDS = 50
-
-# Charset names seen in real mail that Python does not know by that name.
-_CHARSET_ALIASES = {
-    "x-mac-cyrillic": "mac_cyrillic",
-    "x-gbk": "gbk",
-    "ks_c_5601-1987": "cp949",
-    "ks_c_5601": "cp949",
-    "x-sjis": "shift_jis",
-    "windows-874": "cp874",
-    "iso-8859-8-i": "iso-8859-8",
-    "x-user-defined": "cp1252",
-    "unicode-1-1-utf-7": "utf-7",
-}
+MAX_ADDRESSES = 200
+MAX_NAME = 200
+MAX_ADDRESS = 320
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _ID = re.compile(r"<[^<>\s]{1,900}>")
-_SURROGATES = re.compile("[\ud800-\udfff]")
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
-def clean(text: str) -> str:
-    """Valid Unicode without NULs, which neither UTF-8 storage nor PostgreSQL accept."""
-    if _SURROGATES.search(text):
-        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        text = _SURROGATES.sub("\ufffd", text)
-    return text.replace("\x00", "")
+@dataclass(frozen=True)
+class _Split:
+    """A message cut into its capped header block and its body."""
+
+    head: bytes
+    body: bytes
+    defects: tuple[str, ...]
 
 
-def _codec(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = name.strip().strip('"').lower()
-    name = _CHARSET_ALIASES.get(name, name)
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Declared charset, then UTF-8, then cp1252 (which maps nearly every byte)."""
-    for name in (_codec(charset), "utf-8", "cp1252"):
-        if name is None:
+def _split(raw: bytes) -> _Split:
+    """Read each header field once, keeping at most MAX_HEADERS of MAX_HEADER_VALUE bytes."""
+    pos = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    fields: list[list[bytes]] = []
+    current: list[bytes] | None = None
+    size = 0
+    defects: set[str] = set()
+    while pos < len(raw):
+        match = _LINE.match(raw, pos)
+        line = match.group(0) if match else b""
+        if not line:
+            break
+        content = line.rstrip(b"\r\n")
+        eol = line[len(content) :] or b"\n"
+        if pos == 0 and content.startswith(b"From "):
+            pos += len(line)  # An mbox separator line, not a header.
             continue
-        try:
-            return clean(data.decode(name))
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return clean(data.decode("latin-1"))
+        if not content:
+            pos += len(line)
+            break
+        if content[:1] in b" \t" and current is not None:
+            if size + len(content) <= MAX_HEADER_VALUE:
+                current.append(content + eol)
+                size += len(content)
+            else:
+                # The rest of this field is dropped, whatever its length.
+                defects.add("header-truncated")
+                current = None
+        elif _FIELD.match(content):
+            current = None
+            if len(fields) < MAX_HEADERS:
+                current = [content[:MAX_HEADER_VALUE] + eol]
+                size = min(len(content), MAX_HEADER_VALUE)
+                fields.append(current)
+            if len(fields) >= MAX_HEADERS or len(content) > MAX_HEADER_VALUE:
+                defects.add("header-truncated")
+        elif not content[:1].isspace():
+            # Python's parser starts the body at the first line that is not a
+            # header, and so does this.
+            defects.add("no-header-separator")
+            break
+        pos += len(line)
+    head = b"".join(b"".join(f) for f in fields)
+    return _Split(head, raw[pos:], tuple(sorted(defects)))
 
 
-def _text(value: object) -> str:
-    """A header value as the parser gave it (a str, or a Header holding raw bytes)."""
-    if isinstance(value, email.header.Header):
-        try:
-            return str(value)
-        except (UnicodeError, LookupError):
-            return value.encode()
-    return str(value)
+def _defect_names(categories: Iterable[object]) -> tuple[str, ...]:
+    """mail-parser's defect class names as short words: DateHeaderDefect -> date-header."""
+    names = {str(c).removesuffix("Defect") for c in categories}
+    return tuple(sorted(_CAMEL.sub("-", n).lower() for n in names if n))
 
 
-def decode_header(value: object) -> str:
-    """Decode encoded words and raw 8-bit bytes in a header value."""
-    if not value:
-        return ""
-    value = _text(value)[:MAX_HEADER_VALUE]
-    # The byte parser keeps raw 8-bit header bytes as surrogate escapes.
-    if _SURROGATES.search(value):
-        value = decode_bytes(value.encode("ascii", "surrogateescape"), None)
+def _tree(data: bytes) -> tuple[Message | None, tuple[str, ...]]:
+    """The MIME tree from mail-parser, else from the standard library, else nothing."""
     try:
-        parts = email.header.decode_header(value)
-    except (ValueError, binascii.Error, AssertionError, email.errors.HeaderParseError):
-        return clean(" ".join(value.split()))
-    out = []
-    for chunk, charset in parts:
-        out.append(decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk)
-    return clean(" ".join("".join(out).split()))
-
-
-def _split_headers(raw: bytes) -> tuple[bytes, bytes, list[str]]:
-    """Cap the header block so header bombs cost neither time nor memory."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if raw.startswith(b"From "):
-        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    match = re.search(rb"\r?\n\r?\n", raw)
-    head, body = (raw[: match.start()], raw[match.end() :]) if match else (raw, b"")
-    defects = []
-    if len(head) > MAX_HEADER_BYTES:
-        head = head[:MAX_HEADER_BYTES].rsplit(b"\n", 1)[0]
-        defects.append("header-truncated")
-    return head, body, defects
-
-
-def _addresses(values: list[str]) -> tuple[str, ...]:
-    # Addresses are read from the undecoded value: a decoded display name may
-    # contain commas or angle brackets that would split or hide the address.
-    found = []
-    for _name, addr in email.utils.getaddresses([clean(v[:MAX_HEADER_VALUE]) for v in values]):
-        addr = addr.strip().lower()
-        if "@" in addr and addr not in found and addr != "<>":
-            found.append(addr)
-    return tuple(found)
+        parsed = mailparser.parse_from_bytes(data)
+        if isinstance(parsed.message, Message):
+            return parsed.message, _defect_names(parsed.defects_categories or ())
+    except Exception:  # mail-parser raises on some malformed MIME and on deep nesting.
+        pass
+    try:
+        return email.message_from_bytes(data, policy=policy.compat32), ("fallback-parser",)
+    except Exception:  # Deep nesting exhausts the standard library's recursion too.
+        return None, ("fallback-parser", "body-as-text")
 
 
 def _bare_address(value: str) -> str | None:
-    """A usable address from what parseaddr returned, or None.
+    """A usable lower-case address from what parseaddr returned, or None.
 
     Broken From lines such as ``Big Bug bb@bug.com`` (no angle brackets) come
     back with the name run into the address; the last token with an @ in it
@@ -139,17 +122,46 @@ def _bare_address(value: str) -> str | None:
     tokens = [t.strip('"<>') for t in value.split() if "@" in t]
     if not tokens:
         return None
-    candidate = tokens[-1]
-    local, _, domain = candidate.rpartition("@")
-    return candidate if local and domain and "@" not in local else None
+    local, _, domain = tokens[-1].lower().rpartition("@")
+    if not local or not domain or "@" in local or len(tokens[-1]) > MAX_ADDRESS:
+        return None
+    return f"{local}@{domain}"
 
 
-def _ids(value: str | None) -> tuple[str, ...]:
-    seen: list[str] = []
-    for token in _ID.findall(value or ""):
-        if token not in seen:
-            seen.append(token)
-    return tuple(seen[-MAX_IDS:])
+def _addresses(values: list[str]) -> tuple[str, ...]:
+    # Addresses are read before encoded words are decoded: a decoded display
+    # name may hold commas or angle brackets that would split or hide them.
+    found: dict[str, None] = {}
+    for _name, addr in email.utils.getaddresses([clean(v) for v in values]):
+        usable = _bare_address(addr)
+        if usable:
+            found[usable] = None
+    return tuple(found)[:MAX_ADDRESSES]
+
+
+def _sender(value: str | None) -> tuple[str, str | None]:
+    """Display name and address of the From field; the null sender ``<>`` has no address."""
+    if not value:
+        return "", None
+    name, addr = email.utils.parseaddr(clean(value))
+    return decode_header(name)[:MAX_NAME], _bare_address(addr)
+
+
+def _ids(values: list[str]) -> tuple[str, ...]:
+    """Message ids in order, each once; of a long list the first (the thread's root) and
+    the most recent, which are the ones threading needs."""
+    ids = list(dict.fromkeys(_ID.findall(" ".join(values))))
+    return tuple(ids if len(ids) <= MAX_IDS else ids[:1] + ids[-(MAX_IDS - 1) :])
+
+
+def _message_id(value: str | None) -> str | None:
+    found = _ids([value or ""])
+    if found:
+        return found[0]
+    # Some mailers leave out the angle brackets; the id is still the id.
+    bare = (value or "").strip()
+    usable = "@" in bare and len(bare) < 900 and not re.search(r"[\s<>]", bare)
+    return f"<{bare}>" if usable else None
 
 
 def _date(value: str | None) -> datetime | None:
@@ -157,68 +169,65 @@ def _date(value: str | None) -> datetime | None:
         return None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if parsed is None:
-        return None
+    # "-0000" means the sender's zone is unknown; the time is still UTC.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _filename(part: Message) -> str | None:
-    name = part.get_filename() or part.get_param("name")
-    if isinstance(name, tuple):
-        name = email.utils.collapse_rfc2231_value(name)
-    return decode_header(str(name)) if name else None
+def _body(msg: Message, split: _Split, found: tuple[str, ...], limit: int) -> Body:
+    """Read the body from the tree, or as plain text when there is no usable tree."""
+    if "body-as-text" in found:
+        text = decode_bytes(split.body).replace("\r\n", "\n").replace("\r", "\n")
+        return Body(text, None, (), (content_type(msg),), ())
+    body = read_body(msg, max_attachment_bytes=limit)
+    if body.text.strip() or body.attachments or msg.get_content_maintype() != "multipart":
+        return body
+    # A boundary that never occurs hides every part; the raw text beats nothing.
+    text = decode_bytes(split.body, msg.get_content_charset()).replace("\r\n", "\n")
+    defects = tuple(dict.fromkeys((*body.defects, "broken-boundary")))
+    return Body(text.replace("\r", "\n"), body.html, (), body.part_types, defects)
 
 
-def _walk(part: Message, depth: int = 0) -> list[tuple[Message, bool]]:
-    """Leaf parts in order, each flagged when it is an attached message."""
-    if depth > MAX_DEPTH:
-        return []
-    if part.get_content_type() == "message/rfc822":
-        return [(part, True)]
-    if part.is_multipart():
-        out = []
-        payload = part.get_payload()
-        for sub in payload if isinstance(payload, list) else []:
-            if isinstance(sub, Message):
-                out.extend(_walk(sub, depth + 1))
-        return out
-    return [(part, False)]
+def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool) -> ParsedMessage:
+    split = _split(raw)
+    msg, found = _tree(split.head + b"\n" + (b"" if truncated else split.body))
+    if msg is None:
+        # Headers alone cannot nest, so this parse always succeeds.
+        msg = email.message_from_bytes(split.head + b"\n", policy=policy.compat32)
+    if truncated:
+        body = Body("", None, (), (content_type(msg),), ())
+    else:
+        body = _body(msg, split, found, limit)
+    fields = [(k.lower(), str(v)) for k, v in msg.raw_items()]
 
+    def every(name: str) -> list[str]:
+        return [v for k, v in fields if k == name]
 
-def _all_types(part: Message, depth: int = 0) -> tuple[str, ...]:
-    """Every part's content type, containers included, depth first."""
-    if depth > MAX_DEPTH:
-        return ()
-    types = [part.get_content_type()]
-    payload = part.get_payload() if part.is_multipart() else None
-    for sub in payload if isinstance(payload, list) else []:
-        if isinstance(sub, Message):
-            types.extend(_all_types(sub, depth + 1))
-    return tuple(types)
-
-
-def _mailparser_attachments(raw: bytes, limit: int) -> list[Attachment] | None:
-    """Attachments as mail-parser reads them; None when it cannot read the message."""
-    try:
-        parsed = mailparser.parse_from_bytes(raw)
-        found: list[Attachment] = []
-        for a in parsed.attachments:
-            payload = a.get("payload") or ""
-            data = base64.b64decode(payload) if a.get("binary") else str(payload).encode()
-            name = clean(str(a.get("filename") or "")) or f"attachment-{len(found) + 1}.bin"
-            found.append(
-                Attachment(
-                    filename=name,
-                    content_type=str(a.get("mail_content_type") or "application/octet-stream"),
-                    size=len(data),
-                    content=data if len(data) <= limit else None,
-                )
-            )
-        return found
-    except Exception:
-        return None
+    from_name, from_addr = _sender(raw_header(msg, "from"))
+    text = body.text
+    return ParsedMessage(
+        raw_size=raw_size,
+        message_id=_message_id(raw_header(msg, "message-id")),
+        subject=decode_header(raw_header(msg, "subject")),
+        from_name=from_name,
+        from_addr=from_addr,
+        to=_addresses(every("to")),
+        cc=_addresses(every("cc")),
+        reply_to=_addresses(every("reply-to")),
+        date=_date(clean(raw_header(msg, "date") or "")),
+        in_reply_to=_ids(every("in-reply-to")),
+        references=_ids(every("references")),
+        headers=tuple((clean(k), decode_header(v)) for k, v in fields),
+        content_type=content_type(msg),
+        part_types=body.part_types,
+        text=text,
+        html=body.html,
+        new_text=clean(strip_quoted(text)) if text.strip() else text,
+        attachments=body.attachments,
+        truncated=truncated,
+        defects=tuple(dict.fromkeys((*split.defects, *found, *body.defects))),
+    )
 
 
 def parse_message(
@@ -228,115 +237,24 @@ def parse_message(
     raw_size: int | None = None,
     truncated: bool = False,
 ) -> ParsedMessage:
-    """Parse ``raw`` into a ParsedMessage; never raises."""
-    head, body, defects = _split_headers(raw)
+    """Parse ``raw`` into a ParsedMessage; never raises.
+
+    ``truncated`` says only the header block was fetched (the message was over
+    the size limit): the headers are read and the body is left empty.
+    """
+    size = len(raw) if raw_size is None else raw_size
     try:
-        msg = email.message_from_bytes(head + b"\n\n" + (b"" if truncated else body))
-    except Exception:
-        msg = email.message_from_string("")
-        defects.append("fallback-parser")
-    # raw_items() keeps raw 8-bit bytes as surrogate escapes, so decode_header
-    # can read them as UTF-8 or cp1252 instead of losing them.
-    raw_headers = [(k.lower(), str(v)) for k, v in list(msg.raw_items())[:500]]
-    headers = tuple((k, decode_header(v)) for k, v in raw_headers)
-
-    def first(name: str) -> str | None:
-        return next((v for k, v in headers if k == name), None)
-
-    def raw_all(name: str) -> list[str]:
-        return [v for k, v in raw_headers if k == name]
-
-    from_values = raw_all("from")
-    from_name, from_addr = "", None
-    if from_values:
-        name, addr = email.utils.parseaddr(clean(from_values[0][:MAX_HEADER_VALUE]))
-        from_name = decode_header(name)
-        addr = addr.strip().lower()
-        from_addr = _bare_address(addr)
-    text_parts: list[str] = []
-    html_parts: list[str] = []
-    attachments: list[Attachment] = []
-    if not truncated:
-        for part, attached in _walk(msg):
-            filename = _filename(part)
-            ctype = part.get_content_type()
-            disposition = _text(part.get("content-disposition") or "").lower()
-            if attached:
-                inner = part.get_payload()
-                inner_msg = inner[0] if isinstance(inner, list) and inner else None
-                if not isinstance(inner_msg, Message):
-                    inner_msg = None
-                data = inner_msg.as_bytes() if inner_msg is not None else b""
-                subject = decode_header(inner_msg.get("subject")) if inner_msg else ""
-                attachments.append(
-                    Attachment(
-                        f"{subject or 'message'}.eml",
-                        ctype,
-                        len(data),
-                        data if len(data) <= max_attachment_bytes else None,
-                    )
-                )
-                continue
-            try:
-                decoded = part.get_payload(decode=True)
-                data = decoded if isinstance(decoded, bytes) else b""
-            except Exception:
-                data = str(part.get_payload()).encode("utf-8", "replace")
-            if (
-                ctype in ("text/plain", "text/html")
-                and not filename
-                and "attachment" not in disposition
-            ):
-                text = decode_bytes(data, part.get_content_charset())
-                (text_parts if ctype == "text/plain" else html_parts).append(text)
-            else:
-                attachments.append(
-                    Attachment(
-                        filename or f"attachment-{len(attachments) + 1}.bin",
-                        ctype,
-                        len(data),
-                        data if len(data) <= max_attachment_bytes else None,
-                    )
-                )
-        if attachments:
-            # mail-parser's reading of attachments (names, encodings) is preferred;
-            # our own walk stands in when it cannot read the message at all.
-            from_lib = _mailparser_attachments(raw, max_attachment_bytes)
-            if from_lib is None:
-                defects.append("mail-parser-failed")
-            elif from_lib:
-                attachments = from_lib
-    html = "\n".join(html_parts) or None
-    text = "\n".join(t.strip("\n") for t in text_parts)
-    if not text.strip() and html:
-        text = html_to_text(html)
-    if not text.strip() and not attachments and msg.is_multipart() and not truncated:
-        # A broken boundary hides every part; the raw body is better than nothing.
-        text = decode_bytes(body, msg.get_content_charset())
-        defects.append("broken-boundary")
-    text = clean(text.replace("\r\n", "\n").replace("\r", "\n"))
-    new_text = clean(strip_quoted(text)) if text.strip() else text
-    subject = first("subject") or ""
-    message_id = _ids(first("message-id"))
-    return ParsedMessage(
-        raw_size=len(raw) if raw_size is None else raw_size,
-        message_id=message_id[0] if message_id else None,
-        subject=subject,
-        from_name=from_name,
-        from_addr=from_addr,
-        to=_addresses(raw_all("to")),
-        cc=_addresses(raw_all("cc")),
-        reply_to=_addresses(raw_all("reply-to")),
-        date=_date(first("date")),
-        in_reply_to=_ids(first("in-reply-to")),
-        references=_ids(first("references")),
-        headers=headers,
-        content_type=msg.get_content_type(),
-        part_types=_all_types(msg) if not truncated else (),
-        text=text,
-        html=clean(html) if html else None,
-        new_text=new_text,
-        attachments=tuple(attachments),
-        truncated=truncated,
-        defects=tuple(defects),
-    )
+        return _parse(raw, max_attachment_bytes, size, truncated)
+    except Exception:  # Whatever went wrong, the person's words are kept as text.
+        text = "" if truncated else decode_bytes(raw).replace("\r\n", "\n").replace("\r", "\n")
+        return ParsedMessage(
+            raw_size=size,
+            message_id=None,
+            subject="",
+            from_name="",
+            from_addr=None,
+            text=text,
+            new_text=text,
+            truncated=truncated,
+            defects=("unparsed",),
+        )

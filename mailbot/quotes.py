@@ -1,4 +1,4 @@
-"""Strip quoted history from replies with email-reply-parser, plus common client formats."""
+"""Strip quoted history from a reply with email-reply-parser, helped where real clients fool it."""
 
 from __future__ import annotations
 
@@ -6,36 +6,173 @@ import re
 
 from email_reply_parser import EmailReplyParser
 
-# Lines that start the quoted original in clients the library does not know:
-# Outlook's header block and separator, attributions in several languages,
-# and "reply above this line" markers.
-_CUT = re.compile(
-    r"^(?:"
-    r"-{2,}\s*(?:original message|ursprüngliche nachricht|message d'origine|"
-    r"mensaje original|messaggio originale)\s*-{2,}"
-    r"|_{10,}\s*"
-    r"|from:\s.+\n(?:.*\n){0,3}?(?:sent|date):\s.+"
-    r"|(?:von|de|da|van):\s.+\n(?:.*\n){0,3}?(?:gesendet|envoyé|inviato|verzonden|enviado):\s.+"
-    r"|on\s.{0,200}?\swrote:\s*"
-    r"|on\s.{0,120}\n.{0,120}\swrote:\s*"
-    r"|at\s.{0,80},\s.{0,80}\swrote:\s*"
-    r"|le\s.{0,200}\sa\s[ée]crit\s?:\s*"
-    r"|am\s.{0,200}\sschrieb\s.{0,80}:\s*"
-    r"|.{0,200}\s(?:написал|пишет|написала)\(?а?\)?:\s*"
-    r"|-{2,}\s*reply above this line\s*-{2,}"
-    r"|#{2,}\s*(?:reply|type your reply) above this line\s*#{2,}"
-    r")$",
-    re.IGNORECASE | re.MULTILINE,
+# email-reply-parser's cost grows with the square of some line counts; new
+# text is at the top of a reply, so the rest of a very long one is not read.
+MAX_CHARS = 50_000
+
+# The verb of an attribution line ("On <date>, <name> wrote:") in the
+# languages schools' correspondents write in.
+_VERB = (
+    r"(?:wrote|writes|a\s+écrit|schrieb|escribió|ha\s+scritto|schreef|napisał[a]?|"
+    r"написал(?:\(а\)|а)?|пишет|skrev|kirjoitti|escreveu|írta|napsal)"
 )
+_ENDS_WITH_VERB = re.compile(rf"\b{_VERB}\s*:\s*$", re.IGNORECASE)
+# How an attribution line opens when it stands alone, with or without a quote
+# under it: "On", "Le", "Am", "El", "Il", "Op", "Em", "W dniu", "At" (Eudora),
+# or a date, optionally after Yahoo's "---".
+_OPENS = re.compile(
+    r"^[\s-]*(?:on|le|am|el|il|op|em|w\s+dniu|at|\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\s", re.IGNORECASE
+)
+_SEPARATOR = re.compile(
+    r"^\s*-{2,}\s*(?:original\s+message|forwarded\s+message|weitergeleitete\s+nachricht|ursprüngliche\s+nachricht|message\s+d'origine|"
+    r"mensaje\s+original|messaggio\s+originale|oorspronkelijk\s+bericht|"
+    r"исходное\s+сообщение)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_DELIMITER = re.compile(
+    r"^[\s>#=*_-]*(?:please\s+)?(?:type\s+your\s+|write\s+your\s+)?"
+    r"(?:reply|response|answer)\s+above\b",
+    re.IGNORECASE,
+)
+# Outlook's header block: a From line with a Sent or Date line just below it.
+_HEADER_FROM = re.compile(r"^\s*\*?(?:from|von|de|da|van|от|från|fra)\s*:\*?\s+\S", re.IGNORECASE)
+_HEADER_SENT = re.compile(
+    r"^\s*\*?(?:sent|date|gesendet|datum|envoyé|inviato|data|verzonden|enviado|fecha|"
+    r"отправлено|дата|skickat|sendt)\s*:",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"^\s*>")
+# email-reply-parser joins any "On ... wrote:" across the whole text with a
+# regex that takes minutes on text with many "On"s; attributions are handled
+# here instead, so it is shown none (a private-use mark splits the word).
+_ON = re.compile(r"\bOn(?=\s)")
+_MARK = "\ue000"
+# A line starting "-word" right after a blank line is a signature to the
+# library, which then drops everything below it; lists are written that way.
+_DASH_ITEM = re.compile(r"^-\w")
+
+
+def _is_quoted(lines: list[str], i: int) -> bool:
+    return 0 <= i < len(lines) and bool(_QUOTED.match(lines[i]))
+
+
+def _next_text_line(lines: list[str], i: int) -> int:
+    """Index of the first non-blank line after ``i`` (len(lines) when none)."""
+    j = i + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    return j
+
+
+def _attribution_start(lines: list[str], i: int) -> int | None:
+    """Where the attribution ending on line ``i`` starts, or None when it is not one."""
+    line = lines[i]
+    if len(line) > 300 or _QUOTED.match(line) or not _ENDS_WITH_VERB.search(line):
+        return None
+    # Clients wrap long attributions; the line above belongs to it when it
+    # carries the date or the address and does not end a sentence.
+    above = lines[i - 1].rstrip() if i else ""
+    wrapped = bool(above) and bool(re.search(r"[\d@]", above)) and above[-1] not in ".!?"
+    if _OPENS.match(line):
+        return i
+    if wrapped and (_OPENS.match(above) or _is_quoted(lines, _next_text_line(lines, i))):
+        return i - 1
+    return i if _is_quoted(lines, _next_text_line(lines, i)) else None
+
+
+def _is_header_block(lines: list[str], i: int) -> bool:
+    if not _HEADER_FROM.match(lines[i]):
+        return False
+    return any(_HEADER_SENT.match(line) for line in lines[i + 1 : i + 4])
+
+
+def _boundary(lines: list[str], i: int) -> bool:
+    """Whether the quoted original starts at line ``i`` when there is new text above."""
+    return bool(
+        _SEPARATOR.match(lines[i]) or _DELIMITER.match(lines[i]) or _is_header_block(lines, i)
+    )
+
+
+def _is_wrapped_quote(lines: list[str], i: int) -> bool:
+    """Whether line ``i`` is the tail of the quoted line above, wrapped without its ">".
+
+    It then continues an unfinished sentence in lower case, and the quote
+    goes on at the same depth on the next line.
+    """
+    if not (_is_quoted(lines, i - 1) and _is_quoted(lines, i + 1)):
+        return False
+    above, line, below = lines[i - 1].rstrip(), lines[i].strip(), lines[i + 1]
+    depth = len(above) - len(above.lstrip("> "))
+    return (
+        len(above) >= 60
+        and above[-1] not in ".!?:"
+        and line[:1].islower()
+        and len(line) < 40
+        and below[:depth].rstrip() == above[:depth].rstrip()
+    )
+
+
+def _without(lines: list[str], drop: set[int]) -> str:
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def _prepare(text: str) -> str:
+    """Cut history written under new text; drop attribution lines and quote debris.
+
+    An attribution with a quote under it is dropped and the quote left to
+    the library, so answers written between quoted parts survive.
+    """
+    lines = text.split("\n")
+    drop: set[int] = set()
+    has_text = False
+    for i, line in enumerate(lines):
+        start = _attribution_start(lines, i)
+        if start is not None:
+            if has_text and not _is_quoted(lines, _next_text_line(lines, i)):
+                return _without(lines[:start], drop)
+            drop.update(range(start, i + 1))
+        elif has_text and _boundary(lines, i):
+            return _without(lines[:i], drop)
+        elif line.strip() and not _QUOTED.match(line):
+            if _is_wrapped_quote(lines, i):
+                drop.add(i)
+            else:
+                has_text = True
+    return _without(lines, drop)
+
+
+def _is_list_item(lines: list[str], i: int) -> bool:
+    """A "-item" line next to another one: a list, not a "-Name" sign-off."""
+    neighbours = (lines[j] for j in (i - 1, i + 1) if 0 <= j < len(lines))
+    return bool(_DASH_ITEM.match(lines[i])) and any(_DASH_ITEM.match(n) for n in neighbours)
+
+
+def _library(text: str) -> str:
+    lines = text.split("\n")
+    guarded = "\n".join(
+        _MARK + line if _is_list_item(lines, i) else line for i, line in enumerate(lines)
+    )
+    try:
+        reply = str(EmailReplyParser.parse_reply(_ON.sub("O" + _MARK + "n", guarded)))
+    except Exception:  # A library failure must not lose the text; keep it whole.
+        return text
+    return reply.replace(_MARK, "")
+
+
+def _same(a: str, b: str) -> bool:
+    return a.split() == b.split()
 
 
 def strip_quoted(text: str) -> str:
-    """Return the new text of a reply; the whole text when nothing new is left."""
-    cut = _CUT.search(text)
-    head = text[: cut.start()] if cut and text[: cut.start()].strip() else text
-    try:
-        reply = EmailReplyParser.parse_reply(head)
-    except Exception:
-        reply = head
-    reply = reply.strip()
-    return (reply + "\n") if reply else text
+    """Return the new text of a reply; the whole text when nothing new would be left."""
+    head = text[:MAX_CHARS].replace("\r\n", "\n")
+    reply = _library(_prepare(head))
+    kept = [line.rstrip() for line in reply.split("\n") if not _QUOTED.match(line)]
+    # A separator the library left behind is all that remains of the history.
+    while kept and (not kept[-1].strip() or _SEPARATOR.match(kept[-1])):
+        kept.pop()
+    result = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip("\n")
+    if not result.strip() or _same(result, head):
+        # Nothing new would be left, or nothing was recognised as quoted.
+        return text
+    return result + "\n"
