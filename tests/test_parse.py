@@ -1,0 +1,346 @@
+"""Tests for the parse stage: raw bytes to ParsedMessage, on corpus files and small fixtures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from mailbot.inbound import ParsedMessage
+from mailbot.parse import MAX_HEADER_VALUE, MAX_IDS, parse_message
+
+MAIL = Path(__file__).resolve().parent / "mail"
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def corpus(name: str) -> ParsedMessage:
+    return parse_message((CORPUS / name).read_bytes())
+
+
+def fixture(name: str, *, max_attachment_bytes: int = 5_000_000) -> ParsedMessage:
+    raw = (MAIL / f"{name}.eml").read_bytes()
+    return parse_message(raw, max_attachment_bytes=max_attachment_bytes)
+
+
+def message(*headers: str, body: str = "Hello.\n") -> bytes:
+    """A small message for cases that differ only in one header."""
+    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+
+
+def strings_of(msg: ParsedMessage) -> list[str]:
+    """Every string a ParsedMessage holds."""
+    found = [msg.subject, msg.from_name, msg.text, msg.new_text, msg.html or ""]
+    found += [msg.from_addr or "", msg.message_id or "", msg.content_type]
+    found += [*msg.to, *msg.cc, *msg.reply_to, *msg.in_reply_to, *msg.references]
+    found += [*msg.part_types, *msg.defects]
+    found += [s for pair in msg.headers for s in pair]
+    found += [s for a in msg.attachments for s in (a.filename, a.content_type)]
+    return found
+
+
+# --- Charsets and encoded words --------------------------------------------
+
+
+def test_iso_2022_jp_body_and_subject_are_decoded() -> None:
+    msg = corpus("charset/mailgem--japanese_iso_2022.eml")
+    assert msg.subject == "まみむめも"
+    assert "すみません" in msg.text
+    assert "\x1b" not in msg.text
+
+
+def test_iso_2022_jp_subject_with_vendor_characters_is_decoded() -> None:
+    # Circled digits are Microsoft/NEC additions that Python's codec rejects.
+    assert corpus("charset/redmine--subject_japanese_3.eml").subject == "① 丸数字テスト"
+
+
+def test_hebrew_subject_is_kept() -> None:
+    subject = corpus("charset/phpmime--issue149.eml").subject
+    assert subject.startswith("מענה")
+    assert subject.endswith("Invoice 02722027")
+
+
+def test_unknown_charset_alias_is_mapped() -> None:
+    msg = corpus("charset/phpmime--issue230.eml")  # declares x-mac-cyrillic
+    assert any("\u0400" <= ch <= "\u04ff" for ch in msg.text)
+
+
+def test_raw_8bit_sender_name_is_decoded_without_surrogates() -> None:
+    msg = corpus("reply/eudora--rt--new-ticket-from-iso-8859-1-full.eml")
+    assert msg.from_name == "Wilhelmsen Håvard"
+    assert corpus("list-or-bulk/flanker--from-encoding.eml").from_name == "Ingo Lütkebohle"
+
+
+def test_strings_never_hold_lone_surrogates() -> None:
+    for name in ("list-or-bulk/flanker--from-encoding.eml", "malformed/mailgem--utf8_headers.eml"):
+        for value in strings_of(corpus(name)):
+            value.encode("utf-8")
+
+
+def test_raw_utf8_headers_are_read_as_utf8() -> None:
+    msg = corpus("malformed/mailgem--utf8_headers.eml")
+    assert msg.subject == "Säying Hello"
+    assert msg.from_name == "Jöhn Doe"
+
+
+def test_nul_characters_are_removed() -> None:
+    msg = fixture("nul-characters")
+    assert msg.subject == "Laptop will not charge"
+    assert msg.text == "The charger light stays off."
+
+
+# --- Malformed structure ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["dovecot--malformed-001.eml", "dovecot--malformed-013.eml"])
+def test_message_mail_parser_cannot_read_is_parsed_by_the_standard_library(name: str) -> None:
+    msg = corpus(f"malformed/{name}")
+    assert "fallback-parser" in msg.defects
+    assert msg.content_type == "multipart/mixed"
+    assert "unparsed" not in msg.defects
+
+
+def test_fallback_parse_still_finds_the_body() -> None:
+    assert "hello, world" in corpus("malformed/dovecot--malformed-013.eml").text
+
+
+def test_broken_boundary_falls_back_to_raw_body() -> None:
+    msg = corpus("malformed/dovecot--malformed-017.eml")
+    assert "broken-boundary" in msg.defects
+    assert "--boundary" in msg.text
+    assert msg.content_type == "multipart/mixed"
+
+
+def test_illegal_boundary_still_yields_the_text() -> None:
+    msg = corpus("malformed/mailgem--raw_email_with_illegal_boundary.eml")
+    assert "This is an outlook test" in msg.text
+
+
+def test_nesting_too_deep_for_any_parser_keeps_headers_and_text() -> None:
+    levels = 3000
+    parts = ["Subject: deep\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"]
+    parts += [
+        f"--b{i - 1}\r\nContent-Type: multipart/mixed; boundary=b{i}\r\n\r\n"
+        for i in range(1, levels)
+    ]
+    parts.append(f"--b{levels - 1}\r\nContent-Type: text/plain\r\n\r\nstill here\r\n")
+    msg = parse_message("".join(parts).encode())
+    assert msg.subject == "deep"
+    assert "still here" in msg.text
+    assert "body-as-text" in msg.defects
+
+
+def test_nesting_is_walked_to_a_limited_depth() -> None:
+    levels = 60
+    parts = ["Content-Type: multipart/mixed; boundary=b0\r\n\r\n"]
+    parts += [
+        f"--b{i - 1}\r\nContent-Type: multipart/mixed; boundary=b{i}\r\n\r\n"
+        for i in range(1, levels)
+    ]
+    msg = parse_message("".join(parts).encode())
+    assert "too-deep" in msg.defects
+    assert len(msg.part_types) < levels
+
+
+def test_header_bomb_fields_are_cut_not_lost() -> None:
+    msg = corpus("malformed/mimekit--stack-overflow.eml")
+    assert "header-truncated" in msg.defects
+    assert msg.subject == "Message Subject"
+    assert msg.message_id is not None
+    assert all(len(value) <= MAX_HEADER_VALUE for _, value in msg.headers)
+
+
+def test_utf8_byte_order_mark_does_not_hide_the_headers() -> None:
+    msg = corpus("malformed/mimekit--feedback-report.eml")
+    assert msg.from_addr == "abusedesk@example.com"
+
+
+def test_cr_only_line_endings_are_read() -> None:
+    msg = corpus("malformed/sisimai--mac-rfc3834-01.eml")
+    assert msg.subject == "Away until May 5"
+    assert "\r" not in msg.text
+    assert msg.text.startswith("I am currently away")
+
+
+def test_crlf_is_normalised_to_newline() -> None:
+    msg = corpus("reply/thunderbird--mailgem--raw_email_reply.eml")
+    assert "\r" not in msg.text
+    assert msg.text.startswith("Message body")
+
+
+@pytest.mark.parametrize("raw", [b"", b"\xff" * 64, b"\x00\r\n\r\n\x00", b"--\r\n:\r\n\r\n"])
+def test_garbage_never_raises(raw: bytes) -> None:
+    msg = parse_message(raw)
+    assert msg.raw_size == len(raw)
+    assert "\x00" not in msg.text
+
+
+# --- Addresses and ids --------------------------------------------------------
+
+
+def test_null_sender_has_no_address() -> None:
+    assert corpus("bounce/cpython--msg_43.eml").from_addr is None
+    assert parse_message(message("From: <>", "Subject: x")).from_addr is None
+
+
+def test_group_address_does_not_crash() -> None:
+    assert corpus("bounce/mimekit--delivery-status.eml").to == ()
+    msg = parse_message(message("From: a@x.org", "To: Staff: B@X.org, c@x.org;, d@y.org"))
+    assert msg.to == ("b@x.org", "c@x.org", "d@y.org")
+
+
+def test_addresses_are_lower_cased_and_display_name_decoded() -> None:
+    msg = parse_message(message("From: =?utf-8?Q?J=C3=B6_Bloggs?= <Jo.Bloggs@Oakfield.SCH.uk>"))
+    assert msg.from_addr == "jo.bloggs@oakfield.sch.uk"
+    assert msg.from_name == "Jö Bloggs"
+
+
+def test_sender_without_angle_brackets_is_recovered() -> None:
+    assert corpus("new-request/mailgem--mix_caps_content_type.eml").from_addr == "bb@bug.com"
+
+
+def test_message_id_keeps_brackets_and_loses_whitespace() -> None:
+    msg = parse_message(message("Message-ID:\r\n   <abc.123@oakfield.sch.uk>  "))
+    assert msg.message_id == "<abc.123@oakfield.sch.uk>"
+    assert parse_message(message("Subject: no id")).message_id is None
+
+
+def test_references_are_deduplicated_and_capped_keeping_root_and_latest() -> None:
+    msg = fixture("references-long-list")
+    assert len(msg.references) == MAX_IDS
+    assert len(set(msg.references)) == MAX_IDS
+    assert msg.references[0] == "<thread-0@oakfield.sch.uk>"
+    assert msg.references[-1] == "<thread-119@oakfield.sch.uk>"
+    assert msg.in_reply_to == ("<thread-119@oakfield.sch.uk>",)
+
+
+def test_in_reply_to_loop_parses() -> None:
+    msg = corpus("malformed/notmuch--broken-loop-loop-12.eml")
+    assert msg.message_id == "<mid-loop-12@example.org>"
+    assert msg.in_reply_to == ("<mid-loop-21@example.org>",)
+
+
+# --- Dates and headers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "Tue, 10 Nov 2026 09:12:00 +0100",
+            datetime(2026, 11, 10, 9, 12, tzinfo=timezone(timedelta(hours=1))),
+        ),
+        ("Tue, 10 Nov 2026 09:12:00 -0000", datetime(2026, 11, 10, 9, 12, tzinfo=UTC)),
+        ("10 Nov 2026 09:12 GMT", datetime(2026, 11, 10, 9, 12, tzinfo=UTC)),
+        ("not a date at all", None),
+        ("Tue, 99 Nov 2026 09:12:00 +0000", None),
+    ],
+)
+def test_date_is_timezone_aware_or_none(value: str, expected: datetime | None) -> None:
+    date = parse_message(message(f"Date: {value}")).date
+    assert date == expected
+    assert date is None or date.tzinfo is not None
+
+
+def test_unparseable_corpus_date_is_none() -> None:
+    assert corpus("malformed/mailgem--bad_date_header.eml").date is None
+
+
+def test_headers_are_lower_case_decoded_and_in_order() -> None:
+    msg = parse_message(message("Subject: =?utf-8?B?Q2Fmw6k=?=", "X-Thing: one", "X-THING: two"))
+    assert msg.headers == (("subject", "Café"), ("x-thing", "one"), ("x-thing", "two"))
+    assert msg.header_all("X-Thing") == ("one", "two")
+
+
+def test_truncated_message_is_parsed_from_headers_only() -> None:
+    raw = (MAIL / "attachments-named-unnamed-and-encoded.eml").read_bytes()
+    head = raw.split(b"\n\n", 1)[0] + b"\n\n"
+    msg = parse_message(head, truncated=True, raw_size=20_000_000)
+    assert msg.truncated
+    assert msg.raw_size == 20_000_000
+    assert msg.subject == "Files for the new starter"
+    assert msg.from_addr == "bursar@oakfield.sch.uk"
+    assert msg.content_type == "multipart/mixed"
+    assert (msg.text, msg.attachments) == ("", ())
+
+
+def test_raw_size_defaults_to_length_of_input() -> None:
+    raw = message("Subject: size")
+    assert parse_message(raw).raw_size == len(raw)
+
+
+# --- Body and attachments -----------------------------------------------------------
+
+
+def test_html_only_message_gives_readable_text() -> None:
+    msg = fixture("html-only-with-link")
+    assert msg.html is not None and "<a href" in msg.html
+    assert "[our admissions page](https://oakfield.sch.uk/admissions)" in msg.text
+    assert "<p>" not in msg.text and "color: red" not in msg.text
+    # One paragraph stays one line: no wrapping.
+    assert any(
+        line.endswith("about nine o'clock.") and "admissions form" in line
+        for line in msg.text.splitlines()
+    )
+
+
+def test_part_types_are_listed_depth_first() -> None:
+    msg = fixture("attached-message")
+    assert msg.content_type == "multipart/mixed"
+    assert msg.part_types == ("multipart/mixed", "text/plain", "message/rfc822", "text/plain")
+
+
+def test_attachment_metadata_and_content() -> None:
+    msg = fixture("attachments-named-unnamed-and-encoded")
+    pdf = msg.attachments[0]
+    assert (pdf.filename, pdf.content_type, pdf.size) == ("timetable.pdf", "application/pdf", 226)
+    assert pdf.content is not None and pdf.content.startswith(b"%PDF-1.4")
+    assert msg.text == "The new starter needs an account; their details are attached."
+
+
+def test_unnamed_attachment_gets_a_default_name() -> None:
+    msg = fixture("attachments-named-unnamed-and-encoded")
+    assert msg.attachments[1].filename == "attachment-2.png"
+
+
+def test_rfc2231_and_encoded_word_filenames_are_decoded() -> None:
+    names = [a.filename for a in fixture("attachments-named-unnamed-and-encoded").attachments]
+    assert names[2:] == ["résumé.txt", "Büro notes.docx"]
+
+
+def test_attachment_over_the_limit_keeps_metadata_without_content() -> None:
+    msg = fixture("attachments-named-unnamed-and-encoded", max_attachment_bytes=100)
+    pdf, png = msg.attachments[0], msg.attachments[1]
+    assert (pdf.size, pdf.content) == (226, None)
+    assert png.content is not None
+
+
+def test_attached_message_is_kept_as_eml_named_for_its_subject() -> None:
+    msg = fixture("attached-message")
+    (attached,) = msg.attachments
+    assert attached.filename == "Printer on fire.eml"
+    assert attached.content_type == "message/rfc822"
+    assert attached.content is not None and b"The printer in room 4 is smoking." in attached.content
+    # The attached message's text is not the forwarder's own words.
+    assert "smoking" not in msg.text
+
+
+def test_winmail_dat_is_kept_and_its_files_unpacked() -> None:
+    msg = fixture("outlook-winmail-dat")
+    names = [a.filename for a in msg.attachments]
+    assert names == ["winmail.dat", "Staff rota.xlsx", "notes.txt"]
+    notes = msg.attachments[2]
+    assert notes.content == b"Room 12 projector flickers.\n"
+    assert notes.content_type == "text/plain"
+
+
+def test_unreadable_winmail_dat_is_kept_as_it_is() -> None:
+    msg = corpus("malformed/redmine--no_subject_header.eml")
+    assert [a.filename for a in msg.attachments] == ["winmail.dat"]
+    assert "tnef-unreadable" in msg.defects
+
+
+def test_new_text_has_the_quoted_history_removed() -> None:
+    msg = corpus("reply/gmail--talon--gmail.eml")
+    assert msg.new_text.strip() == "Hello"
+    assert "wrote:" in msg.text
