@@ -13,7 +13,11 @@ _SIGNATURE = 0x223E9F78
 
 
 def _object_count(data: bytes) -> int | None:
-    """How many TNEF objects ``data`` holds, or None when it is not TNEF at all."""
+    """How many TNEF objects ``data`` holds; None when it is not whole TNEF.
+
+    A blob whose last object runs past its end was cut off in transit;
+    tnefparse would hand back the files in it cut short too.
+    """
     if len(data) < 6 or struct.unpack_from("<I", data)[0] != _SIGNATURE:
         return None
     offset, count = 6, 0
@@ -24,7 +28,7 @@ def _object_count(data: bytes) -> int | None:
         count += 1
         if count > MAX_OBJECTS:
             break
-    return count
+    return count if offset <= len(data) else None
 
 
 def unpack_tnef(data: bytes) -> list[tuple[str, bytes]] | None:
