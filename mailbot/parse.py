@@ -24,8 +24,10 @@ from mailbot.quotes import strip_quoted
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 # Header bombs (hundreds of KB in one field) cost the email package seconds
-# and hundreds of MB; no real field needs more than this.
+# and hundreds of MB; no real field needs more than this, nor a real header
+# block more than these.
 MAX_HEADER_VALUE = 8 * 1024
+MAX_HEADER_BYTES = 256 * 1024
 MAX_HEADERS = 500
 MAX_IDS = 50
 MAX_ADDRESSES = 200
@@ -47,11 +49,14 @@ class _Split:
 
 
 def _split(raw: bytes) -> _Split:
-    """Read each header field once, keeping at most MAX_HEADERS of MAX_HEADER_VALUE bytes."""
+    """Read each header field once, keeping at most MAX_HEADER_VALUE bytes of each.
+
+    Fields past MAX_HEADERS or past MAX_HEADER_BYTES in all are dropped.
+    """
     pos = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     fields: list[list[bytes]] = []
     current: list[bytes] | None = None
-    size = 0
+    size = total = 0
     defects: set[str] = set()
     while pos < len(raw):
         match = _LINE.match(raw, pos)
@@ -60,34 +65,38 @@ def _split(raw: bytes) -> _Split:
             break
         content = line.rstrip(b"\r\n")
         eol = line[len(content) :] or b"\n"
-        if pos == 0 and content.startswith(b"From "):
-            pos += len(line)  # An mbox separator line, not a header.
-            continue
+        pos += len(line)
+        if pos == len(line) and content.startswith(b"From "):
+            continue  # An mbox separator line, not a header.
         if not content:
-            pos += len(line)
             break
-        if content[:1] in b" \t" and current is not None:
-            if size + len(content) <= MAX_HEADER_VALUE:
-                current.append(content + eol)
-                size += len(content)
-            else:
-                # The rest of this field is dropped, whatever its length.
+        if content[:1] in b" \t":
+            if current is None:
+                continue  # A stray continuation, or one of a field already cut.
+            if size + len(content) > MAX_HEADER_VALUE or total + len(content) > MAX_HEADER_BYTES:
                 defects.add("header-truncated")
                 current = None
+                continue
+            current.append(content + eol)
         elif _FIELD.match(content):
             current = None
-            if len(fields) < MAX_HEADERS:
-                current = [content[:MAX_HEADER_VALUE] + eol]
-                size = min(len(content), MAX_HEADER_VALUE)
-                fields.append(current)
-            if len(fields) >= MAX_HEADERS or len(content) > MAX_HEADER_VALUE:
+            kept = content[:MAX_HEADER_VALUE]
+            if len(kept) < len(content):
                 defects.add("header-truncated")
-        elif not content[:1].isspace():
+            if len(fields) >= MAX_HEADERS or total + len(kept) > MAX_HEADER_BYTES:
+                defects.add("header-truncated")
+                continue
+            current = [kept + eol]
+            fields.append(current)
+            size = 0
+        else:
             # Python's parser starts the body at the first line that is not a
             # header, and so does this.
+            pos -= len(line)
             defects.add("no-header-separator")
             break
-        pos += len(line)
+        size += len(current[-1])
+        total += len(current[-1])
     head = b"".join(b"".join(f) for f in fields)
     return _Split(head, raw[pos:], tuple(sorted(defects)))
 

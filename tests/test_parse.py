@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailbot.inbound import ParsedMessage
-from mailbot.parse import MAX_HEADER_VALUE, MAX_IDS, parse_message
+from mailbot.parse import MAX_HEADER_BYTES, MAX_HEADER_VALUE, MAX_HEADERS, MAX_IDS, parse_message
 
 MAIL = Path(__file__).resolve().parent / "mail"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -148,6 +148,15 @@ def test_header_bomb_fields_are_cut_not_lost() -> None:
     assert msg.subject == "Message Subject"
     assert msg.message_id is not None
     assert all(len(value) <= MAX_HEADER_VALUE for _, value in msg.headers)
+
+
+def test_header_block_is_capped_in_total_and_in_count() -> None:
+    many = [f"X-Filler-{i}: {'y' * 2000}" for i in range(MAX_HEADERS + 100)]
+    msg = parse_message(message(*many))
+    assert "header-truncated" in msg.defects
+    assert len(msg.headers) < MAX_HEADERS
+    assert sum(len(value) for _, value in msg.headers) <= MAX_HEADER_BYTES
+    assert msg.text == "Hello."
 
 
 def test_utf8_byte_order_mark_does_not_hide_the_headers() -> None:
