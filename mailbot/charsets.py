@@ -72,7 +72,7 @@ def codec_for(charset: str | None) -> str | None:
     name = _ALIASES.get(name, name)
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label.
         return None
 
 
@@ -104,6 +104,8 @@ def _iso2022jp_vendor(data: bytes) -> str | None:
     Shift_JIS and decoding it as cp932, which has them, reads it as Windows
     and most Japanese mail clients do.
     """
+    if not data.isascii():
+        return None  # ISO-2022-JP is a 7-bit encoding.
     out = bytearray()
     mode = b"B"  # ASCII
     pos = 0

@@ -186,25 +186,27 @@ def _visit(part: Message, depth: int, found: _Found, *, enclosed: bool) -> None:
     if depth > MAX_DEPTH:
         found.defect("too-deep")
         return
-    ctype = content_type(part)
-    found.types.append(ctype)
-    payload = part.get_payload()
-    if ctype in _ENCLOSED:
-        inner = payload[0] if isinstance(payload, list) and payload else None
-        inner = inner if isinstance(inner, Message) else None
-        if not enclosed:
-            _enclosed(part, inner, found)
-        if inner is not None:
-            _visit(inner, depth + 1, found, enclosed=True)
-    elif isinstance(payload, list) and not ctype.startswith("message/"):
-        for sub in payload:
-            if isinstance(sub, Message):
-                _visit(sub, depth + 1, found, enclosed=enclosed)
-    elif not enclosed:
-        try:
+    try:
+        ctype = content_type(part)
+        found.types.append(ctype)
+        # Only containers' payloads are read here: Python decodes a leaf's
+        # payload with its charset parameter, which raises on odd values.
+        children = part.get_payload() if part.is_multipart() else None
+        if ctype in _ENCLOSED:
+            inner = children[0] if isinstance(children, list) and children else None
+            inner = inner if isinstance(inner, Message) else None
+            if not enclosed:
+                _enclosed(part, inner, found)
+            if inner is not None:
+                _visit(inner, depth + 1, found, enclosed=True)
+        elif isinstance(children, list) and not ctype.startswith("message/"):
+            for sub in children:
+                if isinstance(sub, Message):
+                    _visit(sub, depth + 1, found, enclosed=enclosed)
+        elif not enclosed:
             _leaf(part, ctype, found)
-        except Exception:  # One unreadable part must not cost the rest of the message.
-            found.defect("unreadable-part")
+    except Exception:  # One unreadable part must not cost the rest of the message.
+        found.defect("unreadable-part")
 
 
 def _join(texts: list[str]) -> str:

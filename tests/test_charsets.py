@@ -53,6 +53,10 @@ def test_iso_2022_jp_vendor_characters_are_decoded() -> None:
     assert decode_bytes(b"\x1b$B-!\x1b(B", "iso-2022-jp") == "①"
 
 
+def test_iso_2022_jp_label_on_8bit_bytes_falls_back() -> None:
+    assert decode_bytes(b"\x1b$B\xe9\xe9\x1b(B", "iso-2022-jp") == "\x1b$Béé\x1b(B"
+
+
 def test_clean_recovers_escaped_bytes_and_drops_nul() -> None:
     escaped = "H\udce5vard\x00".encode("utf-8", "surrogateescape").decode(
         "ascii", "surrogateescape"

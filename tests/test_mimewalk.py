@@ -77,3 +77,16 @@ def test_parts_of_an_attached_message_are_typed_but_not_read() -> None:
     assert body.text == "New words"
     assert body.part_types == ("multipart/mixed", "text/plain", "message/rfc822", "text/plain")
     assert [a.filename for a in body.attachments] == ["Old.eml"]
+
+
+def test_part_with_an_unusable_charset_parameter_is_still_read() -> None:
+    # Python raises reading an 8-bit payload whose charset parameter is
+    # RFC 2231-encoded or holds a NUL.
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain; charset*=utf-8''utf-8\r\n\r\ncaf\xc3\xa9\r\n"
+        b'--b\r\nContent-Type: text/plain; charset="utf\x008"\r\n\r\nna\xc3\xafve\r\n--b--\r\n'
+    )
+    body = walk(email.message_from_bytes(raw, policy=policy.compat32))
+    assert body.text == "café\nnaïve"
+    assert "unreadable-part" not in body.defects

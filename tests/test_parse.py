@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailbot.inbound import ParsedMessage
 from mailbot.parse import MAX_HEADER_BYTES, MAX_HEADER_VALUE, MAX_HEADERS, MAX_IDS, parse_message
@@ -182,6 +184,44 @@ def test_garbage_never_raises(raw: bytes) -> None:
     msg = parse_message(raw)
     assert msg.raw_size == len(raw)
     assert "\x00" not in msg.text
+
+
+# Lines from which broken messages are assembled at random: MIME structure,
+# odd charsets, encoded words, raw 8-bit bytes, NULs and bare CRs.
+_PIECES = [
+    b"From: =?utf-8?B?SsO2?= <jo@x.org>",
+    b"From: <>",
+    b"To: group:;, a@b.c",
+    b"Subject: =?iso-2022-jp?B?GyRCLSEbKEI=?=",
+    b"Subject: \xe9t\xe9 \x00",
+    b"Content-Type: multipart/mixed; boundary=b",
+    b"Content-Type: multipart/alternative; boundary=b",
+    b"Content-Type: text/plain; charset=x-unknown",
+    b"Content-Type: text/html; charset=ks_c_5601-1987",
+    b"Content-Type: message/rfc822",
+    b"Content-Type: application/ms-tnef; name=winmail.dat",
+    b"Content-Transfer-Encoding: base64",
+    b"Content-Transfer-Encoding: quoted-printable",
+    b"Content-Disposition: attachment; filename*=utf-8''%E2%82%AC.txt",
+    b"--b",
+    b"--b--",
+    b"",
+    b"\r",
+    b" folded continuation",
+    b"> quoted line",
+    b"On Mon, Bob wrote:",
+    b'x\x9f>"=?=3D\xff\xfe',
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.sampled_from([b"\n", b"\r\n", b"\r"]))
+def test_any_assembly_of_broken_pieces_parses(pieces: list[bytes], eol: bytes) -> None:
+    msg = parse_message(eol.join(pieces))
+    assert "unparsed" not in msg.defects
+    for value in strings_of(msg):
+        value.encode("utf-8")
+    assert "\x00" not in msg.subject + msg.text
 
 
 # --- Addresses and ids --------------------------------------------------------
