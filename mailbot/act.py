@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailbot.details import missing_details
-from mailbot.supporttime import Target, deadlines
+from mailbot.directory import SenderKind
 from mailbot.triage import Action, CallView, Context, Triage
 
 
@@ -14,28 +14,33 @@ def _open_call(t: Triage, ctx: Context) -> CallView:
     sender = t.sender
     cls = t.classification
     assert sender is not None and cls is not None
-    targets = ctx.rules.sla.priorities[cls.priority]  # type: ignore[index]
-    shares = [(e.level, e.share) for e in ctx.rules.sla.escalation]
-    due = deadlines(
-        ctx.rules.calendar,
-        ctx.now,
-        Target.parse(targets.response),
-        Target.parse(targets.fix),
-        shares,
-    )
     known_phone = bool(sender.contact and sender.contact.phone)
     missing = missing_details(f"{msg.subject}\n{msg.new_text}", known_phone=known_phone)
-    return ctx.store.create_call(
+    call = ctx.store.create_call(
         now=ctx.now,
         msg=msg,
         school_id=sender.school.id if sender.school else None,
         requester_name=sender.name,
         classification=cls,
         missing=missing,
-        clock_start=due.start,
-        response_due=due.response_due,
-        fix_due=due.fix_due,
-        next_escalation=due.escalations[0][1] if due.escalations else None,
+        policy=ctx.rules.clock,
+    )
+    detail = f"{cls.type}, {cls.priority}, rule: {cls.rule}"
+    ctx.store.add_event(
+        call.id, at=ctx.now, actor=msg.from_addr or "", kind="opened", detail=detail
+    )
+    return call
+
+
+def _writes_to_school(t: Triage, ctx: Context, call: CallView) -> bool:
+    """Whether a staff email on a call also went to the school (it counts as the response)."""
+    recipients = {a.lower() for a in (*t.parsed.to, *t.parsed.cc)}
+    if call.requester_email and call.requester_email.lower() in recipients:
+        return True
+    directory = ctx.rules.directory
+    return any(
+        (s := directory.identify(a)).school is not None and s.school.id == call.school_id
+        for a in recipients
     )
 
 
@@ -45,20 +50,39 @@ def act(t: Triage, ctx: Context) -> Triage:
     actor = msg.from_addr or "(no sender)"
     verdict = t.screening.verdict.value if t.screening else "human"
     call = t.call
+    previous = None
     if t.action is Action.OPEN_CALL:
         call = _open_call(t, ctx)
-        cls = t.classification
-        assert cls is not None
-        detail = f"{cls.type}, {cls.priority}, rule: {cls.rule}"
-        ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="opened", detail=detail)
+    elif t.action is Action.FOLLOW_UP and call is not None:
+        previous = call
+        call = _open_call(t, ctx)
+        problem = ctx.store.follow_up(
+            call.id,
+            previous.id,
+            now=ctx.now,
+            problem_after=ctx.rules.sla.lifecycle.problem_after,
+        )
+        if problem is not None:
+            t = replace(t, notes=(*t.notes, f"opened problem record {problem.ref}"))
+    elif t.action is Action.REOPEN and call is not None:
+        call = ctx.store.reopen(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
     elif t.action is Action.APPEND and call is not None:
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="message", detail=t.thread_via)
+        staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
+        if staff and _writes_to_school(t, ctx, call):
+            ctx.store.mark_responded(call.id, now=ctx.now, actor=actor)
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
     if call is not None and t.password_found:
         ctx.store.add_event(call.id, at=ctx.now, actor="mailbot", kind="password_removed")
-    keep_on_call = t.action in (Action.OPEN_CALL, Action.APPEND, Action.RECORD)
+    keep_on_call = t.action in (
+        Action.OPEN_CALL,
+        Action.APPEND,
+        Action.RECORD,
+        Action.REOPEN,
+        Action.FOLLOW_UP,
+    )
     row = ctx.store.add_inbound(
         now=ctx.now,
         msg=msg,
@@ -74,4 +98,4 @@ def act(t: Triage, ctx: Context) -> Triage:
         message_row=row,
         detail=t.reason,
     )
-    return replace(t, call=call, message_row=row)
+    return replace(t, call=call, previous=previous, message_row=row)

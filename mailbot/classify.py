@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailbot.rules import Rules
+from mailbot.sla import DONE
 from mailbot.triage import Classification, Context, Triage
 
 
@@ -32,8 +33,12 @@ def classify_text(rules: Rules, sender: str, subject: str, body: str) -> Classif
 
 
 def classify(t: Triage, ctx: Context) -> Triage:
-    """Classify mail that is not part of an existing call."""
-    if t.call is not None or (t.screening is not None and t.screening.automatic):
+    """Classify mail that is not part of a live call."""
+    # A call that is solved or closed may be followed by a new one, which needs
+    # classifying like any new call.
+    if t.call is not None and t.call.status not in DONE:
+        return t
+    if t.screening is not None and t.screening.automatic:
         return t
     msg = t.parsed
     return replace(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailbot import calls, health
+from mailbot import callcmd, calls, health
 from mailbot.config import Config, load_config
 from mailbot.daemon import Clock, Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -81,12 +81,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def main() -> int:
         daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_clock(args, zone))
         if args.once:
-            report, sent = await daemon.run_once()
+            report, sent, tick = await daemon.run_once()
             for o in report.outcomes:
                 ref = f" {o.ref}" if o.ref else ""
                 print(f"{o.action:14} {o.sender}: {o.subject[:60]!r}{ref} ({o.reason})")
+            for ref, level in tick.escalated:
+                print(f"{'escalated':14} {ref} to level {level}")
+            for ref in tick.closed:
+                print(f"{'closed':14} {ref} (solved, no reply from the school)")
             print(
                 f"processed {len(report.outcomes)}, failed {len(report.failed)}; "
+                f"escalated {len(tick.escalated)}, closed {len(tick.closed)}; "
                 f"sent {sent.sent}, retrying {sent.retrying}, send failures {sent.failed}"
             )
             return 0
@@ -105,12 +110,24 @@ def cmd_calls_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no calls")
         return 0
-    print(f"{'REF':12} {'STATUS':10} {'PRI':4} {'ESC':3} {'SCHOOL':20} {'FIX DUE':17} SUBJECT")
+    zone = ZoneInfo(load_rules(config.rules.dir).sla.calendar.zone)
+
+    def when(value: str | None) -> str:
+        # Due times are shown in the support calendar's local time.
+        if not value:
+            return "-"
+        return datetime.fromisoformat(value).astimezone(zone).strftime("%a %d %b %H:%M")
+
+    print(
+        f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "
+        f"{'RESPONSE DUE':16} {'FIX DUE':16} SUBJECT"
+    )
     for r in rows:
-        due = (r["fix_due_at"] or "")[:16].replace("T", " ")
+        response = "done" if r["responded_at"] else when(r["response_due_at"])
         print(
-            f"{r['ref']:12} {r['status']:10} {r['priority']:4} {r['escalation_level']:<3} "
-            f"{(r['school'] or '-')[:20]:20} {due:17} {r['subject'][:50]}"
+            f"{r['ref']:11} {r['status']:17} {r['priority']:8} {r['escalation_level']:<3} "
+            f"{(r['school'] or '-')[:18]:18} {response:16} {when(r['fix_due_at']):16} "
+            f"{r['subject'][:40]}"
         )
     return 0
 
@@ -136,14 +153,27 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
         "response_due_at",
         "fix_due_at",
         "escalation_level",
+        "next_escalation_at",
+        "responded_at",
+        "solved_at",
+        "close_due_at",
+        "revised_due_at",
+        "revised_reason",
+        "related",
     ):
-        print(f"  {key:16} {record[key]}")
+        print(f"  {key:18} {record[key]}")
     for m in record["messages"]:
         print(f"\n--- {m['direction']} {m['date']} from {m['from']} ---\n{m['text'].strip()}")
     print("\nevents:")
     for e in record["events"]:
         print(f"  {e['at']} {e['actor']}: {e['kind']} {e['detail']}")
     return 0
+
+
+def cmd_calls_change(args: argparse.Namespace) -> int:
+    config = _config(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return callcmd.run(args, config, _clock(args, zone)())
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -198,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="process the mailbox once and exit")
     run.set_defaults(func=cmd_run)
 
-    calls_p = sub.add_parser("calls", help="list and show calls")
+    calls_p = sub.add_parser("calls", help="list, show and work calls")
     calls_sub = calls_p.add_subparsers(dest="calls_command", required=True)
     lst = calls_sub.add_parser("list", help="list calls")
     lst.add_argument("--json", action="store_true")
@@ -207,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("ref")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_calls_show)
+    callcmd.add_parsers(calls_sub)
+    for name in ("assign", "update"):
+        calls_sub.choices[name].set_defaults(func=cmd_calls_change)
 
     rules_p = sub.add_parser("rules", help="check the rule files")
     rules_sub = rules_p.add_subparsers(dest="rules_command", required=True)

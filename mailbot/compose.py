@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from mailbot.mime import valid_address
+from mailbot.rules import Rules
 from mailbot.supporttime import describe
 from mailbot.triage import Action, CallView, Context, Outgoing, Triage
 
@@ -39,9 +41,8 @@ def _threading(t: Triage) -> tuple[str | None, tuple[str, ...]]:
     return msg.message_id, (*msg.references[-10:], msg.message_id)
 
 
-def call_context(call: CallView, ctx: Context) -> dict[str, Any]:
+def call_context(call: CallView, rules: Rules, now: datetime) -> dict[str, Any]:
     """The ``call`` variable templates see."""
-    rules = ctx.rules
     target = rules.sla.priorities[call.priority]  # type: ignore[index]
     school = rules.directory.school(call.school_id) if call.school_id else None
     cal = rules.calendar
@@ -55,22 +56,35 @@ def call_context(call: CallView, ctx: Context) -> dict[str, Any]:
         "priority_description": target.description,
         "response_target": target.response,
         "fix_target": target.fix,
-        "response_due": describe(call.response_due_at, cal, ctx.now)
-        if call.response_due_at
-        else "",
-        "fix_due": describe(call.fix_due_at, cal, ctx.now) if call.fix_due_at else "",
+        "response_due": describe(call.response_due_at, cal, now) if call.response_due_at else "",
+        "fix_due": describe(call.fix_due_at, cal, now) if call.fix_due_at else "",
         "school": school.name if school else "",
         "requester": call.requester_name,
         "status": call.status,
     }
 
 
+def spoc_copies(rules: Rules, call: CallView, to: tuple[str, ...]) -> tuple[str, ...]:
+    """The school's single points of contact, copied on what the school is told."""
+    school = rules.directory.school(call.school_id) if call.school_id else None
+    if school is None:
+        return ()
+    return tuple(c.email for c in school.with_role("spoc") if c.email not in to)
+
+
+def _previous(t: Triage, ctx: Context) -> dict[str, str] | None:
+    """For a follow-up call, what the confirmation says about the call it continues."""
+    old = t.previous
+    if old is None:
+        return None
+    solved = describe(old.solved_at, ctx.rules.calendar, ctx.now) if old.solved_at else ""
+    return {"ref": old.ref, "status": old.status, "solved": solved.removeprefix("by ")}
+
+
 def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
     msg = t.parsed
-    sender = t.sender
-    school = sender.school if sender else None
     to = (msg.from_addr,) if msg.from_addr else ()
-    cc = tuple(c.email for c in school.with_role("spoc") if c.email not in to) if school else ()
+    cc = spoc_copies(ctx.rules, call, to)
     cal = ctx.rules.calendar
     out_of_hours = not cal.is_support_time(ctx.now)
     picked_up = ""
@@ -80,7 +94,8 @@ def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
         "confirmation",
         {
             "service": _service(ctx),
-            "call": call_context(call, ctx),
+            "call": call_context(call, ctx.rules, ctx.now),
+            "previous": _previous(t, ctx),
             "missing": list(call.missing),
             "out_of_hours": out_of_hours,
             "picked_up": picked_up,
@@ -96,6 +111,28 @@ def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
         text=rendered.text,
         html=rendered.html,
         message_id=message_id(ctx, t.key, "confirmation", call.ref),
+        in_reply_to=in_reply_to,
+        references=refs,
+        call_id=call.id,
+    )
+
+
+def _reopened(t: Triage, ctx: Context, call: CallView) -> Outgoing:
+    msg = t.parsed
+    to = (msg.from_addr,) if msg.from_addr else ()
+    rendered = ctx.rules.templates.render(
+        "reopened",
+        {"service": _service(ctx), "call": call_context(call, ctx.rules, ctx.now)},
+    )
+    in_reply_to, refs = _threading(t)
+    return Outgoing(
+        kind="reopened",
+        to=to,
+        cc=spoc_copies(ctx.rules, call, to),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(ctx, t.key, "reopened", call.ref),
         in_reply_to=in_reply_to,
         references=refs,
         call_id=call.id,
@@ -127,8 +164,10 @@ def compose(t: Triage, ctx: Context) -> Triage:
     if msg.from_addr is None or not valid_address(msg.from_addr):
         return t
     outgoing: list[Outgoing] = []
-    if t.action is Action.OPEN_CALL and t.call is not None:
+    if t.action in (Action.OPEN_CALL, Action.FOLLOW_UP) and t.call is not None:
         outgoing.append(_confirmation(t, ctx, t.call))
+    elif t.action is Action.REOPEN and t.call is not None:
+        outgoing.append(_reopened(t, ctx, t.call))
     elif t.action is Action.UNKNOWN_REPLY:
         sender = {"name": msg.from_name, "address": msg.from_addr}
         outgoing.append(_simple_reply(t, ctx, "unknown_sender", {"sender": sender}))

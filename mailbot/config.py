@@ -87,6 +87,14 @@ class RulesConfig(_Strict):
     dir: Path = Path("rules")
 
 
+class SchedulerConfig(_Strict):
+    """How often the scheduler looks for due escalations and closures."""
+
+    tick_seconds: float = Field(default=60.0, gt=0)
+    # Calls handled per job per tick; the rest wait for the next tick.
+    batch: int = Field(default=200, gt=0, le=10000)
+
+
 class ServiceConfig(_Strict):
     """Who mailbot is on the wire."""
 
@@ -109,6 +117,7 @@ class Config(_Strict):
     smtp: SmtpConfig
     database: DatabaseConfig = DatabaseConfig()
     rules: RulesConfig = RulesConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
 
 
 def _describe(exc: ValidationError) -> str:

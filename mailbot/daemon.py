@@ -18,6 +18,7 @@ from mailbot.config import Config
 from mailbot.errors import RulesError, TransientError
 from mailbot.imap import ImapSettings, Mailbox
 from mailbot.intake import BatchReport, run_batch
+from mailbot.jobs import TickReport, run_due
 from mailbot.outbox import SendReport, send_due
 from mailbot.rules import Rules, load_rules
 from mailbot.scheduler import Metronome
@@ -89,6 +90,7 @@ class Daemon:
     sessions: sessionmaker[Session]
     clock: Clock
     wake_outbox: asyncio.Event = field(default_factory=asyncio.Event)
+    wake_intake: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def reload_rules(self, rules_dir: Path) -> bool:
@@ -133,20 +135,32 @@ class Daemon:
             if report.retrying or report.sent + report.failed == 0:
                 return total
 
-    async def run_once(self) -> tuple[BatchReport, SendReport]:
-        """Process the mailbox once, send the outbox, and return what happened."""
+    def due_work(self) -> TickReport:
+        """Run the scheduler's due jobs once (escalations, closures); in a worker thread."""
+        report = run_due(
+            self.sessions, self.config, self.rules, self.clock(), self.config.scheduler.batch
+        )
+        for ref, level in report.escalated:
+            log.info("%s escalated to level %d", ref, level)
+        for ref in report.closed:
+            log.info("%s closed automatically", ref)
+        return report
+
+    async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
+        """Process the mailbox once, run what is due, send the outbox; say what happened."""
         mailbox = Mailbox(imap_settings(self.config))
         await asyncio.to_thread(mailbox.connect)
         try:
             report = await asyncio.to_thread(self.intake_pass, mailbox)
         finally:
             await asyncio.to_thread(mailbox.close)
+        tick = await asyncio.to_thread(self.due_work)
         sender = SmtpSender(smtp_settings(self.config))
         try:
             sent = await self.send_outbox(sender)
         finally:
             await sender.close()
-        return report, sent
+        return report, sent, tick
 
     async def _intake_loop(self) -> None:
         outage = Outage("IMAP server")
@@ -164,7 +178,9 @@ class Daemon:
                         # Short IDLE rounds keep shutdown and reload prompt.
                         await asyncio.to_thread(mailbox.wait_for_mail, 10.0)
                     else:
-                        await self._sleep(self.config.imap.poll_seconds)
+                        # Without IDLE the scheduler's poll job wakes us.
+                        self.wake_intake.clear()
+                        await self._wait(self.wake_intake, self.config.imap.poll_seconds * 2)
             except TransientError as exc:
                 health.record(self.sessions, "last_error", str(exc), self.clock())
                 await self._sleep(outage.failed(exc))
@@ -206,7 +222,21 @@ class Daemon:
         async def tick_outbox() -> None:
             self.wake_outbox.set()
 
+        async def tick_poll() -> None:
+            self.wake_intake.set()
+
+        async def tick_due() -> None:
+            try:
+                report = await asyncio.to_thread(self.due_work)
+            except TransientError as exc:
+                log.warning("scheduled jobs postponed: %s", exc)
+                return
+            if report.escalated or report.closed:
+                self.wake_outbox.set()
+
         metronome.every(30, tick_outbox, "outbox-retry")
+        metronome.every(self.config.imap.poll_seconds, tick_poll, "mailbox-poll")
+        metronome.every(self.config.scheduler.tick_seconds, tick_due, "sla-due")
         metronome.start()
         tasks = [
             asyncio.create_task(self._intake_loop(), name="intake"),

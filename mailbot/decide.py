@@ -6,7 +6,20 @@ from dataclasses import replace
 from datetime import timedelta
 
 from mailbot.directory import SenderKind
-from mailbot.triage import Action, Context, Triage
+from mailbot.sla import DONE, reopen_deadline
+from mailbot.triage import Action, CallView, Context, Triage
+
+
+def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
+    """A person wrote on an existing call: add to it, reopen it, or start a follow-up."""
+    staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
+    if staff or call.status not in DONE:
+        return Action.APPEND, f"continues {call.ref} ({t.thread_via})"
+    if call.status == "solved" and call.solved_at is not None:
+        until = reopen_deadline(ctx.rules.clock, call.solved_at)
+        if ctx.now <= until:
+            return Action.REOPEN, f"reply reopens {call.ref}, solved {call.solved_at.isoformat()}"
+    return Action.FOLLOW_UP, f"reply after {call.ref} was {call.status}: new call follows on"
 
 
 def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
@@ -21,7 +34,7 @@ def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
         reason = screening.reason if screening else "automatic"
         return (Action.RECORD, reason) if t.call else (Action.IGNORE, reason)
     if t.call is not None:
-        return Action.APPEND, f"continues {t.call.ref} ({t.thread_via})"
+        return _on_call(t, ctx, t.call)
     if sender is None or sender.kind is SenderKind.NONE:
         return Action.HOLD, "no usable sender address"
     if sender.kind in (SenderKind.SCHOOL, SenderKind.STAFF):

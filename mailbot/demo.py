@@ -184,7 +184,7 @@ async def run_demo(speed: float = 1.0) -> int:
                 raw = _large_message(step.at)
             await imap.deliver(raw)
             daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_frozen(step.at))
-            report, _sent = await daemon.run_once()
+            report, _sent, _tick = await daemon.run_once()
             for o in report.outcomes:
                 ref = f" as {o.ref}" if o.ref else ""
                 _say(f"mailbot: {o.action.replace('_', ' ')}{ref}: {o.reason}", 4)

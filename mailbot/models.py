@@ -68,6 +68,18 @@ class Call(Base):
     next_escalation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     missing_details: Mapped[str] = mapped_column(Text, default="")
+    # The SLA clock's state (see mailbot/sla.py) and the instants it implies.
+    # The scheduler selects on the indexed *_at columns, so a tick reads only
+    # what is due however many calls are open.
+    close_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    solved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    paused_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revised_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revised_paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    revised_reason: Mapped[str] = mapped_column(Text, default="")
 
     messages: Mapped[list[Message]] = relationship(back_populates="call", order_by="Message.id")
     events: Mapped[list[Event]] = relationship(back_populates="call", order_by="Event.id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mailbot.directory import Directory, Officer, School, Team
 from mailbot.errors import RulesError
+from mailbot.sla import EscalationLevel, SlaPolicy
 from mailbot.supporttime import SupportCalendar, Target, calendar_from_rules
 from mailbot.templates import Templates, load_templates
 
@@ -124,10 +126,26 @@ class CalendarRules(_Rule):
     closures: tuple[date, ...] = ()
 
 
+class Lifecycle(_Rule):
+    # Statuses during which the fix clock stands still.
+    pause_statuses: tuple[Literal["awaiting_customer", "in_progress"], ...] = ("awaiting_customer",)
+    close_after: str = "3 days"
+    reopen_within: str = "1 day"
+    # A problem record is opened once this many incidents recur in one chain.
+    problem_after: int = Field(default=2, ge=2)
+
+    @field_validator("close_after", "reopen_within")
+    @classmethod
+    def _valid_target(cls, v: str) -> str:
+        Target.parse(v)
+        return v
+
+
 class Sla(_Rule):
     priorities: dict[Literal["Critical", "P1", "P2", "P3", "P4"], PriorityTarget]
     escalation: tuple[Escalation, ...] = ()
     calendar: CalendarRules = CalendarRules()
+    lifecycle: Lifecycle = Lifecycle()
 
 
 # --- staff.toml and schools.toml ------------------------------------------
@@ -154,6 +172,7 @@ class Rules:
     calendar: SupportCalendar
     templates: Templates
     compiled: tuple[tuple[ClassRule, dict[str, re.Pattern[str]]], ...]
+    clock: SlaPolicy
 
 
 def _entry_label(data: Any, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
@@ -247,6 +266,15 @@ def load_rules(rules_dir: Path) -> Rules:
         missing = [p for p in ("P1", "P2", "P3", "P4") if p not in sla.priorities]
         if missing:
             problems.append(f"sla.toml: priorities: missing {', '.join(missing)}")
+        levels = sorted(sla.escalation, key=lambda e: e.level)
+        for lower, higher in itertools.pairwise(levels):
+            if lower.level == higher.level:
+                problems.append(f"sla.toml: escalation (level {lower.level}): level: duplicate")
+            elif lower.share >= higher.share:
+                problems.append(
+                    f"sla.toml: escalation (level {higher.level}): share: must be larger than "
+                    f"level {lower.level}'s {lower.share}"
+                )
         try:
             calendar = calendar_from_rules(
                 sla.calendar.zone,
@@ -271,4 +299,24 @@ def load_rules(rules_dir: Path) -> Rules:
         for rule in cls.rule
     )
     directory = Directory(schools.school, staff.officer, staff.team, staff.project_manager)
-    return Rules(policy, cls, sla, directory, calendar, templates, compiled)
+    clock = sla_policy(sla, calendar)
+    return Rules(policy, cls, sla, directory, calendar, templates, compiled, clock)
+
+
+def sla_policy(sla: Sla, calendar: SupportCalendar) -> SlaPolicy:
+    """The clock's view of sla.toml, with every target already parsed."""
+    life = sla.lifecycle
+    return SlaPolicy(
+        calendar=calendar,
+        targets={
+            name: (Target.parse(t.response), Target.parse(t.fix))
+            for name, t in sla.priorities.items()
+        },
+        levels=tuple(
+            EscalationLevel(e.level, e.share, e.notify)
+            for e in sorted(sla.escalation, key=lambda e: e.level)
+        ),
+        pause_statuses=frozenset(life.pause_statuses),
+        close_after=Target.parse(life.close_after),
+        reopen_within=Target.parse(life.reopen_within),
+    )

@@ -9,8 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailbot import lifecycle
 from mailbot.inbound import ParsedMessage
 from mailbot.models import Attachment, AutoReply, Call, Event, Message, Outbox, Processed
+from mailbot.sla import Clock, SlaPolicy
+from mailbot.supporttime import clock_start
 from mailbot.triage import CallView, Classification
 
 
@@ -33,6 +36,8 @@ def view(call: Call) -> CallView:
         escalation_level=call.escalation_level,
         assignee=call.assignee,
         missing=tuple(json.loads(call.missing_details or "[]")),
+        solved_at=call.solved_at,
+        team=call.team,
     )
 
 
@@ -92,12 +97,9 @@ class Store:
         requester_name: str,
         classification: Classification,
         missing: Sequence[str],
-        clock_start: datetime | None,
-        response_due: datetime | None,
-        fix_due: datetime | None,
-        next_escalation: datetime | None,
+        policy: SlaPolicy,
     ) -> CallView:
-        """Insert a new call and give it the next reference number."""
+        """Insert a new call, start its clock and give it the next reference number."""
         call = Call(
             ref="",
             status="open",
@@ -111,13 +113,13 @@ class Store:
             subject=msg.subject.strip() or "(no subject)",
             created_at=now,
             updated_at=now,
-            clock_start_at=clock_start,
-            response_due_at=response_due,
-            fix_due_at=fix_due,
-            next_escalation_at=next_escalation,
             escalation_level=0,
+            paused_minutes=0,
+            revised_paused_minutes=0,
             missing_details=json.dumps(list(missing)),
         )
+        start = clock_start(policy.calendar, now)
+        lifecycle.store_clock(call, Clock(call.priority, "open", start), policy)
         self.session.add(call)
         # The reference derives from the primary key, so two processes can
         # never hand out the same number; flush assigns the key.
@@ -125,6 +127,72 @@ class Store:
         call.ref = f"{self.ref_prefix}-{call.id:0{self.ref_width}d}"
         self.session.flush()
         return view(call)
+
+    def reopen(self, call_id: int, *, now: datetime, actor: str, policy: SlaPolicy) -> CallView:
+        """Reopen a solved call because the school replied; its fix clock runs again."""
+        call = self.session.get_one(Call, call_id)
+        lifecycle.set_status(self.session, call, "open", policy=policy, now=now, actor=actor)
+        return view(call)
+
+    def follow_up(
+        self, new_id: int, old_id: int, *, now: datetime, problem_after: int
+    ) -> CallView | None:
+        """Cross-reference a new call to the one it follows on from.
+
+        When incidents keep recurring, the chain gets an internal problem record
+        linking them all; it is returned when this call created it.
+        """
+        session = self.session
+        new, old = session.get_one(Call, new_id), session.get_one(Call, old_id)
+        lifecycle.link(session, new, old, "follows")
+        lifecycle.add_event(session, new, at=now, actor="mailbot", kind="follows", detail=old.ref)
+        lifecycle.add_event(
+            session, old, at=now, actor="mailbot", kind="followed_by", detail=new.ref
+        )
+        chain = [c for c in lifecycle.recurrence_chain(session, new) if c.type == "incident"]
+        if new.type != "incident" or len(chain) < problem_after:
+            return None
+        problems = {p.id: p for c in chain for p in lifecycle.linked(session, c, "problem")}
+        created = None
+        if problems:
+            problem = min(problems.values(), key=lambda p: p.id)
+        else:
+            problem = Call(
+                ref="",
+                status="open",
+                type="problem",
+                category=new.category,
+                priority=new.priority,
+                team=new.team,
+                school_id=new.school_id,
+                requester_email=None,
+                requester_name="",
+                subject=f"Recurring: {chain[0].subject}",
+                created_at=now,
+                updated_at=now,
+                escalation_level=0,
+                paused_minutes=0,
+                revised_paused_minutes=0,
+            )
+            session.add(problem)
+            session.flush()
+            problem.ref = f"{self.ref_prefix}-{problem.id:0{self.ref_width}d}"
+            refs = ", ".join(c.ref for c in chain)
+            lifecycle.add_event(
+                session, problem, at=now, actor="mailbot", kind="problem_opened", detail=refs
+            )
+            created = problem
+        for incident in chain:
+            lifecycle.link(session, problem, incident, "problem")
+        lifecycle.add_event(
+            session, new, at=now, actor="mailbot", kind="problem", detail=problem.ref
+        )
+        return view(created) if created else None
+
+    def mark_responded(self, call_id: int, *, now: datetime, actor: str) -> bool:
+        """Record the officer's first message to the school (stops the response clock)."""
+        call = self.session.get_one(Call, call_id)
+        return lifecycle.mark_responded(self.session, call, now=now, actor=actor)
 
     def add_inbound(
         self,

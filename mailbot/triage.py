@@ -28,6 +28,8 @@ class Action(StrEnum):
     HOLD = "hold"  # Kept for a human, nothing sent.
     OVERSIZE = "oversize"  # Over the size limit: explain, keep the headers.
     DUPLICATE = "duplicate"  # Already handled (a redelivery, or seen before a crash).
+    REOPEN = "reopen"  # The school replied soon after its call was solved.
+    FOLLOW_UP = "follow_up"  # The school replied long after: a new, cross-referenced call.
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class CallView:
     escalation_level: int = 0
     assignee: str | None = None
     missing: tuple[str, ...] = ()
+    solved_at: datetime | None = None
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,8 @@ class Triage:
     action: Action | None = None
     reason: str = ""
     message_row: int | None = None
+    # For a follow-up, the solved or closed call the new one continues.
+    previous: CallView | None = None
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
     # Set by a stage that has settled everything; later stages are skipped.

@@ -66,7 +66,7 @@ def confirmations(smtp_sink: Any) -> list[str]:
 def test_new_email_becomes_a_confirmed_call(tmp_path: Path, dovecot: Any, smtp_sink: Any) -> None:
     config = configure(tmp_path, dovecot, smtp_sink)
     dovecot.deliver(mail("school-new-request"))
-    report, sent = asyncio.run(daemon(config).run_once())
+    report, sent, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["open_call"]
     assert sent.sent == 1
     assert confirmations(smtp_sink) == ["[ICT-000001] Internet very slow in the ICT suite"]
@@ -85,7 +85,7 @@ def test_reply_through_imap_threads_onto_the_call(
     asyncio.run(daemon(config).run_once())
     sent = email.message_from_bytes(smtp_sink.messages[0].raw, policy=email.policy.default)
     dovecot.deliver(mail("school-reply-outlook-quoted", confirmation_id=str(sent["Message-ID"])))
-    report, _ = asyncio.run(daemon(config, local(2026, 11, 23, 10, 12)).run_once())
+    report, _, _ = asyncio.run(daemon(config, local(2026, 11, 23, 10, 12)).run_once())
     assert [(o.action, o.ref) for o in report.outcomes] == [("append", "ICT-000001")]
     assert len(smtp_sink.messages) == 1
     record = calls.show_call(make_sessions(make_engine(config.database.url)), "ICT-000001")
@@ -106,7 +106,7 @@ def test_crash_between_commit_and_move_does_not_repeat_anything(
         asyncio.run(daemon(config).run_once())
     monkeypatch.undo()
     assert len(dovecot.uids("INBOX")) == 1
-    report, sent = asyncio.run(daemon(config).run_once())
+    report, sent, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["duplicate"]
     assert sent.sent == 1 and len(smtp_sink.messages) == 1
     assert dovecot.uids("INBOX") == []
@@ -127,7 +127,7 @@ def test_crash_before_commit_loses_nothing(
         asyncio.run(daemon(config).run_once())
     monkeypatch.setattr(intake.pipeline, "run", real)
     assert len(dovecot.uids("INBOX")) == 1 and smtp_sink.messages == []
-    report, _ = asyncio.run(daemon(config).run_once())
+    report, _, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["open_call"]
     assert len(smtp_sink.messages) == 1
 
@@ -147,7 +147,7 @@ def test_failing_email_is_parked_and_the_rest_go_on(
         return real(t, ctx, *args)
 
     monkeypatch.setattr(intake.pipeline, "run", fail_on_two)
-    report, sent = asyncio.run(daemon(config).run_once())
+    report, sent, _ = asyncio.run(daemon(config).run_once())
     assert len(report.outcomes) == 2 and len(report.failed) == 1
     assert sent.sent == 2
     assert len(dovecot.uids("Failed")) == 1 and dovecot.uids("INBOX") == []
@@ -160,7 +160,7 @@ def test_oversize_email_is_answered_from_its_headers(
     config = configure(tmp_path, dovecot, smtp_sink)
     big = mail("school-new-request").replace(b"Helen Marsh\nHeadteacher", b"x" * 16_000_000)
     dovecot.deliver(big)
-    report, _ = asyncio.run(daemon(config).run_once())
+    report, _, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["oversize"]
     [subject] = confirmations(smtp_sink)
     assert "too large" in subject
@@ -173,7 +173,7 @@ def test_smtp_outage_keeps_mail_until_the_server_returns(
     config = configure(tmp_path, dovecot, smtp_sink)
     dovecot.deliver(mail("school-new-request"))
     smtp_sink.stop()
-    report, sent = asyncio.run(daemon(config).run_once())
+    report, sent, _ = asyncio.run(daemon(config).run_once())
     assert len(report.outcomes) == 1 and sent.sent == 0 and sent.retrying == 1
     smtp_sink.start()
     sessions = make_sessions(make_engine(config.database.url))
@@ -195,7 +195,7 @@ def test_permanent_refusal_is_recorded_as_failed(
     config = configure(tmp_path, dovecot, smtp_sink)
     dovecot.deliver(mail("school-new-request"))
     smtp_sink.reject_all(550)
-    _, sent = asyncio.run(daemon(config).run_once())
+    _, sent, _ = asyncio.run(daemon(config).run_once())
     assert sent.failed == 1 and smtp_sink.messages == []
 
 

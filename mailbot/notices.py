@@ -1,0 +1,195 @@
+"""Compose the emails that follow from a call's clock: escalations, solved and closure notices."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mailbot.compose import call_context, spoc_copies
+from mailbot.config import Config
+from mailbot.directory import Directory, Officer
+from mailbot.mime import build, valid_address
+from mailbot.rules import Rules
+from mailbot.sla import EscalationLevel, reopen_deadline
+from mailbot.store import Store
+from mailbot.supporttime import apply_target, describe, support_minutes_between
+from mailbot.triage import CallView, Outgoing
+
+
+def notice_id(config: Config, call: CallView, kind: str, occasion: str) -> str:
+    """A Message-ID fixed by the call, the kind and the occasion.
+
+    Two processes (or a rerun after a crash) composing the same notice get the
+    same id, and the outbox's unique index lets only one of them commit.
+    """
+    digest = hashlib.sha256(f"{call.ref}\0{kind}\0{occasion}".encode()).hexdigest()[:16]
+    return f"<{call.ref}.{kind}.{digest}@{config.service.id_domain}>"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a staff notice goes to, and the officer standing for the call."""
+
+    to: tuple[str, ...]
+    person: Officer | None
+
+
+def escalation_audience(directory: Directory, call: CallView, roles: tuple[str, ...]) -> Audience:
+    """Resolve a level's recipient roles for one call.
+
+    An unassigned call escalates to its team's lead, who then stands in for the
+    assignee (and whose line manager is told at the higher level).  With no team
+    or lead either, the project manager is told, so an escalation is never lost.
+    """
+    assignee = directory.officer(call.assignee) if call.assignee else None
+    team = directory.team(call.team) if call.team else None
+    lead = directory.officer(team.lead) if team else None
+    manager = directory.officer(directory.project_manager) if directory.project_manager else None
+    person = assignee or lead
+    chosen: list[Officer | None] = []
+    for role in roles:
+        if role == "assignee":
+            chosen.append(person)
+        elif role == "line_manager":
+            chosen.append(
+                directory.officer(person.line_manager) if person and person.line_manager else None
+            )
+        elif role == "team_lead":
+            chosen.append(lead)
+        elif role == "project_manager":
+            chosen.append(manager)
+    to = list(dict.fromkeys(o.email for o in chosen if o is not None))
+    if not to and manager is not None:
+        to.append(manager.email)
+    return Audience(tuple(to), person)
+
+
+def _left(rules: Rules, call: CallView, now: datetime) -> str:
+    if call.fix_due_at is None:
+        return "No fix target is set"
+    if call.fix_due_at <= now:
+        return "The fix target has passed"
+    minutes = support_minutes_between(rules.calendar, now, call.fix_due_at)
+    hours, mins = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if mins or not hours:
+        parts.append(f"{mins} minute{'s' if mins != 1 else ''}")
+    return f"{' '.join(parts)} of support time left"
+
+
+def _service(config: Config) -> dict[str, str]:
+    return {"name": config.service.name, "address": config.service.address}
+
+
+def escalation(
+    config: Config,
+    rules: Rules,
+    call: CallView,
+    level: EscalationLevel,
+    *,
+    now: datetime,
+    details: str,
+) -> Outgoing | None:
+    """The escalation email for ``level``, or None when nobody can be told."""
+    audience = escalation_audience(rules.directory, call, level.notify)
+    if not audience.to:
+        return None
+    excerpt = details.strip()
+    if len(excerpt) > 1200:
+        excerpt = excerpt[:1200].rstrip() + " [...]"
+    rendered = rules.templates.render(
+        "escalation",
+        {
+            "service": _service(config),
+            "call": call_context(call, rules, now),
+            "level": level.level,
+            "share": round(level.share * 100),
+            "left": _left(rules, call, now),
+            "assignee": audience.person.name if call.assignee and audience.person else "",
+            "logged": describe(call.created_at, rules.calendar, now).removeprefix("by "),
+            "details": excerpt,
+        },
+    )
+    return Outgoing(
+        kind=f"escalation{level.level}",
+        to=audience.to,
+        cc=(),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=notice_id(config, call, "escalation", str(level.level)),
+        call_id=call.id,
+    )
+
+
+def _to_school(call: CallView) -> tuple[str, ...]:
+    if call.requester_email and valid_address(call.requester_email):
+        return (call.requester_email,)
+    return ()
+
+
+def to_school(
+    config: Config,
+    rules: Rules,
+    call: CallView,
+    kind: str,
+    extra: dict[str, Any],
+    *,
+    now: datetime,
+    occasion: str,
+    thread: tuple[str, ...],
+) -> Outgoing | None:
+    """A notice to the school about its call, in the school's thread; None with no address."""
+    to = _to_school(call)
+    if not to:
+        return None
+    context = {"service": _service(config), "call": call_context(call, rules, now), **extra}
+    rendered = rules.templates.render(kind, context)
+    return Outgoing(
+        kind=kind,
+        to=to,
+        cc=spoc_copies(rules, call, to),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=notice_id(config, call, kind, occasion),
+        in_reply_to=thread[-1] if thread else None,
+        references=thread[-10:],
+        call_id=call.id,
+    )
+
+
+def solved_extra(rules: Rules, call: CallView, note: str, now: datetime) -> dict[str, Any]:
+    """What the solved notice says about reopening and closing."""
+    solved_at = call.solved_at or now
+    cal = rules.calendar
+    reopen_until = reopen_deadline(rules.clock, solved_at)
+    close_at = apply_target(cal, solved_at, rules.clock.close_after)
+    return {
+        "note": note,
+        "reopen_until": describe(reopen_until, cal, now),
+        "close_on": "after " + describe(close_at, cal, now).removeprefix("by "),
+    }
+
+
+def enqueue(store: Store, config: Config, out: Outgoing, now: datetime) -> None:
+    """Put a notice in the outbox (and on the call's record)."""
+    service = config.service
+    raw = build(out, from_name=service.name, from_addr=service.address, now=now)
+    store.enqueue(
+        now=now,
+        message_id=out.message_id,
+        call_id=out.call_id,
+        kind=out.kind,
+        mail_from=service.address,
+        recipients=(*out.to, *out.cc),
+        raw=raw,
+        to=out.to,
+        cc=out.cc,
+        subject=out.subject,
+        text=out.text,
+        in_reply_to=out.in_reply_to,
+        references=out.references,
+    )
