@@ -1,4 +1,4 @@
-"""Tests for the scheduler's due work and the call's life after logging, on SQLite and PostgreSQL."""
+"""Tests for the scheduler's jobs and the life of a call, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
