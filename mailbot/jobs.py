@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -27,7 +28,6 @@ class TickReport:
 
     escalated: list[tuple[str, int]] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
-    skipped: int = 0
 
 
 def _due_ids(
@@ -46,90 +46,84 @@ def _due_ids(
 
 
 def _claim(
-    session: Session, call_id: int, guard: ColumnElement[bool], changes: dict[str, object]
-) -> Call | None:
-    """Take a call for this tick by a conditional update; None if another process has it.
+    session: Session, ids: list[int], guard: ColumnElement[bool], marker: dict[str, object]
+) -> list[Call]:
+    """Take the due calls for this tick with one conditional update; return those taken.
 
-    On PostgreSQL the row lock is taken with SKIP LOCKED first, so a second
-    daemon moves on instead of waiting.  The conditional update is what makes
-    the claim safe on both databases: it re-reads the row under the write
-    lock, so of two processes only one sees the guard still true.
+    The update re-checks ``guard`` under the write lock and clears the due
+    instant (``marker``), so of two processes only one takes each call: the
+    other finds the guard false.  On PostgreSQL the rows are first locked with
+    SKIP LOCKED, so a second daemon moves on instead of waiting.
     """
     if session.get_bind().dialect.name == "postgresql":
-        locked = session.scalar(
-            select(Call.id).where(Call.id == call_id, guard).with_for_update(skip_locked=True)
+        ids = list(
+            session.scalars(
+                select(Call.id).where(Call.id.in_(ids), guard).with_for_update(skip_locked=True)
+            )
         )
-        if locked is None:
-            return None
-    result = session.execute(
-        update(Call).where(Call.id == call_id, guard).values(**changes),
-        execution_options={"synchronize_session": False},
+        if not ids:
+            return []
+    taken = list(
+        session.scalars(
+            update(Call).where(Call.id.in_(ids), guard).values(**marker).returning(Call.id),
+            execution_options={"synchronize_session": False},
+        )
     )
-    if getattr(result, "rowcount", 0) != 1:
-        return None
-    return session.get(Call, call_id, populate_existing=True)
+    if not taken:
+        return []
+    query = select(Call).where(Call.id.in_(taken)).order_by(Call.id)
+    return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
-def _escalate_one(
-    sessions: sessionmaker[Session], config: Config, rules: Rules, call_id: int, now: datetime
-) -> tuple[str, int] | None:
+def _escalate(
+    session: Session, config: Config, rules: Rules, ids: list[int], now: datetime
+) -> list[tuple[str, int]]:
+    """Send the escalation each due call has reached, and set its next one."""
     policy = rules.clock
-    with transaction(sessions) as session:
-        current = session.get(Call, call_id)
-        if current is None:
-            return None
-        clock = lifecycle.clock_of(current)
+    guard = Call.next_escalation_at <= now
+    calls = _claim(session, ids, guard, {"next_escalation_at": None})
+    words = lifecycle.first_words(session, [c.id for c in calls])
+    store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+    done = []
+    for call in calls:
+        clock = lifecycle.clock_of(call)
         reached = sla.levels_reached(policy, clock, now)
         if not reached:
-            # The stored instant was stale (rules changed, say): put it right.
-            lifecycle.store_clock(current, clock, policy)
-            return None
+            # The stored instant was stale (the rules changed, say): put it right.
+            lifecycle.store_clock(call, clock, policy)
+            continue
         top = reached[-1]
-        guard = (Call.escalation_level == clock.escalation_level) & (Call.next_escalation_at <= now)
-        call = _claim(session, call_id, guard, {"escalation_level": top.level})
-        if call is None:
-            return None
         lifecycle.store_clock(call, replace(clock, escalation_level=top.level), policy)
         for level in reached:
             passed = "" if level is top else f"passed while level {top.level} was due"
             lifecycle.add_event(
-                session,
-                call,
-                at=now,
-                actor="mailbot",
-                kind=f"escalation{level.level}",
+                session, call, at=now, actor="mailbot", kind=f"escalation{level.level}",
                 detail=passed,
-            )
+            )  # fmt: skip
         out = notices.escalation(
-            config, rules, view(call), top, now=now, details=lifecycle.first_words(session, call)
+            config, rules, view(call), top, now=now, details=words.get(call.id, "")
         )
         if out is None:
             lifecycle.add_event(
-                session,
-                call,
-                at=now,
-                actor="mailbot",
-                kind="escalation_unsent",
+                session, call, at=now, actor="mailbot", kind="escalation_unsent",
                 detail="no officer to tell: check staff.toml",
-            )
+            )  # fmt: skip
         else:
-            store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
             notices.enqueue(store, config, out, now)
-        return call.ref, top.level
+        done.append((call.ref, top.level))
+    return done
 
 
-def _close_one(
-    sessions: sessionmaker[Session], config: Config, rules: Rules, call_id: int, now: datetime
-) -> str | None:
-    with transaction(sessions) as session:
-        guard = (Call.status == "solved") & (Call.close_due_at <= now)
-        call = _claim(session, call_id, guard, {"status": "closed"})
-        if call is None:
-            return None
+def _close(
+    session: Session, config: Config, rules: Rules, ids: list[int], now: datetime
+) -> list[tuple[str, int]]:
+    """Close each solved call whose time has come, and send the school its closure notice."""
+    guard = (Call.status == "solved") & (Call.close_due_at <= now)
+    store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+    done = []
+    for call in _claim(session, ids, guard, {"close_due_at": None}):
         solved_at = call.solved_at
-        call.status = "solved"  # Let the lifecycle see the transition it is making.
         lifecycle.set_status(session, call, "closed", policy=rules.clock, now=now, actor="mailbot")
-        thread = lifecycle.school_thread(session, call)
         solved = describe(solved_at, rules.calendar, now) if solved_at else ""
         out = notices.to_school(
             config,
@@ -139,12 +133,54 @@ def _close_one(
             {"solved": solved.removeprefix("by ")},
             now=now,
             occasion=solved_at.isoformat() if solved_at else "",
-            thread=thread,
+            thread=lifecycle.school_thread(session, call),
         )
         if out is not None:
-            store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
             notices.enqueue(store, config, out, now)
-        return call.ref
+        done.append((call.ref, 0))
+    return done
+
+
+Work = Callable[[Session, Config, Rules, list[int], datetime], list[tuple[str, int]]]
+
+
+def _each(
+    sessions: sessionmaker[Session],
+    config: Config,
+    rules: Rules,
+    now: datetime,
+    ids: list[int],
+    work: Work,
+) -> list[tuple[str, int]]:
+    """Do ``work`` for the due calls: all in one transaction, or one by one if that fails.
+
+    One transaction (one commit) for the whole batch keeps a tick cheap.  The
+    claim inside it makes it safe beside another process; should anything go
+    wrong, the batch is rolled back and redone one call per transaction, so a
+    single bad call can neither block the others nor be done twice.
+    """
+    if not ids:
+        return []
+    try:
+        with transaction(sessions) as session:
+            return work(session, config, rules, ids, now)
+    except Exception as exc:
+        log.info("batch of %d due calls failed (%s); doing them one by one", len(ids), exc)
+    results: list[tuple[str, int]] = []
+    for call_id in ids:
+        try:
+            with transaction(sessions) as session:
+                results.extend(work(session, config, rules, [call_id], now))
+        except Conflict:
+            pass  # Another process did this one first.
+        except TransientError as exc:
+            log.warning("due work on call %s postponed: %s", call_id, exc)
+        except Exception:
+            # A scheduler job must never die of one call.  The failed call's
+            # claim was rolled back, so it stays due and is retried (and
+            # logged) on every tick until the cause is fixed.
+            log.exception("due work on call %s failed", call_id)
+    return results
 
 
 def run_due(
@@ -156,28 +192,8 @@ def run_due(
     matches), and in two processes at once (each call is claimed by one).
     """
     report = TickReport()
-    for call_id in _due_ids(sessions, Call.next_escalation_at, now, batch):
-        try:
-            done = _escalate_one(sessions, config, rules, call_id, now)
-        except Conflict:
-            done = None  # Another process sent this escalation first.
-        except TransientError as exc:
-            log.warning("escalation of call %s postponed: %s", call_id, exc)
-            done = None
-        if done is None:
-            report.skipped += 1
-        else:
-            report.escalated.append(done)
-    for call_id in _due_ids(sessions, Call.close_due_at, now, batch):
-        try:
-            ref = _close_one(sessions, config, rules, call_id, now)
-        except Conflict:
-            ref = None
-        except TransientError as exc:
-            log.warning("closing call %s postponed: %s", call_id, exc)
-            ref = None
-        if ref is None:
-            report.skipped += 1
-        else:
-            report.closed.append(ref)
+    ids = _due_ids(sessions, Call.next_escalation_at, now, batch)
+    report.escalated = _each(sessions, config, rules, now, ids, _escalate)
+    ids = _due_ids(sessions, Call.close_due_at, now, batch)
+    report.closed = [ref for ref, _ in _each(sessions, config, rules, now, ids, _close)]
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot import sla
@@ -198,12 +198,16 @@ def school_thread(session: Session, call: Call) -> tuple[str, ...]:
     )
 
 
-def first_words(session: Session, call: Call) -> str:
-    """What the school first wrote on a call (already redacted and quote-stripped)."""
-    row = session.scalar(
-        select(Message)
-        .where(Message.call_id == call.id, Message.direction == "in")
-        .order_by(Message.id)
-        .limit(1)
+def first_words(session: Session, call_ids: list[int]) -> dict[int, str]:
+    """What the school first wrote on each call (already redacted and quote-stripped)."""
+    if not call_ids:
+        return {}
+    first = (
+        select(func.min(Message.id))
+        .where(Message.call_id.in_(call_ids), Message.direction == "in")
+        .group_by(Message.call_id)
     )
-    return (row.new_text or row.body_text) if row else ""
+    rows = session.execute(
+        select(Message.call_id, Message.new_text, Message.body_text).where(Message.id.in_(first))
+    ).all()
+    return {call_id: new or body for call_id, new, body in rows if call_id is not None}

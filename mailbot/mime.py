@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
-import email.policy
+import hashlib
+import io
 import re
 from datetime import datetime
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr
+from typing import Any
 
 from mailbot.triage import Outgoing
 
 _MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]+>$")
 _ADDRESS = re.compile(r"^[\x21-\x7e]+@[\x21-\x7e]+$")
+# UTF-8 bodies and headers go quoted-printable, so mostly-ASCII text stays readable.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+_UTF8_QP.header_encoding = QP
+
+
+class _Wire(Compat32):
+    """compat32 with CRLF line ends, as SMTP wants them, that leaves short headers alone.
+
+    The stock policy runs every header through email.header.Header to fold it,
+    which is most of the time spent generating a message; a plain ASCII header
+    that already fits on one line comes out the same without that.
+    """
+
+    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+        short = isinstance(value, str) and value.isascii() and len(name) + len(value) < 76
+        if short and "\n" not in value and "\r" not in value:
+            return f"{name}: {value}{self.linesep}"
+        folded: str = super()._fold(name, value, sanitize)  # type: ignore[misc]
+        return folded
+
+
+_WIRE = _Wire(linesep="\r\n")
 
 # Every email mailbot sends carries this header; the screen stage recognises it
 # so that mailbot never answers itself.
@@ -34,14 +64,42 @@ def valid_address(value: str) -> bool:
     return bool(_ADDRESS.match(value)) and not any(c in value for c in '<>",;()[]\\')
 
 
+def _header(name: str, value: str) -> str:
+    """A header value as it must go on the wire: RFC 2047 words only when not ASCII."""
+    if value.isascii():
+        return value
+    return Header(value, _UTF8_QP, header_name=name).encode()
+
+
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    # Text quoted from received mail is cleaned upstream; this is a last guard
+    # so that one odd character can never stop a reply from being built.
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(text, "us-ascii" if text.isascii() else _UTF8_QP)
+    return part
+
+
 def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> bytes:
-    """Render ``out`` as a MIME message marked as automatic (RFC 3834)."""
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = formataddr((from_name, from_addr))
+    """Render ``out`` as a MIME message marked as automatic (RFC 3834).
+
+    This uses the email package's classic (compat32) message classes, which
+    build a message in about half the time of EmailMessage's header registry;
+    every email mailbot sends passes through here, so that matters for a tick.
+    """
+    # The boundary comes from the unique Message-ID, so it cannot occur in the
+    # text and the same email always comes out as the same bytes.
+    boundary = "=_mb_" + hashlib.sha256(out.message_id.encode()).hexdigest()[:32]
+    msg = MIMEMultipart(
+        "alternative",
+        boundary=boundary,
+        _subparts=[_text_part(out.text, "plain"), _text_part(out.html, "html")],
+    )
+    msg["From"] = formataddr((from_name, from_addr), charset="utf-8")
     msg["To"] = ", ".join(out.to)
     if out.cc:
         msg["Cc"] = ", ".join(out.cc)
-    msg["Subject"] = clean_header(out.subject)
+    msg["Subject"] = _header("Subject", clean_header(out.subject))
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = out.message_id
     if out.in_reply_to and valid_id(out.in_reply_to):
@@ -49,12 +107,12 @@ def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> by
     references = [r for r in out.references if valid_id(r)]
     if references:
         msg["References"] = " ".join(references)
-    msg["Auto-Submitted"] = "auto-replied"
+    # Replies are "auto-replied"; notices the scheduler sends unprompted are
+    # "auto-generated" (RFC 3834 section 5).
+    msg["Auto-Submitted"] = "auto-replied" if out.in_reply_to else "auto-generated"
     # Exchange and Outlook honour this and do not send out-of-office notices back.
     msg["X-Auto-Response-Suppress"] = "All"
     msg[OWN_MARKER] = out.kind
-    # Text quoted from received mail is cleaned upstream; this is a last guard
-    # so that one odd character can never stop a reply from being built.
-    msg.set_content(out.text.encode("utf-8", "replace").decode("utf-8"))
-    msg.add_alternative(out.html.encode("utf-8", "replace").decode("utf-8"), subtype="html")
-    return msg.as_bytes()
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=_WIRE).flatten(msg)
+    return buffer.getvalue()
