@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from support import Env, local, mail, make_env
 
 from mailbot import actions, calls, jobs
-from mailbot.db import transaction
+from mailbot.db import make_engine, make_sessions, transaction
 from mailbot.models import Call, Outbox
 from mailbot.triage import Action
 
@@ -334,3 +335,57 @@ def test_every_change_is_an_event_with_who_and_when(env: Env) -> None:
         "kind": "priority",
         "detail": "P2 -> P1",
     } in events  # type: ignore[operator]
+
+
+def test_a_call_that_fails_to_escalate_neither_blocks_the_others_nor_is_lost(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        raw = mail("school-new-request").replace(b"new-request-1@", f"many-{n}@".encode())
+        env.feed(raw.replace(b"<head@", f"<teacher{n}@".encode()), LOGGED)
+    real = jobs.notices.escalation
+
+    def broken(config: object, rules: object, call: object, *a: object, **kw: object) -> object:
+        if getattr(call, "ref", "") == "ICT-000002":
+            raise RuntimeError("template exploded")
+        return real(config, rules, call, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jobs.notices, "escalation", broken)
+    report = tick(env, LEVEL_1)
+    assert sorted(report.escalated) == [("ICT-000001", 1), ("ICT-000003", 1)]
+    assert record(env, "ICT-000002")["escalation_level"] == 0
+    monkeypatch.setattr(jobs.notices, "escalation", real)
+    assert tick(env, LEVEL_1).escalated == [("ICT-000002", 1)]
+    assert len(sent(env, "escalation1")) == 3
+
+
+def test_a_crash_before_the_commit_leaves_the_escalation_due_and_it_is_sent_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged(env)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed mid-tick")
+
+    monkeypatch.setattr(jobs.notices, "enqueue", crash)
+    with pytest.raises(SystemExit):
+        tick(env, LEVEL_1)
+    assert record(env, "ICT-000001")["escalation_level"] == 0
+    monkeypatch.undo()
+    assert tick(env, LEVEL_1).escalated == [("ICT-000001", 1)]
+    assert len(sent(env, "escalation1")) == 1
+
+
+def test_two_schedulers_at_once_send_each_escalation_once(env: Env) -> None:
+    for n in range(12):
+        raw = mail("school-new-request").replace(b"new-request-1@", f"twin-{n}@".encode())
+        env.feed(raw.replace(b"<head@", f"<teacher{n}@".encode()), LOGGED)
+    other = make_sessions(make_engine(env.config.database.url))
+    with ThreadPoolExecutor(2) as pool:
+        runs = [
+            pool.submit(jobs.run_due, s, env.config, env.rules, LEVEL_1)
+            for s in (env.sessions, other)
+        ]
+        reports = [r.result() for r in runs]
+    assert sum(len(r.escalated) for r in reports) == 12
+    assert len(sent(env, "escalation1")) == 12
