@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -17,7 +18,9 @@ from mailbot.daemon import Outage
 from mailbot.db import make_engine, make_sessions
 
 
-def config_file(tmp_path: Path, dovecot: Any, smtp_sink: Any, rules: Path) -> tuple[Path, str]:
+def config_file(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, rules: Path, extra: str = ""
+) -> tuple[Path, str]:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
     path = tmp_path / "config.toml"
     path.write_text(
@@ -39,6 +42,7 @@ security = "none"
 url = "{url}"
 [rules]
 dir = "{rules}"
+{extra}
 """,
         encoding="utf-8",
     )
@@ -54,11 +58,13 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> bool:
     return False
 
 
-def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
+def start(config: Path, log: Path, now: str | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MAILBOT_NOW": now} if now else None
     return subprocess.Popen(
         [sys.executable, "-m", "mailbot.cli", "--config", str(config), "run"],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        env=env,
     )
 
 
@@ -114,3 +120,35 @@ def test_outage_is_logged_once_and_recovery_once(caplog: Any) -> None:
     assert len(messages) == 2
     assert "unavailable" in messages[0] and "back after 5 failed attempts" in messages[1]
     assert waits == sorted(waits) and waits[-1] > waits[0]
+
+
+def test_scheduler_escalates_and_polls_without_idle_in_the_running_daemon(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    extra = "[scheduler]\ntick_seconds = 0.5\n"
+    config, _ = config_file(tmp_path, dovecot, smtp_sink, SHIPPED_RULES, extra)
+    text = config.read_text().replace("poll_seconds = 1", "poll_seconds = 1\nidle = false")
+    config.write_text(text)
+    dovecot.deliver(mail("school-new-request"))
+    once = subprocess.run(
+        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "--now",
+         "2026-11-23T09:05", "run", "--once"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert once.returncode == 0, once.stdout + once.stderr
+    log = tmp_path / "daemon.log"
+    # The daemon runs at the instant Level 1 falls due (65% of the fix time).
+    proc = start(config, log, now="2026-11-24T11:47")
+    try:
+        assert wait_for(lambda: len(smtp_sink.messages) == 2), log.read_text()
+        escalation = smtp_sink.messages[1]
+        assert list(escalation.rcpt_tos) == ["raj.patel@westshire.gov.uk"]
+        raw = mail("school-new-request").replace(b"new-request-1@", b"polled-1@")
+        dovecot.deliver(raw.replace(b"<head@", b"<teacher@"))
+        assert wait_for(lambda: len(smtp_sink.messages) == 3), log.read_text()
+        time.sleep(1.5)  # Several more ticks: nothing is sent twice.
+        assert len(smtp_sink.messages) == 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    assert "ICT-000001 escalated to level 1" in log.read_text()
