@@ -14,13 +14,15 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session, sessionmaker
+
 import mailbot
-from mailbot import calls
-from mailbot.config import config_from_dict
+from mailbot import actions, calls
+from mailbot.config import Config, config_from_dict
 from mailbot.daemon import Daemon
-from mailbot.db import make_engine, make_sessions, upgrade
+from mailbot.db import make_engine, make_sessions, transaction, upgrade
 from mailbot.demoserver import DemoImapServer
-from mailbot.rules import load_rules
+from mailbot.rules import Rules, load_rules
 from mailbot.smtpsink import SinkServer
 
 SUPPORT = "ictsupport@westshire.gov.uk"
@@ -125,6 +127,61 @@ def _describe_sent(sink: SinkServer, seen: int) -> int:
     return len(sink.messages)
 
 
+def _solve(config: Config, rules: Rules, sessions: sessionmaker[Session], at: datetime) -> None:
+    """Sam takes ICT-000001 and marks it solved, as `mailbot calls update` would."""
+    by = actions.Staff(actor="sam.okafor@westshire.gov.uk", now=at)
+    with transaction(sessions) as session:
+        call = actions.find_call(session, rules, "ICT-000001")
+        if call is not None:
+            actions.assign(session, rules, call, "sam", by)
+            note = "We found a faulty switch in the ICT suite's cabinet and replaced it."
+            actions.set_status(session, config, rules, call, "solved", by, note)
+
+
+async def _clock_scenes(
+    config: Config,
+    rules: Rules,
+    sessions: sessionmaker[Session],
+    sink: SinkServer,
+    seen: int,
+    speed: float,
+) -> int:
+    """Move the clock on: an escalation, solving, and the automatic closure."""
+    scenes: tuple[tuple[str, datetime, bool], ...] = (
+        (
+            "65% of ICT-000001's fix time has passed with nobody assigned",
+            datetime(2026, 11, 24, 11, 47, tzinfo=ZONE),
+            False,
+        ),
+        (
+            "Sam takes ICT-000001 and marks it solved (mailbot calls update)",
+            datetime(2026, 11, 24, 12, 0, tzinfo=ZONE),
+            True,
+        ),
+        (
+            "Three support days later, no reply from the school",
+            datetime(2026, 11, 27, 12, 0, tzinfo=ZONE),
+            False,
+        ),
+    )
+    number = len(STEPS) + 2
+    for title, at, solve in scenes:
+        number += 1
+        _say()
+        _say(f"{number}. {at:%a %d %b %H:%M}  {title}")
+        if solve:
+            _solve(config, rules, sessions, at)
+        daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_frozen(at))
+        _report, _sent, tick = await daemon.run_once()
+        for ref, level in tick.escalated:
+            _say(f"mailbot: {ref} reached escalation level {level}", 4)
+        for ref in tick.closed:
+            _say(f"mailbot: {ref} closed itself and the school is told", 4)
+        seen = _describe_sent(sink, seen)
+        await asyncio.sleep(0.2 * speed)
+    return seen
+
+
 async def run_demo(speed: float = 1.0) -> int:
     """Run the demonstration; return the process exit code."""
     workdir = Path(tempfile.mkdtemp(prefix="mailbot-demo-"))
@@ -167,7 +224,7 @@ async def run_demo(speed: float = 1.0) -> int:
                 datetime(2026, 11, 23, 19, 0, tzinfo=ZONE),
             ),
             Step(
-                "A 16.5 MB message arrives (the limit is 15 MB)",
+                "A message with a 16.5 MB photo arrives (the limit is 15 MB)",
                 "",
                 datetime(2026, 11, 24, 9, 0, tzinfo=ZONE),
             ),
@@ -197,6 +254,7 @@ async def run_demo(speed: float = 1.0) -> int:
                 _say("-> nothing sent", 4)
             seen = _describe_sent(sink, seen)
             await asyncio.sleep(0.2 * speed)
+        seen = await _clock_scenes(config, rules, sessions, sink, seen, speed)
         _say()
         _say("The calls, as `mailbot calls list` shows them:")
         for row in calls.list_calls(sessions):

@@ -107,6 +107,7 @@ def escalation(
             "level": level.level,
             "share": round(level.share * 100),
             "left": _left(rules, call, now),
+            "overdue": call.fix_due_at is not None and call.fix_due_at <= now,
             "assignee": audience.person.name if call.assignee and audience.person else "",
             "logged": describe(call.created_at, rules.calendar, now).removeprefix("by "),
             "details": excerpt,

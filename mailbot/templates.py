@@ -64,6 +64,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "level": 1,
         "share": 65,
         "left": "6 hours 18 minutes of support time left",
+        "overdue": False,
         "assignee": "Sam Okafor",
         "logged": "4.30pm on Friday 20 November",
         "details": "The internet has been very slow in the ICT suite since this morning.",

@@ -21,3 +21,14 @@ def test_demo_shows_each_case_handled(capsys: pytest.CaptureFixture[str]) -> Non
     assert "Please change that password now" in out and "Tr0ub4dor" not in out
     assert "picked up when we reopen" in out
     assert "(message too large)" in out
+
+
+def test_demo_moves_the_clock_through_escalation_solving_and_closure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert asyncio.run(run_demo(speed=0)) == 0
+    out = capsys.readouterr().out
+    assert "mailbot: ICT-000001 reached escalation level 1" in out
+    assert "-> mailbot sent: [ICT-000001] Solved: Internet very slow in the ICT suite" in out
+    assert "mailbot: ICT-000001 closed itself and the school is told" in out
+    assert "-> mailbot sent: [ICT-000001] Closed: Internet very slow in the ICT suite" in out
