@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailbot import callcmd, calls, health
+from mailbot import callcmd, calls, health, slacmd
 from mailbot.config import Config, load_config
 from mailbot.daemon import Clock, Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -176,6 +176,11 @@ def cmd_calls_change(args: argparse.Namespace) -> int:
     return callcmd.run(args, config, _clock(args, zone)())
 
 
+def cmd_sla_deadline(args: argparse.Namespace) -> int:
+    rules = load_rules(_config(args).rules.dir)
+    return slacmd.run(args, rules, _clock(args, rules.sla.calendar.zone)())
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
@@ -253,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_db_upgrade
     )
 
+    slacmd.add_parser(sub).set_defaults(func=cmd_sla_deadline)
     sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")
