@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
+from mailbot import staffmail
+from mailbot.directory import SenderKind
 from mailbot.mime import valid_address
-from mailbot.rules import Rules
 from mailbot.supporttime import describe
+from mailbot.templatevars import call_context, message_id, spoc_copies
 from mailbot.triage import Action, CallView, Context, Outgoing, Triage
-
-TYPE_LABELS = {
-    "incident": "Incident",
-    "service_request": "Service request",
-    "change_request": "Change request",
-    "complaint": "Complaint",
-}
-
-
-def message_id(ctx: Context, key: str, kind: str, label: str) -> str:
-    """A Message-ID that is the same every time this email's reply is composed.
-
-    Deriving it from the inbound key means a message processed again after a
-    crash yields the same id, which the outbox's unique index then refuses.
-    """
-    digest = hashlib.sha256(f"{key}\0{kind}".encode()).hexdigest()[:20]
-    return f"<{label}.{kind}.{digest}@{ctx.config.service.id_domain}>"
 
 
 def _service(ctx: Context) -> dict[str, str]:
@@ -39,37 +22,6 @@ def _threading(t: Triage) -> tuple[str | None, tuple[str, ...]]:
     if msg.message_id is None:
         return None, msg.references
     return msg.message_id, (*msg.references[-10:], msg.message_id)
-
-
-def call_context(call: CallView, rules: Rules, now: datetime) -> dict[str, Any]:
-    """The ``call`` variable templates see."""
-    target = rules.sla.priorities[call.priority]  # type: ignore[index]
-    school = rules.directory.school(call.school_id) if call.school_id else None
-    cal = rules.calendar
-    return {
-        "ref": call.ref,
-        "tag": f"[{call.ref}]",
-        "subject": call.subject,
-        "type": call.type,
-        "type_label": TYPE_LABELS.get(call.type, call.type),
-        "priority": call.priority,
-        "priority_description": target.description,
-        "response_target": target.response,
-        "fix_target": target.fix,
-        "response_due": describe(call.response_due_at, cal, now) if call.response_due_at else "",
-        "fix_due": describe(call.fix_due_at, cal, now) if call.fix_due_at else "",
-        "school": school.name if school else "",
-        "requester": call.requester_name,
-        "status": call.status,
-    }
-
-
-def spoc_copies(rules: Rules, call: CallView, to: tuple[str, ...]) -> tuple[str, ...]:
-    """The school's single points of contact, copied on what the school is told."""
-    school = rules.directory.school(call.school_id) if call.school_id else None
-    if school is None:
-        return ()
-    return tuple(c.email for c in school.with_role("spoc") if c.email not in to)
 
 
 def _previous(t: Triage, ctx: Context) -> dict[str, str] | None:
@@ -164,10 +116,15 @@ def compose(t: Triage, ctx: Context) -> Triage:
     if msg.from_addr is None or not valid_address(msg.from_addr):
         return t
     outgoing: list[Outgoing] = []
+    staff: list[Outgoing | None] = []
     if t.action in (Action.OPEN_CALL, Action.FOLLOW_UP) and t.call is not None:
         outgoing.append(_confirmation(t, ctx, t.call))
+        staff.append(staffmail.new_call_notice(t, ctx, t.call))
     elif t.action is Action.REOPEN and t.call is not None:
         outgoing.append(_reopened(t, ctx, t.call))
+        staff.append(staffmail.school_reply(t, ctx, t.call))
+    elif t.action is Action.APPEND and t.call is not None and not _from_staff(t):
+        staff.append(staffmail.school_reply(t, ctx, t.call))
     elif t.action is Action.UNKNOWN_REPLY:
         sender = {"name": msg.from_name, "address": msg.from_addr}
         outgoing.append(_simple_reply(t, ctx, "unknown_sender", {"sender": sender}))
@@ -176,4 +133,9 @@ def compose(t: Triage, ctx: Context) -> Triage:
         size_mb = round(msg.raw_size / 1_000_000, 1)
         extra = {"size_mb": size_mb, "limit_mb": f"{limit:g}"}
         outgoing.append(_simple_reply(t, ctx, "oversize", extra))
+    outgoing.extend(out for out in staff if out is not None)
     return replace(t, outgoing=tuple(outgoing))
+
+
+def _from_staff(t: Triage) -> bool:
+    return t.sender is not None and t.sender.kind is SenderKind.STAFF

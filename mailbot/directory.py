@@ -161,6 +161,12 @@ class Directory:
         """Return the team with this id."""
         return next((t for t in self.teams if t.id == team_id), None)
 
+    def is_staff_address(self, address: str) -> bool:
+        """Whether ``address`` is an officer's or a team's own address."""
+        wanted = address.lower()
+        officers: dict[str, Officer] = self._officers
+        return wanted in officers or any(t.address.lower() == wanted for t in self.teams)
+
     def identify(self, address: str | None, name: str = "") -> Sender:
         """Say whether ``address`` is staff, a school (by address, then domain) or unknown."""
         if not address:

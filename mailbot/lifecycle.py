@@ -198,6 +198,24 @@ def school_thread(session: Session, call: Call) -> tuple[str, ...]:
     )
 
 
+# Kinds of email that form the staff side of a call's thread.
+STAFF_KINDS = ("new_call", "school_reply", "receipt")
+
+
+def staff_thread(session: Session, call: Call) -> tuple[str, ...]:
+    """Message-IDs of what mailbot sent staff about a call, oldest first."""
+    rows = session.scalars(
+        select(Message.message_id)
+        .where(
+            Message.call_id == call.id,
+            Message.direction == "out",
+            or_(Message.outcome.in_(STAFF_KINDS), Message.outcome.like("escalation%")),
+        )
+        .order_by(Message.id)
+    ).all()
+    return tuple(mid for mid in rows if mid)
+
+
 def first_words(session: Session, call_ids: list[int]) -> dict[int, str]:
     """What the school first wrote on each call (already redacted and quote-stripped)."""
     if not call_ids:

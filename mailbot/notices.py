@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mailbot.compose import call_context, spoc_copies
 from mailbot.config import Config
 from mailbot.directory import Directory, Officer
 from mailbot.mime import build, valid_address
@@ -15,6 +14,7 @@ from mailbot.rules import Rules
 from mailbot.sla import EscalationLevel, reopen_deadline
 from mailbot.store import Store
 from mailbot.supporttime import apply_target, describe, support_minutes_between
+from mailbot.templatevars import call_context, spoc_copies
 from mailbot.triage import CallView, Outgoing
 
 

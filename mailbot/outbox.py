@@ -27,7 +27,15 @@ def enqueue(t: Triage, ctx: Context) -> Triage:
     for out in t.outgoing:
         # The last line of defence against mail loops: whatever else went
         # wrong, no address gets more than `limit` automatic replies an hour.
-        flooded = [a for a in out.to if ctx.store.auto_replies_since(a, hour_ago) >= limit]
+        # Staff are exempt: a busy team may get many notices an hour, and
+        # their own automatic replies are screened out before they count.
+        directory = ctx.rules.directory
+        flooded = [
+            a
+            for a in out.to
+            if not directory.is_staff_address(a)
+            and ctx.store.auto_replies_since(a, hour_ago) >= limit
+        ]
         if flooded:
             notes.append(f"{out.kind} to {', '.join(flooded)} suppressed by the hourly limit")
             if out.call_id is not None:

@@ -189,6 +189,13 @@ class Store:
         )
         return view(created) if created else None
 
+    def thread(self, call_id: int, *, staff: bool) -> tuple[str, ...]:
+        """Message-IDs of the staff side or the school side of a call's thread."""
+        call = self.session.get_one(Call, call_id)
+        if staff:
+            return lifecycle.staff_thread(self.session, call)
+        return lifecycle.school_thread(self.session, call)
+
     def mark_responded(self, call_id: int, *, now: datetime, actor: str) -> bool:
         """Record the officer's first message to the school (stops the response clock)."""
         call = self.session.get_one(Call, call_id)

@@ -58,6 +58,27 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "call": _SAMPLE_CALL,
         "solved": "2.15pm on Tuesday 24 November",
     },
+    "new_call": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "sender": {
+            "name": "Ann Example",
+            "address": "ann@oakfield.example",
+            "phone": "01632 960001",
+        },
+        "text": "The internet has been very slow in the ICT suite since this morning.",
+        "attachments": [{"filename": "error.png", "content_type": "image/png", "kb": 120}],
+        "missing": ["when it last worked"],
+        "previous": "ICT-000101",
+    },
+    "school_reply": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "sender": {"name": "Ann Example", "address": "ann@oakfield.example", "phone": ""},
+        "text": "It is still slow this afternoon.",
+        "attachments": [],
+        "reopened": False,
+    },
     "escalation": {
         "service": _SERVICE,
         "call": _SAMPLE_CALL,

@@ -1,0 +1,59 @@
+"""The variables templates see about a call, and the ids of the emails composed about it."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from mailbot.rules import Rules
+from mailbot.supporttime import describe
+from mailbot.triage import CallView, Context
+
+TYPE_LABELS = {
+    "incident": "Incident",
+    "service_request": "Service request",
+    "change_request": "Change request",
+    "complaint": "Complaint",
+}
+
+
+def message_id(ctx: Context, key: str, kind: str, label: str) -> str:
+    """A Message-ID that is the same every time this email's reply is composed.
+
+    Deriving it from the inbound key means a message processed again after a
+    crash yields the same id, which the outbox's unique index then refuses.
+    """
+    digest = hashlib.sha256(f"{key}\0{kind}".encode()).hexdigest()[:20]
+    return f"<{label}.{kind}.{digest}@{ctx.config.service.id_domain}>"
+
+
+def call_context(call: CallView, rules: Rules, now: datetime) -> dict[str, Any]:
+    """The ``call`` variable templates see."""
+    target = rules.sla.priorities[call.priority]  # type: ignore[index]
+    school = rules.directory.school(call.school_id) if call.school_id else None
+    cal = rules.calendar
+    return {
+        "ref": call.ref,
+        "tag": f"[{call.ref}]",
+        "subject": call.subject,
+        "type": call.type,
+        "type_label": TYPE_LABELS.get(call.type, call.type),
+        "priority": call.priority,
+        "priority_description": target.description,
+        "response_target": target.response,
+        "fix_target": target.fix,
+        "response_due": describe(call.response_due_at, cal, now) if call.response_due_at else "",
+        "fix_due": describe(call.fix_due_at, cal, now) if call.fix_due_at else "",
+        "school": school.name if school else "",
+        "requester": call.requester_name,
+        "status": call.status,
+    }
+
+
+def spoc_copies(rules: Rules, call: CallView, to: tuple[str, ...]) -> tuple[str, ...]:
+    """The school's single points of contact, copied on what the school is told."""
+    school = rules.directory.school(call.school_id) if call.school_id else None
+    if school is None:
+        return ()
+    return tuple(c.email for c in school.with_role("spoc") if c.email not in to)
