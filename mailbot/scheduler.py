@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,6 +18,9 @@ class Metronome:
     """
 
     def __init__(self) -> None:
+        # APScheduler logs every run of every job at INFO; with ticks every
+        # few seconds that would bury what the jobs themselves report.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
 
     def every(self, seconds: float, job: Job, name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import ssl
 import tempfile
 import threading
@@ -13,6 +14,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from certs import Certificate, make_certificate
 from servers import HOST, free_port
 
+# Kinds of mail mailbot sends to staff rather than to schools.
+STAFF_KINDS = frozenset({"new_call", "school_reply", "receipt", "escalation1", "escalation2"})
+
 
 @dataclass(frozen=True)
 class Received:
@@ -21,6 +25,11 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     raw: bytes
+
+    @property
+    def kind(self) -> str:
+        """What mailbot says this email is (its X-Mailbot-Id header), e.g. "confirmation"."""
+        return str(email.message_from_bytes(self.raw).get("X-Mailbot-Id", ""))
 
 
 @dataclass
@@ -73,6 +82,14 @@ class SmtpSink:
         """Everything accepted so far, in order."""
         with self._handler.lock:
             return list(self._handler.messages)
+
+    def of_kind(self, *kinds: str) -> list[Received]:
+        """What was accepted of these kinds (the X-Mailbot-Id mailbot puts on its mail)."""
+        return [m for m in self.messages if m.kind in kinds]
+
+    def to_schools(self) -> list[Received]:
+        """What was accepted except mailbot's notices to staff."""
+        return [m for m in self.messages if m.kind not in STAFF_KINDS]
 
     def start(self) -> None:
         """Start listening (again)."""

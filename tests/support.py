@@ -24,6 +24,8 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 SHIPPED_RULES = ROOT / "rules"
 LONDON = ZoneInfo("Europe/London")
 SUPPORT = "ictsupport@westshire.gov.uk"
+# Kinds of mail mailbot sends to staff rather than to schools.
+STAFF_KINDS = frozenset({"new_call", "school_reply", "receipt", "escalation1", "escalation2"})
 
 
 def mail(name: str, **subs: str) -> bytes:
@@ -93,6 +95,10 @@ class Env:
     def outbox(self) -> list[Outbox]:
         with self.sessions() as s:
             return list(s.scalars(select(Outbox).order_by(Outbox.id)))
+
+    def to_schools(self) -> list[Outbox]:
+        """The outbox without mailbot's notices to staff."""
+        return [o for o in self.outbox() if o.kind not in STAFF_KINDS]
 
 
 def make_env(tmp: Path, db_url: str, rules_dir: Path = SHIPPED_RULES) -> Env:

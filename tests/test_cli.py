@@ -95,7 +95,7 @@ def test_calls_show_json_includes_messages_and_events(
     _, config = env_with_call
     assert main(["--config", str(config), "calls", "show", "ict-000001", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
-    assert [m["direction"] for m in record["messages"]] == ["in", "out"]
+    assert [m["direction"] for m in record["messages"]] == ["in", "out", "out"]
     first = record["messages"][0]
     assert first["from"] == "head@oakfield-primary.westshire.sch.uk"
     assert "very slow in the ICT suite" in first["text"]
@@ -125,7 +125,8 @@ def test_status_reports_an_unreachable_mailbox_and_exits_2(
     assert main(["--config", str(config), "status"]) == 2
     out = capsys.readouterr().out
     assert "ATTENTION NEEDED" in out
-    assert "outbox waiting        1" in out
+    # The confirmation to the school and the new-call notice to the team.
+    assert "outbox waiting        2" in out
     assert "never been polled" in out
     assert "cannot reach the mailbox" in out
 

@@ -57,7 +57,7 @@ def school_mail(n: int) -> bytes:
 
 def confirmations(smtp_sink: Any) -> list[str]:
     out = []
-    for m in smtp_sink.messages:
+    for m in smtp_sink.to_schools():
         parsed = email.message_from_bytes(m.raw, policy=email.policy.default)
         out.append(str(parsed["Subject"]))
     return out
@@ -68,8 +68,10 @@ def test_new_email_becomes_a_confirmed_call(tmp_path: Path, dovecot: Any, smtp_s
     dovecot.deliver(mail("school-new-request"))
     report, sent, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["open_call"]
-    assert sent.sent == 1
+    assert sent.sent == 2
     assert confirmations(smtp_sink) == ["[ICT-000001] Internet very slow in the ICT suite"]
+    [notice] = smtp_sink.of_kind("new_call")
+    assert list(notice.rcpt_tos) == ["network-team@westshire.gov.uk"]
     assert list(smtp_sink.messages[0].rcpt_tos) == [
         "head@oakfield-primary.westshire.sch.uk",
         "t.reeves@oakfield-primary.westshire.sch.uk",
@@ -87,9 +89,12 @@ def test_reply_through_imap_threads_onto_the_call(
     dovecot.deliver(mail("school-reply-outlook-quoted", confirmation_id=str(sent["Message-ID"])))
     report, _, _ = asyncio.run(daemon(config, local(2026, 11, 23, 10, 12)).run_once())
     assert [(o.action, o.ref) for o in report.outcomes] == [("append", "ICT-000001")]
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.to_schools()) == 1
+    [relayed] = smtp_sink.of_kind("school_reply")
+    assert list(relayed.rcpt_tos) == ["network-team@westshire.gov.uk"]
     record = calls.show_call(make_sessions(make_engine(config.database.url)), "ICT-000001")
-    assert record is not None and len(record["messages"]) == 3
+    assert record is not None
+    assert [m["direction"] for m in record["messages"]].count("in") == 2
 
 
 def test_crash_between_commit_and_move_does_not_repeat_anything(
@@ -108,7 +113,7 @@ def test_crash_between_commit_and_move_does_not_repeat_anything(
     assert len(dovecot.uids("INBOX")) == 1
     report, sent, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["duplicate"]
-    assert sent.sent == 1 and len(smtp_sink.messages) == 1
+    assert sent.sent == 2 and len(smtp_sink.to_schools()) == 1
     assert dovecot.uids("INBOX") == []
 
 
@@ -129,7 +134,7 @@ def test_crash_before_commit_loses_nothing(
     assert len(dovecot.uids("INBOX")) == 1 and smtp_sink.messages == []
     report, _, _ = asyncio.run(daemon(config).run_once())
     assert [o.action for o in report.outcomes] == ["open_call"]
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.to_schools()) == 1
 
 
 def test_failing_email_is_parked_and_the_rest_go_on(
@@ -149,7 +154,7 @@ def test_failing_email_is_parked_and_the_rest_go_on(
     monkeypatch.setattr(intake.pipeline, "run", fail_on_two)
     report, sent, _ = asyncio.run(daemon(config).run_once())
     assert len(report.outcomes) == 2 and len(report.failed) == 1
-    assert sent.sent == 2
+    assert sent.sent == 4  # a confirmation and a team notice for each of the two
     assert len(dovecot.uids("Failed")) == 1 and dovecot.uids("INBOX") == []
     assert b"Printer 2" in dovecot.fetch_all("Failed")[0]
 
@@ -185,8 +190,8 @@ def test_smtp_outage_keeps_mail_until_the_server_returns(
         finally:
             await sender.close()
 
-    assert asyncio.run(retry()).sent == 1
-    assert len(smtp_sink.messages) == 1
+    assert asyncio.run(retry()).sent == 2
+    assert len(smtp_sink.to_schools()) == 1
 
 
 def test_permanent_refusal_is_recorded_as_failed(
@@ -196,7 +201,7 @@ def test_permanent_refusal_is_recorded_as_failed(
     dovecot.deliver(mail("school-new-request"))
     smtp_sink.reject_all(550)
     _, sent, _ = asyncio.run(daemon(config).run_once())
-    assert sent.failed == 1 and smtp_sink.messages == []
+    assert sent.failed == 2 and smtp_sink.messages == []
 
 
 def _run_once_process(config_path: Path, now: str) -> subprocess.Popen[bytes]:
@@ -274,7 +279,7 @@ dir = "{Path(__file__).resolve().parents[1] / "rules"}"
     # server accepting one and the commit recording it resends that one with
     # the same Message-ID (README, "Nothing lost, nothing twice"), so copies
     # are counted by Message-ID: one distinct id per call, none missing.
-    ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.messages]
+    ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.to_schools()]
     assert len(set(ids)) == total
     assert len(ids) - total <= 5  # at most one resend per kill
     assert len(set(confirmations(smtp_sink))) == total
@@ -316,5 +321,5 @@ dir = "{Path(__file__).resolve().parents[1] / "rules"}"
     rows = calls.list_calls(make_sessions(make_engine(pg_url)))
     assert len(rows) == total
     ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.messages]
-    assert len(ids) == len(set(ids)) == total
+    assert len(ids) == len(set(ids)) == 2 * total  # confirmations and team notices
     assert dovecot.uids("INBOX") == []

@@ -167,9 +167,9 @@ def test_an_unknown_status_is_refused() -> None:
 
 
 # Instants through 2026-2028, so pauses cross terms, holidays and clock changes.
-INSTANTS = st.datetimes(
-    min_value=datetime(2026, 9, 1), max_value=datetime(2028, 6, 30)
-).map(lambda t: t.replace(second=0, microsecond=0, tzinfo=CAL.zone))
+INSTANTS = st.datetimes(min_value=datetime(2026, 9, 1), max_value=datetime(2028, 6, 30)).map(
+    lambda t: t.replace(second=0, microsecond=0, tzinfo=CAL.zone)
+)
 PAUSES = st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 3000)), max_size=4)
 
 

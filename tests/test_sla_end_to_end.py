@@ -63,14 +63,20 @@ def mailbot(config: Path, now: str, *args: str) -> str:
 
 
 def received(smtp_sink: Any, since: int = 0) -> list[tuple[str, list[str], str]]:
-    """(kind, recipients, plain text) of each email the SMTP server accepted."""
+    """(kind, recipients, plain text) of each email accepted, but the staff's call notices.
+
+    New-call notices and relayed school replies are tested on their own; here
+    they would only shift the positions this file's assertions count in.
+    """
     out = []
-    for m in smtp_sink.messages[since:]:
+    for m in smtp_sink.messages:
+        if m.kind in ("new_call", "school_reply"):
+            continue
         msg = email.message_from_bytes(m.raw, policy=email.policy.default)
         part = msg.get_body(preferencelist=("plain",))
         text = str(part.get_content()) if part is not None else ""
         out.append((str(msg["X-Mailbot-Id"]), sorted(m.rcpt_tos), text))
-    return out
+    return out[since:]
 
 
 def test_a_calls_life_from_confirmation_to_closure_notice(
@@ -86,7 +92,7 @@ def test_a_calls_life_from_confirmation_to_closure_notice(
 
     # Level 1 at 65% of the fix time (Tuesday 11:47) to the assigned officer, once.
     mailbot(config, "2026-11-24T11:46", "run", "--once")
-    assert len(smtp_sink.messages) == 1
+    assert len(received(smtp_sink)) == 1
     out = mailbot(config, "2026-11-24T11:47", "run", "--once")
     assert "escalated      ICT-000001 to level 1" in out
     mailbot(config, "2026-11-24T11:50", "run", "--once")
@@ -111,7 +117,7 @@ def test_a_calls_life_from_confirmation_to_closure_notice(
     assert kind == "solved" and HEAD in to
     assert "We restarted the filtering appliance." in text
     mailbot(config, "2026-11-27T15:59", "run", "--once")
-    assert len(smtp_sink.messages) == 4
+    assert len(received(smtp_sink)) == 4
     out = mailbot(config, "2026-11-27T16:00", "run", "--once")
     assert "closed         ICT-000001" in out
     [(kind, to, text)] = received(smtp_sink, 4)
@@ -172,12 +178,12 @@ def test_two_processes_at_once_on_postgresql_send_each_escalation_and_closure_on
         raw = raw.replace(b"<head@oakfield", f"<teacher{n}@oakfield".encode())
         dovecot.deliver(raw)
     mailbot(config, "2026-11-23T09:05", "run", "--once")
-    assert len(smtp_sink.messages) == total
+    assert len(received(smtp_sink)) == total
 
     procs = [_run_once(config, "2026-11-24T11:47") for _ in range(2)]
     assert [p.wait(timeout=300) for p in procs] == [0, 0], [p.communicate()[0] for p in procs]
     escalations = [r for r in received(smtp_sink, total) if r[0] == "escalation1"]
-    ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.messages[total:]]
+    ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.of_kind("escalation1")]
     assert len(escalations) == total and len(set(ids)) == total
 
     # Solve every call, then two processes at the closing instant.
@@ -191,7 +197,7 @@ def test_two_processes_at_once_on_postgresql_send_each_escalation_and_closure_on
             assert call is not None
             assert isinstance(actions.set_status(session, cfg, rules, call, "solved", by), str)
     mailbot(config, "2026-11-24T12:01", "run", "--once")
-    before = len(smtp_sink.messages)
+    before = len(received(smtp_sink))
     procs = [_run_once(config, "2026-11-27T12:00") for _ in range(2)]
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
     closures = [r for r in received(smtp_sink, before) if r[0] == "closure"]

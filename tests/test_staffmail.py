@@ -1,0 +1,185 @@
+"""Tests for what staff are sent: the new-call notice and the school's replies, relayed."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from pathlib import Path
+
+import pytest
+from support import Env, local, mail, make_env
+
+from mailbot import actions
+from mailbot.db import transaction
+from mailbot.models import Outbox
+from mailbot.triage import Action
+
+MONDAY_9 = local(2026, 11, 23, 9, 5)
+TEAM = "network-team@westshire.gov.uk"
+SAM = "sam.okafor@westshire.gov.uk"
+PRIYA = "priya.shah@westshire.gov.uk"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+    """A configured mailbot on each supported database."""
+    if request.param == "postgresql":
+        return make_env(tmp_path, request.getfixturevalue("pg_url"))
+    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+
+
+def of_kind(env: Env, kind: str) -> list[Outbox]:
+    return [o for o in env.outbox() if o.kind == kind]
+
+
+def parsed(row: Outbox) -> email.message.EmailMessage:
+    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
+    assert isinstance(msg, email.message.EmailMessage)
+    return msg
+
+
+def text(row: Outbox) -> str:
+    part = parsed(row).get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+def confirmation_id(env: Env) -> str:
+    return of_kind(env, "confirmation")[0].message_id
+
+
+def test_a_new_call_is_announced_to_the_owning_team(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    [notice] = of_kind(env, "new_call")
+    assert json.loads(notice.recipients) == [TEAM]
+    assert parsed(notice)["Subject"] == (
+        "[ICT-000001] New P2 incident: Oakfield Primary School: Internet very slow in the ICT suite"
+    )
+
+
+def test_the_new_call_notice_has_what_staff_need_to_act(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    body = text(of_kind(env, "new_call")[0])
+    assert "ICT-000001: P2 incident from Oakfield Primary School" in body
+    assert "From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>, phone 01632 960101" in body
+    assert (
+        "Response by 9.05am on Tuesday 24 November; fix by 9.05am on Wednesday 25 November" in body
+    )
+    assert "The internet has been very slow in the ICT suite" in body
+
+
+def test_the_new_call_notice_puts_the_schools_words_near_the_top(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    lines = text(of_kind(env, "new_call")[0]).splitlines()
+    # The introduction and four lines of facts, then what the school wrote.
+    assert lines.index("Helen Marsh wrote:") <= 7
+    assert lines[lines.index("Helen Marsh wrote:") + 2] == "Hello,"
+
+
+def test_the_new_call_notice_lists_attachments(env: Env) -> None:
+    raw = mail("attachments-named-unnamed-and-encoded").replace(
+        b"From: Bursar <bursar@oakfield.sch.uk>",
+        b"From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>",
+    )
+    env.feed(raw, MONDAY_9)
+    body = text(of_kind(env, "new_call")[0])
+    assert "Attachments:" in body and " KB)" in body
+
+
+def test_a_complaint_goes_to_the_project_manager_not_the_team(env: Env) -> None:
+    env.feed(mail("school-complaint"), MONDAY_9)
+    [notice] = of_kind(env, "new_call")
+    assert json.loads(notice.recipients) == [PRIYA]
+    assert "complaint" in parsed(notice)["Subject"]
+
+
+def test_a_school_reply_is_relayed_to_the_team_while_unassigned(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
+    env.feed(raw, local(2026, 11, 23, 10, 12))
+    [relayed] = of_kind(env, "school_reply")
+    assert json.loads(relayed.recipients) == [TEAM]
+    body = text(relayed)
+    assert "It affects all 30 machines in the suite." in body
+    assert "Original Message" not in body
+
+
+def test_a_school_reply_goes_to_the_assigned_officer(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    with transaction(env.sessions) as session:
+        call = actions.find_call(session, env.rules, "ICT-000001")
+        assert call is not None
+        actions.assign(session, env.rules, call, "sam", actions.Staff(SAM, MONDAY_9))
+    raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
+    env.feed(raw, local(2026, 11, 23, 10, 12))
+    [relayed] = of_kind(env, "school_reply")
+    assert json.loads(relayed.recipients) == [SAM]
+
+
+def test_the_relayed_reply_continues_the_staff_thread(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
+    env.feed(raw, local(2026, 11, 23, 10, 12))
+    [notice] = of_kind(env, "new_call")
+    [relayed] = of_kind(env, "school_reply")
+    assert parsed(relayed)["In-Reply-To"] == notice.message_id
+
+
+def test_automatic_mail_on_a_call_is_not_relayed(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    raw = mail("out-of-office-on-thread", confirmation_id=confirmation_id(env))
+    env.feed(raw, local(2026, 11, 23, 9, 6))
+    assert of_kind(env, "school_reply") == []
+
+
+def test_staff_writing_on_a_call_is_not_relayed_back_to_staff(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    t = env.feed(mail("staff-writes-to-school"), local(2026, 11, 23, 11, 0))
+    assert t.action is Action.APPEND
+    assert of_kind(env, "school_reply") == []
+
+
+def test_a_reply_that_reopens_a_call_tells_staff_it_was_reopened(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    with transaction(env.sessions) as session:
+        call = actions.find_call(session, env.rules, "ICT-000001")
+        assert call is not None
+        by = actions.Staff(SAM, local(2026, 11, 24, 10, 0))
+        actions.set_status(session, env.config, env.rules, call, "solved", by)
+    env.feed(mail("school-reply-still-broken", n="<again@x>"), local(2026, 11, 24, 15, 0))
+    [relayed] = of_kind(env, "school_reply")
+    assert "Reopened by Oakfield Primary School" in parsed(relayed)["Subject"]
+    assert "REOPENED" in text(relayed)
+
+
+def test_a_follow_up_call_notice_names_the_earlier_call(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    with transaction(env.sessions) as session:
+        call = actions.find_call(session, env.rules, "ICT-000001")
+        assert call is not None
+        by = actions.Staff(SAM, local(2026, 11, 24, 10, 0))
+        actions.set_status(session, env.config, env.rules, call, "solved", by)
+    env.feed(mail("school-reply-still-broken", n="<again@x>"), local(2026, 11, 26, 10, 0))
+    notices = of_kind(env, "new_call")
+    assert "Follows on from ICT-000001" in text(notices[-1])
+
+
+def test_notices_to_staff_are_not_held_back_by_the_hourly_reply_limit(env: Env) -> None:
+    for n in range(8):
+        raw = mail("school-new-request").replace(b"new-request-1@", f"busy-{n}@".encode())
+        env.feed(raw.replace(b"<head@", f"<teacher{n}@".encode()), local(2026, 11, 23, 9, n))
+    assert len(of_kind(env, "new_call")) == 8
+
+
+def test_a_staff_reply_to_the_notice_threads_onto_the_call(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    notice_id = of_kind(env, "new_call")[0].message_id
+    raw = (
+        mail("staff-reply-to-escalation")
+        .replace(b"Subject: RE: [ICT-000001] Escalation level 1:", b"Subject: RE: Re:")
+        .replace(b"Message-ID:", f"In-Reply-To: {notice_id}\nMessage-ID:".encode())
+    )
+    t = env.feed(raw, local(2026, 11, 23, 9, 30))
+    assert t.action is Action.APPEND and t.call is not None and t.call.ref == "ICT-000001"
+    assert t.thread_via == "threading headers"
