@@ -1,0 +1,33 @@
+"""The benchmarks still run (at toy sizes) and print their figures; nothing here is timed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from support import ROOT
+
+
+def run_bench(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_scheduler_tick_bench_prints_its_summary_line() -> None:
+    out = run_bench("bench/scheduler_tick.py", "--sizes", "40", "80", "--repeats", "1")
+    last = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"tick_ms open=40 [0-9.]+ open=80 [0-9.]+", last), out
+
+
+def test_mail_intake_bench_prints_its_figures() -> None:
+    out = run_bench("bench/mail_intake.py", "--n", "5")
+    assert re.search(r"intake msgs_per_s=\d+ ms_per_msg=[0-9.]+", out), out
+
+
+def test_supporttime_bench_prints_its_figures() -> None:
+    out = run_bench("bench/supporttime.py")
+    assert re.search(r"P4 \(1 day / 10 days\): [0-9,]+/s", out), out
