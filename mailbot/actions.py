@@ -170,3 +170,54 @@ def set_status(
             notices.enqueue(store, config, out, by.now)
             return f"status {change.detail}; the school has been told"
     return f"status {change.detail}"
+
+
+def add_note(session: Session, call: Call, text: str, by: Staff) -> str | Refused:
+    """Keep an internal note on the call; notes never reach the school."""
+    if not text.strip():
+        return Refused("the note is empty")
+    lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="note", detail=text.strip())
+    call.updated_at = by.now
+    return "note added (internal: the school does not see it)"
+
+
+def reply_to_school(
+    session: Session,
+    config: Config,
+    rules: Rules,
+    call: Call,
+    text: str,
+    by: Staff,
+    occasion: str,
+) -> str | Refused:
+    """Send the officer's words to the school from the support address, in the school's thread.
+
+    ``occasion`` makes the email's Message-ID: the same action done again (a
+    re-run after a crash) composes the same id, which the outbox refuses twice.
+    """
+    if not text.strip():
+        return Refused("there is nothing to send to the school")
+    officer = rules.directory.identify(by.actor).officer
+    if officer is None:
+        return Refused(f"{by.actor} is not an officer in staff.toml, so cannot write to schools")
+    record = view(call)
+    out = notices.to_school(
+        config,
+        rules,
+        record,
+        "staff_reply",
+        {"text": text.strip(), "officer": {"name": officer.name, "email": officer.email}},
+        now=by.now,
+        occasion=occasion,
+        thread=lifecycle.school_thread(session, call),
+    )
+    if out is None:
+        return Refused("the call has no school address to write to")
+    store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+    notices.enqueue(store, config, out, by.now)
+    lifecycle.add_event(
+        session, call, at=by.now, actor=by.actor, kind="replied", detail=out.message_id
+    )
+    lifecycle.mark_responded(session, call, now=by.now, actor=by.actor)
+    call.updated_at = by.now
+    return f"sent to {', '.join((*out.to, *out.cc))}"

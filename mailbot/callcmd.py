@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from mailbot import actions
 from mailbot.config import Config
 from mailbot.db import make_engine, make_sessions, transaction
-from mailbot.errors import MailbotError
+from mailbot.errors import Conflict, MailbotError
 from mailbot.models import Call
 from mailbot.rules import Rules, load_rules
 
@@ -39,6 +40,14 @@ def apply(config: Config, rules: Rules, ref: str, steps: list[Step]) -> list[str
             return done
     except _Undo as exc:
         raise MailbotError(str(exc)) from None
+    except Conflict:
+        raise MailbotError(f"{ref}: nothing changed: this was already done") from None
+
+
+def _text(args: argparse.Namespace) -> str:
+    """The words given on the command line, or read from standard input for "-"."""
+    text: str = args.text
+    return sys.stdin.read() if text == "-" else text
 
 
 def steps_for(
@@ -47,6 +56,12 @@ def steps_for(
     """The actions an `assign` or `update` command line asks for, in a sensible order."""
     if args.calls_command == "assign":
         return [lambda s, c: actions.assign(s, rules, c, args.officer, by)]
+    if args.calls_command == "note":
+        return [lambda s, c: actions.add_note(s, c, _text(args), by)]
+    if args.calls_command == "reply":
+        text = _text(args)
+        occasion = f"cli\0{by.actor}\0{by.now.isoformat()}\0{text}"
+        return [lambda s, c: actions.reply_to_school(s, config, rules, c, text, by, occasion)]
     steps: list[Step] = []
     if args.assign:
         steps.append(lambda s, c: actions.assign(s, rules, c, args.assign, by))
@@ -79,6 +94,14 @@ def add_parsers(calls_sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     assign.add_argument("ref")
     assign.add_argument("officer", help="officer id, name or address")
     assign.add_argument("--by", default="cli", help=by_help)
+    note = calls_sub.add_parser("note", help="add an internal note (never sent to the school)")
+    note.add_argument("ref")
+    note.add_argument("text", help="the note; - reads it from standard input")
+    note.add_argument("--by", default="cli", help=by_help)
+    reply = calls_sub.add_parser("reply", help="write to the school on its call, as an officer")
+    reply.add_argument("ref")
+    reply.add_argument("text", help="the message; - reads it from standard input")
+    reply.add_argument("--by", required=True, help="the officer writing (their address)")
     update = calls_sub.add_parser(
         "update", help="change a call's status, priority, deadline or assignee"
     )

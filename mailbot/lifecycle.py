@@ -175,7 +175,7 @@ def recurrence_chain(session: Session, call: Call) -> list[Call]:
 
 
 # Kinds of email that form the school's side of a call's thread.
-SCHOOL_KINDS = ("confirmation", "reopened", "solved", "closure", "reply")
+SCHOOL_KINDS = ("confirmation", "reopened", "solved", "closure", "staff_reply")
 
 
 def school_thread(session: Session, call: Call) -> tuple[str, ...]:

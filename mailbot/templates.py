@@ -79,6 +79,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "attachments": [],
         "reopened": False,
     },
+    "staff_reply": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "text": "I have restarted the filtering appliance; please try again now.",
+        "officer": {"name": "Sam Okafor", "email": "sam.okafor@example.gov.uk"},
+    },
     "escalation": {
         "service": _SERVICE,
         "call": _SAMPLE_CALL,

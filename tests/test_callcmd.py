@@ -1,0 +1,218 @@
+"""Tests for working calls from the command line: assign, update, note and reply."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+
+from mailbot import actions, calls
+from mailbot.cli import main
+from mailbot.db import transaction
+from mailbot.models import Outbox
+
+SAM = "sam.okafor@westshire.gov.uk"
+HEAD = "head@oakfield-primary.westshire.sch.uk"
+SPOC = "t.reeves@oakfield-primary.westshire.sch.uk"
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[service]
+address = "{SUPPORT}"
+[imap]
+host = "127.0.0.1"
+port = 1
+password = "x"
+[smtp]
+host = "127.0.0.1"
+port = 1
+password = "x"
+[database]
+url = "{url}"
+[rules]
+dir = "{SHIPPED_RULES}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Env, Path]:
+    """A database holding ICT-000001 (logged Monday 09:05) and a config pointing at it."""
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    env = make_env(tmp_path, url)
+    env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
+    return env, write_config(tmp_path, url)
+
+
+def cli(config: Path, *args: str, now: str = "2026-11-23T10:00") -> int:
+    return main(["--config", str(config), "--now", now, "calls", *args])
+
+
+def of_kind(env: Env, kind: str) -> list[Outbox]:
+    return [o for o in env.outbox() if o.kind == kind]
+
+
+def record(env: Env) -> dict[str, object]:
+    found = calls.show_call(env.sessions, "ICT-000001")
+    assert found is not None
+    return found
+
+
+def events(env: Env, kind: str) -> list[dict[str, str]]:
+    return [e for e in record(env)["events"] if e["kind"] == kind]  # type: ignore[union-attr, index]
+
+
+def test_assign_gives_the_call_to_an_officer_by_name(
+    setup: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, config = setup
+    assert cli(config, "assign", "ICT-000001", "Sam Okafor", "--by", SAM) == 0
+    assert "ICT-000001: assigned to sam" in capsys.readouterr().out
+    assert record(env)["assignee"] == "sam"
+    assert events(env, "assigned")[0]["actor"] == SAM
+
+
+def test_update_solved_tells_the_school_with_the_officers_message(
+    setup: tuple[Env, Path],
+) -> None:
+    env, config = setup
+    assert (
+        cli(config, "update", "ict-1", "--status", "solved", "--message", "Switch replaced.") == 0
+    )
+    [notice] = of_kind(env, "solved")
+    assert json.loads(notice.recipients) == [HEAD, SPOC]
+    assert b"Switch replaced." in notice.raw
+
+
+def test_a_bad_priority_is_refused_with_the_reason_and_changes_nothing(
+    setup: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, config = setup
+    assert cli(config, "update", "ICT-000001", "--priority", "P7", "--status", "solved") == 2
+    assert "nothing changed" in capsys.readouterr().err
+    assert record(env)["priority"] == "P2" and record(env)["status"] == "open"
+
+
+def test_a_revised_deadline_without_a_reason_is_refused(
+    setup: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, config = setup
+    assert cli(config, "update", "ICT-000001", "--deadline", "2026-12-04") == 2
+    assert "reason" in capsys.readouterr().err
+    assert record(env)["revised_due_at"] is None
+
+
+def test_an_unknown_call_is_reported(
+    setup: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = setup
+    assert cli(config, "assign", "ICT-000999", "sam") == 2
+    assert "no call ICT-000999" in capsys.readouterr().err
+
+
+def test_a_note_is_kept_on_the_call_and_sent_to_nobody(setup: tuple[Env, Path]) -> None:
+    env, config = setup
+    before = len(env.outbox())
+    assert cli(config, "note", "ICT-000001", "Head is difficult; ring the bursar", "--by", SAM) == 0
+    assert events(env, "note")[0]["detail"] == "Head is difficult; ring the bursar"
+    assert len(env.outbox()) == before
+
+
+def test_reply_goes_to_the_school_from_the_support_address_signed_by_the_officer(
+    setup: tuple[Env, Path],
+) -> None:
+    env, config = setup
+    assert cli(config, "reply", "ICT-000001", "I will ring you at 2pm.", "--by", SAM) == 0
+    [sent] = of_kind(env, "staff_reply")
+    assert json.loads(sent.recipients) == [HEAD, SPOC]
+    msg = email.message_from_bytes(sent.raw, policy=email.policy.default)
+    assert msg["From"].addresses[0].addr_spec == SUPPORT
+    assert msg["Subject"] == "Re: [ICT-000001] Internet very slow in the ICT suite"
+    assert msg["In-Reply-To"] == of_kind(env, "confirmation")[0].message_id
+    body = msg.get_body(preferencelist=("plain",))
+    assert body is not None and "I will ring you at 2pm.\r\n\r\nSam Okafor" in body.get_content()
+
+
+def test_the_first_reply_is_the_response_to_the_school(setup: tuple[Env, Path]) -> None:
+    env, config = setup
+    cli(config, "reply", "ICT-000001", "Looking now.", "--by", SAM, now="2026-11-23T10:30")
+    assert record(env)["responded_at"] == "2026-11-23T10:30:00+00:00"
+
+
+def test_only_an_officer_can_reply_to_a_school(
+    setup: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, config = setup
+    assert cli(config, "reply", "ICT-000001", "Hello", "--by", "someone@else.example") == 2
+    assert "not an officer" in capsys.readouterr().err
+    assert of_kind(env, "staff_reply") == []
+
+
+def test_the_same_reply_run_twice_at_once_is_sent_once(
+    setup: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    env, config = setup
+    assert cli(config, "reply", "ICT-000001", "Looking now.", "--by", SAM) == 0
+    assert cli(config, "reply", "ICT-000001", "Looking now.", "--by", SAM) == 2
+    assert "already done" in capsys.readouterr().err
+    assert len(of_kind(env, "staff_reply")) == 1
+
+
+# A random sequence of staff actions; every note carries a secret word that
+# must never appear in anything sent to a school.
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("note"), st.integers(0, 10**9)),
+        st.tuples(st.just("reply"), st.integers(0, 10**9)),
+        st.tuples(st.just("status"), st.sampled_from(["in_progress", "awaiting_customer", "open"])),
+        st.tuples(st.just("solve"), st.integers(0, 10**9)),
+        st.tuples(st.just("priority"), st.sampled_from(["P1", "P2", "P3", "P4"])),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ACTIONS)
+def test_no_internal_note_ever_reaches_a_school(steps: list[tuple[str, object]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = make_env(Path(tmp), f"sqlite:///{tmp}/p.db")
+        env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
+        secrets = []
+        for n, (kind, value) in enumerate(steps):
+            by = actions.Staff(SAM, local(2026, 11, 23, 10, n))
+            with transaction(env.sessions) as session:
+                call = actions.find_call(session, env.rules, "ICT-000001")
+                assert call is not None
+                if kind == "note":
+                    secrets.append(f"SECRET{value}")
+                    actions.add_note(session, call, f"internal SECRET{value}", by)
+                elif kind == "reply":
+                    actions.reply_to_school(
+                        session, env.config, env.rules, call, f"public {value}", by, str(n)
+                    )
+                elif kind == "solve":
+                    actions.set_status(
+                        session, env.config, env.rules, call, "solved", by, f"fixed {value}"
+                    )
+                elif kind == "status":
+                    actions.set_status(session, env.config, env.rules, call, str(value), by)
+                else:
+                    actions.set_priority(session, env.rules, call, str(value), by)
+        to_school = [o for o in env.outbox() if HEAD in json.loads(o.recipients)]
+        assert to_school  # the confirmation, at least
+        for row in to_school:
+            for secret in secrets:
+                assert secret.encode() not in row.raw
