@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from mailbot import authorisation
+from mailbot.actions import Staff
 from mailbot.details import missing_details
 from mailbot.directory import SenderKind
+from mailbot.models import Call
+from mailbot.store import view
 from mailbot.triage import Action, CallView, Context, Triage
 
 
@@ -29,10 +33,21 @@ def _open_call(t: Triage, ctx: Context) -> CallView:
     ctx.store.add_event(
         call.id, at=ctx.now, actor=msg.from_addr or "", kind="opened", detail=detail
     )
-    return call
+    return _authorisation(t, ctx, call)
 
 
-def _writes_to_school(t: Triage, ctx: Context, call: CallView) -> bool:
+def _authorisation(t: Triage, ctx: Context, call: CallView) -> CallView:
+    """Hold a request from someone not on the school's authorised list and ask the head."""
+    session = ctx.store.session
+    row = session.get_one(Call, call.id)
+    if not authorisation.needed(session, ctx.rules, row):
+        return call
+    by = Staff(actor="mailbot", now=ctx.now)
+    authorisation.request(session, ctx.config, ctx.rules, row, by, occasion=t.key)
+    return view(row)
+
+
+def writes_to_school(t: Triage, ctx: Context, call: CallView) -> bool:
     """Whether a staff email on a call also went to the school (it counts as the response)."""
     recipients = {a.lower() for a in (*t.parsed.to, *t.parsed.cc)}
     if call.requester_email and call.requester_email.lower() in recipients:
@@ -69,7 +84,7 @@ def act(t: Triage, ctx: Context) -> Triage:
     elif t.action is Action.APPEND and call is not None:
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="message", detail=t.thread_via)
         staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
-        if staff and _writes_to_school(t, ctx, call):
+        if staff and writes_to_school(t, ctx, call):
             ctx.store.mark_responded(call.id, now=ctx.now, actor=actor)
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.

@@ -9,13 +9,14 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import lifecycle, notices
+from mailbot import authorisation, lifecycle, notices
 from mailbot.config import Config
 from mailbot.models import Call
 from mailbot.rules import Rules
 from mailbot.sla import STATUSES
 from mailbot.store import Store, view
 from mailbot.supporttime import describe
+from mailbot.templatevars import spoc_copies
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,12 @@ def parse_deadline(rules: Rules, text: str) -> datetime | Refused:
     return moment.replace(tzinfo=cal.zone) if moment.tzinfo is None else moment
 
 
+def school_recipients(rules: Rules, call: Call) -> tuple[str, ...]:
+    """Who the school's side of a call is written to: the requester, then its SPOCs."""
+    to = notices.school_to(view(call))
+    return (*to, *spoc_copies(rules, view(call), to))
+
+
 def assign(session: Session, rules: Rules, call: Call, who: str, by: Staff) -> str | Refused:
     """Give the call to an officer."""
     officer = resolve_officer(rules, who, by.actor)
@@ -102,6 +109,49 @@ def assign(session: Session, rules: Rules, call: Call, who: str, by: Staff) -> s
     return f"assigned to {officer}"
 
 
+def unassign(session: Session, call: Call, by: Staff) -> str:
+    """Give the call back to its team: it is no one's until someone takes it."""
+    if call.assignee is None:
+        return "not assigned to anyone"
+    before = call.assignee
+    call.assignee = None
+    call.updated_at = by.now
+    lifecycle.add_event(
+        session, call, at=by.now, actor=by.actor, kind="assigned", detail=f"{before} -> nobody"
+    )
+    return f"no longer assigned to {before}; the team {call.team or ''} has it".replace("  ", " ")
+
+
+def set_type(
+    session: Session, config: Config, rules: Rules, call: Call, kind: str, by: Staff
+) -> str:
+    """Change the call's type; a request from someone not authorised then waits for the head."""
+    before = call.type
+    if kind == before:
+        return f"already {kind}"
+    call.type = kind
+    call.updated_at = by.now
+    lifecycle.add_event(
+        session, call, at=by.now, actor=by.actor, kind="type", detail=f"{before} -> {kind}"
+    )
+    done = f"type {before} -> {kind}"
+    if authorisation.needed(session, rules, call):
+        occasion = f"type\0{by.now.isoformat()}\0{kind}"
+        done += "; " + authorisation.request(session, config, rules, call, by, occasion)
+    return done
+
+
+def link(session: Session, call: Call, other: Call, by: Staff) -> str:
+    """Cross-reference two calls; each records the other."""
+    if other.id in {c.id for c in lifecycle.linked(session, call, "related")}:
+        return f"already linked to {other.ref}"
+    lifecycle.link(session, call, other, "related")
+    lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="linked", detail=other.ref)
+    lifecycle.add_event(session, other, at=by.now, actor=by.actor, kind="linked", detail=call.ref)
+    call.updated_at = other.updated_at = by.now
+    return f"linked to {other.ref}"
+
+
 def set_priority(
     session: Session, rules: Rules, call: Call, priority: str, by: Staff
 ) -> str | Refused:
@@ -116,17 +166,25 @@ def set_priority(
     return f"priority {change.detail}"
 
 
-def set_deadline(
-    session: Session, rules: Rules, call: Call, when: str, reason: str, by: Staff
-) -> str | Refused:
-    """Replace the fix target with one agreed with the school; the reason is required."""
+def check_deadline(rules: Rules, when: str, reason: str, now: datetime) -> datetime | Refused:
+    """The agreed deadline ``when`` names, or why it cannot be used."""
     if not reason.strip():
         return Refused("a revised deadline needs the reason it was agreed, e.g. 'agreed with head'")
     due_at = parse_deadline(rules, when)
     if isinstance(due_at, Refused):
         return due_at
-    if due_at <= by.now:
-        return Refused(f"{due_at.isoformat()} has already passed")
+    if due_at <= now:
+        return Refused(f"{describe(due_at, rules.calendar, now).removeprefix('by ')} has passed")
+    return due_at
+
+
+def set_deadline(
+    session: Session, rules: Rules, call: Call, when: str, reason: str, by: Staff
+) -> str | Refused:
+    """Replace the fix target with one agreed with the school; the reason is required."""
+    due_at = check_deadline(rules, when, reason, by.now)
+    if isinstance(due_at, Refused):
+        return due_at
     lifecycle.set_deadline(
         session, call, due_at, reason.strip(), policy=rules.clock, now=by.now, actor=by.actor
     )
@@ -141,8 +199,12 @@ def set_status(
     status: str,
     by: Staff,
     message: str = "",
+    occasion: str | None = None,
 ) -> str | Refused:
-    """Move the call to a status; solving tells the school, with ``message`` if given."""
+    """Move the call to a status; solving tells the school, with ``message`` if given.
+
+    ``occasion`` fixes the solved notice's Message-ID (default: the instant).
+    """
     if status not in STATUSES:
         return Refused(f"status {status!r} does not exist; statuses are {', '.join(STATUSES)}")
     change = lifecycle.set_status(
@@ -159,7 +221,7 @@ def set_status(
             "solved",
             notices.solved_extra(rules, record, message.strip(), by.now),
             now=by.now,
-            occasion=by.now.isoformat(),
+            occasion=occasion or by.now.isoformat(),
             thread=lifecycle.school_thread(session, call),
         )
         # Telling the school it is fixed is the officer contacting it, if

@@ -1,43 +1,46 @@
-"""`mailbot calls assign/update`: staff actions from the command line, for when mail is down."""
+"""`mailbot calls assign/update/note/reply/...`: the email commands, from the command line."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from mailbot import actions
+from mailbot import actions, staffcommands
+from mailbot.commands import Command, Instructions
 from mailbot.config import Config
 from mailbot.db import make_engine, make_sessions, transaction
 from mailbot.errors import Conflict, MailbotError
-from mailbot.models import Call
 from mailbot.rules import Rules, load_rules
-
-Step = Callable[[Session, Call], "str | actions.Refused"]
 
 
 class _Undo(Exception):
     """Raised inside the transaction so that a refusal rolls every step back."""
 
 
-def apply(config: Config, rules: Rules, ref: str, steps: list[Step]) -> list[str]:
-    """Run the steps on one call in one transaction; any refusal undoes them all."""
+def apply(
+    config: Config, rules: Rules, ref: str, found: Instructions, by: actions.Staff, relay: bool
+) -> list[str]:
+    """Run the commands on one call in one transaction; any refusal changes nothing."""
     sessions = make_sessions(make_engine(config.database.url))
+    # The same work done twice (a command line run again) composes the same
+    # Message-IDs, and the outbox's unique index refuses the second.
+    occasion = "\0".join(
+        ("cli", by.actor, by.now.isoformat(), *(c.line for c in found.commands), found.body)
+    )
     try:
         with transaction(sessions) as session:
             call = actions.find_call(session, rules, ref)
             if call is None:
                 raise MailbotError(f"no call {ref}")
-            done: list[str] = []
-            for step in steps:
-                result = step(session, call)
-                if isinstance(result, actions.Refused):
-                    raise _Undo(f"{call.ref}: nothing changed: {result.message}")
-                done.append(f"{call.ref}: {result}")
-            return done
+            job = staffcommands.Job(session, config, rules, call, by, occasion, found.body)
+            worked = staffcommands.run(job, found, relay=relay)
+            if worked.refused:
+                raise _Undo(f"{call.ref}: nothing changed: " + "; ".join(worked.refused))
+            lines = [f"{call.ref}: {line}" for line in worked.done]
+            if worked.sent_to:
+                lines.append(f"{call.ref}: sent to {', '.join(worked.sent_to)}")
+            return lines
     except _Undo as exc:
         raise MailbotError(str(exc)) from None
     except Conflict:
@@ -47,48 +50,64 @@ def apply(config: Config, rules: Rules, ref: str, steps: list[Step]) -> list[str
 def _text(args: argparse.Namespace) -> str:
     """The words given on the command line, or read from standard input for "-"."""
     text: str = args.text
-    return sys.stdin.read() if text == "-" else text
+    return (sys.stdin.read() if text == "-" else text).strip()
 
 
-def steps_for(
-    args: argparse.Namespace, config: Config, rules: Rules, by: actions.Staff
-) -> list[Step]:
-    """The actions an `assign` or `update` command line asks for, in a sensible order."""
-    if args.calls_command == "assign":
-        return [lambda s, c: actions.assign(s, rules, c, args.officer, by)]
-    if args.calls_command == "note":
-        return [lambda s, c: actions.add_note(s, c, _text(args), by)]
-    if args.calls_command == "reply":
-        text = _text(args)
-        occasion = f"cli\0{by.actor}\0{by.now.isoformat()}\0{text}"
-        return [lambda s, c: actions.reply_to_school(s, config, rules, c, text, by, occasion)]
-    steps: list[Step] = []
+def _command(name: str, arg: str = "") -> Command:
+    return Command(name, arg, f"--{name} {arg}".strip() if name != "note" else "note")
+
+
+def instructions_for(args: argparse.Namespace) -> tuple[Instructions, bool]:
+    """The commands a `calls` command line asks for, and whether words go to the school.
+
+    They are the same commands an email reply would carry, so the command line
+    and email produce the same changes, events and emails.
+    """
+    sub = args.calls_command
+    if sub == "assign":
+        return Instructions((_command("assign", args.officer),)), False
+    if sub == "note":
+        return Instructions((_command("note"),), _text(args)), False
+    if sub == "reply":
+        return Instructions((), _text(args)), True
+    if sub == "authorise":
+        return Instructions((_command("authorise"),)), False
+    if sub == "decline":
+        return Instructions((_command("decline"),), args.reason.strip()), False
+    found: list[Command] = []
     if args.assign:
-        steps.append(lambda s, c: actions.assign(s, rules, c, args.assign, by))
+        found.append(_command("assign", args.assign))
+    if args.type:
+        found.append(_command("type", args.type))
     if args.priority:
-        steps.append(lambda s, c: actions.set_priority(s, rules, c, args.priority.upper(), by))
+        found.append(_command("priority", args.priority))
     if args.deadline:
-        reason = args.reason or ""
-        steps.append(lambda s, c: actions.set_deadline(s, rules, c, args.deadline, reason, by))
+        found.append(_command("deadline", f"{args.deadline} {args.reason or ''}".strip()))
+    for ref in args.link or ():
+        found.append(_command("link", ref))
     if args.status:
-        message = args.message or ""
-        steps.append(lambda s, c: actions.set_status(s, config, rules, c, args.status, by, message))
-    if not steps:
-        raise MailbotError("nothing to update: give --status, --priority, --deadline or --assign")
-    return steps
+        found.append(_command("status", args.status))
+    if not found and not args.message:
+        raise MailbotError(
+            "nothing to update: give --status, --priority, --type, --deadline, --assign, "
+            "--link or --message"
+        )
+    message = (args.message or "").strip()
+    return Instructions(tuple(found), message), bool(message)
 
 
 def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
-    """Carry out `calls assign` or `calls update` and print what was done."""
+    """Carry out a `calls` command that works a call, and print what was done."""
     rules = load_rules(config.rules.dir)
     by = actions.Staff(actor=args.by, now=now)
-    for line in apply(config, rules, args.ref, steps_for(args, config, rules, by)):
+    found, relay = instructions_for(args)
+    for line in apply(config, rules, args.ref, found, by, relay):
         print(line)
     return 0
 
 
 def add_parsers(calls_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `calls assign` and `calls update` under `mailbot calls`."""
+    """Register the commands that work a call under `mailbot calls`."""
     by_help = "who is acting, for the audit trail (an officer's address; default: cli)"
     assign = calls_sub.add_parser("assign", help="give a call to an officer")
     assign.add_argument("ref")
@@ -102,19 +121,33 @@ def add_parsers(calls_sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     reply.add_argument("ref")
     reply.add_argument("text", help="the message; - reads it from standard input")
     reply.add_argument("--by", required=True, help="the officer writing (their address)")
+    authorise = calls_sub.add_parser(
+        "authorise", help="authorise a request waiting for the headteacher (given another way)"
+    )
+    authorise.add_argument("ref")
+    authorise.add_argument("--by", default="cli", help=by_help)
+    decline = calls_sub.add_parser("decline", help="decline a request waiting for authorisation")
+    decline.add_argument("ref")
+    decline.add_argument("reason", help="why, for the requester")
+    decline.add_argument("--by", default="cli", help=by_help)
     update = calls_sub.add_parser(
-        "update", help="change a call's status, priority, deadline or assignee"
+        "update", help="change a call's status, priority, type, deadline, links or assignee"
     )
     update.add_argument("ref")
-    update.add_argument(
-        "--status",
-        choices=("open", "in_progress", "awaiting_customer", "solved", "closed"),
-    )
+    update.add_argument("--status", help="open, in_progress, awaiting_customer, solved or closed")
     update.add_argument("--priority", help="Critical, P1, P2, P3 or P4")
+    update.add_argument("--type", help="incident, service_request, change_request or complaint")
+    update.add_argument(
+        "--link", action="append", metavar="REF", help="cross-reference another call (repeatable)"
+    )
     update.add_argument(
         "--deadline", help="revised fix deadline agreed with the school: DATE or 'DATE HH:MM'"
     )
     update.add_argument("--reason", help="why the deadline was revised (required with it)")
-    update.add_argument("--message", help="text for the school with --status solved")
+    update.add_argument(
+        "--message",
+        help="words for the school: in the solved notice with --status solved, else sent "
+        "as the officer's reply (needs --by)",
+    )
     update.add_argument("--assign", help="officer id, name or address")
     update.add_argument("--by", default="cli", help=by_help)

@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_calls_show)
     callcmd.add_parsers(calls_sub)
-    for name in ("assign", "update", "note", "reply"):
+    for name in ("assign", "update", "note", "reply", "authorise", "decline"):
         calls_sub.choices[name].set_defaults(func=cmd_calls_change)
 
     rules_p = sub.add_parser("rules", help="check the rule files")

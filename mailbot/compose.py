@@ -8,6 +8,7 @@ from typing import Any
 from mailbot import staffmail
 from mailbot.directory import SenderKind
 from mailbot.mime import valid_address
+from mailbot.sla import HELD
 from mailbot.supporttime import describe
 from mailbot.templatevars import call_context, message_id, spoc_copies
 from mailbot.triage import Action, CallView, Context, Outgoing, Triage
@@ -33,6 +34,15 @@ def _previous(t: Triage, ctx: Context) -> dict[str, str] | None:
     return {"ref": old.ref, "status": old.status, "solved": solved.removeprefix("by ")}
 
 
+def _authorisation(ctx: Context, call: CallView) -> dict[str, str] | None:
+    """What the confirmation says about a request waiting for the headteacher."""
+    if call.status not in HELD:
+        return None
+    school = ctx.rules.directory.school(call.school_id) if call.school_id else None
+    heads = school.with_role("headteacher") if school else ()
+    return {"by": " and ".join(h.name for h in heads) or "your headteacher"}
+
+
 def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
     msg = t.parsed
     to = (msg.from_addr,) if msg.from_addr else ()
@@ -52,6 +62,7 @@ def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
             "out_of_hours": out_of_hours,
             "picked_up": picked_up,
             "password_removed": t.password_found,
+            "authorisation": _authorisation(ctx, call),
         },
     )
     in_reply_to, refs = _threading(t)
@@ -124,7 +135,12 @@ def compose(t: Triage, ctx: Context) -> Triage:
         outgoing.append(_reopened(t, ctx, t.call))
         staff.append(staffmail.school_reply(t, ctx, t.call))
     elif t.action is Action.APPEND and t.call is not None and not _from_staff(t):
-        staff.append(staffmail.school_reply(t, ctx, t.call))
+        # A headteacher's #authorise is answered by the decision notices instead.
+        if t.worked is None:
+            staff.append(staffmail.school_reply(t, ctx, t.call))
+    elif t.action is Action.UNVERIFIED:
+        sender = {"name": msg.from_name, "address": msg.from_addr, "reason": t.reason}
+        outgoing.append(_simple_reply(t, ctx, "unverified_staff", {"sender": sender}))
     elif t.action is Action.UNKNOWN_REPLY:
         sender = {"name": msg.from_name, "address": msg.from_addr}
         outgoing.append(_simple_reply(t, ctx, "unknown_sender", {"sender": sender}))
@@ -133,6 +149,8 @@ def compose(t: Triage, ctx: Context) -> Triage:
         size_mb = round(msg.raw_size / 1_000_000, 1)
         extra = {"size_mb": size_mb, "limit_mb": f"{limit:g}"}
         outgoing.append(_simple_reply(t, ctx, "oversize", extra))
+    if t.worked is not None and t.call is not None and _from_staff(t):
+        staff.append(staffmail.receipt(t, ctx, t.call, t.worked))
     outgoing.extend(out for out in staff if out is not None)
     return replace(t, outgoing=tuple(outgoing))
 

@@ -102,6 +102,10 @@ class ServiceConfig(_Strict):
     name: str = "Schools ICT Support"
     message_id_domain: str | None = None
     max_stored_attachment_bytes: int = Field(default=5_000_000, ge=0)
+    # The authserv-id our receiving mail server writes in Authentication-Results.
+    # When set, staff mail must pass DKIM or SPF aligned with From (or DMARC)
+    # there before its commands run or its words reach a school.
+    authserv_id: str | None = Field(default=None, min_length=1)
 
     @property
     def id_domain(self) -> str:

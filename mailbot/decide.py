@@ -22,6 +22,18 @@ def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
     return Action.FOLLOW_UP, f"reply after {call.ref} was {call.status}: new call follows on"
 
 
+def _unverified(t: Triage, ctx: Context) -> tuple[Action, str]:
+    """Possibly forged staff mail runs nothing and reaches no school; its owner is warned."""
+    sender = t.sender
+    reason = f"staff address failed authentication ({t.reason})"
+    if sender is None or sender.address is None:
+        return Action.HOLD, reason
+    since = ctx.now - timedelta(hours=1)
+    if ctx.store.auto_replies_since(sender.address, since, kind="unverified_staff"):
+        return Action.HOLD, reason + "; its owner was already warned this hour"
+    return Action.UNVERIFIED, reason
+
+
 def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
     screening = t.screening
     sender = t.sender
@@ -33,6 +45,8 @@ def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
     if automatic:
         reason = screening.reason if screening else "automatic"
         return (Action.RECORD, reason) if t.call else (Action.IGNORE, reason)
+    if sender is not None and sender.kind is SenderKind.UNVERIFIED:
+        return _unverified(t, ctx)
     if t.call is not None:
         return _on_call(t, ctx, t.call)
     if sender is None or sender.kind is SenderKind.NONE:

@@ -78,6 +78,23 @@ class School(_Rule):
         """Return the school's contacts holding ``role``."""
         return tuple(c for c in self.contacts if role in c.roles)
 
+    def is_authorised(self, name: str, address: str | None) -> bool:
+        """Whether a person (by name or address) may raise service requests and changes.
+
+        Headteachers are always authorised; the list holds names or addresses,
+        compared without regard to case or spacing.
+        """
+        wanted = {" ".join(name.lower().split())} if name.strip() else set()
+        if address:
+            wanted.add(address.lower())
+            contact = self.contact_for(address.lower())
+            if contact is not None:
+                if "headteacher" in contact.roles:
+                    return True
+                wanted.add(" ".join(contact.name.lower().split()))
+        allowed = {" ".join(a.lower().split()) for a in self.authorised}
+        return bool(wanted & allowed)
+
 
 class Officer(_Rule):
     """A member of the support team."""
@@ -108,6 +125,9 @@ class SenderKind(StrEnum):
 
     SCHOOL = "school"
     STAFF = "staff"
+    # A staff address on mail that failed the receiving server's authentication
+    # checks: possibly forged, so it is neither trusted nor answered.
+    UNVERIFIED = "unverified"
     UNKNOWN = "unknown"
     NONE = "none"
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.models import Call, Outbox, ServiceState
+from mailbot.sla import LIVE
 
 
 def record(sessions: sessionmaker[Session], key: str, value: str, now: datetime) -> None:
@@ -71,8 +72,7 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         oldest = session.scalar(
             select(func.min(Outbox.created_at)).where(Outbox.status == "pending")
         )
-        open_states = ("open", "awaiting_customer", "in_progress")
-        live = select(func.count(Call.id)).where(Call.status.in_(open_states))
+        live = select(func.count(Call.id)).where(Call.status.in_(LIVE))
         open_calls = session.scalar(live) or 0
         past = session.scalar(live.where(Call.fix_due_at < now)) or 0
         near = (

@@ -175,7 +175,14 @@ def recurrence_chain(session: Session, call: Call) -> list[Call]:
 
 
 # Kinds of email that form the school's side of a call's thread.
-SCHOOL_KINDS = ("confirmation", "reopened", "solved", "closure", "staff_reply")
+SCHOOL_KINDS = (
+    "confirmation",
+    "reopened",
+    "solved",
+    "closure",
+    "staff_reply",
+    "authorisation_result",
+)
 
 
 def school_thread(session: Session, call: Call) -> tuple[str, ...]:
@@ -199,7 +206,7 @@ def school_thread(session: Session, call: Call) -> tuple[str, ...]:
 
 
 # Kinds of email that form the staff side of a call's thread.
-STAFF_KINDS = ("new_call", "school_reply", "receipt")
+STAFF_KINDS = ("new_call", "school_reply", "receipt", "staff_update")
 
 
 def staff_thread(session: Session, call: Call) -> tuple[str, ...]:

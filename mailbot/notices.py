@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mailbot import commands
 from mailbot.config import Config
 from mailbot.directory import Directory, Officer
 from mailbot.mime import build, valid_address
@@ -111,6 +112,7 @@ def escalation(
             "assignee": audience.person.name if call.assignee and audience.person else "",
             "logged": describe(call.created_at, rules.calendar, now).removeprefix("by "),
             "details": excerpt,
+            "commands": commands.usage_lines(),
         },
     )
     return Outgoing(
@@ -123,6 +125,11 @@ def escalation(
         message_id=notice_id(config, call, "escalation", str(level.level)),
         call_id=call.id,
     )
+
+
+def school_to(call: CallView) -> tuple[str, ...]:
+    """The school's address on a call (its requester), when mail can go there."""
+    return _to_school(call)
 
 
 def _to_school(call: CallView) -> tuple[str, ...]:
@@ -158,6 +165,32 @@ def to_school(
         message_id=notice_id(config, call, kind, occasion),
         in_reply_to=thread[-1] if thread else None,
         references=thread[-10:],
+        call_id=call.id,
+    )
+
+
+def to_people(
+    config: Config,
+    rules: Rules,
+    call: CallView,
+    kind: str,
+    extra: dict[str, Any],
+    *,
+    to: tuple[str, ...],
+    now: datetime,
+    occasion: str,
+) -> Outgoing:
+    """A notice about a call to particular people, starting a thread of its own."""
+    context = {"service": _service(config), "call": call_context(call, rules, now), **extra}
+    rendered = rules.templates.render(kind, context)
+    return Outgoing(
+        kind=kind,
+        to=to,
+        cc=(),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=notice_id(config, call, kind, occasion),
         call_id=call.id,
     )
 

@@ -30,10 +30,13 @@ def enqueue(t: Triage, ctx: Context) -> Triage:
         # Staff are exempt: a busy team may get many notices an hour, and
         # their own automatic replies are screened out before they count.
         directory = ctx.rules.directory
+        # Warnings about unverified mail go to a staff address whatever the
+        # sender wrote, so those are capped like any other automatic reply.
+        capped = out.kind == "unverified_staff"
         flooded = [
             a
             for a in out.to
-            if not directory.is_staff_address(a)
+            if (capped or not directory.is_staff_address(a))
             and ctx.store.auto_replies_since(a, hour_ago) >= limit
         ]
         if flooded:

@@ -12,6 +12,7 @@ from mailbot.compose import compose
 from mailbot.correlate import correlate
 from mailbot.decide import decide
 from mailbot.identify import identify
+from mailbot.instruct import instruct
 from mailbot.mime import OWN_MARKER
 from mailbot.outbox import enqueue
 from mailbot.parse import parse_message
@@ -89,6 +90,7 @@ STAGES: tuple[Stage, ...] = (
     classify,
     decide,
     act,
+    instruct,
     compose,
     enqueue,
 )

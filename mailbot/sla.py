@@ -17,10 +17,20 @@ from mailbot.supporttime import (
 )
 
 # Every status a call can have.  "Live" ones run the clocks; a solved call
-# waits to close, and a closed one is finished.
-STATUSES = ("open", "in_progress", "awaiting_customer", "solved", "closed")
-LIVE = ("open", "in_progress", "awaiting_customer")
+# waits to close, and a closed one is finished.  A request from someone not on
+# the school's authorised list waits for the headteacher with its clock held,
+# whatever the rules say about pauses: nobody may work it yet.
+STATUSES = (
+    "open",
+    "in_progress",
+    "awaiting_customer",
+    "awaiting_authorisation",
+    "solved",
+    "closed",
+)
+LIVE = ("open", "in_progress", "awaiting_customer", "awaiting_authorisation")
 DONE = ("solved", "closed")
+HELD = ("awaiting_authorisation",)
 
 
 @dataclass(frozen=True)
@@ -168,8 +178,8 @@ def change_status(policy: SlaPolicy, clock: Clock, status: str, now: datetime) -
     clock = _end_pauses(policy, clock, now)
     if status in DONE:
         return replace(clock, status=status, solved_at=now)
-    paused_since = now if status in policy.pause_statuses else None
-    return replace(clock, status=status, paused_since=paused_since)
+    paused = status in policy.pause_statuses or status in HELD
+    return replace(clock, status=status, paused_since=now if paused else None)
 
 
 def revise(policy: SlaPolicy, clock: Clock, due_at: datetime, now: datetime) -> Clock:

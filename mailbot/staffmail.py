@@ -1,13 +1,23 @@
-"""Compose what staff are sent about a call: the new-call notice and the school's replies."""
+"""Compose what staff are sent about a call: notices, relayed school replies and receipts.
+
+Every email on the staff side of a call carries the same subject (after any
+"Re:"), the call's tag and topic, and continues one thread by In-Reply-To and
+References, so that Outlook's conversations and Gmail's threads keep a call
+together.  What happened goes in the first lines of the body instead.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
 from typing import Any
 
+from mailbot import commands
+from mailbot.config import Config
 from mailbot.inbound import ParsedMessage
 from mailbot.rules import Rules
 from mailbot.templatevars import call_context, message_id
-from mailbot.triage import Action, CallView, Context, Outgoing, Triage
+from mailbot.triage import Action, CallView, Context, Outgoing, Triage, Worked
 
 
 def staff_address(rules: Rules, call: CallView) -> str | None:
@@ -32,6 +42,43 @@ def _attachments(msg: ParsedMessage) -> list[dict[str, Any]]:
     ]
 
 
+def compose(
+    config: Config,
+    rules: Rules,
+    call: CallView,
+    kind: str,
+    extra: dict[str, Any],
+    *,
+    now: datetime,
+    mid: str,
+    thread: tuple[str, ...],
+    to: str | None = None,
+) -> Outgoing | None:
+    """Render a staff email about ``call`` in the staff thread; None when nobody works it."""
+    to = to or staff_address(rules, call)
+    if to is None:
+        return None
+    context = {
+        "service": {"name": config.service.name, "address": config.service.address},
+        "call": call_context(call, rules, now),
+        "commands": commands.usage_lines(),
+        **extra,
+    }
+    rendered = rules.templates.render(kind, context)
+    return Outgoing(
+        kind=kind,
+        to=(to,),
+        cc=(),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=mid,
+        in_reply_to=thread[-1] if thread else None,
+        references=thread[-10:],
+        call_id=call.id,
+    )
+
+
 def _people(t: Triage) -> dict[str, str]:
     msg = t.parsed
     sender = t.sender
@@ -43,44 +90,77 @@ def _people(t: Triage) -> dict[str, str]:
     }
 
 
-def _outgoing(
+def _from_email(
     t: Triage, ctx: Context, call: CallView, kind: str, extra: dict[str, Any]
 ) -> Outgoing | None:
-    to = staff_address(ctx.rules, call)
-    if to is None:
-        return None
     context = {
-        "service": {"name": ctx.config.service.name, "address": ctx.config.service.address},
-        "call": call_context(call, ctx.rules, ctx.now),
         "sender": _people(t),
         "text": t.parsed.new_text.strip() or t.parsed.text.strip(),
         "attachments": _attachments(t.parsed),
         **extra,
     }
-    rendered = ctx.rules.templates.render(kind, context)
-    thread = ctx.store.thread(call.id, staff=True)
-    return Outgoing(
-        kind=kind,
-        to=(to,),
-        cc=(),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id(ctx, t.key, kind, call.ref),
-        in_reply_to=thread[-1] if thread else None,
-        references=thread[-10:],
-        call_id=call.id,
+    return compose(
+        ctx.config,
+        ctx.rules,
+        call,
+        kind,
+        context,
+        now=ctx.now,
+        mid=message_id(ctx, t.key, kind, call.ref),
+        thread=ctx.store.thread(call.id, staff=True),
     )
 
 
 def new_call_notice(t: Triage, ctx: Context, call: CallView) -> Outgoing | None:
     """Tell the team (or the project manager, for a complaint) about a new call."""
     previous = t.previous.ref if t.previous else ""
-    return _outgoing(
-        t, ctx, call, "new_call", {"missing": list(call.missing), "previous": previous}
-    )
+    extra = {"missing": list(call.missing), "previous": previous}
+    return _from_email(t, ctx, call, "new_call", extra)
 
 
 def school_reply(t: Triage, ctx: Context, call: CallView) -> Outgoing | None:
     """Pass the school's reply on a call to its officer (or its team)."""
-    return _outgoing(t, ctx, call, "school_reply", {"reopened": t.action is Action.REOPEN})
+    return _from_email(t, ctx, call, "school_reply", {"reopened": t.action is Action.REOPEN})
+
+
+def receipt(t: Triage, ctx: Context, call: CallView, worked: Worked) -> Outgoing | None:
+    """Tell the officer who wrote what their email did, in the staff thread."""
+    writer = t.parsed.from_addr
+    if writer is None:
+        return None
+    extra = {
+        "done": list(worked.done),
+        "refused": list(worked.refused),
+        "sent_to": list(worked.sent_to),
+        "internal": worked.internal,
+        "help": commands.help_lines() if worked.help or worked.refused else [],
+    }
+    own = (t.parsed.message_id,) if t.parsed.message_id else ()
+    thread = (*ctx.store.thread(call.id, staff=True), *own)
+    return compose(
+        ctx.config,
+        ctx.rules,
+        call,
+        "receipt",
+        extra,
+        now=ctx.now,
+        mid=message_id(ctx, t.key, "receipt", call.ref),
+        thread=thread,
+        to=writer,
+    )
+
+
+def update_notice(
+    config: Config,
+    rules: Rules,
+    call: CallView,
+    extra: dict[str, Any],
+    *,
+    now: datetime,
+    occasion: str,
+    thread: tuple[str, ...],
+) -> Outgoing | None:
+    """Tell whoever works the call that something happened to it outside their own mail."""
+    digest = hashlib.sha256(f"{call.ref}\0staff_update\0{occasion}".encode()).hexdigest()[:16]
+    mid = f"<{call.ref}.staff_update.{digest}@{config.service.id_domain}>"
+    return compose(config, rules, call, "staff_update", extra, now=now, mid=mid, thread=thread)

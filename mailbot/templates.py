@@ -26,9 +26,15 @@ _SAMPLE_CALL = {
     "response_due": "by 4.30pm on Monday 23 November",
     "fix_due": "by 4.30pm on Tuesday 24 November",
     "school": "Oakfield Primary School",
+    "topic": "Oakfield Primary School: Internet very slow in the ICT suite",
     "requester": "Ann Example",
     "status": "open",
 }
+_COMMANDS = [
+    "#assign NAME   #priority P1-P4   #status STATUS   #solved",
+    "#deadline DATE REASON   #note   #help",
+]
+_OFFICER = {"name": "Sam Okafor", "email": "sam.okafor@example.gov.uk"}
 _SERVICE = {"name": "Schools ICT Support", "address": "ictsupport@example.gov.uk"}
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -39,6 +45,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "out_of_hours": True,
         "picked_up": "8am on Monday 23 November",
         "password_removed": True,
+        "authorisation": {"by": "Helen Marsh"},
         "previous": {
             "ref": "ICT-000101",
             "status": "closed",
@@ -70,6 +77,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "attachments": [{"filename": "error.png", "content_type": "image/png", "kb": 120}],
         "missing": ["when it last worked"],
         "previous": "ICT-000101",
+        "commands": _COMMANDS,
     },
     "school_reply": {
         "service": _SERVICE,
@@ -78,12 +86,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "text": "It is still slow this afternoon.",
         "attachments": [],
         "reopened": False,
+        "commands": _COMMANDS,
     },
     "staff_reply": {
         "service": _SERVICE,
         "call": _SAMPLE_CALL,
         "text": "I have restarted the filtering appliance; please try again now.",
-        "officer": {"name": "Sam Okafor", "email": "sam.okafor@example.gov.uk"},
+        "officer": _OFFICER,
     },
     "escalation": {
         "service": _SERVICE,
@@ -95,6 +104,46 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "assignee": "Sam Okafor",
         "logged": "4.30pm on Friday 20 November",
         "details": "The internet has been very slow in the ICT suite since this morning.",
+        "commands": _COMMANDS,
+    },
+    "receipt": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "commands": _COMMANDS,
+        "done": ["assigned to sam", "priority P3 -> P2"],
+        "refused": ["#priority P7: no priority 'P7'; priorities are Critical, P1, P2, P3, P4"],
+        "sent_to": ["head@oakfield.example", "spoc@oakfield.example"],
+        "internal": False,
+        "help": ["#assign NAME", "    give the call to an officer (id, name or me)"],
+    },
+    "staff_update": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "commands": _COMMANDS,
+        "authorised": True,
+        "by": "Helen Marsh",
+        "reason": "",
+    },
+    "authorisation_request": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "headteacher": "Helen Marsh",
+    },
+    "authorisation_result": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "authorised": False,
+        "by": "Helen Marsh",
+        "reason": "We are not allowing social media in class this term.",
+    },
+    "unverified_staff": {
+        "service": _SERVICE,
+        "subject": "Re: [ICT-000123] Internet very slow in the ICT suite",
+        "sender": {
+            "name": "Sam Okafor",
+            "address": "sam.okafor@example.gov.uk",
+            "reason": "mx.example.gov.uk reported dkim=fail, spf=fail",
+        },
     },
     "unknown_sender": {
         "service": _SERVICE,

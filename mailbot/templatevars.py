@@ -46,6 +46,10 @@ def call_context(call: CallView, rules: Rules, now: datetime) -> dict[str, Any]:
         "response_due": describe(call.response_due_at, cal, now) if call.response_due_at else "",
         "fix_due": describe(call.fix_due_at, cal, now) if call.fix_due_at else "",
         "school": school.name if school else "",
+        # What the staff side of the call is called: one subject for every
+        # email in the staff thread, so mail clients keep them together.
+        "topic": f"{school.name if school else call.requester_name or call.requester_email}: "
+        f"{call.subject}",
         "requester": call.requester_name,
         "status": call.status,
     }

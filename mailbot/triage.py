@@ -30,6 +30,9 @@ class Action(StrEnum):
     DUPLICATE = "duplicate"  # Already handled (a redelivery, or seen before a crash).
     REOPEN = "reopen"  # The school replied soon after its call was solved.
     FOLLOW_UP = "follow_up"  # The school replied long after: a new, cross-referenced call.
+    # Mail from a staff address that failed authentication: kept for a human,
+    # and the address's owner warned (at most once an hour).
+    UNVERIFIED = "unverified"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,23 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
+class Worked:
+    """What the commands in one email (or one command line) did, for the receipt.
+
+    ``refused`` explains each command that could not be carried out; when it is
+    not empty nothing was changed and nothing was sent.  ``sent_to`` lists who
+    received the writer's words; ``internal`` says they were kept as a note.
+    """
+
+    ref: str
+    done: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+    sent_to: tuple[str, ...] = ()
+    internal: bool = False
+    help: bool = False
+
+
+@dataclass(frozen=True)
 class Triage:
     """Everything known about one email so far; each stage returns a new one."""
 
@@ -112,6 +132,9 @@ class Triage:
     message_row: int | None = None
     # For a follow-up, the solved or closed call the new one continues.
     previous: CallView | None = None
+    # What the commands at the top of a staff email (or a headteacher's
+    # #authorise) did; None when the email carried none and relayed nothing.
+    worked: Worked | None = None
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
     # Set by a stage that has settled everything; later stages are skipped.

@@ -54,25 +54,26 @@ def test_a_new_call_is_announced_to_the_owning_team(env: Env) -> None:
     [notice] = of_kind(env, "new_call")
     assert json.loads(notice.recipients) == [TEAM]
     assert parsed(notice)["Subject"] == (
-        "[ICT-000001] New P2 incident: Oakfield Primary School: Internet very slow in the ICT suite"
+        "[ICT-000001] Oakfield Primary School: Internet very slow in the ICT suite"
     )
+    assert text(notice).startswith("NEW P2 INCIDENT ICT-000001\n")
 
 
 def test_the_new_call_notice_has_what_staff_need_to_act(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
     body = text(of_kind(env, "new_call")[0])
-    assert "ICT-000001: P2 incident from Oakfield Primary School" in body
-    assert "From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>, phone 01632 960101" in body
-    assert (
-        "Response by 9.05am on Tuesday 24 November; fix by 9.05am on Wednesday 25 November" in body
-    )
+    assert "School:    Oakfield Primary School" in body
+    assert "From:      Helen Marsh <head@oakfield-primary.westshire.sch.uk>" in body
+    assert "Phone:     01632 960101" in body
+    assert "Response:  by 9.05am on Tuesday 24 November" in body
+    assert "Fix:       by 9.05am on Wednesday 25 November" in body
     assert "The internet has been very slow in the ICT suite" in body
 
 
 def test_the_new_call_notice_puts_the_schools_words_near_the_top(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
     lines = text(of_kind(env, "new_call")[0]).splitlines()
-    # The introduction and four lines of facts, then what the school wrote.
+    # The headline and the commands, then what the school wrote; the facts follow it.
     assert lines.index("Helen Marsh wrote:") <= 7
     assert lines[lines.index("Helen Marsh wrote:") + 2] == "Hello,"
 
@@ -91,7 +92,7 @@ def test_a_complaint_goes_to_the_project_manager_not_the_team(env: Env) -> None:
     env.feed(mail("school-complaint"), MONDAY_9)
     [notice] = of_kind(env, "new_call")
     assert json.loads(notice.recipients) == [PRIYA]
-    assert "complaint" in parsed(notice)["Subject"]
+    assert text(notice).startswith("NEW P3 COMPLAINT")
 
 
 def test_a_school_reply_is_relayed_to_the_team_while_unassigned(env: Env) -> None:
@@ -149,8 +150,17 @@ def test_a_reply_that_reopens_a_call_tells_staff_it_was_reopened(env: Env) -> No
         actions.set_status(session, env.config, env.rules, call, "solved", by)
     env.feed(mail("school-reply-still-broken", n="<again@x>"), local(2026, 11, 24, 15, 0))
     [relayed] = of_kind(env, "school_reply")
-    assert "Reopened by Oakfield Primary School" in parsed(relayed)["Subject"]
-    assert "REOPENED" in text(relayed)
+    assert text(relayed).startswith("REOPENED: Helen Marsh's reply reopened ICT-000001")
+
+
+def test_every_staff_email_on_a_call_has_one_subject_so_clients_thread_them(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
+    env.feed(raw, local(2026, 11, 23, 10, 12))
+    [notice] = of_kind(env, "new_call")
+    [relayed] = of_kind(env, "school_reply")
+    assert parsed(relayed)["Subject"] == "Re: " + parsed(notice)["Subject"]
+    assert parsed(relayed)["References"].split()[-1] == notice.message_id
 
 
 def test_a_follow_up_call_notice_names_the_earlier_call(env: Env) -> None:

@@ -1,0 +1,77 @@
+"""Whether the receiving server vouched for a sender (Authentication-Results, RFC 8601)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import authres
+
+from mailbot.inbound import ParsedMessage
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one email's Authentication-Results."""
+
+    passed: bool
+    reason: str
+
+
+def _aligned(domain: str, from_domain: str) -> bool:
+    """Relaxed DMARC alignment: one domain is the other or a subdomain of it.
+
+    This stands in for the organisational-domain comparison without a public
+    suffix list, which is exact for a council's own domains (westshire.gov.uk
+    and its subdomains) and never aligns two different registrants.
+    """
+    domain, from_domain = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
+    return (
+        domain == from_domain
+        or from_domain.endswith("." + domain)
+        or domain.endswith("." + from_domain)
+    )
+
+
+def _property(result: authres.AuthenticationResult, ptype: str, name: str) -> str:
+    for prop in result.properties:
+        if prop.type == ptype and prop.name == name and prop.value:
+            return str(prop.value).rsplit("@", 1)[-1]
+    return ""
+
+
+def check(msg: ParsedMessage, authserv_id: str) -> Verdict:
+    """Check the Authentication-Results header our own server (``authserv_id``) added.
+
+    The sender passes when DMARC passed, or DKIM or SPF passed for a domain
+    aligned with the From address.  Only the topmost header carrying our
+    server's id counts: headers further down were written before our server
+    received the mail, and the server is expected to remove forged copies of
+    its own (RFC 8601 section 5).
+    """
+    from_addr = msg.from_addr or ""
+    from_domain = from_addr.rsplit("@", 1)[-1] if "@" in from_addr else ""
+    if not from_domain:
+        return Verdict(False, "no sender domain to check")
+    wanted = authserv_id.strip().lower()
+    for value in msg.header_all("authentication-results"):
+        try:
+            header = authres.AuthenticationResultsHeader.parse_value(value)
+        except authres.AuthResError:
+            continue
+        if str(header.authserv_id).lower() != wanted:
+            continue
+        seen: list[str] = []
+        for result in header.results:
+            method, outcome = str(result.method).lower(), str(result.result).lower()
+            seen.append(f"{method}={outcome}")
+            if outcome != "pass":
+                continue
+            if method == "dmarc":
+                return Verdict(True, "dmarc=pass")
+            if method == "dkim" and _aligned(_property(result, "header", "d"), from_domain):
+                return Verdict(True, "dkim=pass, aligned with From")
+            if method == "spf" and _aligned(_property(result, "smtp", "mailfrom"), from_domain):
+                return Verdict(True, "spf=pass, aligned with From")
+        found = ", ".join(seen) or "no results"
+        return Verdict(False, f"{authserv_id} reported {found}, none passing for {from_domain}")
+    return Verdict(False, f"no Authentication-Results from {authserv_id}")

@@ -1,0 +1,222 @@
+"""The command grammar: `#assign sam`-style lines at the top of an email, read forgivingly."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import textwrap
+from dataclasses import dataclass
+
+# Every command word people may type, mapped to the command it means.  The
+# canonical names are the keys of the command table in staffwork.py.
+ALIASES: dict[str, str] = {
+    "assign": "assign",
+    "assignee": "assign",
+    "take": "take",
+    "unassign": "unassign",
+    "priority": "priority",
+    "prio": "priority",
+    "type": "type",
+    "status": "status",
+    "solved": "solved",
+    "solve": "solved",
+    "resolved": "solved",
+    "fixed": "solved",
+    "deadline": "deadline",
+    "link": "link",
+    "note": "note",
+    "internal": "note",
+    "private": "note",
+    "authorise": "authorise",
+    "authorize": "authorise",
+    "decline": "decline",
+    "help": "help",
+}
+
+# How to write each command and what it does, in the order #help lists them.
+USAGE: dict[str, tuple[str, str]] = {
+    "assign": ("#assign NAME", "give the call to an officer (id, name or me)"),
+    "take": ("#take", "assign the call to yourself"),
+    "unassign": ("#unassign", "give the call back to the team"),
+    "priority": ("#priority P2", "change the priority (Critical, P1 to P4)"),
+    "type": ("#type service request", "incident, service request, change, complaint"),
+    "status": ("#status awaiting customer", "open, in progress, awaiting customer, solved"),
+    "solved": ("#solved", "mark solved; your words go in the solved notice"),
+    "deadline": ("#deadline 2026-12-04 REASON", "a revised fix deadline agreed with the school"),
+    "link": ("#link ICT-000120", "cross-reference another call"),
+    "note": ("#note", "keep your words internal: the school sees nothing"),
+    "authorise": ("#authorise", "authorise a request that is waiting for it"),
+    "decline": ("#decline REASON", "decline a request that is waiting for it"),
+    "help": ("#help", "this list"),
+}
+
+# Shown at the top of every staff notice, briefly; #help gives the rest.
+FIRST_SHOWN = (
+    "#assign NAME",
+    "#priority P1-P4",
+    "#status STATUS",
+    "#solved",
+    "#deadline DATE REASON",
+    "#note",
+    "#help",
+)
+
+
+def help_lines() -> list[str]:
+    """Two lines per command, how to write it and then what it does, for narrow screens."""
+    return [line for usage, summary in USAGE.values() for line in (usage, f"    {summary}")]
+
+
+def usage_lines(width: int = 66) -> list[str]:
+    """The commands most used, wrapped to ``width`` for the head of staff notices."""
+    return textwrap.wrap("   ".join(FIRST_SHOWN), width, break_on_hyphens=False)
+
+
+# A command line starts with "#" and a word that begins with a letter, so that
+# "#1 priority is the hall" or "# 3 pupils" stay ordinary text.  Full-width
+# number signs come from phones set to East Asian keyboards.
+_COMMAND = re.compile(r"^[ \t]*[#＃][ \t]*([A-Za-z][A-Za-z_-]*)[ \t:]*(.*?)[ \t]*$")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command line: its canonical name, its argument, and the line as written."""
+
+    name: str
+    arg: str
+    line: str
+
+
+@dataclass(frozen=True)
+class Instructions:
+    """What an email asks for: commands from its first lines, and the rest of its text.
+
+    ``problems`` holds a line-by-line explanation of anything that looked like
+    a command but is not one; an email with problems is not acted on.
+    """
+
+    commands: tuple[Command, ...] = ()
+    body: str = ""
+    problems: tuple[str, ...] = ()
+
+    def named(self, name: str) -> Command | None:
+        """The first command called ``name``, if the email has one."""
+        return next((c for c in self.commands if c.name == name), None)
+
+
+def _unknown(word: str, line: str) -> str:
+    close = difflib.get_close_matches(word.lower(), ALIASES, n=1, cutoff=0.7)
+    hint = f"; did you mean #{close[0]}?" if close else "; reply with #help for the list"
+    return f"{line.strip()}: there is no command #{word}{hint}"
+
+
+def read(text: str) -> Instructions:
+    """Split ``text`` into the command lines at its top and the body below them.
+
+    Commands are the lines starting with "#" before the first line of ordinary
+    text; blank lines between them are allowed.  Case, spacing and a colon
+    after the word do not matter ("# Priority: 2" is "#priority 2").
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    commands: list[Command] = []
+    problems: list[str] = []
+    index = 0
+    for index, line in enumerate(lines):  # noqa: B007 - index is used after the loop
+        if not line.strip():
+            continue
+        match = _COMMAND.match(line)
+        if match is None:
+            break
+        word, arg = match[1], match[2]
+        name = ALIASES.get(word.lower().replace("-", "").replace("_", ""))
+        if name is None:
+            problems.append(_unknown(word, line))
+        else:
+            commands.append(Command(name, arg, line.strip()))
+    else:
+        index = len(lines)
+    body = "\n".join(lines[index:]).strip()
+    return Instructions(tuple(commands), body, tuple(problems))
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s_-]+", " ", text.strip().lower().rstrip(".!")).strip()
+
+
+# Words people use for each status, after lower-casing and turning runs of
+# spaces, hyphens and underscores into one space.
+_STATUS_WORDS = {
+    "open": "open",
+    "reopen": "open",
+    "reopened": "open",
+    "new": "open",
+    "in progress": "in_progress",
+    "progress": "in_progress",
+    "working": "in_progress",
+    "working on it": "in_progress",
+    "awaiting customer": "awaiting_customer",
+    "awaiting school": "awaiting_customer",
+    "awaiting reply": "awaiting_customer",
+    "awaiting": "awaiting_customer",
+    "waiting": "awaiting_customer",
+    "waiting on school": "awaiting_customer",
+    "waiting for school": "awaiting_customer",
+    "waiting on customer": "awaiting_customer",
+    "on hold": "awaiting_customer",
+    "pending": "awaiting_customer",
+    "solved": "solved",
+    "resolved": "solved",
+    "fixed": "solved",
+    "done": "solved",
+    "closed": "closed",
+    "close": "closed",
+}
+
+_TYPE_WORDS = {
+    "incident": "incident",
+    "fault": "incident",
+    "service request": "service_request",
+    "request": "service_request",
+    "sr": "service_request",
+    "change request": "change_request",
+    "change": "change_request",
+    "cr": "change_request",
+    "complaint": "complaint",
+}
+
+
+def status_word(text: str) -> str | None:
+    """The status ``text`` names ("Awaiting customer", "in-progress", "fixed"), or None."""
+    return _STATUS_WORDS.get(_key(text))
+
+
+def type_word(text: str) -> str | None:
+    """The call type ``text`` names ("service request", "SR", "change"), or None."""
+    return _TYPE_WORDS.get(_key(text))
+
+
+def priority_word(text: str, known: tuple[str, ...]) -> str | None:
+    """The priority ``text`` names among ``known`` ("p2", "2", "Priority 2", "crit")."""
+    key = _key(text).removeprefix("priority ").replace(" ", "")
+    for name in known:
+        lowered = name.lower()
+        # "crit" for Critical: a prefix of four letters or more is unambiguous.
+        if key in (lowered, lowered.removeprefix("p")) or (
+            len(key) >= 4 and lowered.startswith(key)
+        ):
+            return name
+    return None
+
+
+def references(text: str, prefix: str, width: int) -> tuple[str, ...] | None:
+    """Every call reference in ``text`` in canonical form, or None if anything else is there.
+
+    "ICT-120, [ict-000121] and ICT 5" names three calls; zero padding, case,
+    brackets and the hyphen are optional, as people type them.
+    """
+    pattern = re.compile(rf"\[?\s*{re.escape(prefix)}\s*-?\s*(\d{{1,12}})\s*\]?", re.IGNORECASE)
+    found = [f"{prefix}-{int(m[1]):0{width}d}" for m in pattern.finditer(text)]
+    rest = pattern.sub(" ", text)
+    if not found or re.sub(r"[\s,;&]|\band\b", "", rest, flags=re.IGNORECASE):
+        return None
+    return tuple(dict.fromkeys(found))

@@ -1,0 +1,72 @@
+"""Pipeline stage: carry out the commands at the top of a staff email, or a headteacher's reply."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from mailbot import actions, commands, staffcommands
+from mailbot.act import writes_to_school
+from mailbot.commands import Instructions
+from mailbot.directory import SenderKind
+from mailbot.models import Call
+from mailbot.sla import HELD
+from mailbot.store import view
+from mailbot.triage import Action, Context, Triage
+
+
+def _headteacher_of(t: Triage, call: Call) -> bool:
+    sender = t.sender
+    contact = sender.contact if sender else None
+    school = sender.school if sender else None
+    return (
+        contact is not None
+        and school is not None
+        and school.id == call.school_id
+        and "headteacher" in contact.roles
+    )
+
+
+def instruct(t: Triage, ctx: Context) -> Triage:
+    """Apply what the email asks of its call, and send staff's words on to the school.
+
+    Only staff (trusted, see identify) run commands; their words below the
+    commands go to the school unless they wrote to the school themselves.  A
+    school's headteacher may answer an authorisation request with #authorise
+    or #decline.  From anyone else, lines starting with "#" are plain text.
+    """
+    sender = t.sender
+    if t.call is None or sender is None or sender.address is None:
+        return t
+    if t.action not in (Action.APPEND, Action.OPEN_CALL):
+        return t
+    session = ctx.store.session
+    call = session.get_one(Call, t.call.id)
+    found = commands.read(t.parsed.new_text)
+    job = staffcommands.Job(
+        session=session,
+        config=ctx.config,
+        rules=ctx.rules,
+        call=call,
+        by=actions.Staff(actor=sender.address, now=ctx.now),
+        occasion=t.key,
+        body=found.body,
+    )
+    if sender.kind is SenderKind.STAFF:
+        asked = bool(found.commands or found.problems)
+        # A new call from staff keeps its text as the call's details; on an
+        # existing call the words go to the school unless the officer already
+        # wrote to the school directly (copying the support address).
+        relay = t.action is Action.APPEND and not writes_to_school(t, ctx, t.call)
+        if not asked and not (relay and found.body):
+            return t
+        worked = staffcommands.run(job, found, relay=relay)
+    elif sender.kind is SenderKind.SCHOOL and t.action is Action.APPEND:
+        first = found.commands[0] if found.commands else None
+        if first is None or first.name not in staffcommands.HEADTEACHER_COMMANDS:
+            return t
+        if call.status not in HELD or not _headteacher_of(t, call):
+            return t
+        worked = staffcommands.run(job, Instructions((first,), found.body), relay=False)
+    else:
+        return t
+    return replace(t, worked=worked, call=view(call))

@@ -1,0 +1,257 @@
+"""The command table: one function per command, shared by email replies and the CLI.
+
+Each handler checks its argument against the rules and the call and returns
+either a Refused (nothing changed) or a plan to carry out.  Every command in
+an email is checked before any is carried out, so one bad command changes
+nothing at all; then the plans run in the order written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from mailbot import actions, authorisation, commands
+from mailbot.commands import Command, Instructions
+from mailbot.config import Config
+from mailbot.models import Call
+from mailbot.rules import CALL_TYPES, Rules
+from mailbot.sla import HELD
+from mailbot.triage import Worked
+
+Plan = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One piece of staff work on one call: who, when, and the words below the commands."""
+
+    session: Session
+    config: Config
+    rules: Rules
+    call: Call
+    by: actions.Staff
+    # Fixes the Message-IDs of the emails this work sends, so that doing it
+    # again (a rerun after a crash) is refused by the outbox's unique index.
+    occasion: str
+    body: str = ""
+
+
+Handler = Callable[[Job, str], "Plan | actions.Refused"]
+
+
+def _done(result: str | actions.Refused) -> str:
+    # Handlers check everything a plan relies on first, so a refusal here is
+    # a bug; failing the whole email keeps the call unchanged.
+    if isinstance(result, actions.Refused):
+        raise RuntimeError(f"a checked command was refused: {result.message}")
+    return result
+
+
+def _assign(job: Job, arg: str) -> Plan | actions.Refused:
+    who = arg.strip().rstrip(".")
+    if not who:
+        return actions.Refused("say who: #assign sam (an officer's id, name or address, or me)")
+    officer = actions.resolve_officer(job.rules, who, job.by.actor)
+    if isinstance(officer, actions.Refused):
+        return officer
+    return lambda: _done(actions.assign(job.session, job.rules, job.call, officer, job.by))
+
+
+def _take(job: Job, arg: str) -> Plan | actions.Refused:
+    return _assign(job, "me")
+
+
+def _unassign(job: Job, arg: str) -> Plan | actions.Refused:
+    return lambda: actions.unassign(job.session, job.call, job.by)
+
+
+def _priority(job: Job, arg: str) -> Plan | actions.Refused:
+    known = tuple(job.rules.clock.targets)
+    priority = commands.priority_word(arg, known)
+    if priority is None:
+        return actions.Refused(f"no priority {arg.strip()!r}; priorities are {', '.join(known)}")
+    return lambda: _done(actions.set_priority(job.session, job.rules, job.call, priority, job.by))
+
+
+def _type(job: Job, arg: str) -> Plan | actions.Refused:
+    kind = commands.type_word(arg)
+    if kind is None or kind not in CALL_TYPES:
+        names = ", ".join(CALL_TYPES)
+        return actions.Refused(f"no call type {arg.strip()!r}; types are {names}")
+    return lambda: actions.set_type(job.session, job.config, job.rules, job.call, kind, job.by)
+
+
+def _status(job: Job, arg: str) -> Plan | actions.Refused:
+    status = commands.status_word(arg)
+    if status is None:
+        choices = "open, in_progress, awaiting_customer, solved, closed"
+        return actions.Refused(f"no status {arg.strip()!r}; statuses are {choices}")
+    if job.call.status in HELD:
+        return actions.Refused(
+            f"{job.call.ref} is waiting for the headteacher's authorisation; "
+            "reply #authorise or #decline REASON first"
+        )
+    message = job.body if status == "solved" else ""
+    return lambda: _done(
+        actions.set_status(
+            job.session, job.config, job.rules, job.call, status, job.by, message, job.occasion
+        )
+    )
+
+
+def _solved(job: Job, arg: str) -> Plan | actions.Refused:
+    return _status(job, "solved")
+
+
+# "2026-12-04", "2026-12-04 15:00", "2026-12-04T15:00" or "4/12/2026 15:00",
+# then the reason it was agreed.
+_DEADLINE = re.compile(
+    r"^(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})(?:[ T](\d{1,2}[:.]\d{2}))?[\s,:;-]*(.*)$",
+    re.DOTALL,
+)
+
+
+def _deadline(job: Job, arg: str) -> Plan | actions.Refused:
+    match = _DEADLINE.match(arg.strip())
+    if match is None:
+        return actions.Refused(
+            "write the date first, then the reason: #deadline 2026-12-04 agreed with the head"
+        )
+    day, clock, reason = match[1], match[2], match[3].strip()
+    if "/" in day:
+        d, m, y = day.split("/")
+        day = f"{y}-{int(m):02d}-{int(d):02d}"
+    else:
+        y, m, d = day.split("-")
+        day = f"{y}-{int(m):02d}-{int(d):02d}"
+    when = f"{day} {clock.replace('.', ':').zfill(5)}" if clock else day
+    due = actions.check_deadline(job.rules, when, reason, job.by.now)
+    if isinstance(due, actions.Refused):
+        return due
+    return lambda: _done(
+        actions.set_deadline(job.session, job.rules, job.call, when, reason, job.by)
+    )
+
+
+def _link(job: Job, arg: str) -> Plan | actions.Refused:
+    refs = job.rules.policy.references
+    wanted = commands.references(arg, refs.prefix, refs.width)
+    if wanted is None:
+        return actions.Refused(f"write the calls to link like {refs.prefix}-000120")
+    others: list[Call] = []
+    for ref in wanted:
+        other = actions.find_call(job.session, job.rules, ref)
+        if other is None:
+            return actions.Refused(f"there is no call {ref}")
+        if other.id == job.call.id:
+            return actions.Refused(f"{ref} is this call")
+        others.append(other)
+    return lambda: "; ".join(actions.link(job.session, job.call, o, job.by) for o in others)
+
+
+def _note(job: Job, arg: str) -> Plan | actions.Refused:
+    text = "\n".join(p for p in (arg.strip(), job.body) if p)
+    if not text:
+        return actions.Refused("the note is empty: write it after #note or below it")
+    return lambda: _done(actions.add_note(job.session, job.call, text, job.by))
+
+
+def _authorise(job: Job, arg: str) -> Plan | actions.Refused:
+    if job.call.status not in HELD:
+        return actions.Refused(f"{job.call.ref} is not waiting for authorisation")
+    return lambda: authorisation.authorise(
+        job.session, job.config, job.rules, job.call, job.by, job.occasion
+    )
+
+
+def _decline(job: Job, arg: str) -> Plan | actions.Refused:
+    if job.call.status not in HELD:
+        return actions.Refused(f"{job.call.ref} is not waiting for authorisation")
+    reason = "\n".join(p for p in (arg.strip(), job.body) if p)
+    return lambda: authorisation.decline(
+        job.session, job.config, job.rules, job.call, reason, job.by, job.occasion
+    )
+
+
+def _help(job: Job, arg: str) -> Plan | actions.Refused:
+    # The receipt carries the list; there is nothing to change.
+    return lambda: ""
+
+
+# The command table: one handler per command word (see commands.USAGE).
+TABLE: dict[str, Handler] = {
+    "assign": _assign,
+    "take": _take,
+    "unassign": _unassign,
+    "priority": _priority,
+    "type": _type,
+    "status": _status,
+    "solved": _solved,
+    "deadline": _deadline,
+    "link": _link,
+    "note": _note,
+    "authorise": _authorise,
+    "decline": _decline,
+    "help": _help,
+}
+
+# What a headteacher may do by email; every other command word from a school
+# is ordinary text.
+HEADTEACHER_COMMANDS = frozenset({"authorise", "decline"})
+
+
+def run(job: Job, found: Instructions, *, relay: bool) -> Worked:
+    """Check every command, then carry them out and deal with the words below them.
+
+    The words go to the school (from the support address, in its thread)
+    unless ``relay`` is false, the email says #note (they become the note), or
+    it marks the call solved (they go in the solved notice).  If anything is
+    refused, nothing is changed and nothing is sent.
+    """
+    ref = job.call.ref
+    refused = list(found.problems)
+    plans: list[Plan] = []
+    for command in found.commands:
+        outcome = TABLE[command.name](job, command.arg)
+        if isinstance(outcome, actions.Refused):
+            refused.append(f"{command.line}: {outcome.message}")
+        else:
+            plans.append(outcome)
+    consumed = _uses_body(found.commands)
+    if relay and job.body and not consumed and not refused:
+        officer = job.rules.directory.identify(job.by.actor).officer
+        if officer is None:
+            refused.append(f"{job.by.actor} is not an officer, so cannot write to schools")
+    if refused:
+        return Worked(ref, refused=tuple(refused), help=found.named("help") is not None)
+    done = [result for plan in plans if (result := plan())]
+    sent_to: tuple[str, ...] = ()
+    if relay and job.body and not consumed:
+        relayed = actions.reply_to_school(
+            job.session, job.config, job.rules, job.call, job.body, job.by, job.occasion
+        )
+        if isinstance(relayed, actions.Refused):
+            done.append(f"not sent to the school: {relayed.message}")
+        else:
+            sent_to = actions.school_recipients(job.rules, job.call)
+    return Worked(
+        ref,
+        done=tuple(done),
+        sent_to=sent_to,
+        internal=found.named("note") is not None,
+        help=found.named("help") is not None,
+    )
+
+
+def _uses_body(found: tuple[Command, ...]) -> bool:
+    """Whether a command takes the words below it (a note, a solved notice, a reason)."""
+    for command in found:
+        if command.name in ("note", "solved", "decline"):
+            return True
+        if command.name == "status" and commands.status_word(command.arg) == "solved":
+            return True
+    return False
