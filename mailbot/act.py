@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from mailbot import authorisation
 from mailbot.actions import Staff
+from mailbot.correlate import clean_subject
 from mailbot.details import missing_details
 from mailbot.directory import SenderKind
 from mailbot.models import Call
@@ -23,6 +24,7 @@ def _open_call(t: Triage, ctx: Context) -> CallView:
     call = ctx.store.create_call(
         now=ctx.now,
         msg=msg,
+        subject=clean_subject(msg.subject, ctx.rules.policy.references.prefix),
         school_id=sender.school.id if sender.school else None,
         requester_name=sender.name,
         classification=cls,

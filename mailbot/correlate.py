@@ -19,6 +19,22 @@ def find_tag(subject: str, prefix: str) -> str | None:
     return match.group(1) if match else None
 
 
+_PREFIXES = re.compile(r"^(?:\s*(?:re|aw|sv|antw|fw|fwd|wg|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+
+
+def clean_subject(subject: str, prefix: str) -> str:
+    """A subject for a new call: without reference tags or leading Re:/Fwd: prefixes.
+
+    A new call may start from mail that quoted another call's tag (another
+    school replying to a forwarded confirmation, say); keeping that tag in the
+    new call's subject would thread later mail onto the wrong call.
+    """
+    tags = re.compile(rf"\[\s*{re.escape(prefix)}\s*-\s*\d{{1,12}}\s*\]", re.IGNORECASE)
+    cleaned = " ".join(tags.sub(" ", subject).split())
+    cleaned = _PREFIXES.sub("", cleaned).strip()
+    return cleaned or "(no subject)"
+
+
 def is_party(call: CallView, t: Triage) -> bool:
     """Whether the sender may see and add to ``call``: staff, its requester or its school."""
     sender = t.sender
