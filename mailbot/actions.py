@@ -278,7 +278,7 @@ def reply_to_school(
     store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
     notices.enqueue(store, config, out, by.now)
     lifecycle.add_event(
-        session, call, at=by.now, actor=by.actor, kind="replied", detail=out.message_id
+        session, call, at=by.now, actor=by.actor, kind="replied", detail=", ".join(out.to)
     )
     lifecycle.mark_responded(session, call, now=by.now, actor=by.actor)
     call.updated_at = by.now

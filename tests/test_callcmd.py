@@ -29,6 +29,7 @@ def write_config(tmp_path: Path, url: str) -> Path:
         f"""
 [service]
 address = "{SUPPORT}"
+name = "Westshire Schools ICT Support"
 [imap]
 host = "127.0.0.1"
 port = 1
@@ -216,3 +217,79 @@ def test_no_internal_note_ever_reaches_a_school(steps: list[tuple[str, object]])
         for row in to_school:
             for secret in secrets:
                 assert secret.encode() not in row.raw
+
+
+# Each case: the command lines and words of a staff email, and the same work
+# on the command line.  Both must change the call, record events and send the
+# school exactly the same things.
+EQUIVALENTS = [
+    ("#assign sam", "", ["assign", "ICT-000001", "sam"]),
+    ("#note", "Ring the bursar first.", ["note", "ICT-000001", "Ring the bursar first."]),
+    ("", "I will ring you at 2pm.", ["reply", "ICT-000001", "I will ring you at 2pm."]),
+    (
+        "#assign sam\n#priority P1\n#status in progress",
+        "Looking at it now.",
+        ["update", "ICT-000001", "--assign", "sam", "--priority", "P1",
+         "--status", "in_progress", "--message", "Looking at it now."],
+    ),
+    (
+        "#solved",
+        "We replaced the switch.",
+        ["update", "ICT-000001", "--status", "solved", "--message", "We replaced the switch."],
+    ),
+    (
+        "#type service request\n#deadline 2026-12-04 agreed with the head",
+        "",
+        ["update", "ICT-000001", "--type", "service_request",
+         "--deadline", "2026-12-04", "--reason", "agreed with the head"],
+    ),
+]  # fmt: skip
+
+
+def _school_mail(env: Env) -> list[tuple[str, list[str], str]]:
+    out = []
+    for row in env.outbox():
+        if row.kind in ("new_call", "receipt", "school_reply"):
+            continue
+        msg = email.message_from_bytes(row.raw, policy=email.policy.default)
+        part = msg.get_body(preferencelist=("plain",))
+        assert part is not None
+        out.append((row.kind, json.loads(row.recipients), str(part.get_content())))
+    return out
+
+
+def _work(env: Env) -> list[tuple[str, str, str]]:
+    found = record(env)["events"]
+    # The staff email itself is stored on the call as a message; the CLI has none.
+    return [(e["kind"], e["actor"], e["detail"]) for e in found if e["kind"] != "message"]  # type: ignore[union-attr, index]
+
+
+@pytest.mark.parametrize(("lines", "words", "argv"), EQUIVALENTS, ids=lambda v: str(v)[:30])
+def test_the_command_line_does_what_the_same_email_command_does(
+    tmp_path: Path, lines: str, words: str, argv: list[str]
+) -> None:
+    now = local(2026, 11, 23, 10, 0)
+    by_mail = make_env(tmp_path / "mail", f"sqlite:///{tmp_path / 'mail.db'}")
+    by_mail.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
+    notice = [o for o in by_mail.outbox() if o.kind == "new_call"][0].message_id
+    raw = (
+        f"From: Sam Okafor <{SAM}>\r\nTo: {SUPPORT}\r\n"
+        f"Subject: RE: [ICT-000001] Oakfield Primary School: Internet very slow\r\n"
+        f"In-Reply-To: {notice}\r\nMessage-ID: <equivalent@westshire.gov.uk>\r\n\r\n"
+        f"{lines}\r\n\r\n{words}\r\n"
+    ).encode()
+    by_mail.feed(raw, now)
+
+    (tmp_path / "cli").mkdir()
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    by_cli = make_env(tmp_path / "cli", url)
+    by_cli.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
+    config = write_config(tmp_path / "cli", url)
+    assert main(["--config", str(config), "--now", "2026-11-23T10:00", "calls",
+                 *argv, "--by", SAM]) == 0  # fmt: skip
+
+    assert _work(by_cli) == _work(by_mail)
+    assert _school_mail(by_cli) == _school_mail(by_mail)
+    assert {k: v for k, v in record(by_cli).items() if k not in ("events", "messages")} == {
+        k: v for k, v in record(by_mail).items() if k not in ("events", "messages")
+    }
