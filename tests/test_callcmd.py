@@ -271,7 +271,7 @@ def test_the_command_line_does_what_the_same_email_command_does(
     now = local(2026, 11, 23, 10, 0)
     by_mail = make_env(tmp_path / "mail", f"sqlite:///{tmp_path / 'mail.db'}")
     by_mail.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
-    notice = [o for o in by_mail.outbox() if o.kind == "new_call"][0].message_id
+    notice = next(o for o in by_mail.outbox() if o.kind == "new_call").message_id
     raw = (
         f"From: Sam Okafor <{SAM}>\r\nTo: {SUPPORT}\r\n"
         f"Subject: RE: [ICT-000001] Oakfield Primary School: Internet very slow\r\n"
