@@ -15,7 +15,9 @@ from certs import Certificate, make_certificate
 from servers import HOST, free_port
 
 # Kinds of mail mailbot sends to staff rather than to schools.
-STAFF_KINDS = frozenset({"new_call", "school_reply", "receipt", "escalation1", "escalation2"})
+STAFF_KINDS = frozenset(
+    {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
+)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ SHIPPED_RULES = ROOT / "rules"
 LONDON = ZoneInfo("Europe/London")
 SUPPORT = "ictsupport@westshire.gov.uk"
 # Kinds of mail mailbot sends to staff rather than to schools.
-STAFF_KINDS = frozenset({"new_call", "school_reply", "receipt", "escalation1", "escalation2"})
+STAFF_KINDS = frozenset(
+    {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
+)
 
 
 def mail(name: str, **subs: str) -> bytes:
