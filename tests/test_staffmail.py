@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from support import Env, local, mail, make_env
+from support import STAFF_KINDS, Env, local, mail, make_env
 
-from mailbot import actions
+from mailbot import actions, jobs
 from mailbot.db import transaction
 from mailbot.models import Outbox
 from mailbot.triage import Action
@@ -193,3 +193,41 @@ def test_a_staff_reply_to_the_notice_threads_onto_the_call(env: Env) -> None:
     t = env.feed(raw, local(2026, 11, 23, 9, 30))
     assert t.action is Action.APPEND and t.call is not None and t.call.ref == "ICT-000001"
     assert t.thread_via == "threading headers"
+
+
+def _staff_mail_of_every_kind(env: Env) -> list[Outbox]:
+    """A new-call notice, a relayed reply, a receipt and an escalation for ICT-000001."""
+    env.feed(mail("school-new-request"), MONDAY_9)
+    notice = of_kind(env, "new_call")[0].message_id
+    raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
+    env.feed(raw, local(2026, 11, 23, 10, 12))
+    env.feed(mail("staff-commands-and-words-for-the-school", notice_id=notice), MONDAY_9)
+    jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 24, 16, 0))
+    return [o for o in env.outbox() if o.kind in STAFF_KINDS]
+
+
+def test_every_staff_email_lists_the_commands_at_the_top(env: Env) -> None:
+    rows = _staff_mail_of_every_kind(env)
+    assert {o.kind for o in rows} >= {"new_call", "school_reply", "receipt"}
+    assert any(o.kind.startswith("escalation") for o in rows)
+    for row in rows:
+        # A receipt first says what was done (a line per command), then the commands.
+        top = text(row).splitlines()[:12]
+        assert any("#assign" in line for line in top), (row.kind, top)
+
+
+def test_staff_emails_fit_a_narrow_screen(env: Env) -> None:
+    school_words = set(mail("school-new-request").decode().splitlines())
+    school_words |= set(mail("school-reply-outlook-quoted").decode().splitlines())
+    for row in _staff_mail_of_every_kind(env):
+        for line in text(row).splitlines():
+            if line.strip() and line not in school_words and "@" not in line:
+                assert len(line) <= 76, (row.kind, line)
+
+
+def test_the_schools_words_come_before_the_details_in_a_relayed_reply(env: Env) -> None:
+    env.feed(mail("school-new-request"), MONDAY_9)
+    raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
+    env.feed(raw, local(2026, 11, 23, 10, 12))
+    lines = text(of_kind(env, "school_reply")[0]).splitlines()
+    assert lines.index("Helen Marsh wrote:") <= 6
