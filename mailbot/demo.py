@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 import mailbot
-from mailbot import actions, calls
+from mailbot import calls
 from mailbot.config import Config, config_from_dict
 from mailbot.daemon import Daemon
-from mailbot.db import make_engine, make_sessions, transaction, upgrade
+from mailbot.db import make_engine, make_sessions, upgrade
 from mailbot.demoserver import DemoImapServer
 from mailbot.rules import Rules, load_rules
 from mailbot.smtpsink import SinkServer
@@ -127,26 +127,39 @@ def _describe_sent(sink: SinkServer, seen: int) -> int:
     return len(sink.messages)
 
 
-def _solve(config: Config, rules: Rules, sessions: sessionmaker[Session], at: datetime) -> None:
-    """Sam takes ICT-000001 and marks it solved, as `mailbot calls update` would."""
-    by = actions.Staff(actor="sam.okafor@westshire.gov.uk", now=at)
-    with transaction(sessions) as session:
-        call = actions.find_call(session, rules, "ICT-000001")
-        if call is not None:
-            actions.assign(session, rules, call, "sam", by)
-            note = "We found a faulty switch in the ICT suite's cabinet and replaced it."
-            actions.set_status(session, config, rules, call, "solved", by, note)
+def _staff_reply(sessions: sessionmaker[Session], at: datetime) -> bytes:
+    """Sam's reply to the team's new-call notice: commands on top, words for the school below."""
+    record = calls.show_call(sessions, "ICT-000001")
+    notices = [
+        m["message_id"]
+        for m in (record["messages"] if record else [])
+        if m["direction"] == "out" and "network-team@westshire.gov.uk" in m["to"]
+    ]
+    msg = EmailMessage()
+    msg["From"] = "Sam Okafor <sam.okafor@westshire.gov.uk>"
+    msg["To"] = SUPPORT
+    msg["Subject"] = "RE: [ICT-000001] Oakfield Primary School: Internet very slow in the ICT suite"
+    msg["Date"] = email.utils.format_datetime(at)
+    msg["Message-ID"] = "<sam-solves.1@westshire.gov.uk>"
+    if notices:
+        msg["In-Reply-To"] = notices[0]
+    msg.set_content(
+        "#take\n#solved\n\n"
+        "We found a faulty switch in the ICT suite's cabinet and replaced it.\n\nSam\n"
+    )
+    return msg.as_bytes()
 
 
 async def _clock_scenes(
     config: Config,
     rules: Rules,
     sessions: sessionmaker[Session],
+    imap: DemoImapServer,
     sink: SinkServer,
     seen: int,
     speed: float,
 ) -> int:
-    """Move the clock on: an escalation, solving, and the automatic closure."""
+    """Move the clock on: an escalation, solving by email, and the automatic closure."""
     scenes: tuple[tuple[str, datetime, bool], ...] = (
         (
             "65% of ICT-000001's fix time has passed with nobody assigned",
@@ -154,7 +167,7 @@ async def _clock_scenes(
             False,
         ),
         (
-            "Sam takes ICT-000001 and marks it solved (mailbot calls update)",
+            "Sam replies to the team's notice: '#take', '#solved' and a word for the school",
             datetime(2026, 11, 24, 12, 0, tzinfo=ZONE),
             True,
         ),
@@ -170,9 +183,11 @@ async def _clock_scenes(
         _say()
         _say(f"{number}. {at:%a %d %b %H:%M}  {title}")
         if solve:
-            _solve(config, rules, sessions, at)
+            await imap.deliver(_staff_reply(sessions, at))
         daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_frozen(at))
-        _report, _sent, tick = await daemon.run_once()
+        report, _sent, tick = await daemon.run_once()
+        for o in report.outcomes:
+            _say(f"mailbot: {o.action.replace('_', ' ')} on {o.ref}: {o.reason}", 4)
         for ref, level in tick.escalated:
             _say(f"mailbot: {ref} reached escalation level {level}", 4)
         for ref in tick.closed:
@@ -254,7 +269,7 @@ async def run_demo(speed: float = 1.0) -> int:
                 _say("-> nothing sent", 4)
             seen = _describe_sent(sink, seen)
             await asyncio.sleep(0.2 * speed)
-        seen = await _clock_scenes(config, rules, sessions, sink, seen, speed)
+        seen = await _clock_scenes(config, rules, sessions, imap, sink, seen, speed)
         _say()
         _say("The calls, as `mailbot calls list` shows them:")
         for row in calls.list_calls(sessions):
