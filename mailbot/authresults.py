@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import authres
@@ -25,11 +26,20 @@ def _aligned(domain: str, from_domain: str) -> bool:
     and its subdomains) and never aligns two different registrants.
     """
     domain, from_domain = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
+    if not domain or "." not in domain:
+        return False
     return (
         domain == from_domain
         or from_domain.endswith("." + domain)
         or domain.endswith("." + from_domain)
     )
+
+
+def _server_id(value: str) -> str:
+    """The authserv-id at the start of a header value, read without the full grammar."""
+    text = re.sub(r"\([^()]*\)", " ", value).strip()
+    match = re.match(r"([^\s;]+)", text)
+    return match[1].lower() if match else ""
 
 
 def _property(result: authres.AuthenticationResult, ptype: str, name: str) -> str:
@@ -57,6 +67,10 @@ def check(msg: ParsedMessage, authserv_id: str) -> Verdict:
         try:
             header = authres.AuthenticationResultsHeader.parse_value(value)
         except authres.AuthResError:
+            # Our own server's header that cannot be read must not let a
+            # (possibly forged) header further down speak instead.
+            if _server_id(value) == wanted:
+                return Verdict(False, f"{authserv_id}'s Authentication-Results could not be read")
             continue
         if str(header.authserv_id).lower() != wanted:
             continue
@@ -66,8 +80,8 @@ def check(msg: ParsedMessage, authserv_id: str) -> Verdict:
             seen.append(f"{method}={outcome}")
             if outcome != "pass":
                 continue
-            if method == "dmarc":
-                return Verdict(True, "dmarc=pass")
+            if method == "dmarc" and _aligned(_property(result, "header", "from"), from_domain):
+                return Verdict(True, "dmarc=pass for the From domain")
             if method == "dkim" and _aligned(_property(result, "header", "d"), from_domain):
                 return Verdict(True, "dkim=pass, aligned with From")
             if method == "spf" and _aligned(_property(result, "smtp", "mailfrom"), from_domain):

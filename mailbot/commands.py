@@ -110,6 +110,9 @@ def _unknown(word: str, line: str) -> str:
     return f"{line.strip()}: there is no command #{word}{hint}"
 
 
+_INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\xa0"
+
+
 def read(text: str) -> Instructions:
     """Split ``text`` into the command lines at its top and the body below them.
 
@@ -121,7 +124,10 @@ def read(text: str) -> Instructions:
     commands: list[Command] = []
     problems: list[str] = []
     index = 0
-    for index, line in enumerate(lines):  # noqa: B007 - index is used after the loop
+    for index, written in enumerate(lines):  # noqa: B007 - index is used after the loop
+        # A byte-order mark or zero-width character pasted before the "#" would
+        # otherwise hide every command, and the lines would go to the school.
+        line = written.lstrip(_INVISIBLE)
         if not line.strip():
             continue
         match = _COMMAND.match(line)
@@ -217,6 +223,6 @@ def references(text: str, prefix: str, width: int) -> tuple[str, ...] | None:
     pattern = re.compile(rf"\[?\s*{re.escape(prefix)}\s*-?\s*(\d{{1,12}})\s*\]?", re.IGNORECASE)
     found = [f"{prefix}-{int(m[1]):0{width}d}" for m in pattern.finditer(text)]
     rest = pattern.sub(" ", text)
-    if not found or re.sub(r"[\s,;&]|\band\b", "", rest, flags=re.IGNORECASE):
+    if not found or re.sub(r"[\s,;&.]|\band\b", "", rest, flags=re.IGNORECASE):
         return None
     return tuple(dict.fromkeys(found))

@@ -48,6 +48,29 @@ class _Split:
     defects: tuple[str, ...]
 
 
+# Trace and authentication headers are structured by their own grammars, where
+# an RFC 2047 encoded word means nothing.  Decoding one would let a sender hide
+# text such as "dmarc=pass" inside an address our own server copies into its
+# Authentication-Results, so these are only unfolded, never decoded.
+_UNDECODED = frozenset(
+    {
+        "authentication-results",
+        "arc-authentication-results",
+        "received",
+        "received-spf",
+        "dkim-signature",
+        "arc-seal",
+        "arc-message-signature",
+    }
+)
+
+
+def _header_value(name: str, value: str) -> str:
+    if name.strip().lower() in _UNDECODED:
+        return " ".join(clean(value).split())
+    return decode_header(value)
+
+
 def _split(raw: bytes) -> _Split:
     """Read each header field once, keeping at most MAX_HEADER_VALUE bytes of each.
 
@@ -227,7 +250,7 @@ def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool) -> ParsedMess
         date=_date(clean(raw_header(msg, "date") or "")),
         in_reply_to=_ids(every("in-reply-to")),
         references=_ids(every("references")),
-        headers=tuple((clean(k), decode_header(v)) for k, v in fields),
+        headers=tuple((clean(k), _header_value(k, v)) for k, v in fields),
         content_type=content_type(msg),
         part_types=body.part_types,
         text=text,

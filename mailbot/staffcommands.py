@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
@@ -215,8 +215,11 @@ def run(job: Job, found: Instructions, *, relay: bool) -> Worked:
     ref = job.call.ref
     refused = list(found.problems)
     plans: list[Plan] = []
+    # With #note the words below the commands are the note and nothing else:
+    # no other command (a solved notice, a decline) may carry them to the school.
+    others = replace(job, body="") if found.named("note") else job
     for command in found.commands:
-        outcome = TABLE[command.name](job, command.arg)
+        outcome = TABLE[command.name](job if command.name == "note" else others, command.arg)
         if isinstance(outcome, actions.Refused):
             refused.append(f"{command.line}: {outcome.message}")
         else:
