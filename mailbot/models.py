@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -80,6 +82,13 @@ class Call(Base):
     revised_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revised_paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
     revised_reason: Mapped[str] = mapped_column(Text, default="")
+    # The major incident this call was linked to (answered with its status).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # Change approval: which board reviews it ("standard" or "emergency"), the
+    # review round (an appeal starts another), and the emergency board's deadline.
+    change_board: Mapped[str | None] = mapped_column(String(16))
+    change_round: Mapped[int] = mapped_column(Integer, default=0)
+    change_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
     messages: Mapped[list[Message]] = relationship(back_populates="call", order_by="Message.id")
     events: Mapped[list[Event]] = relationship(back_populates="call", order_by="Event.id")
@@ -171,6 +180,101 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # "smtp", or "fallback" for broadcasts while school email is down.
+    route: Mapped[str] = mapped_column(String(16), default="smtp")
+
+
+class Incident(Base):
+    """A major incident: one failure affecting many schools, broadcast and tracked as one."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    # When school email itself is down, broadcasts use each contact's
+    # alternative address through the fallback route.
+    email_down: Mapped[bool] = mapped_column(Boolean, default=False)
+    # New mail matching these words (one per line) is linked to the incident.
+    keywords: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(64))
+    # The call it was declared on.  No foreign key: calls point at incidents,
+    # and a cycle of keys would make both tables awkward to create and drop.
+    call_id: Mapped[int | None] = mapped_column(Integer)
+    declared_by: Mapped[str] = mapped_column(String(320), default="")
+    declared_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    updates: Mapped[list[IncidentUpdate]] = relationship(order_by="IncidentUpdate.seq")
+
+
+class IncidentUpdate(Base):
+    """One notice about an incident (declared, an update, resolved), broadcast to the lists."""
+
+    __tablename__ = "incident_updates"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    by: Mapped[str] = mapped_column(String(320), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set once every recipient has a delivery row; the broadcast job then
+    # only has to queue the pending ones.
+    expanded: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class Delivery(Base):
+    """One recipient of one incident notice; the row records whether it was queued."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("update_id", "address"),
+        Index("ix_deliveries_pending", "status", "update_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("incident_updates.id"))
+    address: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    school_id: Mapped[str | None] = mapped_column(String(64))
+    lists: Mapped[str] = mapped_column(Text, default="")
+    route: Mapped[str] = mapped_column(String(16), default="smtp")
+    # pending -> queued (in the outbox); unreachable when no address fits the route.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Vote(Base):
+    """One eCAB member's decision on a change request in one review round."""
+
+    __tablename__ = "change_votes"
+    __table_args__ = (UniqueConstraint("call_id", "round", "member"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    member: Mapped[str] = mapped_column(String(320))
+    vote: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReportRun(Base):
+    """A monthly report emailed to one audience; the unique key sends each once."""
+
+    __tablename__ = "report_runs"
+    __table_args__ = (UniqueConstraint("month", "audience"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    audience: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AutoReply(Base):

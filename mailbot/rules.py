@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mailbot.directory import Directory, Officer, School, Team
+from mailbot.directory import ROLES, Directory, Officer, School, Team
 from mailbot.errors import RulesError
 from mailbot.sla import EscalationLevel, SlaPolicy
 from mailbot.supporttime import SupportCalendar, Target, calendar_from_rules
@@ -148,6 +148,79 @@ class Sla(_Rule):
     lifecycle: Lifecycle = Lifecycle()
 
 
+# --- lists.toml, incidents.toml, changes.toml, reports.toml ----------------
+# These files are optional: an installation that has not written one gets the
+# defaults below, so upgrading never breaks a working rules directory.
+
+Phase = Literal["nursery", "primary", "secondary", "special", "all-through"]
+
+
+class DistributionList(_Rule):
+    """A list of school contacts, built at send time from the schools directory."""
+
+    name: str = Field(min_length=1)
+    # Contacts holding any of these roles; an empty list means every contact.
+    roles: tuple[str, ...] = ()
+    # Schools of these phases; an empty list means every school.
+    phases: tuple[Phase, ...] = ()
+
+
+class ListsFile(_Rule):
+    list: tuple[DistributionList, ...] = ()
+
+
+class IncidentRules(_Rule):
+    """How major incidents are broadcast and recognised."""
+
+    prefix: str = Field(default="MI", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    # The distribution lists every declare, update and resolve goes to.
+    lists: tuple[str, ...] = ()
+    # Recipients queued into the outbox per scheduler tick, so that a large
+    # broadcast never holds the database for long.
+    batch: int = Field(default=200, ge=1, le=10000)
+    # While an incident is active, a new call in the category of the call it
+    # was declared on is linked to it (as well as any call matching its keywords).
+    match_category: bool = True
+
+
+class ChangeRules(_Rule):
+    """The electronic Change Advisory Board: who decides changes, and how."""
+
+    # Officer ids or addresses of the board, and of the smaller emergency board.
+    board: tuple[str, ...] = ()
+    emergency_board: tuple[str, ...] = ()
+    # "first": the first vote decides.  "quorum": `quorum` votes one way decide.
+    decision: Literal["first", "quorum"] = "first"
+    quorum: int = Field(default=2, ge=1)
+    # How long the emergency board has to decide (support time or hours).
+    emergency_deadline: str = "2 hours"
+
+    @field_validator("emergency_deadline")
+    @classmethod
+    def _valid_target(cls, v: str) -> str:
+        Target.parse(v)
+        return v
+
+
+class SchoolReport(_Rule):
+    """A school that asked for its own monthly report, and who receives it."""
+
+    school: str
+    to: tuple[str, ...] = ()
+
+
+class ReportRules(_Rule):
+    """The monthly report: its aims, and who receives which version."""
+
+    # Share of calls fixed within target the contract aims for, per call type.
+    aims: dict[str, float] = Field(
+        default_factory=lambda: {"incident": 0.97, "service_request": 0.87}
+    )
+    # Officer ids or addresses who get the overall report (default: the project manager).
+    to: tuple[str, ...] = ()
+    schools: tuple[SchoolReport, ...] = ()
+
+
 # --- staff.toml and schools.toml ------------------------------------------
 
 
@@ -173,6 +246,10 @@ class Rules:
     templates: Templates
     compiled: tuple[tuple[ClassRule, dict[str, re.Pattern[str]]], ...]
     clock: SlaPolicy
+    lists: tuple[DistributionList, ...]
+    incidents: IncidentRules
+    changes: ChangeRules
+    reports: ReportRules
 
 
 def _entry_label(data: Any, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
@@ -196,10 +273,12 @@ def _key_path(rest: tuple[Any, ...]) -> str:
     return out or "(whole entry)"
 
 
-def _load(path: Path, model: type[_M], problems: list[str]) -> _M | None:
+def _load(path: Path, model: type[_M], problems: list[str], optional: bool = False) -> _M | None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        if optional:
+            return model.model_validate({})
         problems.append(f"{path.name}: file is missing")
         return None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -248,6 +327,49 @@ def _cross_check(staff: StaffFile, schools: SchoolsFile, cls: Classification) ->
     return problems
 
 
+def _check_service(
+    staff: StaffFile,
+    schools: SchoolsFile,
+    lists: ListsFile,
+    incidents: IncidentRules,
+    changes: ChangeRules,
+    reports: ReportRules,
+) -> list[str]:
+    """Check the names the optional files use against lists, staff and schools."""
+    problems: list[str] = []
+    officer_ids = {o.id for o in staff.officer} | {o.email for o in staff.officer}
+    school_ids = {s.id for s in schools.school}
+    names = [entry.name for entry in lists.list]
+    for entry in lists.list:
+        if names.count(entry.name) > 1:
+            problems.append(f"lists.toml: list ({entry.name}): name: duplicate")
+        unknown = sorted(set(entry.roles) - ROLES)
+        if unknown:
+            problems.append(f"lists.toml: list ({entry.name}): roles: unknown role {unknown[0]!r}")
+    for name in incidents.lists:
+        if name not in names:
+            problems.append(f"incidents.toml: lists: no list {name!r} in lists.toml")
+    for key in ("board", "emergency_board"):
+        for member in getattr(changes, key):
+            if member not in officer_ids:
+                problems.append(f"changes.toml: {key}: no officer {member!r} in staff.toml")
+    if changes.decision == "quorum" and changes.quorum > len(changes.board):
+        problems.append(
+            f"changes.toml: quorum: {changes.quorum} is more than the board's "
+            f"{len(changes.board)} members"
+        )
+    for kind, aim in reports.aims.items():
+        if kind not in CALL_TYPES or not 0 < aim <= 1:
+            problems.append(f"reports.toml: aims.{kind}: a call type and a share between 0 and 1")
+    for member in reports.to:
+        if member not in officer_ids:
+            problems.append(f"reports.toml: to: no officer {member!r} in staff.toml")
+    for wanted in reports.schools:
+        if wanted.school not in school_ids:
+            problems.append(f"reports.toml: schools ({wanted.school}): school: no such school")
+    return problems
+
+
 def load_rules(rules_dir: Path) -> Rules:
     """Load and check every rule file and template; raise RulesError listing all problems."""
     problems: list[str] = []
@@ -259,8 +381,14 @@ def load_rules(rules_dir: Path) -> Rules:
     staff = _load(rules_dir / "staff.toml", StaffFile, problems)
     schools = _load(rules_dir / "schools.toml", SchoolsFile, problems)
     templates = load_templates(rules_dir / "templates", problems)
+    lists = _load(rules_dir / "lists.toml", ListsFile, problems, optional=True)
+    incidents = _load(rules_dir / "incidents.toml", IncidentRules, problems, optional=True)
+    changes = _load(rules_dir / "changes.toml", ChangeRules, problems, optional=True)
+    reports = _load(rules_dir / "reports.toml", ReportRules, problems, optional=True)
     if staff and schools and cls:
         problems.extend(_cross_check(staff, schools, cls))
+    if staff and schools and lists and incidents and changes and reports:
+        problems.extend(_check_service(staff, schools, lists, incidents, changes, reports))
     calendar = None
     if sla is not None:
         missing = [p for p in ("P1", "P2", "P3", "P4") if p not in sla.priorities]
@@ -285,7 +413,11 @@ def load_rules(rules_dir: Path) -> Rules:
             )
         except (ValueError, KeyError) as exc:
             problems.append(f"sla.toml: calendar: {exc}")
-    if problems or not (policy and cls and sla and staff and schools and templates and calendar):
+    if (
+        problems
+        or not (policy and cls and sla and staff and schools and templates and calendar)
+        or not (lists and incidents and changes and reports)
+    ):
         raise RulesError(problems or [f"{rules_dir}: rules incomplete"])
     compiled = tuple(
         (
@@ -300,7 +432,20 @@ def load_rules(rules_dir: Path) -> Rules:
     )
     directory = Directory(schools.school, staff.officer, staff.team, staff.project_manager)
     clock = sla_policy(sla, calendar)
-    return Rules(policy, cls, sla, directory, calendar, templates, compiled, clock)
+    return Rules(
+        policy,
+        cls,
+        sla,
+        directory,
+        calendar,
+        templates,
+        compiled,
+        clock,
+        lists.list,
+        incidents,
+        changes,
+        reports,
+    )
 
 
 def sla_policy(sla: Sla, calendar: SupportCalendar) -> SlaPolicy:
