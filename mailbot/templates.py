@@ -160,6 +160,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
 
 TEMPLATE_NAMES = tuple(SAMPLES)
 
+# Pages (not emails) written as HTML: `NAME.html.j2`, rendered with every
+# value HTML-escaped.  Each is checked against its sample data at load, like
+# the email templates.  Features add their page's sample here.
+PAGE_SAMPLES: dict[str, dict[str, Any]] = {}
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -190,6 +195,13 @@ class Templates:
     """The loaded template set; render() produces a Rendered email."""
 
     env: jinja2.Environment
+    # The same folder with autoescaping on, for HTML pages (see PAGE_SAMPLES).
+    pages: jinja2.Environment | None = None
+
+    def render_page(self, name: str, context: dict[str, Any]) -> str:
+        """Render the HTML page template ``NAME.html.j2``, escaping every value."""
+        env = self.pages or self.env
+        return env.get_template(f"{name}.html.j2").render(context)
 
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         """Render template ``name`` (subject and body blocks) with ``context``."""
@@ -211,8 +223,26 @@ def load_templates(folder: Path, problems: list[str]) -> Templates | None:
         autoescape=False,
         keep_trailing_newline=True,
     )
-    templates = Templates(env)
+    pages = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    templates = Templates(env, pages)
     before = len(problems)
+    for name, sample in PAGE_SAMPLES.items():
+        file = f"templates/{name}.html.j2"
+        try:
+            templates.render_page(name, sample)
+        except jinja2.TemplateNotFound:
+            problems.append(f"{file}: template is missing")
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"{file}: line {exc.lineno}: {exc.message}")
+        except jinja2.UndefinedError as exc:
+            problems.append(f"{file}: {exc.message} (check the variable names)")
+        except (jinja2.TemplateError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{file}: cannot render: {exc}")
     for name in TEMPLATE_NAMES:
         file = f"templates/{name}.txt.j2"
         try:
