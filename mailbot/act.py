@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mailbot import authorisation
+from mailbot import authorisation, changecmd, changes, ecab, incidents, lifecycle
 from mailbot.actions import Staff
 from mailbot.correlate import clean_subject
 from mailbot.details import missing_details
@@ -38,14 +38,42 @@ def _open_call(t: Triage, ctx: Context) -> CallView:
     return _authorisation(t, ctx, call)
 
 
+def _major_incident(t: Triage, ctx: Context, call: CallView) -> Triage:
+    """Link a school's new call to the active major incident it is about, if any."""
+    sender = t.sender
+    if sender is None or sender.kind is not SenderKind.SCHOOL:
+        return t
+    session = ctx.store.session
+    text = f"{t.parsed.subject}\n{t.parsed.new_text}"
+    found = incidents.matching(session, ctx.rules, call.type, call.category, text)
+    if found is None:
+        return t
+    row = session.get_one(Call, call.id)
+    row.incident_id = found.id
+    lifecycle.store_clock(row, lifecycle.clock_of(row), ctx.rules.clock)
+    ctx.store.add_event(call.id, at=ctx.now, actor="mailbot", kind="major_linked", detail=found.ref)
+    return replace(t, call=view(row), incident=incidents.snapshot(session, found))
+
+
 def _authorisation(t: Triage, ctx: Context, call: CallView) -> CallView:
-    """Hold a request from someone not on the school's authorised list and ask the head."""
+    """Hold a request from someone not on the school's authorised list and ask the head.
+
+    A change request that needs no authorisation goes to the Change Advisory
+    Board at once (its confirmation says so), unless the officer who logged it
+    chose the board with #change.
+    """
     session = ctx.store.session
     row = session.get_one(Call, call.id)
-    if not authorisation.needed(session, ctx.rules, row):
-        return call
     by = Staff(actor="mailbot", now=ctx.now)
-    authorisation.request(session, ctx.config, ctx.rules, row, by, occasion=t.key)
+    if authorisation.needed(session, ctx.rules, row):
+        authorisation.request(session, ctx.config, ctx.rules, row, by, occasion=t.key)
+    elif changes.needed(session, ctx.rules, row) and not changecmd.raised_by_staff(t):
+        work = ecab.Work(session, ctx.config, ctx.rules, row, by, t.key)
+        # The email is stored after this stage's call work, so the board is
+        # given its words directly.
+        ecab.submit(work, tell=False, text=t.parsed.new_text or t.parsed.text)
+    else:
+        return call
     return view(row)
 
 
@@ -91,6 +119,9 @@ def act(t: Triage, ctx: Context) -> Triage:
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
+    if call is not None and t.action in (Action.OPEN_CALL, Action.FOLLOW_UP):
+        t = _major_incident(replace(t, call=call), ctx, call)
+        call = t.call
     if call is not None and t.password_found:
         ctx.store.add_event(call.id, at=ctx.now, actor="mailbot", kind="password_removed")
     keep_on_call = t.action in (

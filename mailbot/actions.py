@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import authorisation, lifecycle, notices
+from mailbot import authorisation, changes, ecab, lifecycle, notices
 from mailbot.config import Config
 from mailbot.models import Call
 from mailbot.rules import Rules
@@ -125,7 +125,10 @@ def unassign(session: Session, call: Call, by: Staff) -> str:
 def set_type(
     session: Session, config: Config, rules: Rules, call: Call, kind: str, by: Staff
 ) -> str:
-    """Change the call's type; a request from someone not authorised then waits for the head."""
+    """Change the call's type; a request from someone not authorised then waits for the head.
+
+    A change request that needs no authorisation goes to the Change Advisory Board.
+    """
     before = call.type
     if kind == before:
         return f"already {kind}"
@@ -135,9 +138,11 @@ def set_type(
         session, call, at=by.now, actor=by.actor, kind="type", detail=f"{before} -> {kind}"
     )
     done = f"type {before} -> {kind}"
+    occasion = f"type\0{by.now.isoformat()}\0{kind}"
     if authorisation.needed(session, rules, call):
-        occasion = f"type\0{by.now.isoformat()}\0{kind}"
         done += "; " + authorisation.request(session, config, rules, call, by, occasion)
+    elif changes.needed(session, rules, call):
+        done += "; " + ecab.submit(ecab.Work(session, config, rules, call, by, occasion))
     return done
 
 

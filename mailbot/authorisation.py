@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import lifecycle, notices, staffmail
+from mailbot import changemail, changes, ecab, lifecycle, notices, staffmail
 from mailbot.config import Config
 from mailbot.directory import SenderKind
 from mailbot.models import Call, Event
@@ -151,10 +151,15 @@ def authorise(
     call.updated_at = by.now
     name = _who(rules, call, by.actor)
     lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="authorised", detail=name)
-    _tell(
-        session, config, rules, call, by, occasion, {"authorised": True, "by": name, "reason": ""}
-    )
-    return f"authorised by {name}; the requester and the team have been told"
+    # An authorised change goes on to the Change Advisory Board (ecab.py); the
+    # requester and the team learn that from the same notices.
+    review, sent = "", ""
+    if changes.needed(session, rules, call):
+        sent = "; " + ecab.submit(ecab.Work(session, config, rules, call, by, occasion), tell=False)
+        review = changemail.board_name(changemail.STANDARD)
+    extra = {"authorised": True, "by": name, "reason": "", "review": review}
+    _tell(session, config, rules, call, by, occasion, extra)
+    return f"authorised by {name}{sent}; the requester and the team have been told"
 
 
 def decline(
@@ -173,6 +178,6 @@ def decline(
     lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="declined", detail=detail)
     _tell(
         session, config, rules, call, by, occasion,
-        {"authorised": False, "by": name, "reason": reason},
+        {"authorised": False, "by": name, "reason": reason, "review": ""},
     )  # fmt: skip
     return f"declined by {name}; the requester and the team have been told"

@@ -74,6 +74,10 @@ def instructions_for(args: argparse.Namespace) -> tuple[Instructions, bool]:
         return Instructions((_command("authorise"),)), False
     if sub == "decline":
         return Instructions((_command("decline"),), args.reason.strip()), False
+    if sub == "approve":
+        return Instructions((_command("approve"),)), False
+    if sub == "reject":
+        return Instructions((_command("reject"),), args.reason.strip()), False
     found: list[Command] = []
     if args.assign:
         found.append(_command("assign", args.assign))
@@ -130,6 +134,14 @@ def add_parsers(calls_sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     decline.add_argument("ref")
     decline.add_argument("reason", help="why, for the requester")
     decline.add_argument("--by", default="cli", help=by_help)
+    member = "the board member voting (their address): a vote is theirs"
+    approve = calls_sub.add_parser("approve", help="a board member approves a change")
+    approve.add_argument("ref")
+    approve.add_argument("--by", required=True, help=member)
+    reject = calls_sub.add_parser("reject", help="a board member rejects a change")
+    reject.add_argument("ref")
+    reject.add_argument("reason", help="why, for the school")
+    reject.add_argument("--by", required=True, help=member)
     update = calls_sub.add_parser(
         "update", help="change a call's status, priority, type, deadline, links or assignee"
     )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailbot import callcmd, calls, health, slacmd
+from mailbot import callcmd, calls, changelist, health, incidentcmd, reportcmd, slacmd
 from mailbot.config import Config, load_config
 from mailbot.daemon import Clock, Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -89,6 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"{'escalated':14} {ref} to level {level}")
             for ref in tick.closed:
                 print(f"{'closed':14} {ref} (solved, no reply from the school)")
+            for line in tick.reports:
+                print(f"{'report':14} {line}")
+            for ref in tick.reminded:
+                print(f"{'reminded':14} {ref} (emergency change undecided at its deadline)")
             print(
                 f"processed {len(report.outcomes)}, failed {len(report.failed)}; "
                 f"escalated {len(tick.escalated)}, closed {len(tick.closed)}; "
@@ -170,10 +174,26 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_incidents(args: argparse.Namespace) -> int:
+    config = _config(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return incidentcmd.run(args, config, _clock(args, zone)())
+
+
 def cmd_calls_change(args: argparse.Namespace) -> int:
     config = _config(args)
     zone = load_rules(config.rules.dir).sla.calendar.zone
     return callcmd.run(args, config, _clock(args, zone)())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    config = _config(args)
+    rules = load_rules(config.rules.dir)
+    return reportcmd.run(args, config, rules, _clock(args, rules.sla.calendar.zone)())
+
+
+def cmd_changes_list(args: argparse.Namespace) -> int:
+    return changelist.run(args, _config(args))
 
 
 def cmd_sla_deadline(args: argparse.Namespace) -> int:
@@ -243,8 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_calls_show)
     callcmd.add_parsers(calls_sub)
-    for name in ("assign", "update", "note", "reply", "authorise", "decline"):
+    for name in ("assign", "update", "note", "reply", "authorise", "decline", "approve", "reject"):
         calls_sub.choices[name].set_defaults(func=cmd_calls_change)
+
+    incidentcmd.add_parser(sub).set_defaults(func=cmd_incidents)
 
     rules_p = sub.add_parser("rules", help="check the rule files")
     rules_sub = rules_p.add_subparsers(dest="rules_command", required=True)
@@ -259,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     slacmd.add_parser(sub).set_defaults(func=cmd_sla_deadline)
+    changelist.add_parser(sub).set_defaults(func=cmd_changes_list)
+    reportcmd.add_parser(sub).set_defaults(func=cmd_report)
     sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")

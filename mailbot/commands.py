@@ -30,6 +30,12 @@ ALIASES: dict[str, str] = {
     "authorise": "authorise",
     "authorize": "authorise",
     "decline": "decline",
+    "approve": "approve",
+    "reject": "reject",
+    "appeal": "appeal",
+    "withdraw": "withdraw",
+    "change": "change",
+    "major": "major",
     "help": "help",
 }
 
@@ -47,6 +53,12 @@ USAGE: dict[str, tuple[str, str]] = {
     "note": ("#note", "keep your words internal: the school sees nothing"),
     "authorise": ("#authorise", "authorise a request that is waiting for it"),
     "decline": ("#decline REASON", "decline a request that is waiting for it"),
+    "approve": ("#approve", "approve a change (Change Advisory Board members)"),
+    "reject": ("#reject REASON", "reject a change; the school is told the reason"),
+    "change": ("#change [emergency]", "send to the change board (or the emergency board)"),
+    "withdraw": ("#withdraw", "withdraw a change for the school; the call closes"),
+    "appeal": ("#appeal", "send a rejected change back to its board"),
+    "major": ("#major declare TITLE", "a major incident: declare, update TEXT, resolve TEXT"),
     "help": ("#help", "this list"),
 }
 
@@ -170,6 +182,9 @@ _STATUS_WORDS = {
     "waiting on customer": "awaiting_customer",
     "on hold": "awaiting_customer",
     "pending": "awaiting_customer",
+    # Named so that the refusal can say how a call gets there (#change).
+    "awaiting approval": "awaiting_approval",
+    "approval": "awaiting_approval",
     "solved": "solved",
     "resolved": "solved",
     "fixed": "solved",

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from mailbot import staffmail
+from mailbot import changecmd, changemail, incidents, staffmail
 from mailbot.directory import SenderKind
 from mailbot.mime import valid_address
-from mailbot.sla import HELD
 from mailbot.supporttime import describe
 from mailbot.templatevars import call_context, message_id, spoc_copies
-from mailbot.triage import Action, CallView, Context, Outgoing, Triage
+from mailbot.triage import Action, CallView, Context, IncidentView, Outgoing, Triage
 
 
 def _service(ctx: Context) -> dict[str, str]:
@@ -36,11 +35,20 @@ def _previous(t: Triage, ctx: Context) -> dict[str, str] | None:
 
 def _authorisation(ctx: Context, call: CallView) -> dict[str, str] | None:
     """What the confirmation says about a request waiting for the headteacher."""
-    if call.status not in HELD:
+    if call.status != "awaiting_authorisation":
         return None
     school = ctx.rules.directory.school(call.school_id) if call.school_id else None
     heads = school.with_role("headteacher") if school else ()
     return {"by": " and ".join(h.name for h in heads) or "your headteacher"}
+
+
+def _handler(ctx: Context, call: CallView) -> dict[str, str] | None:
+    """Who handles a complaint (the project manager), for the confirmation."""
+    directory = ctx.rules.directory
+    if call.type != "complaint" or not directory.project_manager:
+        return None
+    manager = directory.officer(directory.project_manager)
+    return {"name": manager.name, "role": "project manager"} if manager else None
 
 
 def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
@@ -63,6 +71,8 @@ def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
             "picked_up": picked_up,
             "password_removed": t.password_found,
             "authorisation": _authorisation(ctx, call),
+            "handler": _handler(ctx, call),
+            "review": changemail.review_words(call),
         },
     )
     in_reply_to, refs = _threading(t)
@@ -74,6 +84,34 @@ def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
         text=rendered.text,
         html=rendered.html,
         message_id=message_id(ctx, t.key, "confirmation", call.ref),
+        in_reply_to=in_reply_to,
+        references=refs,
+        call_id=call.id,
+    )
+
+
+def _incident_status(
+    t: Triage, ctx: Context, call: CallView, incident: IncidentView
+) -> Outgoing:
+    msg = t.parsed
+    to = (msg.from_addr,) if msg.from_addr else ()
+    rendered = ctx.rules.templates.render(
+        "incident_status",
+        {
+            "service": _service(ctx),
+            "call": call_context(call, ctx.rules, ctx.now),
+            **incidents.status_extra(ctx.rules, ctx.config, incident, ctx.now),
+        },
+    )
+    in_reply_to, refs = _threading(t)
+    return Outgoing(
+        kind="incident_status",
+        to=to,
+        cc=spoc_copies(ctx.rules, call, to),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(ctx, t.key, "incident_status", call.ref),
         in_reply_to=in_reply_to,
         references=refs,
         call_id=call.id,
@@ -129,8 +167,13 @@ def compose(t: Triage, ctx: Context) -> Triage:
     outgoing: list[Outgoing] = []
     staff: list[Outgoing | None] = []
     if t.action in (Action.OPEN_CALL, Action.FOLLOW_UP) and t.call is not None:
-        outgoing.append(_confirmation(t, ctx, t.call))
-        staff.append(staffmail.new_call_notice(t, ctx, t.call))
+        if t.incident is not None:
+            # A report of a known major incident is answered with its status
+            # and worked as part of it, not one by one.
+            outgoing.append(_incident_status(t, ctx, t.call, t.incident))
+        else:
+            outgoing.append(_confirmation(t, ctx, t.call))
+            staff.append(staffmail.new_call_notice(t, ctx, t.call))
     elif t.action is Action.REOPEN and t.call is not None:
         outgoing.append(_reopened(t, ctx, t.call))
         staff.append(staffmail.school_reply(t, ctx, t.call))
@@ -151,6 +194,9 @@ def compose(t: Triage, ctx: Context) -> Triage:
         outgoing.append(_simple_reply(t, ctx, "oversize", extra))
     if t.worked is not None and t.call is not None and _from_staff(t):
         staff.append(staffmail.receipt(t, ctx, t.call, t.worked))
+    if t.call is not None and changecmd.asks_emergency(t):
+        # Only staff raise emergency changes; the school is told so plainly.
+        outgoing.append(changemail.emergency_refused(t, ctx, t.call))
     outgoing.extend(out for out in staff if out is not None)
     return replace(t, outgoing=tuple(outgoing))
 

@@ -113,6 +113,22 @@ class ServiceConfig(_Strict):
         return self.message_id_domain or self.address.rsplit("@", 1)[1]
 
 
+class FallbackSmtpConfig(SmtpConfig):
+    """A second relay for broadcasts while school email itself is down."""
+
+
+class StatusPageConfig(_Strict):
+    """Where the public status page (HTML and an Atom feed) is written, and its address."""
+
+    # Empty: no status page is written.
+    dir: Path | None = None
+    # The page's public address, linked from every broadcast.
+    url: str = ""
+    title: str = "Schools ICT service status"
+    # How many resolved incidents stay on the page, newest first.
+    recent: int = Field(default=10, ge=0, le=200)
+
+
 class Config(_Strict):
     """The whole configuration, validated once at start and passed explicitly."""
 
@@ -122,6 +138,10 @@ class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     rules: RulesConfig = RulesConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    status_page: StatusPageConfig = StatusPageConfig()
+    # Optional: when set, broadcasts to alternative addresses (school email
+    # down) leave through this relay instead of [smtp].
+    fallback_smtp: FallbackSmtpConfig | None = None
 
 
 def _describe(exc: ValidationError) -> str:
@@ -158,9 +178,13 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
         url = prefix + str((base / url[len(prefix) :]).resolve())
+    page = config.status_page
+    if page.dir is not None and not page.dir.is_absolute():
+        page = page.model_copy(update={"dir": base / page.dir})
     return config.model_copy(
         update={
             "rules": RulesConfig(dir=rules_dir),
             "database": DatabaseConfig(url=url),
+            "status_page": page,
         }
     )

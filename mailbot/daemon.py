@@ -6,14 +6,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import health
+from mailbot import broadcast, health, statuspage
+from mailbot.broadcast import BroadcastReport
 from mailbot.config import Config
 from mailbot.errors import RulesError, TransientError
 from mailbot.imap import ImapSettings, Mailbox
@@ -46,9 +47,9 @@ def imap_settings(config: Config) -> ImapSettings:
     )
 
 
-def smtp_settings(config: Config) -> SmtpSettings:
-    """Translate the [smtp] section into the SMTP module's settings."""
-    c = config.smtp
+def smtp_settings(config: Config, fallback: bool = False) -> SmtpSettings:
+    """Translate the [smtp] (or [fallback_smtp]) section into the SMTP module's settings."""
+    c = config.fallback_smtp if fallback and config.fallback_smtp else config.smtp
     return SmtpSettings(
         host=c.host,
         port=c.port,
@@ -58,6 +59,10 @@ def smtp_settings(config: Config) -> SmtpSettings:
         ca_file=c.ca_file,
         timeout=c.timeout,
     )
+
+
+def _add(a: SendReport, b: SendReport) -> SendReport:
+    return SendReport(a.sent + b.sent, a.retrying + b.retrying, a.failed + b.failed)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class Daemon:
     clock: Clock
     wake_outbox: asyncio.Event = field(default_factory=asyncio.Event)
     wake_intake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake_fallback: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def reload_rules(self, rules_dir: Path) -> bool:
@@ -120,12 +126,34 @@ class Daemon:
             if len(report.outcomes) + len(report.failed) < self.config.imap.batch_size:
                 return total
 
-    async def send_outbox(self, sender: SmtpSender) -> SendReport:
+    def routes(self, fallback: bool) -> tuple[str, ...]:
+        """The outbox routes a sender handles; with no [fallback_smtp] the main relay takes both."""
+        if fallback:
+            return ("fallback",)
+        return ("smtp",) if self.config.fallback_smtp else ("smtp", "fallback")
+
+    def broadcast_pass(self) -> BroadcastReport:
+        """Queue one batch of major-incident notices and refresh the status page (in a thread)."""
+        now = self.clock()
+        report = broadcast.run(self.sessions, self.config, self.rules, now)
+        try:
+            statuspage.publish(self.sessions, self.config, self.rules, now)
+        except OSError as exc:
+            log.error("status page not written to %s: %s", self.config.status_page.dir, exc)
+        return report
+
+    async def send_outbox(self, sender: SmtpSender, fallback: bool = False) -> SendReport:
         """Send whatever is due in the outbox, batch after batch until none is left."""
         total = SendReport()
+        settings = self.config.fallback_smtp if fallback else None
+        max_attempts = (settings or self.config.smtp).max_attempts
         while True:
             report = await send_due(
-                self.sessions, sender, now=self.clock(), max_attempts=self.config.smtp.max_attempts
+                self.sessions,
+                sender,
+                now=self.clock(),
+                max_attempts=max_attempts,
+                routes=self.routes(fallback),
             )
             total = SendReport(
                 total.sent + report.sent,
@@ -136,7 +164,7 @@ class Daemon:
                 return total
 
     def due_work(self) -> TickReport:
-        """Run the scheduler's due jobs once (escalations, closures); in a worker thread."""
+        """Run the scheduler's due jobs (escalations, closures, reports) once; in a thread."""
         report = run_due(
             self.sessions, self.config, self.rules, self.clock(), self.config.scheduler.batch
         )
@@ -144,6 +172,10 @@ class Daemon:
             log.info("%s escalated to level %d", ref, level)
         for ref in report.closed:
             log.info("%s closed automatically", ref)
+        for line in report.reports:
+            log.info("monthly report %s queued", line)
+        for ref in report.reminded:
+            log.info("%s: emergency change undecided at its deadline; board reminded", ref)
         return report
 
     async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
@@ -156,10 +188,21 @@ class Daemon:
             await asyncio.to_thread(mailbox.close)
         tick = await asyncio.to_thread(self.due_work)
         sender = SmtpSender(smtp_settings(self.config))
+        spare = SmtpSender(smtp_settings(self.config, fallback=True))
+        sent = SendReport()
         try:
-            sent = await self.send_outbox(sender)
+            # Broadcasts are queued a batch at a time, each batch sent before
+            # the next is queued, as the running daemon does.
+            while True:
+                queued = await asyncio.to_thread(self.broadcast_pass)
+                sent = _add(sent, await self.send_outbox(sender))
+                if self.config.fallback_smtp:
+                    sent = _add(sent, await self.send_outbox(spare, fallback=True))
+                if not queued.queued or sent.retrying:
+                    break
         finally:
             await sender.close()
+            await spare.close()
         return report, sent, tick
 
     async def _intake_loop(self) -> None:
@@ -187,21 +230,50 @@ class Daemon:
             finally:
                 await asyncio.to_thread(mailbox.close)
 
-    async def _outbox_loop(self) -> None:
-        outage = Outage("SMTP server")
-        sender = SmtpSender(smtp_settings(self.config))
+    async def _outbox_loop(self, fallback: bool = False) -> None:
+        outage = Outage("fallback SMTP server" if fallback else "SMTP server")
+        sender = SmtpSender(smtp_settings(self.config, fallback=fallback))
         try:
             while not self.stopping.is_set():
-                report = await self.send_outbox(sender)
+                queued = 0
+                if not fallback:
+                    # Queue the next batch of any broadcast between sends, so
+                    # a broadcast to thousands never holds up other mail for long.
+                    try:
+                        queued = (await asyncio.to_thread(self.broadcast_pass)).queued
+                    except TransientError as exc:
+                        log.warning("broadcast postponed: %s", exc)
+                    if queued and self.config.fallback_smtp:
+                        self.wake_fallback.set()
+                report = await self.send_outbox(sender, fallback=fallback)
                 if report.retrying:
                     outage.failed(TransientError("send failed; backing off"))
                 elif report.sent:
                     outage.recovered()
-                self.wake_outbox.clear()
+                if queued and not report.retrying:
+                    continue
+                wake = self.wake_fallback if fallback else self.wake_outbox
+                wake.clear()
                 # Due retries are picked up by the periodic wake below.
-                await self._wait(self.wake_outbox, 30.0)
+                await self._wait(wake, 30.0)
         finally:
             await sender.close()
+
+    async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run one of the daemon's loops, restarting it if it ever fails.
+
+        The loops handle the failures they expect (servers away); anything
+        else is a bug, and a daemon that silently stopped sending or reading
+        mail would be worse than one that logs the bug and carries on.
+        """
+        while not self.stopping.is_set():
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the %s loop failed; restarting it in 5 seconds", name)
+                await self._sleep(5.0)
 
     async def _sleep(self, seconds: float) -> None:
         await self._wait(self.stopping, seconds)
@@ -221,6 +293,7 @@ class Daemon:
 
         async def tick_outbox() -> None:
             self.wake_outbox.set()
+            self.wake_fallback.set()
 
         async def tick_poll() -> None:
             self.wake_intake.set()
@@ -231,7 +304,7 @@ class Daemon:
             except TransientError as exc:
                 log.warning("scheduled jobs postponed: %s", exc)
                 return
-            if report.escalated or report.closed:
+            if report.escalated or report.closed or report.reports or report.reminded:
                 self.wake_outbox.set()
 
         metronome.every(30, tick_outbox, "outbox-retry")
@@ -239,9 +312,12 @@ class Daemon:
         metronome.every(self.config.scheduler.tick_seconds, tick_due, "sla-due")
         metronome.start()
         tasks = [
-            asyncio.create_task(self._intake_loop(), name="intake"),
-            asyncio.create_task(self._outbox_loop(), name="outbox"),
+            asyncio.create_task(self._supervised("intake", self._intake_loop), name="intake"),
+            asyncio.create_task(self._supervised("outbox", self._outbox_loop), name="outbox"),
         ]
+        if self.config.fallback_smtp:
+            fallback = self._supervised("fallback outbox", lambda: self._outbox_loop(fallback=True))
+            tasks.append(asyncio.create_task(fallback, name="fallback"))
         log.info("mailbot running: %s as %s", self.config.imap.host, self.config.service.address)
         await self.stopping.wait()
         metronome.stop()

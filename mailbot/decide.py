@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from mailbot.changecmd import school_command
 from mailbot.directory import SenderKind
 from mailbot.sla import DONE, reopen_deadline
 from mailbot.triage import Action, CallView, Context, Triage
@@ -15,6 +16,9 @@ def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
     staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
     if staff or call.status not in DONE:
         return Action.APPEND, f"continues {call.ref} ({t.thread_via})"
+    if school_command(t, call):
+        # An #appeal (or #withdraw) answers the change itself, however it ended.
+        return Action.APPEND, f"answers change {call.ref} ({t.thread_via})"
     if call.status == "solved" and call.solved_at is not None:
         until = reopen_deadline(ctx.rules.clock, call.solved_at)
         if ctx.now <= until:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.models import Call, Outbox, ServiceState
-from mailbot.sla import LIVE
+from mailbot.sla import HELD, LIVE
 
 
 def record(sessions: sessionmaker[Session], key: str, value: str, now: datetime) -> None:
@@ -74,9 +74,13 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         )
         live = select(func.count(Call.id)).where(Call.status.in_(LIVE))
         open_calls = session.scalar(live) or 0
-        past = session.scalar(live.where(Call.fix_due_at < now)) or 0
+        # A call held for the headteacher or the Change Advisory Board has no
+        # running clock, so it is neither near nor past its target.
+        running = live.where(Call.status.not_in(HELD))
+        past = session.scalar(running.where(Call.fix_due_at < now)) or 0
         near = (
-            session.scalar(live.where(Call.next_escalation_at <= now, Call.fix_due_at >= now)) or 0
+            session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now))
+            or 0
         )
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,

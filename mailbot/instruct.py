@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mailbot import actions, commands, staffcommands
+from mailbot import actions, changecmd, changes, commands, staffcommands
 from mailbot.act import writes_to_school
 from mailbot.commands import Instructions
 from mailbot.directory import SenderKind
 from mailbot.models import Call
-from mailbot.sla import HELD
 from mailbot.store import view
 from mailbot.triage import Action, Context, Triage
 
@@ -51,7 +50,9 @@ def instruct(t: Triage, ctx: Context) -> Triage:
     Only staff (trusted, see identify) run commands; their words below the
     commands go to the school unless they wrote to the school themselves.  A
     school's headteacher may answer an authorisation request with #authorise
-    or #decline.  From anyone else, lines starting with "#" are plain text.
+    or #decline, and the requester or headteacher may #appeal or #withdraw a
+    change request (see changes.py).  From anyone else, lines starting with
+    "#" are plain text.
     """
     sender = t.sender
     if t.call is None or sender is None or sender.address is None:
@@ -79,11 +80,19 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         if not asked and not (relay and found.body):
             return t
         worked = staffcommands.run(job, found, relay=relay)
-    elif sender.kind is SenderKind.SCHOOL and t.action is Action.APPEND:
-        first = found.commands[0] if found.commands else None
-        if first is None or first.name not in staffcommands.HEADTEACHER_COMMANDS:
+    elif sender.kind is SenderKind.SCHOOL:
+        if changecmd.asks_emergency(t):
+            # The email is logged as ordinary mail and runs nothing; compose
+            # tells the school that only staff raise emergency changes.
+            changes.emergency_refused(session, call, sender.address, ctx.now)
             return t
-        if call.status not in HELD or not _headteacher_of(t, call):
+        first = found.commands[0] if found.commands else None
+        if t.action is not Action.APPEND or first is None:
+            return t
+        if first.name in staffcommands.HEADTEACHER_COMMANDS:
+            if call.status != "awaiting_authorisation" or not _headteacher_of(t, call):
+                return t
+        elif not changecmd.school_may(session, ctx.rules, t, call, first.name):
             return t
         worked = staffcommands.run(job, Instructions((first,), found.body), relay=False)
     else:

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from mailbot import lifecycle, notices, sla
+from mailbot import ecab, lifecycle, notices, reportjob, sla
+from mailbot.actions import Staff
 from mailbot.config import Config
 from mailbot.db import transaction
 from mailbot.errors import Conflict, TransientError
@@ -28,6 +29,10 @@ class TickReport:
 
     escalated: list[tuple[str, int]] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    # Monthly reports queued, e.g. "2026-11 all schools to priya.shah@...".
+    reports: list[str] = field(default_factory=list)
+    # Emergency changes still undecided at their deadline, whose board was reminded.
+    reminded: list[str] = field(default_factory=list)
 
 
 def _due_ids(
@@ -141,6 +146,22 @@ def _close(
     return done
 
 
+def _remind(
+    session: Session, config: Config, rules: Rules, ids: list[int], now: datetime
+) -> list[tuple[str, int]]:
+    """Remind the emergency board (and the project manager) once of each overdue decision."""
+    # The claim clears the deadline, so read it first: the reminder states it.
+    due = dict(session.execute(select(Call.id, Call.change_due_at).where(Call.id.in_(ids))).all())
+    done = []
+    for call in _claim(session, ids, Call.change_due_at <= now, {"change_due_at": None}):
+        # A deadline left on a call the board has already decided is just cleared.
+        if call.status == "awaiting_approval":
+            work = ecab.Work(session, config, rules, call, Staff("mailbot", now), "reminder")
+            ecab.remind(work, due.get(call.id) or now)
+            done.append((call.ref, call.change_round))
+    return done
+
+
 Work = Callable[[Session, Config, Rules, list[int], datetime], list[tuple[str, int]]]
 
 
@@ -186,7 +207,7 @@ def _each(
 def run_due(
     sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime, batch: int = 200
 ) -> TickReport:
-    """Do every escalation and automatic closure that is due at ``now``.
+    """Do every escalation, closure, change reminder and monthly report due at ``now``.
 
     Safe late (everything overdue is due), twice (a done call no longer
     matches), and in two processes at once (each call is claimed by one).
@@ -196,4 +217,8 @@ def run_due(
     report.escalated = _each(sessions, config, rules, now, ids, _escalate)
     ids = _due_ids(sessions, Call.close_due_at, now, batch)
     report.closed = [ref for ref, _ in _each(sessions, config, rules, now, ids, _close)]
+    ids = _due_ids(sessions, Call.change_due_at, now, batch)
+    report.reminded = [ref for ref, _ in _each(sessions, config, rules, now, ids, _remind)]
+    # Last month's reports, on this month's first working day (see reportjob).
+    report.reports = reportjob.send_due(sessions, config, rules, now)
     return report

@@ -47,7 +47,9 @@ def store_clock(call: Call, clock: Clock, policy: SlaPolicy) -> None:
     due = sla.due(policy, clock)
     call.response_due_at = due.response_due
     call.fix_due_at = due.fix_due
-    call.next_escalation_at = due.next_escalation
+    # A call linked to a major incident is worked as part of the incident, so
+    # it does not escalate on its own.
+    call.next_escalation_at = None if call.incident_id is not None else due.next_escalation
     call.close_due_at = due.close_due
 
 
@@ -182,6 +184,11 @@ SCHOOL_KINDS = (
     "closure",
     "staff_reply",
     "authorisation_result",
+    "incident_status",
+    "change_submitted",
+    "change_decision",
+    "change_withdrawn",
+    "emergency_refused",
 )
 
 
@@ -206,7 +213,15 @@ def school_thread(session: Session, call: Call) -> tuple[str, ...]:
 
 
 # Kinds of email that form the staff side of a call's thread.
-STAFF_KINDS = ("new_call", "school_reply", "receipt", "staff_update")
+STAFF_KINDS = (
+    "new_call",
+    "school_reply",
+    "receipt",
+    "staff_update",
+    "change_review",
+    "change_reminder",
+    "change_update",
+)
 
 
 def staff_thread(session: Session, call: Call) -> tuple[str, ...]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from email import encoders
 from email.charset import QP, Charset
 from email.generator import BytesGenerator
 from email.header import Header
@@ -109,8 +112,101 @@ def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> by
         msg["References"] = " ".join(references)
     # Replies are "auto-replied"; notices the scheduler sends unprompted are
     # "auto-generated" (RFC 3834 section 5).
-    msg["Auto-Submitted"] = "auto-replied" if out.in_reply_to else "auto-generated"
+    msg["Auto-Submitted"] = out.auto or ("auto-replied" if out.in_reply_to else "auto-generated")
     # Exchange and Outlook honour this and do not send out-of-office notices back.
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg[OWN_MARKER] = out.kind
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=_WIRE).flatten(msg)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Inline:
+    """An image shown inside the HTML part, which refers to it as ``cid:<cid>``."""
+
+    cid: str
+    filename: str
+    content: bytes
+    subtype: str = "png"
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A file attached to an email."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+    charset: str | None = None
+
+
+def _wrapped_text_part(text: str, subtype: str) -> MIMENonMultipart:
+    # Always quoted-printable: generated HTML has lines far longer than the
+    # 998 characters SMTP allows, and QP folds them without changing the text.
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(text.encode("utf-8", "replace").decode("utf-8"), _UTF8_QP)
+    return part
+
+
+def _binary_part(maintype: str, subtype: str, content: bytes) -> MIMENonMultipart:
+    part = MIMENonMultipart(maintype, subtype)
+    part.set_payload(content)
+    encoders.encode_base64(part)
+    return part
+
+
+def build_related(
+    out: Outgoing,
+    *,
+    from_name: str,
+    from_addr: str,
+    now: datetime,
+    images: Sequence[Inline] = (),
+    attachments: Sequence[Attached] = (),
+) -> bytes:
+    """Render ``out`` with inline images and attachments, marked as automatic like ``build``.
+
+    The structure is the one Outlook, Gmail and Apple Mail all show as meant:
+    multipart/mixed holding multipart/alternative (text/plain, then
+    multipart/related with the HTML and the images it names by Content-ID),
+    then the attachments.
+    """
+    # Boundaries come from the unique Message-ID, as in build(): same email, same bytes.
+    seed = hashlib.sha256(out.message_id.encode()).hexdigest()[:32]
+    related = MIMEMultipart("related", boundary=f"=_mr_{seed}", type="text/html")
+    related.attach(_wrapped_text_part(out.html, "html"))
+    for image in images:
+        part = _binary_part("image", image.subtype, image.content)
+        part["Content-ID"] = f"<{image.cid}>"
+        part.add_header("Content-Disposition", "inline", filename=image.filename)
+        related.attach(part)
+    alternative = MIMEMultipart(
+        "alternative",
+        boundary=f"=_ma_{seed}",
+        _subparts=[_wrapped_text_part(out.text, "plain"), related],
+    )
+    msg = MIMEMultipart("mixed", boundary=f"=_mm_{seed}", _subparts=[alternative])
+    for item in attachments:
+        maintype, _, subtype = item.content_type.partition("/")
+        part = _binary_part(maintype, subtype or "octet-stream", item.content)
+        if item.charset:
+            part.set_param("charset", item.charset)
+        part.add_header("Content-Disposition", "attachment", filename=item.filename)
+        msg.attach(part)
+    msg["From"] = formataddr((from_name, from_addr), charset="utf-8")
+    msg["To"] = ", ".join(out.to)
+    if out.cc:
+        msg["Cc"] = ", ".join(out.cc)
+    msg["Subject"] = _header("Subject", clean_header(out.subject))
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = out.message_id
+    if out.in_reply_to and valid_id(out.in_reply_to):
+        msg["In-Reply-To"] = out.in_reply_to
+    references = [r for r in out.references if valid_id(r)]
+    if references:
+        msg["References"] = " ".join(references)
+    msg["Auto-Submitted"] = "auto-replied" if out.in_reply_to else "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     msg[OWN_MARKER] = out.kind
     buffer = io.BytesIO()

@@ -45,7 +45,9 @@ def escalation_audience(directory: Directory, call: CallView, roles: tuple[str, 
     or lead either, the project manager is told, so an escalation is never lost.
     """
     assignee = directory.officer(call.assignee) if call.assignee else None
-    team = directory.team(call.team) if call.team else None
+    # A complaint never goes to a team: with no officer on it, the project
+    # manager (the last resort below) is told.
+    team = directory.team(call.team) if call.team and call.type != "complaint" else None
     lead = directory.officer(team.lead) if team else None
     manager = directory.officer(directory.project_manager) if directory.project_manager else None
     person = assignee or lead
@@ -212,12 +214,17 @@ def enqueue(store: Store, config: Config, out: Outgoing, now: datetime) -> None:
     """Put a notice in the outbox (and on the call's record)."""
     service = config.service
     raw = build(out, from_name=service.name, from_addr=service.address, now=now)
+    enqueue_raw(store, config, out, raw, now)
+
+
+def enqueue_raw(store: Store, config: Config, out: Outgoing, raw: bytes, now: datetime) -> None:
+    """Put an email already built (``raw``, e.g. with images and attachments) in the outbox."""
     store.enqueue(
         now=now,
         message_id=out.message_id,
         call_id=out.call_id,
         kind=out.kind,
-        mail_from=service.address,
+        mail_from=config.service.address,
         recipients=(*out.to, *out.cc),
         raw=raw,
         to=out.to,

@@ -103,13 +103,18 @@ async def send_due(
     now: datetime,
     max_attempts: int,
     batch: int = 200,
+    routes: tuple[str, ...] = ("smtp", "fallback"),
 ) -> SendReport:
-    """Send every outbox email that is due, one short transaction each."""
+    """Send every outbox email that is due on ``routes``, one short transaction each."""
     with sessions() as session:
         ids = list(
             session.scalars(
                 select(Outbox.id)
-                .where(Outbox.status == "pending", Outbox.next_attempt_at <= now)
+                .where(
+                    Outbox.status == "pending",
+                    Outbox.next_attempt_at <= now,
+                    Outbox.route.in_(routes),
+                )
                 .order_by(Outbox.id)
                 .limit(batch)
             )

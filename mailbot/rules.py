@@ -312,6 +312,14 @@ def _cross_check(staff: StaffFile, schools: SchoolsFile, cls: Classification) ->
         problems.append(
             f"staff.toml: project_manager: no officer with id {staff.project_manager!r}"
         )
+    # Complaints go to the project manager and never to a team, so the rules
+    # that classify mail as a complaint need one to send it to.
+    complains = cls.default.type == "complaint" or any(r.set.type == "complaint" for r in cls.rule)
+    if complains and not staff.project_manager:
+        problems.append(
+            "staff.toml: project_manager: missing, but classify.toml makes complaints, "
+            "which go to the project manager"
+        )
     seen: set[str] = set()
     for s in schools.school:
         if s.id in seen:
@@ -364,9 +372,17 @@ def _check_service(
     for member in reports.to:
         if member not in officer_ids:
             problems.append(f"reports.toml: to: no officer {member!r} in staff.toml")
+    by_id = {s.id: s for s in schools.school}
     for wanted in reports.schools:
+        where = f"reports.toml: schools ({wanted.school})"
         if wanted.school not in school_ids:
-            problems.append(f"reports.toml: schools ({wanted.school}): school: no such school")
+            problems.append(f"{where}: school: no such school")
+        for address in wanted.to:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                problems.append(f"{where}: to: {address!r} is not an email address")
+        school = by_id.get(wanted.school)
+        if school is not None and not wanted.to and not school.with_role("headteacher"):
+            problems.append(f"{where}: to: none given, and the school has no headteacher")
     return problems
 
 

@@ -19,18 +19,20 @@ from mailbot.supporttime import (
 # Every status a call can have.  "Live" ones run the clocks; a solved call
 # waits to close, and a closed one is finished.  A request from someone not on
 # the school's authorised list waits for the headteacher with its clock held,
-# whatever the rules say about pauses: nobody may work it yet.
+# whatever the rules say about pauses: nobody may work it yet.  So does a
+# change while the Change Advisory Board reviews it.
 STATUSES = (
     "open",
     "in_progress",
     "awaiting_customer",
     "awaiting_authorisation",
+    "awaiting_approval",
     "solved",
     "closed",
 )
-LIVE = ("open", "in_progress", "awaiting_customer", "awaiting_authorisation")
+LIVE = ("open", "in_progress", "awaiting_customer", "awaiting_authorisation", "awaiting_approval")
 DONE = ("solved", "closed")
-HELD = ("awaiting_authorisation",)
+HELD = ("awaiting_authorisation", "awaiting_approval")
 
 
 @dataclass(frozen=True)

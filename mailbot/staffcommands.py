@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
-from mailbot import actions, authorisation, commands
+from mailbot import actions, authorisation, changecmd, commands, majorcmd
 from mailbot.commands import Command, Instructions
 from mailbot.config import Config
 from mailbot.models import Call
@@ -38,6 +38,8 @@ class Job:
     # again (a rerun after a crash) is refused by the outbox's unique index.
     occasion: str
     body: str = ""
+    # Every command in the same email, for commands that depend on another.
+    siblings: tuple[Command, ...] = ()
 
 
 Handler = Callable[[Job, str], "Plan | actions.Refused"]
@@ -90,6 +92,18 @@ def _status(job: Job, arg: str) -> Plan | actions.Refused:
     if status is None:
         choices = "open, in_progress, awaiting_customer, solved, closed"
         return actions.Refused(f"no status {arg.strip()!r}; statuses are {choices}")
+    if status in HELD:
+        # A held status is where a process puts a call (asking the head, or
+        # the board), never a status staff set: nobody would be asked.
+        return actions.Refused(
+            "a call waits for approval when it is sent to the Change Advisory Board: "
+            "reply #change (or #change emergency)"
+        )
+    if job.call.status == "awaiting_approval":
+        return actions.Refused(
+            f"{job.call.ref} is with the Change Advisory Board; a board member replies "
+            "#approve or #reject REASON first (or the school #withdraw)"
+        )
     if job.call.status in HELD:
         return actions.Refused(
             f"{job.call.ref} is waiting for the headteacher's authorisation; "
@@ -138,6 +152,11 @@ def _deadline(job: Job, arg: str) -> Plan | actions.Refused:
 
 
 def _link(job: Job, arg: str) -> Plan | actions.Refused:
+    incident = majorcmd.incident_named(job.session, job.rules, arg)
+    if incident is not None:
+        return majorcmd.prepare_link(
+            job.session, job.config, job.rules, job.call, job.by, incident, job.occasion
+        )
     refs = job.rules.policy.references
     wanted = commands.references(arg, refs.prefix, refs.width)
     if wanted is None:
@@ -161,7 +180,7 @@ def _note(job: Job, arg: str) -> Plan | actions.Refused:
 
 
 def _authorise(job: Job, arg: str) -> Plan | actions.Refused:
-    if job.call.status not in HELD:
+    if job.call.status != "awaiting_authorisation":
         return actions.Refused(f"{job.call.ref} is not waiting for authorisation")
     return lambda: authorisation.authorise(
         job.session, job.config, job.rules, job.call, job.by, job.occasion
@@ -169,11 +188,21 @@ def _authorise(job: Job, arg: str) -> Plan | actions.Refused:
 
 
 def _decline(job: Job, arg: str) -> Plan | actions.Refused:
-    if job.call.status not in HELD:
+    if job.call.status != "awaiting_authorisation":
         return actions.Refused(f"{job.call.ref} is not waiting for authorisation")
     reason = "\n".join(p for p in (arg.strip(), job.body) if p)
     return lambda: authorisation.decline(
         job.session, job.config, job.rules, job.call, reason, job.by, job.occasion
+    )
+
+
+def _major(job: Job, arg: str) -> Plan | actions.Refused:
+    """#major declare TITLE / update TEXT / resolve TEXT / email down / keywords A, B."""
+    declaring = any(
+        c.name == "major" and c.arg.strip().lower().startswith("declare") for c in job.siblings
+    )
+    return majorcmd.prepare(
+        job.session, job.config, job.rules, job.call, job.by, arg, job.body, declaring
     )
 
 
@@ -196,11 +225,17 @@ TABLE: dict[str, Handler] = {
     "note": _note,
     "authorise": _authorise,
     "decline": _decline,
+    "approve": changecmd.approve,
+    "reject": changecmd.reject,
+    "appeal": changecmd.appeal,
+    "withdraw": changecmd.withdraw,
+    "change": changecmd.change,
+    "major": _major,
     "help": _help,
 }
 
-# What a headteacher may do by email; every other command word from a school
-# is ordinary text.
+# What a headteacher may do by email (and, about a change, changecmd's
+# SCHOOL_COMMANDS); every other command word from a school is ordinary text.
 HEADTEACHER_COMMANDS = frozenset({"authorise", "decline"})
 
 
@@ -212,6 +247,7 @@ def run(job: Job, found: Instructions, *, relay: bool) -> Worked:
     it marks the call solved (they go in the solved notice).  If anything is
     refused, nothing is changed and nothing is sent.
     """
+    job = replace(job, siblings=found.commands)
     ref = job.call.ref
     refused = list(found.problems)
     plans: list[Plan] = []
@@ -253,7 +289,9 @@ def run(job: Job, found: Instructions, *, relay: bool) -> Worked:
 def _uses_body(found: tuple[Command, ...]) -> bool:
     """Whether a command takes the words below it (a note, a solved notice, a reason)."""
     for command in found:
-        if command.name in ("note", "solved", "decline"):
+        if command.name in ("note", "solved", "decline", "major"):
+            return True
+        if command.name in changecmd.USES_BODY:
             return True
         if command.name == "status" and commands.status_word(command.arg) == "solved":
             return True

@@ -23,10 +23,13 @@ from mailbot.triage import Action, CallView, Context, Outgoing, Triage, Worked
 def staff_address(rules: Rules, call: CallView) -> str | None:
     """Who works this call: its officer, else its team; complaints go to the project manager."""
     directory = rules.directory
-    if call.type == "complaint" and directory.project_manager:
-        manager = directory.officer(directory.project_manager)
-        if manager is not None:
-            return manager.email
+    if call.type == "complaint":
+        # A complaint is about the team, so it never goes to one: to the
+        # project manager, or (with none in staff.toml) its officer if any.
+        manager = directory.officer(directory.project_manager or "")
+        assigned = directory.officer(call.assignee) if call.assignee else None
+        person = manager or assigned
+        return person.email if person else None
     if call.assignee:
         officer = directory.officer(call.assignee)
         if officer is not None:

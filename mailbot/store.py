@@ -38,6 +38,8 @@ def view(call: Call) -> CallView:
         missing=tuple(json.loads(call.missing_details or "[]")),
         solved_at=call.solved_at,
         team=call.team,
+        category=call.category,
+        incident_id=call.incident_id,
     )
 
 

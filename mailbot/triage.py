@@ -67,6 +67,25 @@ class CallView:
     missing: tuple[str, ...] = ()
     solved_at: datetime | None = None
     team: str | None = None
+    category: str = "general"
+    incident_id: int | None = None
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """A read-only snapshot of a major incident and its latest notice."""
+
+    id: int
+    ref: str
+    title: str
+    status: str
+    email_down: bool
+    declared_at: datetime
+    resolved_at: datetime | None
+    latest_kind: str
+    latest_text: str
+    latest_at: datetime
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,9 @@ class Outgoing:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     call_id: int | None = None
+    # The Auto-Submitted value when the default (auto-replied for replies,
+    # auto-generated otherwise) is wrong, as for a broadcast that is threaded.
+    auto: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,8 @@ class Triage:
     message_row: int | None = None
     # For a follow-up, the solved or closed call the new one continues.
     previous: CallView | None = None
+    # The active major incident a new call was linked to, if any.
+    incident: IncidentView | None = None
     # What the commands at the top of a staff email (or a headteacher's
     # #authorise) did; None when the email carried none and relayed nothing.
     worked: Worked | None = None

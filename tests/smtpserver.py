@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import ssl
 import tempfile
@@ -17,6 +18,7 @@ from servers import HOST, free_port
 # Kinds of mail mailbot sends to staff rather than to schools.
 STAFF_KINDS = frozenset(
     {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
+    | {"change_review", "change_reminder", "change_update"}
 )
 
 
@@ -42,9 +44,13 @@ class _Handler:
     failures_left: int = 0
     failure_code: int = 451
     reject_code: int | None = None
+    # Seconds each message takes to accept, so that a test can catch a sender mid-batch.
+    delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.reject_code is not None:
                 return f"{self.reject_code} 5.7.1 refused by the test"
@@ -127,6 +133,11 @@ class SmtpSink:
         """Refuse every message from now on with a permanent ``code``."""
         with self._handler.lock:
             self._handler.reject_code = code
+
+    def slow_down(self, seconds: float) -> None:
+        """Take ``seconds`` over accepting each message from now on (0 for full speed)."""
+        with self._handler.lock:
+            self._handler.delay = seconds
 
     def accept_all(self) -> None:
         """Undo ``fail_next`` and ``reject_all``."""

@@ -27,6 +27,7 @@ SUPPORT = "ictsupport@westshire.gov.uk"
 # Kinds of mail mailbot sends to staff rather than to schools.
 STAFF_KINDS = frozenset(
     {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
+    | {"change_review", "change_reminder", "change_update"}
 )
 
 

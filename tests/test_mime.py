@@ -6,7 +6,7 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
-from mailbot.mime import OWN_MARKER, build
+from mailbot.mime import OWN_MARKER, Attached, Inline, build, build_related
 from mailbot.triage import Outgoing
 
 NOW = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
@@ -84,3 +84,51 @@ def test_text_and_html_alternatives_are_both_present() -> None:
     msg = parsed(outgoing())
     assert msg.get_content_type() == "multipart/alternative"
     assert msg.get_body(preferencelist=("html",)) is not None
+
+
+# --- build_related: HTML with inline images, and attachments (monthly reports) ----
+
+
+def related(html: str = '<p><img src="cid:chart.1@w.gov.uk"></p>') -> bytes:
+    return build_related(
+        outgoing(kind="report", html=html),
+        from_name="Westshire Schools ICT Support",
+        from_addr="ict@w.gov.uk",
+        now=NOW,
+        images=[Inline("chart.1@w.gov.uk", "chart.png", b"\x89PNG\r\n\x1a\nfake")],
+        attachments=[Attached("calls.csv", b"ref,school\r\nICT-1,Oakfield\r\n", "text/csv")],
+    )
+
+
+def test_related_email_nests_text_html_images_and_attachments_as_mail_clients_expect() -> None:
+    msg = email.message_from_bytes(related(), policy=email.policy.default)
+    shape = [p.get_content_type() for p in msg.walk()]
+    assert shape == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "multipart/related",
+        "text/html",
+        "image/png",
+        "text/csv",
+    ]
+    image = next(p for p in msg.walk() if p.get_content_type() == "image/png")
+    assert image["Content-ID"] == "<chart.1@w.gov.uk>"
+    assert image.get_content_disposition() == "inline"
+    assert image.get_content() == b"\x89PNG\r\n\x1a\nfake"
+    [attachment] = list(msg.iter_attachments())
+    assert attachment.get_filename() == "calls.csv"
+    assert msg[OWN_MARKER] == "report" and msg["Auto-Submitted"] == "auto-generated"
+
+
+def test_related_email_keeps_every_line_within_smtp_limits_however_long_the_html() -> None:
+    html = "<table>" + '<td style="padding:6px 10px;border:1px solid #c9d1d9;">x</td>' * 200
+    raw = related(html)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    body = msg.get_body(preferencelist=("html",))
+    assert body is not None and body.get_content() == html
+
+
+def test_related_email_comes_out_the_same_every_time() -> None:
+    assert related() == related()

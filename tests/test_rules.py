@@ -112,3 +112,22 @@ def test_rules_check_command_exits_1_and_prints_the_problem(
 def test_rules_check_command_accepts_good_rules(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "check", str(SHIPPED)]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_shipped_rules_ask_for_riversides_own_report() -> None:
+    reports = load_rules(SHIPPED).reports
+    assert reports.aims == {"incident": 0.97, "service_request": 0.87}
+    [riverside] = reports.schools
+    assert riverside.school == "riverside-academy"
+    assert riverside.to == ("m.cole@riverside-academy.westshire.sch.uk",)
+
+
+def test_a_school_report_to_something_not_an_address_is_reported(rules_dir: Path) -> None:
+    edit(rules_dir / "reports.toml", 'to = ["m.cole@', 'to = ["m.cole at ')
+    [p] = problems(rules_dir)
+    assert p.startswith("reports.toml: schools (riverside-academy): to: 'm.cole at ")
+
+
+def test_a_school_report_for_an_unknown_school_is_reported(rules_dir: Path) -> None:
+    edit(rules_dir / "reports.toml", 'school = "riverside-academy"', 'school = "riverside"')
+    assert problems(rules_dir) == ["reports.toml: schools (riverside): school: no such school"]

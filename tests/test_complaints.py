@@ -1,0 +1,124 @@
+"""Complaints go to the project manager, never to a team; the sender is told who handles them."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+
+from mailbot import jobs
+from mailbot.errors import RulesError
+from mailbot.models import Outbox
+from mailbot.rules import load_rules
+
+LOGGED = local(2026, 11, 23, 9, 30)
+PRIYA = "priya.shah@westshire.gov.uk"
+SAM = "sam.okafor@westshire.gov.uk"
+TEAMS = {
+    "servicedesk@westshire.gov.uk",
+    "network-team@westshire.gov.uk",
+    "email-team@westshire.gov.uk",
+    "web-team@westshire.gov.uk",
+}
+# The service desk's lead, who hears of its unassigned calls' escalations.
+DANA = "dana.whitfield@westshire.gov.uk"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+    """A mailbot where Oakfield's headteacher has complained."""
+    if request.param == "postgresql":
+        made = make_env(tmp_path, request.getfixturevalue("pg_url"))
+    else:
+        made = make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+    made.feed(mail("school-complaint"), LOGGED)
+    return made
+
+
+def of_kind(env: Env, kind: str) -> list[Outbox]:
+    return [o for o in env.outbox() if o.kind == kind]
+
+
+def text(row: Outbox) -> str:
+    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+def recipients(row: Outbox) -> list[str]:
+    return list(json.loads(row.recipients))
+
+
+def school_replies(env: Env) -> None:
+    confirmation = of_kind(env, "confirmation")[0].message_id
+    env.feed(
+        mail("school-replies-to-complaint", confirmation_id=confirmation),
+        local(2026, 11, 23, 11, 0),
+    )
+
+
+def test_the_confirmation_says_the_project_manager_will_handle_it(env: Env) -> None:
+    body = text(of_kind(env, "confirmation")[0])
+    assert "Your complaint will be handled by Priya Shah, our project manager" in body
+
+
+def test_an_ordinary_calls_confirmation_names_nobody(tmp_path: Path) -> None:
+    env = make_env(tmp_path, f"sqlite:///{tmp_path / 'ordinary.db'}")
+    env.feed(mail("school-new-request"), LOGGED)
+    assert "will be handled by" not in text(of_kind(env, "confirmation")[0])
+
+
+def test_the_new_complaint_goes_to_the_project_manager_alone(env: Env) -> None:
+    [notice] = of_kind(env, "new_call")
+    assert recipients(notice) == [PRIYA]
+
+
+def test_the_schools_reply_on_a_complaint_goes_to_the_project_manager(env: Env) -> None:
+    school_replies(env)
+    [relayed] = of_kind(env, "school_reply")
+    assert recipients(relayed) == [PRIYA]
+    assert "we rang three times each day" in text(relayed)
+
+
+def test_a_complaint_given_to_an_officer_still_goes_to_the_project_manager(env: Env) -> None:
+    raw = (
+        f"From: Priya Shah <{PRIYA}>\r\nTo: {SUPPORT}\r\n"
+        "Subject: RE: [ICT-000001] Oakfield Primary School: Formal complaint\r\n"
+        "Message-ID: <priya-assigns@westshire.gov.uk>\r\n\r\n#assign sam\r\n"
+    ).encode()
+    env.feed(raw, local(2026, 11, 23, 10, 0))
+    school_replies(env)
+    assert recipients(of_kind(env, "school_reply")[0]) == [PRIYA]
+
+
+def test_an_unassigned_complaint_escalates_to_the_project_manager_not_a_team_lead(
+    env: Env,
+) -> None:
+    report = jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 27, 16, 0))
+    assert report.escalated == [("ICT-000001", 2)]
+    [escalation] = of_kind(env, "escalation2")
+    assert recipients(escalation) == [PRIYA]
+
+
+def test_nothing_about_a_complaint_reaches_a_team(env: Env) -> None:
+    school_replies(env)
+    jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 27, 16, 0))
+    sent = {address for row in env.outbox() for address in recipients(row)}
+    assert PRIYA in sent
+    assert not sent & (TEAMS | {DANA})
+
+
+def test_complaints_without_a_project_manager_are_a_rules_error(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    shutil.copytree(SHIPPED_RULES, folder)
+    staff = folder / "staff.toml"
+    staff.write_text(staff.read_text().replace('project_manager = "priya"', ""))
+    with pytest.raises(RulesError) as caught:
+        load_rules(folder)
+    assert any(p.startswith("staff.toml: project_manager: missing") for p in caught.value.problems)

@@ -1,0 +1,158 @@
+"""`mailbot report --out`: the report as files, and the page showing its charts in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from reportcalls import SCHOOLS, Made, make_month
+from support import SHIPPED_RULES, SUPPORT
+
+from mailbot.charts import SHARE_COLOURS, VOLUME_COLOURS
+from mailbot.cli import main
+from mailbot.db import make_engine, make_sessions, upgrade
+
+NOW = "2026-12-01T09:00"
+FILES = {"report.html", "share-in-target.png", "calls-per-month.png", "calls-2026-11.csv"}
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    upgrade(url)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f"""
+[service]
+address = "{SUPPORT}"
+name = "Westshire Schools ICT Support"
+[imap]
+host = "127.0.0.1"
+port = 1
+security = "none"
+[smtp]
+host = "127.0.0.1"
+port = 1
+security = "none"
+[database]
+url = "{url}"
+[rules]
+dir = "{SHIPPED_RULES}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def made(config: Path, tmp_path: Path) -> list[Made]:
+    return make_month(make_sessions(make_engine(f"sqlite:///{tmp_path / 'mailbot.db'}")))
+
+
+def report(config: Path, out: Path, *extra: str) -> int:
+    return main(["--config", str(config), "--now", NOW, "report", "--out", str(out), *extra])
+
+
+def screenshot(page: Path, tmp: Path) -> Image.Image:
+    """Open ``page`` in headless Chromium and return what it showed."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is missing: install Debian's chromium package (scripts/test does)")
+    shot = tmp / f"{page.parent.name}-shot.png"
+    done = subprocess.run(
+        [
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={tmp / 'chromium-profile'}",
+            f"--screenshot={shot}", "--window-size=1200,3000", page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0 and shot.exists(), done.stderr.decode(errors="replace")[-2000:]
+    return Image.open(shot).convert("RGB")
+
+
+def pixels_near(image: Image.Image, colour: str, tolerance: int = 6) -> int:
+    """How many pixels of ``image`` are within ``tolerance`` of ``colour`` (#rrggbb)."""
+    want = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    found = image.getcolors(maxcolors=1 << 24) or []
+    return sum(
+        n
+        for n, rgb in found
+        if all(abs(a - b) <= tolerance for a, b in zip(rgb, want, strict=True))
+    )
+
+
+def test_the_report_is_written_as_html_beside_its_charts_and_csv(
+    config: Path, made: list[Made], tmp_path: Path
+) -> None:
+    out = tmp_path / "november"
+    assert report(config, out, "--month", "2026-11") == 0
+    assert {p.name for p in out.iterdir()} == FILES
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'src="share-in-target.png"' in html and 'src="calls-per-month.png"' in html
+    assert (out / "share-in-target.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_written_page_shows_its_chart_images_in_chromium(
+    config: Path, made: list[Made], tmp_path: Path
+) -> None:
+    out = tmp_path / "shown"
+    assert report(config, out, "--month", "2026-11") == 0
+    shown = screenshot(out / "report.html", tmp_path)
+    assert pixels_near(shown, SHARE_COLOURS["incident"]) > 40
+    assert pixels_near(shown, VOLUME_COLOURS["incident"]) > 400
+    # The same page without its images: the charts' colours are nowhere else.
+    for name in ("share-in-target.png", "calls-per-month.png"):
+        (out / name).unlink()
+    blank = screenshot(out / "report.html", tmp_path)
+    assert pixels_near(blank, SHARE_COLOURS["incident"]) == 0
+    assert pixels_near(blank, VOLUME_COLOURS["incident"]) == 0
+
+
+def test_a_schools_version_is_written_with_its_calls_only(
+    config: Path, made: list[Made], tmp_path: Path
+) -> None:
+    out = tmp_path / "riverside"
+    code = report(config, out, "--month", "2026-11", "--school", "riverside-academy")
+    assert code == 0
+    data = (out / "calls-2026-11-riverside-academy.csv").read_text(encoding="utf-8-sig")
+    refs = {row["ref"] for row in csv.DictReader(io.StringIO(data))}
+    mine = {m.ref for m in made if m.school == "riverside-academy" and m.logged_in_november}
+    assert mine <= refs
+    assert not refs & {m.ref for m in made if m.school != "riverside-academy"}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Riverside Academy" in html
+    assert not any(SCHOOLS[s] in html for s in ("oakfield-primary", "st-marys-ce"))
+
+
+def test_the_same_month_gives_the_same_files(
+    config: Path, made: list[Made], tmp_path: Path
+) -> None:
+    assert report(config, tmp_path / "a", "--month", "2026-11") == 0
+    assert report(config, tmp_path / "b", "--month", "2026-11") == 0
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_without_a_month_it_writes_last_months_report(
+    config: Path, made: list[Made], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert report(config, tmp_path / "last") == 0
+    assert "report for November 2026 (all schools): 60 calls logged" in capsys.readouterr().out
+
+
+def test_an_unknown_school_or_month_is_refused(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert report(config, tmp_path / "x", "--school", "hogwarts") == 2
+    assert "no school 'hogwarts'" in capsys.readouterr().err
+    assert report(config, tmp_path / "x", "--month", "2026-13") == 2
+    assert "--month" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
