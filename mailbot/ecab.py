@@ -153,6 +153,9 @@ def tell_staff(
     """Tell the team working the call (and the board) how its review went."""
     rules, call = work.rules, work.call
     worker = staffmail.staff_address(rules, view(call)) if team else None
+    # The member who acted has their receipt; the rest of the board is copied.
+    acting = _member(rules, board_of(call), work.by.actor)
+    me = acting.email if acting else work.by.actor.lower()
     context = {
         "board": board_name(board_of(call)),
         "round": call.change_round,
@@ -165,7 +168,7 @@ def tell_staff(
         changemail.update(
             work.config, rules, view(call), context,
             to=(worker,) if worker else (),
-            cc=tuple(o.email for o in board if o.email != work.by.actor.lower()),
+            cc=tuple(m.email for m in board if m.email != me),
             now=work.by.now, occasion=work.key("update", str(extra["outcome"])),
             thread=lifecycle.staff_thread(work.session, call),
         )

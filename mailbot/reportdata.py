@@ -48,6 +48,9 @@ class CallRow:
     revised_due_at: datetime | None = None
     revised_reason: str = ""
     closed_at: datetime | None = None
+    # Closed without being worked: declined by the headteacher, rejected by
+    # the Change Advisory Board, or withdrawn by the school.
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class Outcome(StrEnum):
     IN_TARGET = "in target"
     MISSED = "missed"
     NOT_YET_DUE = "not yet due"
+    # Closed without being worked (declined, rejected, withdrawn): never
+    # fixed, so neither in target nor missed.
+    NOT_JUDGED = "not judged"
 
 
 def judge(call: CallRow, now: datetime) -> tuple[Outcome, datetime | None]:
@@ -75,6 +81,8 @@ def judge(call: CallRow, now: datetime) -> tuple[Outcome, datetime | None]:
     report is made, since an open call's target may not have passed yet.
     """
     due = call.fix_due_at
+    if call.withdrawn:
+        return Outcome.NOT_JUDGED, None
     if due is None:
         return Outcome.NOT_YET_DUE, None
     if call.solved_at is not None and call.solved_at <= due:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from mailbot.models import Call, Incident, ReportRun
+from mailbot.models import Call, Event, Incident, ReportRun
 from mailbot.months import Month
 from mailbot.reportdata import MONTHS, CallRow, IncidentRow
 
@@ -27,6 +27,17 @@ _COLUMNS = (
     Call.revised_due_at,
     Call.revised_reason,
     Call.closed_at,
+    # Whether the call was closed without being worked, from its audit trail
+    # (a rejected change that was appealed and approved is open again).
+    and_(
+        Call.status == "closed",
+        exists()
+        .where(
+            Event.call_id == Call.id,
+            Event.kind.in_(("declined", "change_rejected", "change_withdrawn")),
+        )
+        .correlate(Call),
+    ).label("withdrawn"),
 )
 
 

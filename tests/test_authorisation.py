@@ -189,3 +189,16 @@ def test_retyping_a_call_as_a_request_asks_for_authorisation(tmp_path: Path) -> 
     env.feed(staff, local(2026, 11, 23, 10, 0))
     assert record(env)["status"] == "awaiting_authorisation"
     assert json.loads(of_kind(env, "authorisation_request")[0].recipients) == [HEAD]
+
+
+def test_a_declined_request_does_not_count_in_the_monthly_share(env: Env) -> None:
+    from mailbot import reportstore
+    from mailbot.months import Month
+    from mailbot.reportdata import Outcome, judge
+
+    env.feed(mail("headteacher-declines", request_id=request_id(env)), local(2026, 11, 23, 11, 30))
+    with env.sessions() as session:
+        source = reportstore.load(session, Month(2026, 11), env.rules.calendar.zone, None)
+    [row] = source.calls
+    assert row.withdrawn
+    assert judge(row, local(2026, 12, 1, 9, 0))[0] is Outcome.NOT_JUDGED

@@ -307,9 +307,9 @@ def test_approval_goes_to_the_team_with_the_commands_on_top(env: Env) -> None:
     lines = text(update).splitlines()
     assert lines[0] == "APPROVED: the Change Advisory Board approved ICT-000001."
     assert "#assign NAME" in "\n".join(lines[:6])
-    # In the staff thread, below the vote's receipt... which comes after it.
+    # In the call's staff thread, after the team's new-call notice.
     assert header(update, "Subject").startswith("Re: [ICT-000001] Oakfield Primary School:")
-    assert header(update, "In-Reply-To") in {o.message_id for o in env.outbox()}
+    assert header(update, "In-Reply-To") == of_kind(env, "new_call")[0].message_id
 
 
 def test_the_voter_gets_a_receipt(env: Env) -> None:

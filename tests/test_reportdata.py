@@ -39,6 +39,12 @@ def test_solved_a_minute_late_missed_and_counts_when_the_target_passed() -> None
     assert judge(call(status="solved", solved_at=late), LATER) == (Outcome.MISSED, DUE)
 
 
+def test_a_request_declined_rejected_or_withdrawn_is_neither_in_target_nor_missed() -> None:
+    closed = call(status="closed", solved_at=DUE - timedelta(hours=1), withdrawn=True)
+    assert judge(closed, LATER) == (Outcome.NOT_JUDGED, None)
+    assert judge(call(status="closed", withdrawn=True), LATER) == (Outcome.NOT_JUDGED, None)
+
+
 def test_open_past_its_target_missed() -> None:
     assert judge(call(), LATER) == (Outcome.MISSED, DUE)
 
