@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot import authorisation, changes, ecab, lifecycle, notices
+from mailbot.commands import reference_number
 from mailbot.config import Config
 from mailbot.models import Call
 from mailbot.rules import Rules
@@ -37,12 +38,10 @@ class Staff:
 def find_call(session: Session, rules: Rules, ref: str) -> Call | None:
     """The call a reference names, forgiving case and missing zero padding."""
     policy = rules.policy.references
-    m = re.fullmatch(
-        rf"\[?\s*{re.escape(policy.prefix)}\s*-?\s*(\d{{1,12}})\s*\]?", ref.strip(), re.I
-    )
-    if m is None:
+    number = reference_number(ref, policy.prefix)
+    if number is None:
         return None
-    canonical = f"{policy.prefix}-{int(m[1]):0{policy.width}d}"
+    canonical = f"{policy.prefix}-{number:0{policy.width}d}"
     return session.scalar(select(Call).where(Call.ref == canonical))
 
 

@@ -229,6 +229,13 @@ def priority_word(text: str, known: tuple[str, ...]) -> str | None:
     return None
 
 
+def reference_number(text: str, prefix: str) -> int | None:
+    """The number in one reference as people write it: "ICT-000120", "[ict-120]", "ICT 120"."""
+    pattern = rf"\[?\s*{re.escape(prefix)}\s*-?\s*(\d{{1,12}})\s*\]?"
+    match = re.fullmatch(pattern, text.strip(), re.IGNORECASE)
+    return int(match[1]) if match else None
+
+
 def references(text: str, prefix: str, width: int) -> tuple[str, ...] | None:
     """Every call reference in ``text`` in canonical form, or None if anything else is there.
 

@@ -51,93 +51,57 @@ def _handler(ctx: Context, call: CallView) -> dict[str, str] | None:
     return {"name": manager.name, "role": "project manager"} if manager else None
 
 
-def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
+def _to_sender(
+    t: Triage, ctx: Context, call: CallView, kind: str, extra: dict[str, Any]
+) -> Outgoing:
+    """A reply about ``call`` to whoever wrote, in their thread, the school's SPOCs copied."""
     msg = t.parsed
     to = (msg.from_addr,) if msg.from_addr else ()
-    cc = spoc_copies(ctx.rules, call, to)
+    context = {"service": _service(ctx), "call": call_context(call, ctx.rules, ctx.now), **extra}
+    rendered = ctx.rules.templates.render(kind, context)
+    in_reply_to, refs = _threading(t)
+    return Outgoing(
+        kind=kind,
+        to=to,
+        cc=spoc_copies(ctx.rules, call, to),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(ctx, t.key, kind, call.ref),
+        in_reply_to=in_reply_to,
+        references=refs,
+        call_id=call.id,
+    )
+
+
+def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
     cal = ctx.rules.calendar
     out_of_hours = not cal.is_support_time(ctx.now)
     picked_up = ""
     if out_of_hours and call.clock_start_at is not None:
         picked_up = describe(call.clock_start_at, cal, ctx.now).removeprefix("by ")
-    rendered = ctx.rules.templates.render(
-        "confirmation",
-        {
-            "service": _service(ctx),
-            "call": call_context(call, ctx.rules, ctx.now),
-            "previous": _previous(t, ctx),
-            "missing": list(call.missing),
-            "out_of_hours": out_of_hours,
-            "picked_up": picked_up,
-            "password_removed": t.password_found,
-            "authorisation": _authorisation(ctx, call),
-            "handler": _handler(ctx, call),
-            "review": changemail.review_words(call),
-        },
-    )
-    in_reply_to, refs = _threading(t)
-    return Outgoing(
-        kind="confirmation",
-        to=to,
-        cc=cc,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id(ctx, t.key, "confirmation", call.ref),
-        in_reply_to=in_reply_to,
-        references=refs,
-        call_id=call.id,
-    )
+    extra = {
+        "previous": _previous(t, ctx),
+        "missing": list(call.missing),
+        "out_of_hours": out_of_hours,
+        "picked_up": picked_up,
+        "password_removed": t.password_found,
+        "authorisation": _authorisation(ctx, call),
+        "handler": _handler(ctx, call),
+        "review": changemail.review_words(call),
+    }
+    return _to_sender(t, ctx, call, "confirmation", extra)
 
 
 def _incident_status(
     t: Triage, ctx: Context, call: CallView, incident: IncidentView
 ) -> Outgoing:
-    msg = t.parsed
-    to = (msg.from_addr,) if msg.from_addr else ()
-    rendered = ctx.rules.templates.render(
-        "incident_status",
-        {
-            "service": _service(ctx),
-            "call": call_context(call, ctx.rules, ctx.now),
-            **incidents.status_extra(ctx.rules, ctx.config, incident, ctx.now),
-        },
-    )
-    in_reply_to, refs = _threading(t)
-    return Outgoing(
-        kind="incident_status",
-        to=to,
-        cc=spoc_copies(ctx.rules, call, to),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id(ctx, t.key, "incident_status", call.ref),
-        in_reply_to=in_reply_to,
-        references=refs,
-        call_id=call.id,
-    )
+    extra = incidents.status_extra(ctx.rules, ctx.config, incident, ctx.now)
+    return _to_sender(t, ctx, call, "incident_status", extra)
 
 
 def _reopened(t: Triage, ctx: Context, call: CallView) -> Outgoing:
-    msg = t.parsed
-    to = (msg.from_addr,) if msg.from_addr else ()
-    rendered = ctx.rules.templates.render(
-        "reopened",
-        {"service": _service(ctx), "call": call_context(call, ctx.rules, ctx.now)},
-    )
-    in_reply_to, refs = _threading(t)
-    return Outgoing(
-        kind="reopened",
-        to=to,
-        cc=spoc_copies(ctx.rules, call, to),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id(ctx, t.key, "reopened", call.ref),
-        in_reply_to=in_reply_to,
-        references=refs,
-        call_id=call.id,
-    )
+    return _to_sender(t, ctx, call, "reopened", {})
 
 
 def _simple_reply(t: Triage, ctx: Context, kind: str, extra: dict[str, Any]) -> Outgoing:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot import lifecycle, notices
+from mailbot.commands import reference_number
 from mailbot.config import Config
 from mailbot.models import Call, Incident, IncidentUpdate
 from mailbot.rules import Rules
@@ -36,11 +37,8 @@ class By:
 
 def find(session: Session, rules: Rules, ref: str) -> Incident | None:
     """The incident a reference names, forgiving case, brackets and zero padding."""
-    prefix = rules.incidents.prefix
-    m = re.fullmatch(rf"\[?\s*{re.escape(prefix)}\s*-?\s*(\d{{1,12}})\s*\]?", ref.strip(), re.I)
-    if m is None:
-        return None
-    return session.get(Incident, int(m[1]))
+    number = reference_number(ref, rules.incidents.prefix)
+    return session.get(Incident, number) if number is not None else None
 
 
 def ref_of(rules: Rules, incident_id: int) -> str:

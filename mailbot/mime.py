@@ -83,21 +83,10 @@ def _text_part(text: str, subtype: str) -> MIMENonMultipart:
     return part
 
 
-def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> bytes:
-    """Render ``out`` as a MIME message marked as automatic (RFC 3834).
-
-    This uses the email package's classic (compat32) message classes, which
-    build a message in about half the time of EmailMessage's header registry;
-    every email mailbot sends passes through here, so that matters for a tick.
-    """
-    # The boundary comes from the unique Message-ID, so it cannot occur in the
-    # text and the same email always comes out as the same bytes.
-    boundary = "=_mb_" + hashlib.sha256(out.message_id.encode()).hexdigest()[:32]
-    msg = MIMEMultipart(
-        "alternative",
-        boundary=boundary,
-        _subparts=[_text_part(out.text, "plain"), _text_part(out.html, "html")],
-    )
+def _address(
+    msg: MIMEMultipart, out: Outgoing, *, from_name: str, from_addr: str, now: datetime
+) -> None:
+    """The envelope-like headers every email mailbot sends carries, marked automatic."""
     msg["From"] = formataddr((from_name, from_addr), charset="utf-8")
     msg["To"] = ", ".join(out.to)
     if out.cc:
@@ -113,6 +102,24 @@ def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> by
     # Replies are "auto-replied"; notices the scheduler sends unprompted are
     # "auto-generated" (RFC 3834 section 5).
     msg["Auto-Submitted"] = out.auto or ("auto-replied" if out.in_reply_to else "auto-generated")
+
+
+def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> bytes:
+    """Render ``out`` as a MIME message marked as automatic (RFC 3834).
+
+    This uses the email package's classic (compat32) message classes, which
+    build a message in about half the time of EmailMessage's header registry;
+    every email mailbot sends passes through here, so that matters for a tick.
+    """
+    # The boundary comes from the unique Message-ID, so it cannot occur in the
+    # text and the same email always comes out as the same bytes.
+    boundary = "=_mb_" + hashlib.sha256(out.message_id.encode()).hexdigest()[:32]
+    msg = MIMEMultipart(
+        "alternative",
+        boundary=boundary,
+        _subparts=[_text_part(out.text, "plain"), _text_part(out.html, "html")],
+    )
+    _address(msg, out, from_name=from_name, from_addr=from_addr, now=now)
     # Exchange and Outlook honour this and do not send out-of-office notices back.
     msg["X-Auto-Response-Suppress"] = "All"
     msg[OWN_MARKER] = out.kind
@@ -194,19 +201,7 @@ def build_related(
             part.set_param("charset", item.charset)
         part.add_header("Content-Disposition", "attachment", filename=item.filename)
         msg.attach(part)
-    msg["From"] = formataddr((from_name, from_addr), charset="utf-8")
-    msg["To"] = ", ".join(out.to)
-    if out.cc:
-        msg["Cc"] = ", ".join(out.cc)
-    msg["Subject"] = _header("Subject", clean_header(out.subject))
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = out.message_id
-    if out.in_reply_to and valid_id(out.in_reply_to):
-        msg["In-Reply-To"] = out.in_reply_to
-    references = [r for r in out.references if valid_id(r)]
-    if references:
-        msg["References"] = " ".join(references)
-    msg["Auto-Submitted"] = "auto-replied" if out.in_reply_to else "auto-generated"
+    _address(msg, out, from_name=from_name, from_addr=from_addr, now=now)
     msg["X-Auto-Response-Suppress"] = "All"
     msg[OWN_MARKER] = out.kind
     buffer = io.BytesIO()

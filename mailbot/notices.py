@@ -15,7 +15,7 @@ from mailbot.rules import Rules
 from mailbot.sla import EscalationLevel, reopen_deadline
 from mailbot.store import Store
 from mailbot.supporttime import apply_target, describe, support_minutes_between
-from mailbot.templatevars import call_context, spoc_copies
+from mailbot.templatevars import call_context, in_thread, spoc_copies
 from mailbot.triage import CallView, Outgoing
 
 
@@ -157,18 +157,9 @@ def to_school(
         return None
     context = {"service": _service(config), "call": call_context(call, rules, now), **extra}
     rendered = rules.templates.render(kind, context)
-    return Outgoing(
-        kind=kind,
-        to=to,
-        cc=spoc_copies(rules, call, to),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=notice_id(config, call, kind, occasion),
-        in_reply_to=thread[-1] if thread else None,
-        references=thread[-10:],
-        call_id=call.id,
-    )
+    mid = notice_id(config, call, kind, occasion)
+    cc = spoc_copies(rules, call, to)
+    return in_thread(kind, rendered, to=to, cc=cc, mid=mid, thread=thread, call_id=call.id)
 
 
 def to_people(

@@ -16,7 +16,7 @@ from mailbot import commands
 from mailbot.config import Config
 from mailbot.inbound import ParsedMessage
 from mailbot.rules import Rules
-from mailbot.templatevars import call_context, message_id
+from mailbot.templatevars import call_context, in_thread, message_id
 from mailbot.triage import Action, CallView, Context, Outgoing, Triage, Worked
 
 
@@ -68,18 +68,7 @@ def compose(
         **extra,
     }
     rendered = rules.templates.render(kind, context)
-    return Outgoing(
-        kind=kind,
-        to=(to,),
-        cc=(),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=mid,
-        in_reply_to=thread[-1] if thread else None,
-        references=thread[-10:],
-        call_id=call.id,
-    )
+    return in_thread(kind, rendered, to=(to,), cc=(), mid=mid, thread=thread, call_id=call.id)
 
 
 def _people(t: Triage) -> dict[str, str]:

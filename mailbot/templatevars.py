@@ -8,7 +8,8 @@ from typing import Any
 
 from mailbot.rules import Rules
 from mailbot.supporttime import describe
-from mailbot.triage import CallView, Context
+from mailbot.templates import Rendered
+from mailbot.triage import CallView, Context, Outgoing
 
 TYPE_LABELS = {
     "incident": "Incident",
@@ -53,6 +54,31 @@ def call_context(call: CallView, rules: Rules, now: datetime) -> dict[str, Any]:
         "requester": call.requester_name,
         "status": call.status,
     }
+
+
+def in_thread(
+    kind: str,
+    rendered: Rendered,
+    *,
+    to: tuple[str, ...],
+    cc: tuple[str, ...],
+    mid: str,
+    thread: tuple[str, ...],
+    call_id: int | None,
+) -> Outgoing:
+    """An email that continues ``thread`` (Message-IDs, oldest first)."""
+    return Outgoing(
+        kind=kind,
+        to=to,
+        cc=cc,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=mid,
+        in_reply_to=thread[-1] if thread else None,
+        references=thread[-10:],
+        call_id=call_id,
+    )
 
 
 def spoc_copies(rules: Rules, call: CallView, to: tuple[str, ...]) -> tuple[str, ...]:
