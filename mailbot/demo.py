@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 import mailbot
-from mailbot import calls
+from mailbot import calls, demomajor
 from mailbot.config import Config, config_from_dict
 from mailbot.daemon import Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -219,6 +219,7 @@ async def run_demo(speed: float = 1.0) -> int:
                 "smtp": {"host": sink.host, "port": sink.port, "security": "none"},
                 "database": {"url": f"sqlite:///{workdir / 'demo.db'}"},
                 "rules": {"dir": str(sample_rules_dir())},
+                "status_page": {"dir": str(workdir / "status")},
             },
             base=workdir,
             source="demo",
@@ -270,6 +271,9 @@ async def run_demo(speed: float = 1.0) -> int:
             seen = _describe_sent(sink, seen)
             await asyncio.sleep(0.2 * speed)
         seen = await _clock_scenes(config, rules, sessions, imap, sink, seen, speed)
+        seen = await demomajor.scenes(
+            config, rules, sessions, imap, sink, seen, len(STEPS) + 5, _say
+        )
         _say()
         _say("The calls, as `mailbot calls list` shows them:")
         for row in calls.list_calls(sessions):

@@ -32,3 +32,15 @@ def test_demo_moves_the_clock_through_escalation_solving_and_closure(
     assert "-> mailbot sent: [ICT-000001] Solved: Internet very slow in the ICT suite" in out
     assert "mailbot: ICT-000001 closed itself and the school is told" in out
     assert "-> mailbot sent: [ICT-000001] Closed: Internet very slow in the ICT suite" in out
+
+
+def test_demo_ends_with_a_major_incident_declared_reported_and_resolved(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert asyncio.run(run_demo(speed=0)) == 0
+    out = capsys.readouterr().out
+    assert "declared MI-0001: Internet service down across all schools" in out
+    assert "-> mailbot sent 7 x incident_notice: [MI-0001] Major incident" in out
+    assert "-> mailbot sent 1 x incident_status: Re: [ICT-000005] No internet" in out
+    assert "resolved MI-0001; 2 linked calls solved and their schools told" in out
+    assert "mailbot kept the status page up to date" in out
