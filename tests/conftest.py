@@ -7,6 +7,7 @@ tests never skip for want of a server.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pgserver import PostgresServer
@@ -94,3 +95,11 @@ def postgres(postgres_server: PostgresServer) -> str:
 def pg_url(postgres_server: PostgresServer) -> str:
     """The URL of a fresh, empty database of this test's own."""
     return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each supported kind: a SQLite file, or one of ``pg_url``."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'mailbot.db'}"

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import calls
 from mailbot.config import Config, config_from_dict
 from mailbot.db import make_engine, make_sessions, upgrade
 from mailbot.intake import process
@@ -108,3 +115,137 @@ def make_env(tmp: Path, db_url: str, rules_dir: Path = SHIPPED_RULES) -> Env:
     upgrade(db_url)
     config = make_config(tmp, db_url, rules_dir=rules_dir)
     return Env(config, load_rules(rules_dir), make_sessions(make_engine(db_url)))
+
+
+def make_env_with(tmp: Path, db_url: str, name: str, now: datetime) -> Env:
+    """``make_env`` after tests/mail/NAME.eml has come in at ``now``."""
+    made = make_env(tmp, db_url)
+    made.feed(mail(name), now)
+    return made
+
+
+# --- what mailbot sent -----------------------------------------------------------
+
+
+class Sent(Protocol):
+    """An email mailbot sent: an Outbox row, or a message the SMTP sink accepted."""
+
+    @property
+    def raw(self) -> bytes: ...
+
+
+def of_kind(env: Env, kind: str) -> list[Outbox]:
+    """The outbox rows of one kind (the X-Mailbot-Id), oldest first."""
+    return [o for o in env.outbox() if o.kind == kind]
+
+
+def parsed(row: Sent) -> EmailMessage:
+    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def header(row: Sent, name: str) -> str:
+    return str(parsed(row)[name])
+
+
+def plain(row: Sent, *, normalise: bool = True) -> str:
+    """The plain-text body; with ``normalise``, CRLF line ends made LF."""
+    part = parsed(row).get_body(preferencelist=("plain",))
+    assert part is not None
+    content = str(part.get_content())
+    return content.replace("\r\n", "\n") if normalise else content
+
+
+def recipients(row: Outbox) -> list[str]:
+    return list(json.loads(row.recipients))
+
+
+def sent_mail(env: Env, *, leaving_out: Collection[str]) -> list[tuple[str, list[str], str]]:
+    """(kind, recipients, plain text as sent) of each outbox row but the kinds left out."""
+    return [
+        (row.kind, recipients(row), plain(row, normalise=False))
+        for row in env.outbox()
+        if row.kind not in leaving_out
+    ]
+
+
+# --- a call's record -------------------------------------------------------------
+
+
+def show(env: Env, ref: str = "ICT-000001") -> dict[str, Any]:
+    """What `mailbot calls show REF --json` prints, as a dict."""
+    found = calls.show_call(env.sessions, ref)
+    assert found is not None
+    return found
+
+
+def events_of(env: Env, kind: str, ref: str = "ICT-000001") -> list[dict[str, str]]:
+    return [e for e in show(env, ref)["events"] if e["kind"] == kind]
+
+
+def work(env: Env, ref: str = "ICT-000001") -> list[tuple[str, str, str]]:
+    """(kind, actor, detail) of the call's events but the emails stored on it."""
+    return [
+        (e["kind"], e["actor"], e["detail"])
+        for e in show(env, ref)["events"]
+        if e["kind"] != "message"
+    ]
+
+
+# --- configuration files -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    """A server's address for a configuration whose test never reaches it."""
+
+    host: str = "127.0.0.1"
+    port: int = 1
+    username: str = ""
+    password: str = ""
+
+
+def write_config_file(
+    folder: Path,
+    *,
+    url: str,
+    imap: Any = None,
+    smtp: Any = None,
+    rules_dir: Path = SHIPPED_RULES,
+    name: bool = True,
+    authserv_id: str = "",
+    extra: str = "",
+    **imap_options: object,
+) -> Path:
+    """Write FOLDER/config.toml for running mailbot's command line in a test.
+
+    ``imap`` is a Dovecot account (host, port, username, password) and ``smtp``
+    an SMTP sink (host, port); left out, each is an ``Address`` nothing listens
+    on. ``imap_options`` are more [imap] keys (``poll_seconds=1``); ``extra`` is
+    TOML added after the rest (whole tables such as [scheduler]).
+    """
+    imap = imap or Address()
+    smtp = smtp or Address()
+    service = [f'address = "{SUPPORT}"']
+    if name:
+        service.append('name = "Westshire Schools ICT Support"')
+    if authserv_id:
+        service.append(f'authserv_id = "{authserv_id}"')
+    mailbox = [f'host = "{imap.host}"', f"port = {imap.port}", 'security = "none"']
+    if imap.username:
+        mailbox.append(f'username = "{imap.username}"')
+    if imap.password:
+        mailbox.append(f'password = "{imap.password}"')
+    mailbox += [f"{key} = {json.dumps(value)}" for key, value in imap_options.items()]
+    lines = [
+        "[service]", *service,
+        "[imap]", *mailbox,
+        "[smtp]", f'host = "{smtp.host}"', f"port = {smtp.port}", 'security = "none"',
+        "[database]", f'url = "{url}"',
+        "[rules]", f'dir = "{rules_dir}"',
+        extra,
+    ]  # fmt: skip
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

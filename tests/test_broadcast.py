@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from support import Env, local, make_env
+from support import Env, local, make_env, of_kind
 
 from mailbot import broadcast, incidents
 from mailbot.db import transaction
@@ -20,11 +20,9 @@ NOW = local(2026, 11, 23, 9, 30)
 RAJ = "raj.patel@westshire.gov.uk"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
-    if request.param == "postgresql":
-        return make_env(tmp_path, request.getfixturevalue("pg_url"))
-    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
+    return make_env(tmp_path, db_url)
 
 
 def declare(env: Env, email_down: bool = False) -> None:
@@ -36,7 +34,7 @@ def declare(env: Env, email_down: bool = False) -> None:
 
 
 def notices(env: Env) -> list[Outbox]:
-    return [o for o in env.outbox() if o.kind == "incident_notice"]
+    return of_kind(env, "incident_notice")
 
 
 def delivery_states(env: Env) -> dict[str, int]:

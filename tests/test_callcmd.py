@@ -11,68 +11,40 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+from support import (
+    SUPPORT,
+    Env,
+    events_of,
+    local,
+    mail,
+    make_env,
+    make_env_with,
+    of_kind,
+    sent_mail,
+    show,
+    work,
+    write_config_file,
+)
 
-from mailbot import actions, calls
+from mailbot import actions
 from mailbot.cli import main
 from mailbot.db import transaction
-from mailbot.models import Outbox
 
 SAM = "sam.okafor@westshire.gov.uk"
 HEAD = "head@oakfield-primary.westshire.sch.uk"
 SPOC = "t.reeves@oakfield-primary.westshire.sch.uk"
 
 
-def write_config(tmp_path: Path, url: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-[imap]
-host = "127.0.0.1"
-port = 1
-password = "x"
-[smtp]
-host = "127.0.0.1"
-port = 1
-password = "x"
-[database]
-url = "{url}"
-[rules]
-dir = "{SHIPPED_RULES}"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Env, Path]:
     """A database holding ICT-000001 (logged Monday 09:05) and a config pointing at it."""
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
-    env = make_env(tmp_path, url)
-    env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
-    return env, write_config(tmp_path, url)
+    env = make_env_with(tmp_path, url, "school-new-request", local(2026, 11, 23, 9, 5))
+    return env, write_config_file(tmp_path, url=url)
 
 
 def cli(config: Path, *args: str, now: str = "2026-11-23T10:00") -> int:
     return main(["--config", str(config), "--now", now, "calls", *args])
-
-
-def of_kind(env: Env, kind: str) -> list[Outbox]:
-    return [o for o in env.outbox() if o.kind == kind]
-
-
-def record(env: Env) -> dict[str, object]:
-    found = calls.show_call(env.sessions, "ICT-000001")
-    assert found is not None
-    return found
-
-
-def events(env: Env, kind: str) -> list[dict[str, str]]:
-    return [e for e in record(env)["events"] if e["kind"] == kind]  # type: ignore[union-attr, index]
 
 
 def test_assign_gives_the_call_to_an_officer_by_name(
@@ -81,8 +53,8 @@ def test_assign_gives_the_call_to_an_officer_by_name(
     env, config = setup
     assert cli(config, "assign", "ICT-000001", "Sam Okafor", "--by", SAM) == 0
     assert "ICT-000001: assigned to sam" in capsys.readouterr().out
-    assert record(env)["assignee"] == "sam"
-    assert events(env, "assigned")[0]["actor"] == SAM
+    assert show(env)["assignee"] == "sam"
+    assert events_of(env, "assigned")[0]["actor"] == SAM
 
 
 def test_update_solved_tells_the_school_with_the_officers_message(
@@ -103,7 +75,7 @@ def test_a_bad_priority_is_refused_with_the_reason_and_changes_nothing(
     env, config = setup
     assert cli(config, "update", "ICT-000001", "--priority", "P7", "--status", "solved") == 2
     assert "nothing changed" in capsys.readouterr().err
-    assert record(env)["priority"] == "P2" and record(env)["status"] == "open"
+    assert show(env)["priority"] == "P2" and show(env)["status"] == "open"
 
 
 def test_a_revised_deadline_without_a_reason_is_refused(
@@ -112,7 +84,7 @@ def test_a_revised_deadline_without_a_reason_is_refused(
     env, config = setup
     assert cli(config, "update", "ICT-000001", "--deadline", "2026-12-04") == 2
     assert "reason" in capsys.readouterr().err
-    assert record(env)["revised_due_at"] is None
+    assert show(env)["revised_due_at"] is None
 
 
 def test_an_unknown_call_is_reported(
@@ -127,7 +99,7 @@ def test_a_note_is_kept_on_the_call_and_sent_to_nobody(setup: tuple[Env, Path]) 
     env, config = setup
     before = len(env.outbox())
     assert cli(config, "note", "ICT-000001", "Head is difficult; ring the bursar", "--by", SAM) == 0
-    assert events(env, "note")[0]["detail"] == "Head is difficult; ring the bursar"
+    assert events_of(env, "note")[0]["detail"] == "Head is difficult; ring the bursar"
     assert len(env.outbox()) == before
 
 
@@ -149,7 +121,7 @@ def test_reply_goes_to_the_school_from_the_support_address_signed_by_the_officer
 def test_the_first_reply_is_the_response_to_the_school(setup: tuple[Env, Path]) -> None:
     env, config = setup
     cli(config, "reply", "ICT-000001", "Looking now.", "--by", SAM, now="2026-11-23T10:30")
-    assert record(env)["responded_at"] == "2026-11-23T10:30:00+00:00"
+    assert show(env)["responded_at"] == "2026-11-23T10:30:00+00:00"
 
 
 def test_only_an_officer_can_reply_to_a_school(
@@ -247,21 +219,7 @@ EQUIVALENTS = [
 
 
 def _school_mail(env: Env) -> list[tuple[str, list[str], str]]:
-    out = []
-    for row in env.outbox():
-        if row.kind in ("new_call", "receipt", "school_reply"):
-            continue
-        msg = email.message_from_bytes(row.raw, policy=email.policy.default)
-        part = msg.get_body(preferencelist=("plain",))
-        assert part is not None
-        out.append((row.kind, json.loads(row.recipients), str(part.get_content())))
-    return out
-
-
-def _work(env: Env) -> list[tuple[str, str, str]]:
-    found = record(env)["events"]
-    # The staff email itself is stored on the call as a message; the CLI has none.
-    return [(e["kind"], e["actor"], e["detail"]) for e in found if e["kind"] != "message"]  # type: ignore[union-attr, index]
+    return sent_mail(env, leaving_out=("new_call", "receipt", "school_reply"))
 
 
 @pytest.mark.parametrize(("lines", "words", "argv"), EQUIVALENTS, ids=lambda v: str(v)[:30])
@@ -284,12 +242,13 @@ def test_the_command_line_does_what_the_same_email_command_does(
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     by_cli = make_env(tmp_path / "cli", url)
     by_cli.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
-    config = write_config(tmp_path / "cli", url)
+    config = write_config_file(tmp_path / "cli", url=url)
     assert main(["--config", str(config), "--now", "2026-11-23T10:00", "calls",
                  *argv, "--by", SAM]) == 0  # fmt: skip
 
-    assert _work(by_cli) == _work(by_mail)
+    # The staff email itself is stored on the call as a message; the CLI has none.
+    assert work(by_cli) == work(by_mail)
     assert _school_mail(by_cli) == _school_mail(by_mail)
-    assert {k: v for k, v in record(by_cli).items() if k not in ("events", "messages")} == {
-        k: v for k, v in record(by_mail).items() if k not in ("events", "messages")
+    assert {k: v for k, v in show(by_cli).items() if k not in ("events", "messages")} == {
+        k: v for k, v in show(by_mail).items() if k not in ("events", "messages")
     }

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import json
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -14,11 +11,23 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+from support import (
+    SHIPPED_RULES,
+    SUPPORT,
+    Env,
+    events_of,
+    header,
+    local,
+    mail,
+    make_env,
+    of_kind,
+    plain,
+    recipients,
+)
 
-from mailbot import calls, ecab, health, jobs
+from mailbot import ecab, health, jobs
 from mailbot.db import make_engine, make_sessions
-from mailbot.models import Call, Outbox, Vote
+from mailbot.models import Call, Vote
 from mailbot.triage import Action
 
 LOGGED = local(2026, 11, 23, 9, 5)
@@ -40,16 +49,10 @@ OFFICERS = {
 }
 
 
-def _env(request: pytest.FixtureRequest, tmp_path: Path, rules_dir: Path = SHIPPED_RULES) -> Env:
-    if request.param == "postgresql":
-        return make_env(tmp_path, request.getfixturevalue("pg_url"), rules_dir)
-    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}", rules_dir)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
     """The shipped rules: the first vote decides."""
-    return _env(request, tmp_path)
+    return make_env(tmp_path, db_url)
 
 
 def rules_with(tmp_path: Path, changes: str) -> Path:
@@ -60,37 +63,18 @@ def rules_with(tmp_path: Path, changes: str) -> Path:
     return folder
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def quorum(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+@pytest.fixture
+def quorum(tmp_path: Path, db_url: str) -> Env:
     """Two approvals approve, two rejections reject, of a board of three."""
     folder = rules_with(
         tmp_path,
         'board = ["raj", "dana", "priya"]\nemergency_board = ["raj", "priya"]\n'
         'decision = "quorum"\nquorum = 2\n',
     )
-    return _env(request, tmp_path, folder)
+    return make_env(tmp_path, db_url, folder)
 
 
 # --- helpers -------------------------------------------------------------------
-
-
-def of_kind(env: Env, kind: str) -> list[Outbox]:
-    return [o for o in env.outbox() if o.kind == kind]
-
-
-def text(row: Outbox) -> str:
-    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
-    part = msg.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content()).replace("\r\n", "\n")
-
-
-def header(row: Outbox, name: str) -> str:
-    return str(email.message_from_bytes(row.raw, policy=email.policy.default)[name])
-
-
-def recipients(row: Outbox) -> list[str]:
-    return list(json.loads(row.recipients))
 
 
 @dataclass(frozen=True)
@@ -114,12 +98,6 @@ def state(env: Env, ref: str = "ICT-000001") -> State:
             call.change_due_at,
             call.response_due_at,
         )
-
-
-def events(env: Env, kind: str, ref: str = "ICT-000001") -> list[dict[str, str]]:
-    record = calls.show_call(env.sessions, ref)
-    assert record is not None
-    return [e for e in record["events"] if e["kind"] == kind]
 
 
 def ballots(env: Env) -> list[tuple[int, str, str, str]]:
@@ -170,7 +148,7 @@ def staff_writes(env: Env, who: str, lines: str, now: datetime, ref: str = "ICT-
 
 
 def last_receipt(env: Env) -> str:
-    return text(of_kind(env, "receipt")[-1])
+    return plain(of_kind(env, "receipt")[-1])
 
 
 def decision_id(env: Env) -> str:
@@ -190,12 +168,12 @@ def test_a_change_request_goes_to_the_board_when_logged(env: Env) -> None:
     assert (found.status, found.board, found.round) == ("awaiting_approval", "standard", 1)
     [review] = of_kind(env, "change_review")
     assert recipients(review) == [RAJ, DANA, PRIYA]
-    assert events(env, "change_review")[0]["detail"].startswith("round 1, standard board")
+    assert events_of(env, "change_review")[0]["detail"].startswith("round 1, standard board")
 
 
 def test_the_boards_email_has_the_commands_on_top_then_the_request(env: Env) -> None:
     logged(env)
-    body = text(of_kind(env, "change_review")[0])
+    body = plain(of_kind(env, "change_review")[0])
     lines = body.splitlines()
     assert lines[0] == "CHANGE FOR APPROVAL: ICT-000001"
     assert lines[2:4] == ["  #approve", "  #reject REASON"]
@@ -214,7 +192,7 @@ def test_the_boards_email_continues_the_calls_staff_thread(env: Env) -> None:
 
 def test_the_requester_is_told_the_change_is_with_the_board(env: Env) -> None:
     logged(env)
-    body = text(of_kind(env, "confirmation")[0])
+    body = plain(of_kind(env, "confirmation")[0])
     assert "it needs the approval of our Change Advisory Board before we make it" in body
     assert "#withdraw" in body
 
@@ -223,7 +201,7 @@ def test_the_team_is_told_to_wait_for_the_board(env: Env) -> None:
     logged(env)
     notice = of_kind(env, "new_call")[0]
     assert recipients(notice) == [TEAM]
-    assert "WITH THE CHANGE ADVISORY BOARD: no action" in text(notice)
+    assert "WITH THE CHANGE ADVISORY BOARD: no action" in plain(notice)
 
 
 def test_a_change_under_review_neither_escalates_nor_counts_as_late(env: Env) -> None:
@@ -250,17 +228,17 @@ def test_a_change_needing_authorisation_goes_to_the_board_once_authorised(env: E
     env.feed(mail("headteacher-authorises", request_id=asked), local(2026, 11, 23, 11, 30))
     assert state(env).status == "awaiting_approval"
     assert recipients(of_kind(env, "change_review")[0]) == [RAJ, DANA, PRIYA]
-    assert "Please could you set up a domain redirect" in text(of_kind(env, "change_review")[0])
+    assert "Please could you set up a domain redirect" in plain(of_kind(env, "change_review")[0])
 
 
 def test_the_authorisation_notices_say_the_change_goes_to_the_board(env: Env) -> None:
     logged(env, "school-change-request-unauthorised")
     asked = of_kind(env, "authorisation_request")[0].message_id
     env.feed(mail("headteacher-authorises", request_id=asked), local(2026, 11, 23, 11, 30))
-    told = text(of_kind(env, "authorisation_result")[0])
+    told = plain(of_kind(env, "authorisation_result")[0])
     assert "it now goes to our Change Advisory Board" in told
     assert "so we are going ahead" not in told
-    assert "no action until it is\napproved" in text(of_kind(env, "staff_update")[0])
+    assert "no action until it is\napproved" in plain(of_kind(env, "staff_update")[0])
 
 
 def test_staff_retyping_a_call_as_a_change_sends_it_to_the_board(env: Env) -> None:
@@ -268,7 +246,7 @@ def test_staff_retyping_a_call_as_a_change_sends_it_to_the_board(env: Env) -> No
     staff_writes(env, SAM, "#type change", local(2026, 11, 23, 10, 0))
     assert state(env).status == "awaiting_approval"
     assert recipients(of_kind(env, "change_review")[0]) == [RAJ, DANA, PRIYA]
-    told = text(of_kind(env, "change_submitted")[0])
+    told = plain(of_kind(env, "change_submitted")[0])
     assert "Your change request ICT-000001 is now with our Change Advisory Board" in told
 
 
@@ -283,9 +261,9 @@ def test_the_first_approval_opens_the_call_and_its_clock_starts_then(env: Env) -
     # A change request is P3: respond within a support day of the approval.
     assert found.response_due == local(2026, 11, 24, 10, 30)
     assert ballots(env) == [(1, RAJ, "approve", "Low risk: one port to one host. Fine by me.\nRaj")]
-    [vote] = events(env, "vote")
+    [vote] = events_of(env, "vote")
     assert (vote["actor"], vote["detail"].split(":")[0]) == (RAJ, "approve (round 1)")
-    assert events(env, "change_approved")[0]["detail"] == "round 1: Raj Patel"
+    assert events_of(env, "change_approved")[0]["detail"] == "round 1: Raj Patel"
 
 
 def test_approval_tells_the_school_the_next_step(env: Env) -> None:
@@ -293,7 +271,7 @@ def test_approval_tells_the_school_the_next_step(env: Env) -> None:
     approve(env, RAJ, local(2026, 11, 23, 10, 30))
     [told] = of_kind(env, "change_decision")
     assert recipients(told) == [TOM]
-    body = text(told)
+    body = plain(told)
     assert "our Change Advisory Board has approved your change request ICT-000001" in body
     assert "Network and Filtering will now make the change." in body
     assert "by 10.30am on Tuesday 24 November" in body
@@ -304,7 +282,7 @@ def test_approval_goes_to_the_team_with_the_commands_on_top(env: Env) -> None:
     approve(env, RAJ, local(2026, 11, 23, 10, 30))
     [update] = of_kind(env, "change_update")
     assert recipients(update) == [TEAM, DANA, PRIYA]
-    lines = text(update).splitlines()
+    lines = plain(update).splitlines()
     assert lines[0] == "APPROVED: the Change Advisory Board approved ICT-000001."
     assert "#assign NAME" in "\n".join(lines[:6])
     # In the call's staff thread, after the team's new-call notice.
@@ -317,7 +295,7 @@ def test_the_voter_gets_a_receipt(env: Env) -> None:
     approve(env, RAJ, local(2026, 11, 23, 10, 30))
     receipt = of_kind(env, "receipt")[0]
     assert recipients(receipt) == [RAJ]
-    assert "approved (round 1)" in text(receipt)
+    assert "approved (round 1)" in plain(receipt)
 
 
 def test_an_approvers_words_stay_internal(env: Env) -> None:
@@ -332,7 +310,7 @@ def test_the_first_rejection_closes_the_call_and_tells_the_school_why(env: Env) 
     reject(env, DANA, local(2026, 11, 23, 10, 40))
     assert state(env).status == "closed"
     [told] = of_kind(env, "change_decision")
-    body = text(told)
+    body = plain(told)
     assert "has not approved your change request ICT-000001" in body
     assert "No firewall changes during the exam period" in body
     assert "reply to this email with #appeal on the first line" in body
@@ -345,7 +323,7 @@ def test_a_rejection_tells_the_team_and_the_board(env: Env) -> None:
     reject(env, DANA, local(2026, 11, 23, 10, 40))
     [update] = of_kind(env, "change_update")
     assert recipients(update) == [TEAM, RAJ, PRIYA]
-    assert text(update).startswith("REJECTED: the Change Advisory Board rejected ICT-000001")
+    assert plain(update).startswith("REJECTED: the Change Advisory Board rejected ICT-000001")
 
 
 def test_a_rejection_needs_a_reason(env: Env) -> None:
@@ -383,7 +361,7 @@ def test_a_school_writing_approve_is_ordinary_text(env: Env) -> None:
     env.feed(raw, local(2026, 11, 23, 10, 20))
     assert state(env).status == "awaiting_approval"
     assert ballots(env) == []
-    assert "#approve" in text(of_kind(env, "school_reply")[0])
+    assert "#approve" in plain(of_kind(env, "school_reply")[0])
 
 
 def test_staff_cannot_change_the_status_while_the_board_reviews(env: Env) -> None:
@@ -417,8 +395,8 @@ def test_under_a_quorum_two_approvals_approve(quorum: Env) -> None:
     reject(quorum, DANA, local(2026, 11, 23, 10, 40))
     approve(quorum, PRIYA, local(2026, 11, 23, 10, 50))
     assert state(quorum).status == "open"
-    assert events(quorum, "change_approved")[0]["detail"] == "round 1: Raj Patel, Priya Shah"
-    update = text(of_kind(quorum, "change_update")[0])
+    assert events_of(quorum, "change_approved")[0]["detail"] == "round 1: Raj Patel, Priya Shah"
+    update = plain(of_kind(quorum, "change_update")[0])
     assert "Dana Whitfield: reject (No firewall changes" in update
 
 
@@ -436,19 +414,19 @@ def test_a_member_voting_twice_in_a_round_is_answered_not_counted(quorum: Env) -
     approve(quorum, RAJ, local(2026, 11, 23, 10, 45))
     assert state(quorum).status == "awaiting_approval"
     assert len(ballots(quorum)) == 1
-    assert len(events(quorum, "vote")) == 1
+    assert len(events_of(quorum, "vote")) == 1
     body = last_receipt(quorum)
     assert "you already voted to approve ICT-000001 in round 1" in body
     assert "each member's vote counts once" in body
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def everyone(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+@pytest.fixture
+def everyone(tmp_path: Path, db_url: str) -> Env:
     """All three members must agree either way."""
     folder = rules_with(
         tmp_path, 'board = ["raj", "dana", "priya"]\ndecision = "quorum"\nquorum = 3\n'
     )
-    return _env(request, tmp_path, folder)
+    return make_env(tmp_path, db_url, folder)
 
 
 def test_a_split_board_that_can_no_longer_reach_the_quorum_rejects(everyone: Env) -> None:
@@ -459,7 +437,7 @@ def test_a_split_board_that_can_no_longer_reach_the_quorum_rejects(everyone: Env
     reject(env, DANA, local(2026, 11, 23, 10, 40))
     # Priya's vote could make neither three approvals nor three rejections.
     assert state(env).status == "closed"
-    body = text(of_kind(env, "change_decision")[0])
+    body = plain(of_kind(env, "change_decision")[0])
     assert "the board could not agree (1 approved, 1 rejected; 3 were needed either way)" in body
 
 
@@ -503,7 +481,7 @@ def test_the_requester_appeals_and_the_board_reviews_again(env: Env) -> None:
     assert (found.status, found.round) == ("awaiting_approval", 2)
     review = of_kind(env, "change_review")[-1]
     assert recipients(review) == [RAJ, DANA, PRIYA]
-    body = text(review)
+    body = plain(review)
     assert body.startswith("CHANGE FOR APPROVAL: ICT-000001 (round 2)")
     assert "APPEALED: the change was rejected in round 1." in body
     assert "No firewall changes during the exam period" in body
@@ -518,10 +496,10 @@ def test_an_appeal_is_acknowledged_to_the_school_and_the_team(env: Env) -> None:
     )
     [told] = of_kind(env, "change_submitted")
     assert recipients(told) == [TOM]
-    assert "Thank you for your appeal" in text(told)
+    assert "Thank you for your appeal" in plain(told)
     update = of_kind(env, "change_update")[-1]
     assert recipients(update) == [TEAM]
-    assert text(update).startswith("APPEALED: Tom Reeves appealed")
+    assert plain(update).startswith("APPEALED: Tom Reeves appealed")
     # The appeal is answered by these, not passed on as an ordinary reply.
     assert of_kind(env, "school_reply") == []
 
@@ -544,7 +522,7 @@ def test_the_headteacher_may_appeal(env: Env) -> None:
     )
     env.feed(raw, local(2026, 11, 23, 11, 30))
     assert state(env).round == 2
-    assert events(env, "change_appealed")[0]["detail"].startswith("Helen Marsh: ")
+    assert events_of(env, "change_appealed")[0]["detail"].startswith("Helen Marsh: ")
 
 
 def test_someone_else_at_the_school_cannot_appeal(env: Env) -> None:
@@ -564,7 +542,7 @@ def test_only_a_rejected_change_can_be_appealed(env: Env) -> None:
     env.feed(raw, local(2026, 11, 23, 11, 30))
     assert (state(env).status, state(env).round) == ("open", 1)
     # Not an appeal, so the school's words reach the team as a reply.
-    assert "#appeal" in text(of_kind(env, "school_reply")[0])
+    assert "#appeal" in plain(of_kind(env, "school_reply")[0])
 
 
 # --- withdrawals ---------------------------------------------------------------
@@ -584,10 +562,10 @@ def test_a_change_under_review_is_withdrawn_and_the_board_told(env: Env) -> None
     assert state(env).status == "closed"
     [update] = of_kind(env, "change_update")
     assert recipients(update) == [RAJ, DANA, PRIYA]
-    assert "the board need not vote" in text(update)
+    assert "the board need not vote" in plain(update)
     [told] = of_kind(env, "change_withdrawn")
     assert recipients(told) == [TOM]
-    assert "As you asked, we have withdrawn your change request ICT-000001" in text(told)
+    assert "As you asked, we have withdrawn your change request ICT-000001" in plain(told)
 
 
 def test_an_approved_change_is_withdrawn_and_the_team_told(env: Env) -> None:
@@ -597,7 +575,7 @@ def test_an_approved_change_is_withdrawn_and_the_team_told(env: Env) -> None:
     assert state(env).status == "closed"
     update = of_kind(env, "change_update")[-1]
     assert recipients(update) == [TEAM]
-    assert text(update).startswith("WITHDRAWN: Tom Reeves withdrew ICT-000001")
+    assert plain(update).startswith("WITHDRAWN: Tom Reeves withdrew ICT-000001")
 
 
 def test_a_change_awaiting_the_school_is_withdrawn_and_the_team_told(env: Env) -> None:
@@ -636,7 +614,7 @@ def test_a_withdrawal_after_the_change_is_done_changes_nothing(env: Env) -> None
     assert of_kind(env, "change_withdrawn") == []
     # Neither a reopen nor a new call: the team reads it as a reply.
     assert env.count_calls() == 1
-    assert "#withdraw" in text(of_kind(env, "school_reply")[0])
+    assert "#withdraw" in plain(of_kind(env, "school_reply")[0])
 
 
 # --- emergency changes ---------------------------------------------------------
@@ -661,7 +639,7 @@ def test_staff_raise_an_emergency_change_for_the_emergency_board(env: Env) -> No
     assert found.due == local(2026, 11, 23, 12, 0)
     review = of_kind(env, "change_review")[0]
     assert recipients(review) == [RAJ, PRIYA]
-    body = text(review)
+    body = plain(review)
     assert body.startswith("EMERGENCY CHANGE FOR APPROVAL: ICT-000001\n")
     assert "Decision needed by 12 noon on Monday 23 November." in body
     assert "block 10.14.3.77 at the school's edge" in body
@@ -670,7 +648,7 @@ def test_staff_raise_an_emergency_change_for_the_emergency_board(env: Env) -> No
 def test_an_emergency_change_is_receipted_and_the_school_told(env: Env) -> None:
     emergency(env)
     assert "sent to the emergency board (raj, priya)" in last_receipt(env)
-    assert "emergency Change Advisory Board" in text(of_kind(env, "change_submitted")[0])
+    assert "emergency Change Advisory Board" in plain(of_kind(env, "change_submitted")[0])
     assert of_kind(env, "staff_reply") == []
 
 
@@ -695,7 +673,7 @@ def test_staff_start_an_emergency_change_by_email(env: Env) -> None:
     # Straight to the emergency board: the ordinary board is not asked first.
     [review] = of_kind(env, "change_review")
     assert recipients(review) == [RAJ, PRIYA]
-    assert "the certificate on their web server expired" in text(review)
+    assert "the certificate on their web server expired" in plain(review)
 
 
 def test_staff_send_a_call_to_the_ordinary_board(env: Env) -> None:
@@ -720,12 +698,12 @@ def test_a_school_asking_for_an_emergency_change_is_told_only_staff_can(env: Env
     assert (found.status, found.type, found.board) == ("open", "incident", None)
     [refused] = of_kind(env, "emergency_refused")
     assert recipients(refused) == [HEAD]
-    body = text(refused)
+    body = plain(refused)
     assert "Only our support staff can raise emergency changes" in body
     assert "logged as an ordinary request on call ICT-000001" in body
-    assert events(env, "emergency_refused")[0]["actor"] == HEAD
+    assert events_of(env, "emergency_refused")[0]["actor"] == HEAD
     # The email itself reaches the team like any reply.
-    assert "#change emergency" in text(of_kind(env, "school_reply")[0])
+    assert "#change emergency" in plain(of_kind(env, "school_reply")[0])
 
 
 def test_a_schools_new_email_asking_for_an_emergency_change_is_logged_as_ordinary(env: Env) -> None:
@@ -752,9 +730,9 @@ def test_an_undecided_emergency_change_is_reminded_once_at_its_deadline(env: Env
         jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 23, 12, minute))
     [reminder] = of_kind(env, "change_reminder")
     assert recipients(reminder) == [RAJ, PRIYA]
-    assert text(reminder).startswith("DECISION OVERDUE: emergency change ICT-000001")
-    assert "decide by 12 noon on Monday 23 November" in text(reminder).replace("\n", " ")
-    assert len(events(env, "change_reminder")) == 1
+    assert plain(reminder).startswith("DECISION OVERDUE: emergency change ICT-000001")
+    assert "decide by 12 noon on Monday 23 November" in plain(reminder).replace("\n", " ")
+    assert len(events_of(env, "change_reminder")) == 1
 
 
 def test_the_reminder_goes_to_the_project_manager_too(tmp_path: Path) -> None:
@@ -804,7 +782,7 @@ def test_the_boards_and_teams_emails_fit_narrow_screens(quorum: Env) -> None:
     emails = [o for o in quorum.outbox() if o.kind in kinds]
     assert {o.kind for o in emails} == set(kinds)
     for row in emails:
-        for line in text(row).splitlines():
+        for line in plain(row).splitlines():
             # The school's own words are quoted as written.
             assert len(line) <= 76 or line.strip() in school, (row.kind, line)
 

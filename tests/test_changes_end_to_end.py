@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_staff_end_to_end import Service, body, header, kinds
+from support import header, plain
+from test_staff_end_to_end import Service, kinds
 
 TOM = "t.reeves@oakfield-primary.westshire.sch.uk"
 HEAD = "head@oakfield-primary.westshire.sch.uk"
@@ -37,7 +38,7 @@ def requested(service: Service) -> Any:
         ("confirmation", [TOM]),
         ("new_call", [TEAM]),
     ]
-    assert "Change Advisory Board" in body(one(sent, "confirmation"))
+    assert "Change Advisory Board" in plain(one(sent, "confirmation"))
     return one(sent, "change_review")
 
 
@@ -45,7 +46,7 @@ def test_a_board_member_approves_by_replying(
     service: Service, capsys: pytest.CaptureFixture[str]
 ) -> None:
     review = requested(service)
-    assert body(review).startswith("CHANGE FOR APPROVAL: ICT-000001\n")
+    assert plain(review).startswith("CHANGE FOR APPROVAL: ICT-000001\n")
     sent = service.deliver(
         "board-member-approves", "2026-11-23T10:30", review_id=header(review, "Message-ID")
     )
@@ -54,8 +55,8 @@ def test_a_board_member_approves_by_replying(
         ("change_update", sorted([TEAM, DANA, PRIYA])),
         ("receipt", [RAJ]),
     ]
-    assert "has approved your change request ICT-000001" in body(one(sent, "change_decision"))
-    assert body(one(sent, "change_update")).startswith("APPROVED:")
+    assert "has approved your change request ICT-000001" in plain(one(sent, "change_decision"))
+    assert plain(one(sent, "change_update")).startswith("APPROVED:")
     shown = service.call("ICT-000001", capsys)
     assert shown["status"] == "open"
     assert [e["actor"] for e in shown["events"] if e["kind"] == "vote"] == [RAJ]
@@ -70,8 +71,8 @@ def test_a_rejection_with_its_reason_then_an_appeal_then_approval(
     )
     decision = one(sent, "change_decision")
     assert decision.rcpt_tos == (TOM,)
-    assert "No firewall changes during the exam period" in body(decision)
-    assert "#appeal" in body(decision)
+    assert "No firewall changes during the exam period" in plain(decision)
+    assert "#appeal" in plain(decision)
     assert service.call("ICT-000001", capsys)["status"] == "closed"
 
     # The school replies to the decision with #appeal: a second round.
@@ -86,14 +87,14 @@ def test_a_rejection_with_its_reason_then_an_appeal_then_approval(
         ("change_update", [TEAM]),
     ]
     second = one(sent, "change_review")
-    assert body(second).startswith("CHANGE FOR APPROVAL: ICT-000001 (round 2)")
-    assert "Thank you for your appeal" in body(one(sent, "change_submitted"))
+    assert plain(second).startswith("CHANGE FOR APPROVAL: ICT-000001 (round 2)")
+    assert "Thank you for your appeal" in plain(one(sent, "change_submitted"))
     assert service.call("ICT-000001", capsys)["status"] == "awaiting_approval"
 
     sent = service.deliver(
         "board-member-approves", "2026-11-23T12:00", review_id=header(second, "Message-ID")
     )
-    assert "has approved your change request" in body(one(sent, "change_decision"))
+    assert "has approved your change request" in plain(one(sent, "change_decision"))
     assert service.call("ICT-000001", capsys)["status"] == "open"
 
 
@@ -108,7 +109,7 @@ def test_the_school_withdraws_a_change_under_review(
         confirmation_id=header(confirmation, "Message-ID"),
     )
     assert kinds(sent) == [("change_update", BOARD), ("change_withdrawn", [TOM])]
-    assert "the board need not vote" in body(one(sent, "change_update"))
+    assert "the board need not vote" in plain(one(sent, "change_update"))
     assert service.call("ICT-000001", capsys)["status"] == "closed"
 
 
@@ -126,7 +127,7 @@ def test_an_emergency_change_from_staff_and_its_deadline_reminder(
         ("receipt", [SAM]),
     ]
     review = one(sent, "change_review")
-    assert "Decision needed by 12 noon on Monday 23 November." in body(review)
+    assert "Decision needed by 12 noon on Monday 23 November." in plain(review)
     shown = service.call("ICT-000001", capsys)
     assert (shown["type"], shown["status"]) == ("change_request", "awaiting_approval")
 
@@ -136,7 +137,7 @@ def test_an_emergency_change_from_staff_and_its_deadline_reminder(
     service.cli("2026-11-23T12:40", "run", "--once")
     reminders = [m for m in service.smtp.messages if m.kind == "change_reminder"]
     assert [sorted(m.rcpt_tos) for m in reminders] == [sorted([RAJ, PRIYA])]
-    assert body(reminders[0]).startswith("DECISION OVERDUE: emergency change ICT-000001")
+    assert plain(reminders[0]).startswith("DECISION OVERDUE: emergency change ICT-000001")
 
 
 def test_a_school_writing_change_emergency_is_told_only_staff_can(
@@ -151,8 +152,8 @@ def test_a_school_writing_change_emergency_is_told_only_staff_can(
     )
     assert kinds(sent) == [("emergency_refused", [HEAD]), ("school_reply", [TEAM])]
     refused = one(sent, "emergency_refused")
-    assert "Only our support staff can raise emergency changes" in body(refused)
-    assert "logged as an ordinary request on call ICT-000001" in body(refused)
+    assert "Only our support staff can raise emergency changes" in plain(refused)
+    assert "logged as an ordinary request on call ICT-000001" in plain(refused)
     assert header(refused, "In-Reply-To") == (
         "<head-emergency-1@oakfield-primary.westshire.sch.uk>"
     )

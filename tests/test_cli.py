@@ -8,49 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+from support import Address, Env, local, mail, make_env_with, write_config_file
 
 from mailbot.cli import main, parse_now
 
+# Nothing listens on the discard port, so the mailbox cannot be reached.
+NO_IMAP = Address("127.0.0.1", 9, "u", "p")
+NO_SMTP = Address("127.0.0.1", 9)
 
-def write_config(
-    tmp_path: Path,
-    db_url: str,
-    imap: tuple[str, int, str, str] = ("127.0.0.1", 9, "u", "p"),
-    smtp: tuple[str, int] = ("127.0.0.1", 9),
-) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-[imap]
-host = "{imap[0]}"
-port = {imap[1]}
-security = "none"
-username = "{imap[2]}"
-password = "{imap[3]}"
-timeout = 5
-[smtp]
-host = "{smtp[0]}"
-port = {smtp[1]}
-security = "none"
-[database]
-url = "{db_url}"
-[rules]
-dir = "{SHIPPED_RULES}"
-""",
-        encoding="utf-8",
-    )
-    return path
+
+def write_config(tmp_path: Path, db_url: str, imap: Any = NO_IMAP, smtp: Any = NO_SMTP) -> Path:
+    return write_config_file(tmp_path, url=db_url, imap=imap, smtp=smtp, timeout=5)
 
 
 @pytest.fixture
 def env_with_call(tmp_path: Path) -> tuple[Env, Path]:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
-    env = make_env(tmp_path, url)
-    env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
+    env = make_env_with(tmp_path, url, "school-new-request", local(2026, 11, 23, 9, 5))
     return env, write_config(tmp_path, url)
 
 
@@ -135,12 +109,7 @@ def test_status_healthy_after_a_run(
     tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
-    config = write_config(
-        tmp_path,
-        url,
-        (dovecot.host, dovecot.port, dovecot.username, dovecot.password),
-        (smtp_sink.host, smtp_sink.port),
-    )
+    config = write_config(tmp_path, url, dovecot, smtp_sink)
     dovecot.deliver(mail("school-new-request"))
     now = "2026-11-23T09:05"
     assert main(["--config", str(config), "--now", now, "run", "--once"]) == 0

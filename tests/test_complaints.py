@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import json
 import shutil
 from pathlib import Path
 
 import pytest
-from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+from support import (
+    SHIPPED_RULES,
+    SUPPORT,
+    Env,
+    local,
+    mail,
+    make_env,
+    make_env_with,
+    of_kind,
+    plain,
+    recipients,
+)
 
 from mailbot import jobs
 from mailbot.errors import RulesError
-from mailbot.models import Outbox
 from mailbot.rules import load_rules
 
 LOGGED = local(2026, 11, 23, 9, 30)
@@ -29,30 +36,10 @@ TEAMS = {
 DANA = "dana.whitfield@westshire.gov.uk"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
     """A mailbot where Oakfield's headteacher has complained."""
-    if request.param == "postgresql":
-        made = make_env(tmp_path, request.getfixturevalue("pg_url"))
-    else:
-        made = make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
-    made.feed(mail("school-complaint"), LOGGED)
-    return made
-
-
-def of_kind(env: Env, kind: str) -> list[Outbox]:
-    return [o for o in env.outbox() if o.kind == kind]
-
-
-def text(row: Outbox) -> str:
-    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
-    part = msg.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content()).replace("\r\n", "\n")
-
-
-def recipients(row: Outbox) -> list[str]:
-    return list(json.loads(row.recipients))
+    return make_env_with(tmp_path, db_url, "school-complaint", LOGGED)
 
 
 def school_replies(env: Env) -> None:
@@ -64,14 +51,14 @@ def school_replies(env: Env) -> None:
 
 
 def test_the_confirmation_says_the_project_manager_will_handle_it(env: Env) -> None:
-    body = text(of_kind(env, "confirmation")[0])
+    body = plain(of_kind(env, "confirmation")[0])
     assert "Your complaint will be handled by Priya Shah, our project manager" in body
 
 
 def test_an_ordinary_calls_confirmation_names_nobody(tmp_path: Path) -> None:
     env = make_env(tmp_path, f"sqlite:///{tmp_path / 'ordinary.db'}")
     env.feed(mail("school-new-request"), LOGGED)
-    assert "will be handled by" not in text(of_kind(env, "confirmation")[0])
+    assert "will be handled by" not in plain(of_kind(env, "confirmation")[0])
 
 
 def test_the_new_complaint_goes_to_the_project_manager_alone(env: Env) -> None:
@@ -83,7 +70,7 @@ def test_the_schools_reply_on_a_complaint_goes_to_the_project_manager(env: Env) 
     school_replies(env)
     [relayed] = of_kind(env, "school_reply")
     assert recipients(relayed) == [PRIYA]
-    assert "we rang three times each day" in text(relayed)
+    assert "we rang three times each day" in plain(relayed)
 
 
 def test_a_complaint_given_to_an_officer_still_goes_to_the_project_manager(env: Env) -> None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from support import SHIPPED_RULES, SUPPORT, mail
+from support import SHIPPED_RULES, mail, write_config_file
 
 from mailbot import calls
 from mailbot.daemon import Outage
@@ -22,30 +22,10 @@ def config_file(
     tmp_path: Path, dovecot: Any, smtp_sink: Any, rules: Path, extra: str = ""
 ) -> tuple[Path, str]:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.username}"
-password = "{dovecot.password}"
-poll_seconds = 1
-[smtp]
-host = "{smtp_sink.host}"
-port = {smtp_sink.port}
-security = "none"
-[database]
-url = "{url}"
-[rules]
-dir = "{rules}"
-{extra}
-""",
-        encoding="utf-8",
-    )
+    path = write_config_file(
+        tmp_path, url=url, imap=dovecot, smtp=smtp_sink, rules_dir=rules, name=False,
+        extra=extra, poll_seconds=1,
+    )  # fmt: skip
     return path, url
 
 

@@ -9,11 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from support import Env, local, mail, make_env
+from support import Env, local, mail, make_env_with, of_kind, plain, show
 
-from mailbot import broadcast, calls, jobs
+from mailbot import broadcast, jobs
 from mailbot.cli import main
-from mailbot.models import Outbox
 
 LOGGED = local(2026, 11, 23, 9, 5)
 DECLARED = local(2026, 11, 23, 9, 30)
@@ -23,37 +22,15 @@ CLAIRE = "head@brookfield-high.westshire.sch.uk"
 TEAM = "network-team@westshire.gov.uk"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
     """ICT-000001 (Oakfield's internet) logged; nothing declared yet."""
-    if request.param == "postgresql":
-        made = make_env(tmp_path, request.getfixturevalue("pg_url"))
-    else:
-        made = make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
-    made.feed(mail("school-new-request"), LOGGED)
-    return made
-
-
-def of_kind(env: Env, kind: str) -> list[Outbox]:
-    return [o for o in env.outbox() if o.kind == kind]
-
-
-def text(row: Outbox) -> str:
-    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
-    part = msg.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content()).replace("\r\n", "\n")
+    return make_env_with(tmp_path, db_url, "school-new-request", LOGGED)
 
 
 def staff(env: Env, name: str, now: datetime) -> None:
     notice = of_kind(env, "new_call")[0].message_id
     env.feed(mail(name, notice_id=notice), now)
-
-
-def record(env: Env, ref: str = "ICT-000001") -> dict[str, object]:
-    found = calls.show_call(env.sessions, ref)
-    assert found is not None
-    return found
 
 
 def broadcast_all(env: Env, now: datetime) -> None:
@@ -68,11 +45,11 @@ def declared(env: Env) -> None:
 
 def test_declaring_by_email_makes_the_call_critical_and_linked(env: Env) -> None:
     declared(env)
-    shown = record(env)
+    shown = show(env)
     assert shown["priority"] == "Critical"
     kinds = [e["kind"] for e in shown["events"]]  # type: ignore[union-attr, index]
     assert "major_declared" in kinds
-    receipt = text(of_kind(env, "receipt")[0])
+    receipt = plain(of_kind(env, "receipt")[0])
     assert "declared MI-0001: Internet service down across all schools" in receipt
 
 
@@ -88,7 +65,7 @@ def test_the_declaration_is_broadcast_to_every_list_member_once(env: Env) -> Non
         or ("network_manager" in contact.roles and school.phase in ("secondary", "all-through"))
     }
     assert sorted(addresses) == sorted(expected)
-    body = text(notices[0])
+    body = plain(notices[0])
     assert body.startswith("MAJOR INCIDENT MI-0001: Internet service down across all schools")
     assert "The council's internet link failed at 09:20." in body
 
@@ -111,8 +88,8 @@ def test_updates_and_the_resolution_thread_onto_each_recipients_first_notice(env
     assert second["In-Reply-To"] == first["Message-ID"]
     assert third["References"].split() == [first["Message-ID"], second["Message-ID"]]
     assert third["Subject"] == "Re: " + first["Subject"]
-    assert text(to_claire[1]).startswith("UPDATE 1 on MI-0001")
-    assert text(to_claire[2]).startswith("RESOLVED MI-0001")
+    assert plain(to_claire[1]).startswith("UPDATE 1 on MI-0001")
+    assert plain(to_claire[2]).startswith("RESOLVED MI-0001")
 
 
 def test_a_schools_new_report_is_linked_and_answered_with_the_status(env: Env) -> None:
@@ -121,7 +98,7 @@ def test_a_schools_new_report_is_linked_and_answered_with_the_status(env: Env) -
     assert t.call is not None and t.incident is not None
     [answer] = of_kind(env, "incident_status")
     assert json.loads(answer.recipients)[0] == CLAIRE
-    body = text(answer)
+    body = plain(answer)
     assert "MI-0001: Internet service down across all schools" in body
     assert "The council's internet link failed at 09:20." in body
     # It is worked with the incident: no confirmation, no separate team notice.
@@ -143,11 +120,11 @@ def test_resolving_solves_every_linked_call_and_tells_each_school_once(env: Env)
     env.feed(again, local(2026, 11, 23, 10, 5))
     staff(env, "staff-resolves-major-incident", local(2026, 11, 23, 11, 45))
     for ref in ("ICT-000001", "ICT-000002", "ICT-000003"):
-        assert record(env, ref)["status"] == "solved"
+        assert show(env, ref)["status"] == "solved"
     solved = of_kind(env, "solved")
     to_claire = [o for o in solved if CLAIRE in json.loads(o.recipients)]
     assert len(to_claire) == 1
-    assert "The fibre was repaired at 11:40" in text(to_claire[0])
+    assert "The fibre was repaired at 11:40" in plain(to_claire[0])
     assert len([o for o in solved if HEAD in json.loads(o.recipients)]) == 1
 
 
@@ -171,13 +148,13 @@ def test_an_officer_links_a_call_to_the_incident_and_the_school_is_told(env: Env
     )
     env.feed(link, local(2026, 11, 23, 10, 10))
     [told] = of_kind(env, "incident_status")
-    assert "MI-0001" in text(told)
-    assert "linked to MI-0001" in text(of_kind(env, "receipt")[-1])
+    assert "MI-0001" in plain(told)
+    assert "linked to MI-0001" in plain(of_kind(env, "receipt")[-1])
 
 
 def test_an_update_on_a_call_outside_any_incident_is_refused(env: Env) -> None:
     staff(env, "staff-updates-major-incident", local(2026, 11, 23, 10, 30))
-    body = text(of_kind(env, "receipt")[0])
+    body = plain(of_kind(env, "receipt")[0])
     assert "NOTHING DONE" in body and "not part of an active major incident" in body
 
 
@@ -186,7 +163,7 @@ def test_a_school_cannot_declare_a_major_incident(env: Env) -> None:
     assert of_kind(env, "incident_notice") == []
     broadcast_all(env, local(2026, 11, 23, 9, 41))
     assert of_kind(env, "incident_notice") == []
-    assert "#major declare" in text(of_kind(env, "school_reply")[0])
+    assert "#major declare" in plain(of_kind(env, "school_reply")[0])
 
 
 def test_school_email_down_sends_to_alternative_addresses_by_the_fallback_route(
@@ -232,4 +209,4 @@ def test_the_cli_declares_updates_resolves_and_lists(
         ["ICT-000001"],
     )
     assert [n["kind"] for n in listed["notices"]] == ["declare", "update", "resolve"]
-    assert record(env)["status"] == "solved"
+    assert show(env)["status"] == "solved"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import os
 import shutil
 import signal
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 from smtpserver import SmtpSink
-from support import SHIPPED_RULES, SUPPORT, mail
+from support import SHIPPED_RULES, SUPPORT, header, mail, parsed, write_config_file
 
 from mailbot.db import upgrade
 
@@ -83,37 +81,16 @@ def configure(tmp: Path, dovecot: Any, smtp: SmtpSink, fallback: SmtpSink | None
         if fallback
         else ""
     )
-    config = tmp / "config.toml"
-    config.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.username}"
-password = "{dovecot.password}"
-poll_seconds = 1
-[smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-{spare}
-[database]
-url = "{url}"
-[rules]
-dir = "{rules}"
+    extra = f"""{spare}
 [scheduler]
 tick_seconds = 1
 [status_page]
 dir = "{tmp / "status"}"
 url = "https://status.westshire.example/"
-""",
-        encoding="utf-8",
+"""
+    return write_config_file(
+        tmp, url=url, imap=dovecot, smtp=smtp, rules_dir=rules, extra=extra, poll_seconds=1
     )
-    return config
 
 
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -138,16 +115,12 @@ def notices(smtp: SmtpSink) -> list[tuple[str, str, str]]:
     """(recipient, Message-ID, first line) of every incident notice accepted."""
     out = []
     for m in smtp.of_kind("incident_notice"):
-        msg = email.message_from_bytes(m.raw, policy=email.policy.default)
+        msg = parsed(m)
         part = msg.get_body(preferencelist=("plain",))
         first = str(part.get_content()).splitlines()[0] if part is not None else ""
         [rcpt] = m.rcpt_tos
         out.append((rcpt, str(msg["Message-ID"]), first))
     return out
-
-
-def header(m: Any, name: str) -> str:
-    return str(email.message_from_bytes(m.raw, policy=email.policy.default)[name])
 
 
 def staff_email(notice: str, message_id: str, lines: str) -> bytes:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SUPPORT, local, mail, make_config
+from support import local, mail, make_config, write_config_file
 
 from mailbot import calls, intake
 from mailbot.config import Config
@@ -229,30 +229,7 @@ def test_sigkill_at_any_moment_loses_no_email_and_opens_no_call_twice(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
     upgrade(url)
-    config_path = tmp_path / "config.toml"
-    config_path.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.username}"
-password = "{dovecot.password}"
-batch_size = 10
-[smtp]
-host = "{smtp_sink.host}"
-port = {smtp_sink.port}
-security = "none"
-[database]
-url = "{url}"
-[rules]
-dir = "{Path(__file__).resolve().parents[1] / "rules"}"
-""",
-        encoding="utf-8",
-    )
+    config_path = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink, batch_size=10)
     total = 150
     for n in range(total):
         dovecot.deliver(school_mail(n))
@@ -290,28 +267,8 @@ def test_two_daemons_on_postgresql_handle_each_email_once(
     tmp_path: Path, dovecot: Any, smtp_sink: Any, pg_url: str
 ) -> None:
     upgrade(pg_url)
-    config_path = tmp_path / "config.toml"
-    config_path.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.username}"
-password = "{dovecot.password}"
-batch_size = 5
-[smtp]
-host = "{smtp_sink.host}"
-port = {smtp_sink.port}
-security = "none"
-[database]
-url = "{pg_url}"
-[rules]
-dir = "{Path(__file__).resolve().parents[1] / "rules"}"
-""",
-        encoding="utf-8",
+    config_path = write_config_file(
+        tmp_path, url=pg_url, imap=dovecot, smtp=smtp_sink, name=False, batch_size=5
     )
     total = 40
     for n in range(total):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
-from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
+from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env, plain
 
 from mailbot import calls, pipeline
 from mailbot.store import Store
@@ -18,23 +18,14 @@ from mailbot.triage import Action, Context, RawMail, Triage
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
     """The pipeline on each supported database: SQLite and a private PostgreSQL."""
-    if request.param == "postgresql":
-        return make_env(tmp_path, request.getfixturevalue("pg_url"))
-    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+    return make_env(tmp_path, db_url)
 
 
 def confirmation_id(env: Env) -> str:
     return env.to_schools()[0].message_id
-
-
-def sent_text(raw: bytes) -> str:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    body = msg.get_body(preferencelist=("plain",))
-    assert body is not None
-    return str(body.get_content()).replace("\r\n", "\n")
 
 
 def test_school_email_opens_a_call_and_queues_a_confirmation(env: Env) -> None:
@@ -54,7 +45,7 @@ def test_school_email_opens_a_call_and_queues_a_confirmation(env: Env) -> None:
 
 def test_confirmation_states_type_priority_and_real_targets(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
-    text = sent_text(env.to_schools()[0].raw)
+    text = plain(env.to_schools()[0])
     assert "Priority:   P2 (Significant impact)" in text
     assert "Response:   within 1 day, by 9.05am on Tuesday 24 November" in text
     assert "Fix:        within 2 days, by 9.05am on Wednesday 25 November" in text
@@ -63,7 +54,7 @@ def test_confirmation_states_type_priority_and_real_targets(env: Env) -> None:
 
 def test_confirmation_asks_for_missing_details_only(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
-    text = sent_text(env.to_schools()[0].raw)
+    text = plain(env.to_schools()[0])
     # The headteacher's phone is in the directory and "since this morning" says
     # when it last worked; the number affected and error messages are missing.
     assert "a contact telephone number" not in text
@@ -74,14 +65,14 @@ def test_confirmation_asks_for_missing_details_only(env: Env) -> None:
 
 def test_confirmation_out_of_hours_says_when_it_is_picked_up(env: Env) -> None:
     env.feed(mail("school-new-request"), local(2026, 11, 20, 19, 30))
-    text = sent_text(env.to_schools()[0].raw)
+    text = plain(env.to_schools()[0])
     assert "outside our support hours" in text
     assert "picked up when we reopen, at 8am on Monday 23 November" in text
 
 
 def test_confirmation_in_hours_does_not_mention_hours(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
-    assert "outside our support hours" not in sent_text(env.to_schools()[0].raw)
+    assert "outside our support hours" not in plain(env.to_schools()[0])
 
 
 def test_reply_with_tag_is_appended_without_a_new_call_or_reply(env: Env) -> None:
@@ -161,7 +152,7 @@ def test_password_is_removed_from_storage_and_replies(env: Env) -> None:
     assert "Tr0ub4dor" not in str(record)
     [out] = env.to_schools()
     assert b"Tr0ub4dor" not in out.raw
-    assert "Please change that password now" in sent_text(out.raw)
+    assert "Please change that password now" in plain(out)
 
 
 def test_oversize_message_gets_a_clear_reply(env: Env) -> None:
@@ -193,7 +184,7 @@ def test_tag_from_another_school_neither_reveals_nor_changes_the_call(env: Env) 
     assert [m["from"] for m in record["messages"] if m["direction"] == "in"] == [
         "head@oakfield-primary.westshire.sch.uk"
     ]
-    text = sent_text(env.to_schools()[-1].raw)
+    text = plain(env.to_schools()[-1])
     assert "Oakfield" not in text and "ICT-000001" not in text
 
 

@@ -43,11 +43,9 @@ LABELS = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
-    if request.param == "postgresql":
-        return make_env(tmp_path, request.getfixturevalue("pg_url"))
-    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
+    return make_env(tmp_path, db_url)
 
 
 @pytest.fixture

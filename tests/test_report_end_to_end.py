@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import email
-import email.policy
 import io
 import re
 from email.message import EmailMessage
@@ -13,7 +11,7 @@ from typing import Any
 
 import pytest
 from reportcalls import SCHOOL_NAMES, Made, count, make_month
-from support import SHIPPED_RULES, SUPPORT, mail
+from support import mail, parsed, write_config_file
 
 from mailbot.cli import main
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -31,29 +29,7 @@ class Service:
         url = f"sqlite:///{tmp / 'mailbot.db'}"
         upgrade(url)
         self.sessions = make_sessions(make_engine(url))
-        self.config = tmp / "config.toml"
-        self.config.write_text(
-            f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.username}"
-password = "{dovecot.password}"
-[smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-[database]
-url = "{url}"
-[rules]
-dir = "{SHIPPED_RULES}"
-""",
-            encoding="utf-8",
-        )
+        self.config = write_config_file(tmp, url=url, imap=dovecot, smtp=smtp)
 
     def run_once(self, now: str) -> list[Any]:
         """Run once at ``now``; return the reports the SMTP server received so far."""
@@ -71,12 +47,6 @@ def made(service: Service) -> list[Made]:
     return make_month(service.sessions)
 
 
-def parsed(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
 def html_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("html",))
     assert part is not None
@@ -90,7 +60,7 @@ def csv_of(msg: EmailMessage) -> list[dict[str, str]]:
 
 def to_whom(sent: list[Any], address: str) -> EmailMessage:
     [found] = [m for m in sent if m.rcpt_tos == (address,)]
-    return parsed(found.raw)
+    return parsed(found)
 
 
 def test_the_project_manager_gets_the_html_report_with_inline_charts_and_the_csv(

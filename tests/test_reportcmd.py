@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from reportcalls import SCHOOLS, Made, make_month
-from support import SHIPPED_RULES, SUPPORT
+from support import write_config_file
 
 from mailbot.charts import SHARE_COLOURS, VOLUME_COLOURS
 from mailbot.cli import main
@@ -25,28 +25,7 @@ FILES = {"report.html", "share-in-target.png", "calls-per-month.png", "calls-202
 def config(tmp_path: Path) -> Path:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
     upgrade(url)
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-[imap]
-host = "127.0.0.1"
-port = 1
-security = "none"
-[smtp]
-host = "127.0.0.1"
-port = 1
-security = "none"
-[database]
-url = "{url}"
-[rules]
-dir = "{SHIPPED_RULES}"
-""",
-        encoding="utf-8",
-    )
-    return path
+    return write_config_file(tmp_path, url=url)
 
 
 @pytest.fixture

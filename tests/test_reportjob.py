@@ -24,11 +24,9 @@ PRIYA = "priya.shah@westshire.gov.uk"
 COLE = "m.cole@riverside-academy.westshire.sch.uk"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
-    if request.param == "postgresql":
-        return make_env(tmp_path, request.getfixturevalue("pg_url"))
-    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
+    return make_env(tmp_path, db_url)
 
 
 def reports(env: Env) -> list[tuple[str, list[str]]]:

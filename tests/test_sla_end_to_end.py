@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from support import SHIPPED_RULES, SUPPORT, local, mail
+from support import SHIPPED_RULES, local, mail, parsed, write_config_file
 
 from mailbot import actions
 from mailbot.config import load_config
@@ -24,30 +24,7 @@ RAJ = "raj.patel@westshire.gov.uk"
 
 def write_config(tmp_path: Path, dovecot: Any, smtp_sink: Any, url: str) -> Path:
     upgrade(url)
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.username}"
-password = "{dovecot.password}"
-[smtp]
-host = "{smtp_sink.host}"
-port = {smtp_sink.port}
-security = "none"
-[database]
-url = "{url}"
-[rules]
-dir = "{SHIPPED_RULES}"
-""",
-        encoding="utf-8",
-    )
-    return path
+    return write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
 
 
 def mailbot(config: Path, now: str, *args: str) -> str:
@@ -72,7 +49,7 @@ def received(smtp_sink: Any, since: int = 0) -> list[tuple[str, list[str], str]]
     for m in smtp_sink.messages:
         if m.kind in ("new_call", "school_reply"):
             continue
-        msg = email.message_from_bytes(m.raw, policy=email.policy.default)
+        msg = parsed(m)
         part = msg.get_body(preferencelist=("plain",))
         text = str(part.get_content()) if part is not None else ""
         out.append((str(msg["X-Mailbot-Id"]), sorted(m.rcpt_tos), text))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SHIPPED_RULES, SUPPORT, mail
+from support import SUPPORT, header, mail, plain, write_config_file
 
 from mailbot.cli import main
 from mailbot.db import upgrade
@@ -29,30 +27,8 @@ class Service:
         self.dovecot, self.smtp = dovecot, smtp
         url = f"sqlite:///{tmp / 'mailbot.db'}"
         upgrade(url)
-        auth = f'authserv_id = "{authserv_id}"\n' if authserv_id else ""
-        self.config = tmp / "config.toml"
-        self.config.write_text(
-            f"""
-[service]
-address = "{SUPPORT}"
-name = "Westshire Schools ICT Support"
-{auth}
-[imap]
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-username = "{dovecot.username}"
-password = "{dovecot.password}"
-[smtp]
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-[database]
-url = "{url}"
-[rules]
-dir = "{SHIPPED_RULES}"
-""",
-            encoding="utf-8",
+        self.config = write_config_file(
+            tmp, url=url, imap=dovecot, smtp=smtp, authserv_id=authserv_id
         )
         self.seen = 0
 
@@ -72,16 +48,6 @@ dir = "{SHIPPED_RULES}"
         self.cli("2026-11-23T18:00", "calls", "show", ref, "--json")
         found: dict[str, Any] = json.loads(capsys.readouterr().out)
         return found
-
-
-def body(m: Any) -> str:
-    msg = email.message_from_bytes(m.raw, policy=email.policy.default)
-    part = msg.get_body(preferencelist=("plain",))
-    return str(part.get_content()).replace("\r\n", "\n") if part is not None else ""
-
-
-def header(m: Any, name: str) -> str:
-    return str(email.message_from_bytes(m.raw, policy=email.policy.default)[name])
 
 
 def kinds(sent: list[Any]) -> list[tuple[str, list[str]]]:
@@ -111,10 +77,10 @@ def test_an_officer_works_a_call_by_replying_and_the_school_replies_back(
     )
     assert kinds(sent) == [("receipt", [SAM]), ("staff_reply", [HEAD, SPOC])]
     to_school = next(m for m in sent if m.kind == "staff_reply")
-    assert body(to_school).startswith("Hello Helen, I am looking at the filtering appliance")
+    assert plain(to_school).startswith("Hello Helen, I am looking at the filtering appliance")
     assert header(to_school, "From") == f"Westshire Schools ICT Support <{SUPPORT}>"
     receipt = next(m for m in sent if m.kind == "receipt")
-    assert "assigned to sam" in body(receipt) and "priority P2 -> P1" in body(receipt)
+    assert "assigned to sam" in plain(receipt) and "priority P2 -> P1" in plain(receipt)
     shown = service.call("ICT-000001", capsys)
     assert (shown["assignee"], shown["priority"], shown["status"]) == ("sam", "P1", "in_progress")
 
@@ -127,7 +93,7 @@ def test_an_officer_works_a_call_by_replying_and_the_school_replies_back(
     [relayed] = sent
     assert (relayed.kind, list(relayed.rcpt_tos)) == ("school_reply", [SAM])
     assert header(relayed, "In-Reply-To") == header(receipt, "Message-ID")
-    assert "It affects all 30 machines in the suite." in body(relayed)
+    assert "It affects all 30 machines in the suite." in plain(relayed)
 
     # An internal note: kept on the call, nothing to the school.
     sent = service.deliver("staff-note", "2026-11-23T11:00", notice_id=notice)
@@ -140,7 +106,7 @@ def test_an_officer_works_a_call_by_replying_and_the_school_replies_back(
     # Solved, with the officer's words in the solved notice.
     sent = service.deliver("staff-solved-with-words", "2026-11-23T12:00", notice_id=notice)
     assert kinds(sent) == [("receipt", [SAM]), ("solved", [HEAD, SPOC])]
-    assert "We replaced the faulty switch" in body(next(m for m in sent if m.kind == "solved"))
+    assert "We replaced the faulty switch" in plain(next(m for m in sent if m.kind == "solved"))
 
     shown = service.call("ICT-000001", capsys)
     assert shown["status"] == "solved"
@@ -157,8 +123,8 @@ def test_a_bad_command_is_explained_and_nothing_reaches_the_school(
     _, notice = opened(service)
     sent = service.deliver("staff-bad-priority", "2026-11-23T10:00", notice_id=notice)
     assert kinds(sent) == [("receipt", [SAM])]
-    assert "no priority 'P7'" in body(sent[0])
-    assert "nothing was sent to the school" in body(sent[0])
+    assert "no priority 'P7'" in plain(sent[0])
+    assert "nothing was sent to the school" in plain(sent[0])
     shown = service.call("ICT-000001", capsys)
     assert (shown["assignee"], shown["priority"]) == (None, "P2")
 
@@ -175,7 +141,7 @@ def test_link_and_type_and_help_by_email(
     shown = service.call("ICT-000001", capsys)
     assert shown["related"] == ["ICT-000002"] and shown["type"] == "service_request"
     sent = service.deliver("staff-help", "2026-11-23T10:10", notice_id=notice)
-    assert "#deadline 2026-12-04 REASON" in body(sent[0])
+    assert "#deadline 2026-12-04 REASON" in plain(sent[0])
 
 
 def test_a_spoofed_staff_address_runs_no_command(
@@ -188,7 +154,7 @@ def test_a_spoofed_staff_address_runs_no_command(
     )
     # Nothing reaches the school; the real owner of the address is warned.
     assert kinds(sent) == [("unverified_staff", [SAM])]
-    assert "did not pass our mail server's authentication checks" in body(sent[0])
+    assert "did not pass our mail server's authentication checks" in plain(sent[0])
     shown = service.call("ICT-000001", capsys)
     assert (shown["status"], shown["priority"]) == ("open", "P2")
 
@@ -225,7 +191,7 @@ def test_the_authorisation_round_trip_by_email(
     )
     assert kinds(sent) == [("authorisation_result", [HEAD, JO, SPOC]), ("staff_update", [TEAM])]
     told = next(m for m in sent if m.kind == "authorisation_result")
-    assert "Helen Marsh has authorised your request ICT-000001" in body(told)
+    assert "Helen Marsh has authorised your request ICT-000001" in plain(told)
     assert service.call("ICT-000001", capsys)["status"] == "open"
 
 
@@ -239,5 +205,5 @@ def test_a_declined_request_is_closed_and_the_requester_told_why(
     )
     told = next(m for m in sent if m.kind == "authorisation_result")
     assert JO in told.rcpt_tos
-    assert "We do not allow that site in school." in body(told)
+    assert "We do not allow that site in school." in plain(told)
     assert service.call("ICT-000001", capsys)["status"] == "closed"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 from pathlib import Path
 
 import pytest
-from support import STAFF_KINDS, Env, local, mail, make_env
+from support import STAFF_KINDS, Env, local, mail, make_env, of_kind, parsed, plain
 
 from mailbot import actions, jobs
 from mailbot.db import transaction
@@ -21,28 +19,10 @@ SAM = "sam.okafor@westshire.gov.uk"
 PRIYA = "priya.shah@westshire.gov.uk"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
     """A configured mailbot on each supported database."""
-    if request.param == "postgresql":
-        return make_env(tmp_path, request.getfixturevalue("pg_url"))
-    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
-
-
-def of_kind(env: Env, kind: str) -> list[Outbox]:
-    return [o for o in env.outbox() if o.kind == kind]
-
-
-def parsed(row: Outbox) -> email.message.EmailMessage:
-    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
-    assert isinstance(msg, email.message.EmailMessage)
-    return msg
-
-
-def text(row: Outbox) -> str:
-    part = parsed(row).get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content()).replace("\r\n", "\n")
+    return make_env(tmp_path, db_url)
 
 
 def confirmation_id(env: Env) -> str:
@@ -56,12 +36,12 @@ def test_a_new_call_is_announced_to_the_owning_team(env: Env) -> None:
     assert parsed(notice)["Subject"] == (
         "[ICT-000001] Oakfield Primary School: Internet very slow in the ICT suite"
     )
-    assert text(notice).startswith("NEW P2 INCIDENT ICT-000001\n")
+    assert plain(notice).startswith("NEW P2 INCIDENT ICT-000001\n")
 
 
 def test_the_new_call_notice_has_what_staff_need_to_act(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
-    body = text(of_kind(env, "new_call")[0])
+    body = plain(of_kind(env, "new_call")[0])
     assert "School:    Oakfield Primary School" in body
     assert "From:      Helen Marsh <head@oakfield-primary.westshire.sch.uk>" in body
     assert "Phone:     01632 960101" in body
@@ -72,7 +52,7 @@ def test_the_new_call_notice_has_what_staff_need_to_act(env: Env) -> None:
 
 def test_the_new_call_notice_puts_the_schools_words_near_the_top(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
-    lines = text(of_kind(env, "new_call")[0]).splitlines()
+    lines = plain(of_kind(env, "new_call")[0]).splitlines()
     # The headline and the commands, then what the school wrote; the facts follow it.
     assert lines.index("Helen Marsh wrote:") <= 7
     assert lines[lines.index("Helen Marsh wrote:") + 2] == "Hello,"
@@ -84,7 +64,7 @@ def test_the_new_call_notice_lists_attachments(env: Env) -> None:
         b"From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>",
     )
     env.feed(raw, MONDAY_9)
-    body = text(of_kind(env, "new_call")[0])
+    body = plain(of_kind(env, "new_call")[0])
     assert "Attachments:" in body and " KB)" in body
 
 
@@ -92,7 +72,7 @@ def test_a_complaint_goes_to_the_project_manager_not_the_team(env: Env) -> None:
     env.feed(mail("school-complaint"), MONDAY_9)
     [notice] = of_kind(env, "new_call")
     assert json.loads(notice.recipients) == [PRIYA]
-    assert text(notice).startswith("NEW P3 COMPLAINT")
+    assert plain(notice).startswith("NEW P3 COMPLAINT")
 
 
 def test_a_school_reply_is_relayed_to_the_team_while_unassigned(env: Env) -> None:
@@ -101,7 +81,7 @@ def test_a_school_reply_is_relayed_to_the_team_while_unassigned(env: Env) -> Non
     env.feed(raw, local(2026, 11, 23, 10, 12))
     [relayed] = of_kind(env, "school_reply")
     assert json.loads(relayed.recipients) == [TEAM]
-    body = text(relayed)
+    body = plain(relayed)
     assert "It affects all 30 machines in the suite." in body
     assert "Original Message" not in body
 
@@ -150,7 +130,7 @@ def test_a_reply_that_reopens_a_call_tells_staff_it_was_reopened(env: Env) -> No
         actions.set_status(session, env.config, env.rules, call, "solved", by)
     env.feed(mail("school-reply-still-broken", n="<again@x>"), local(2026, 11, 24, 15, 0))
     [relayed] = of_kind(env, "school_reply")
-    assert text(relayed).startswith("REOPENED: Helen Marsh's reply reopened ICT-000001")
+    assert plain(relayed).startswith("REOPENED: Helen Marsh's reply reopened ICT-000001")
 
 
 def test_every_staff_email_on_a_call_has_one_subject_so_clients_thread_them(env: Env) -> None:
@@ -172,7 +152,7 @@ def test_a_follow_up_call_notice_names_the_earlier_call(env: Env) -> None:
         actions.set_status(session, env.config, env.rules, call, "solved", by)
     env.feed(mail("school-reply-still-broken", n="<again@x>"), local(2026, 11, 26, 10, 0))
     notices = of_kind(env, "new_call")
-    assert "Follows on from ICT-000001" in text(notices[-1])
+    assert "Follows on from ICT-000001" in plain(notices[-1])
 
 
 def test_notices_to_staff_are_not_held_back_by_the_hourly_reply_limit(env: Env) -> None:
@@ -212,7 +192,7 @@ def test_every_staff_email_lists_the_commands_at_the_top(env: Env) -> None:
     assert any(o.kind.startswith("escalation") for o in rows)
     for row in rows:
         # A receipt first says what was done (a line per command), then the commands.
-        top = text(row).splitlines()[:12]
+        top = plain(row).splitlines()[:12]
         assert any("#assign" in line for line in top), (row.kind, top)
 
 
@@ -220,7 +200,7 @@ def test_staff_emails_fit_a_narrow_screen(env: Env) -> None:
     school_words = set(mail("school-new-request").decode().splitlines())
     school_words |= set(mail("school-reply-outlook-quoted").decode().splitlines())
     for row in _staff_mail_of_every_kind(env):
-        for line in text(row).splitlines():
+        for line in plain(row).splitlines():
             if line.strip() and line not in school_words and "@" not in line:
                 assert len(line) <= 76, (row.kind, line)
 
@@ -229,5 +209,5 @@ def test_the_schools_words_come_before_the_details_in_a_relayed_reply(env: Env) 
     env.feed(mail("school-new-request"), MONDAY_9)
     raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
     env.feed(raw, local(2026, 11, 23, 10, 12))
-    lines = text(of_kind(env, "school_reply")[0]).splitlines()
+    lines = plain(of_kind(env, "school_reply")[0]).splitlines()
     assert lines.index("Helen Marsh wrote:") <= 6
