@@ -217,13 +217,11 @@ def set_status(
     if not change.changed:
         return change.detail
     if status == "solved":
-        record = view(call)
-        out = notices.to_school(
+        out = notices.solved(
             config,
             rules,
-            record,
-            "solved",
-            notices.solved_extra(rules, record, message.strip(), by.now),
+            view(call),
+            message,
             now=by.now,
             occasion=occasion or by.now.isoformat(),
             thread=lifecycle.school_thread(session, call),

@@ -50,16 +50,6 @@ def _store(session: Session, rules: Rules) -> Store:
     return Store(session, rules.policy.references.prefix, rules.policy.references.width)
 
 
-def _who(rules: Rules, call: Call, address: str) -> str:
-    """A person's name for the emails: a school contact's or an officer's, else the address."""
-    school = rules.directory.school(call.school_id) if call.school_id else None
-    contact = school.contact_for(address.lower()) if school else None
-    if contact is not None:
-        return contact.name
-    officer = rules.directory.identify(address.lower()).officer
-    return officer.name if officer else address
-
-
 def request(
     session: Session, config: Config, rules: Rules, call: Call, by: Staff, occasion: str
 ) -> str:
@@ -149,7 +139,7 @@ def authorise(
     start = clock_start(policy.calendar, by.now)
     lifecycle.store_clock(call, Clock(call.priority, "open", start), policy)
     call.updated_at = by.now
-    name = _who(rules, call, by.actor)
+    name = ecab.person(rules, call, by.actor)
     lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="authorised", detail=name)
     # An authorised change goes on to the Change Advisory Board (ecab.py); the
     # requester and the team learn that from the same notices.
@@ -173,7 +163,7 @@ def decline(
 ) -> str:
     """Close a held request as declined, telling the requester why and the team that it is off."""
     lifecycle.set_status(session, call, "closed", policy=rules.clock, now=by.now, actor=by.actor)
-    name = _who(rules, call, by.actor)
+    name = ecab.person(rules, call, by.actor)
     detail = f"{name}: {reason}" if reason else name
     lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="declined", detail=detail)
     _tell(

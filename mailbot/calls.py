@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -13,6 +14,13 @@ from mailbot.models import Call, CallLink, Message
 
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
+
+
+def short_local(value: str | None, zone: ZoneInfo) -> str:
+    """An ISO time from the JSON listings as a table shows it: "Tue 24 Nov 09:05", local."""
+    if not value:
+        return "-"
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%a %d %b %H:%M")
 
 
 def _related(session: Session, call: Call) -> list[str]:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import calls
 from mailbot.config import Config
 from mailbot.db import make_engine, make_sessions
 from mailbot.ecab import OUTCOMES
@@ -111,9 +112,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     zone = ZoneInfo(load_rules(config.rules.dir).sla.calendar.zone)
 
     def when(value: str | None) -> str:
-        if not value:
-            return "-"
-        return datetime.fromisoformat(value).astimezone(zone).strftime("%a %d %b %H:%M")
+        # Due times are shown in the support calendar's local time.
+        return calls.short_local(value, zone)
 
     print(
         f"{'REF':11} {'STATUS':22} {'REVIEW':22} {'BOARD':9} {'ROUND':5} {'VOTES':7} "

@@ -118,9 +118,7 @@ def cmd_calls_list(args: argparse.Namespace) -> int:
 
     def when(value: str | None) -> str:
         # Due times are shown in the support calendar's local time.
-        if not value:
-            return "-"
-        return datetime.fromisoformat(value).astimezone(zone).strftime("%a %d %b %H:%M")
+        return calls.short_local(value, zone)
 
     print(
         f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "

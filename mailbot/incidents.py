@@ -190,13 +190,11 @@ def resolve(
         if not address or address in told:
             continue
         told.add(address)
-        record = view(call)
-        out = notices.to_school(
+        out = notices.solved(
             config,
             rules,
-            record,
-            "solved",
-            notices.solved_extra(rules, record, text.strip(), by.now),
+            view(call),
+            text,
             now=by.now,
             occasion=f"{incident.ref}\0resolved",
             thread=lifecycle.school_thread(session, call),

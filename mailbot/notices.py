@@ -188,6 +188,23 @@ def to_people(
     )
 
 
+def solved(
+    config: Config,
+    rules: Rules,
+    call: CallView,
+    note: str,
+    *,
+    now: datetime,
+    occasion: str,
+    thread: tuple[str, ...],
+) -> Outgoing | None:
+    """The solved notice to the school, with the officer's words ``note`` if any."""
+    extra = solved_extra(rules, call, note.strip(), now)
+    return to_school(
+        config, rules, call, "solved", extra, now=now, occasion=occasion, thread=thread
+    )
+
+
 def solved_extra(rules: Rules, call: CallView, note: str, now: datetime) -> dict[str, Any]:
     """What the solved notice says about reopening and closing."""
     solved_at = call.solved_at or now
