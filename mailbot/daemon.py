@@ -163,10 +163,15 @@ class Daemon:
             if report.retrying or report.sent + report.failed == 0:
                 return total
 
-    def due_work(self) -> TickReport:
+    def due_work(self, reports: bool = True) -> TickReport:
         """Run the scheduler's due jobs (escalations, closures, reports) once; in a thread."""
         report = run_due(
-            self.sessions, self.config, self.rules, self.clock(), self.config.scheduler.batch
+            self.sessions,
+            self.config,
+            self.rules,
+            self.clock(),
+            self.config.scheduler.batch,
+            reports=reports,
         )
         for ref, level in report.escalated:
             log.info("%s escalated to level %d", ref, level)
@@ -298,18 +303,24 @@ class Daemon:
         async def tick_poll() -> None:
             self.wake_intake.set()
 
-        async def tick_due() -> None:
+        async def tick_due(reports: bool = False) -> None:
             try:
-                report = await asyncio.to_thread(self.due_work)
+                report = await asyncio.to_thread(self.due_work, reports)
             except TransientError as exc:
                 log.warning("scheduled jobs postponed: %s", exc)
                 return
             if report.escalated or report.closed or report.reports or report.reminded:
                 self.wake_outbox.set()
 
+        async def tick_reports() -> None:
+            await tick_due(reports=True)
+
         metronome.every(30, tick_outbox, "outbox-retry")
         metronome.every(self.config.imap.poll_seconds, tick_poll, "mailbox-poll")
         metronome.every(self.config.scheduler.tick_seconds, tick_due, "sla-due")
+        # Monthly reports fall due once a month; looking every ten minutes is
+        # prompt enough and keeps their lookup out of the per-minute tick.
+        metronome.every(max(600.0, self.config.scheduler.tick_seconds), tick_reports, "reports")
         metronome.start()
         tasks = [
             asyncio.create_task(self._supervised("intake", self._intake_loop), name="intake"),

@@ -35,19 +35,25 @@ class TickReport:
     reminded: list[str] = field(default_factory=list)
 
 
-def _due_ids(
+def _all_due(
     sessions: sessionmaker[Session],
-    column: InstrumentedAttribute[datetime | None],
+    columns: tuple[InstrumentedAttribute[datetime | None], ...],
     now: datetime,
     batch: int,
-) -> list[int]:
-    """Ids of calls whose ``column`` instant has come, via its index: O(due), not O(open)."""
+) -> list[list[int]]:
+    """Ids of calls whose instant in each column has come, via its index: O(due), not O(open).
+
+    All are read in one session, so a tick checks out one connection for them.
+    """
     with sessions() as session:
-        return list(
-            session.scalars(
-                select(Call.id).where(column <= now).order_by(column, Call.id).limit(batch)
+        return [
+            list(
+                session.scalars(
+                    select(Call.id).where(column <= now).order_by(column, Call.id).limit(batch)
+                )
             )
-        )
+            for column in columns
+        ]
 
 
 def _claim(
@@ -205,20 +211,32 @@ def _each(
 
 
 def run_due(
-    sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime, batch: int = 200
+    sessions: sessionmaker[Session],
+    config: Config,
+    rules: Rules,
+    now: datetime,
+    batch: int = 200,
+    *,
+    reports: bool = True,
 ) -> TickReport:
     """Do every escalation, closure, change reminder and monthly report due at ``now``.
 
     Safe late (everything overdue is due), twice (a done call no longer
     matches), and in two processes at once (each call is claimed by one).
+    With ``reports`` false the monthly reports are left out: the daemon looks
+    for those on a slower beat of its own, as they fall due once a month.
     """
     report = TickReport()
-    ids = _due_ids(sessions, Call.next_escalation_at, now, batch)
-    report.escalated = _each(sessions, config, rules, now, ids, _escalate)
-    ids = _due_ids(sessions, Call.close_due_at, now, batch)
-    report.closed = [ref for ref, _ in _each(sessions, config, rules, now, ids, _close)]
-    ids = _due_ids(sessions, Call.change_due_at, now, batch)
-    report.reminded = [ref for ref, _ in _each(sessions, config, rules, now, ids, _remind)]
-    # Last month's reports, on this month's first working day (see reportjob).
-    report.reports = reportjob.send_due(sessions, config, rules, now)
+    # Each job's due calls are found before any job runs; a call an earlier
+    # job changes is re-checked by the later job's claim, so nothing is done
+    # on a stale reading.
+    escalate, close, remind = _all_due(
+        sessions, (Call.next_escalation_at, Call.close_due_at, Call.change_due_at), now, batch
+    )
+    report.escalated = _each(sessions, config, rules, now, escalate, _escalate)
+    report.closed = [ref for ref, _ in _each(sessions, config, rules, now, close, _close)]
+    report.reminded = [ref for ref, _ in _each(sessions, config, rules, now, remind, _remind)]
+    if reports:
+        # Last month's reports, on this month's first working day (see reportjob).
+        report.reports = reportjob.send_due(sessions, config, rules, now)
     return report
