@@ -16,6 +16,7 @@ from mailbot import commands
 from mailbot.config import Config
 from mailbot.inbound import ParsedMessage
 from mailbot.rules import Rules
+from mailbot.sla import HELD
 from mailbot.templatevars import call_context, in_thread, message_id
 from mailbot.triage import Action, CallView, Context, Outgoing, Triage, Worked
 
@@ -83,7 +84,12 @@ def _people(t: Triage) -> dict[str, str]:
 
 
 def _from_email(
-    t: Triage, ctx: Context, call: CallView, kind: str, extra: dict[str, Any]
+    t: Triage,
+    ctx: Context,
+    call: CallView,
+    kind: str,
+    extra: dict[str, Any],
+    thread: tuple[str, ...] | None = None,
 ) -> Outgoing | None:
     context = {
         "sender": _people(t),
@@ -99,7 +105,7 @@ def _from_email(
         context,
         now=ctx.now,
         mid=message_id(ctx, t.key, kind, call.ref),
-        thread=ctx.store.thread(call.id, staff=True),
+        thread=ctx.store.thread(call.id, staff=True) if thread is None else thread,
     )
 
 
@@ -107,7 +113,10 @@ def new_call_notice(t: Triage, ctx: Context, call: CallView) -> Outgoing | None:
     """Tell the team (or the project manager, for a complaint) about a new call."""
     previous = t.previous.ref if t.previous else ""
     extra = {"missing": list(call.missing), "previous": previous}
-    return _from_email(t, ctx, call, "new_call", extra)
+    # An ordinary new call has no staff thread yet, so there is nothing to look
+    # up; one held for the head or the board may already have emails in it.
+    thread = () if call.status not in HELD else None
+    return _from_email(t, ctx, call, "new_call", extra, thread)
 
 
 def school_reply(t: Triage, ctx: Context, call: CallView) -> Outgoing | None:
