@@ -23,10 +23,10 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from mailbot.months import Month
+from mailbot.rulefiles import CALL_TYPES as TYPES
+from mailbot.rulefiles import PRIORITIES
 
-# The order types and priorities are shown in; anything else follows, sorted.
-TYPES = ("incident", "service_request", "change_request", "complaint")
-PRIORITIES = ("Critical", "P1", "P2", "P3", "P4")
+# Types and priorities are shown in the rules' order; anything else follows, sorted.
 # How many months the trend charts cover, ending with the report's month.
 MONTHS = 12
 

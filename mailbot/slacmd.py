@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from mailbot.errors import MailbotError
+from mailbot.rulefiles import PRIORITIES
 from mailbot.rules import Rules
 from mailbot.sla import Clock, escalation_at
 from mailbot.sla import due as sla_due
 from mailbot.supporttime import clock_start, describe
-
-PRIORITIES = ("Critical", "P1", "P2", "P3", "P4")
 
 
 def canonical_priority(rules: Rules, text: str) -> str:

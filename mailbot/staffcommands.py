@@ -18,7 +18,8 @@ from mailbot import actions, authorisation, changecmd, commands, majorcmd
 from mailbot.commands import Command, Instructions
 from mailbot.config import Config
 from mailbot.models import Call
-from mailbot.rules import CALL_TYPES, Rules
+from mailbot.rulefiles import CALL_TYPES
+from mailbot.rules import Rules
 from mailbot.sla import HELD
 from mailbot.triage import Worked
 

@@ -14,7 +14,7 @@ from support import Env, local, make_env, of_kind
 from mailbot import broadcast, incidents
 from mailbot.db import transaction
 from mailbot.models import Delivery, Outbox
-from mailbot.rules import DistributionList, IncidentRules
+from mailbot.rulefiles import DistributionList, IncidentRules
 
 NOW = local(2026, 11, 23, 9, 30)
 RAJ = "raj.patel@westshire.gov.uk"
