@@ -13,14 +13,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from mailbot import commands, staffmail
+from mailbot import staffmail
 from mailbot.config import Config
 from mailbot.directory import Officer
 from mailbot.notices import notice_id
 from mailbot.rules import Rules
 from mailbot.supporttime import describe
-from mailbot.templatevars import call_context, message_id
-from mailbot.triage import CallView, Context, Outgoing, Triage
+from mailbot.triage import CallView, Outgoing
 
 STANDARD = "standard"
 EMERGENCY = "emergency"
@@ -175,32 +174,3 @@ def update(
         config, rules, call, "change_update", extra,
         to=to, cc=cc, now=now, occasion=occasion, thread=thread,
     )  # fmt: skip
-
-
-def emergency_refused(t: Triage, ctx: Context, call: CallView) -> Outgoing:
-    """The reply to a school that wrote #change emergency: only staff raise those."""
-    msg = t.parsed
-    found = commands.read(msg.new_text).named("change")
-    line = found.line if found else "#change emergency"
-    rendered = ctx.rules.templates.render(
-        "emergency_refused",
-        {
-            "service": {"name": ctx.config.service.name, "address": ctx.config.service.address},
-            "call": call_context(call, ctx.rules, ctx.now),
-            "sender": {"name": msg.from_name, "address": msg.from_addr or ""},
-            "line": line,
-        },
-    )
-    refs = (*msg.references[-10:], msg.message_id) if msg.message_id else msg.references
-    return Outgoing(
-        kind="emergency_refused",
-        to=(msg.from_addr,) if msg.from_addr else (),
-        cc=(),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=message_id(ctx, t.key, "emergency_refused", call.ref),
-        in_reply_to=msg.message_id,
-        references=tuple(refs),
-        call_id=call.id,
-    )

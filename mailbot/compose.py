@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from mailbot import changecmd, changemail, incidents, staffmail
+from mailbot import changecmd, changemail, commands, incidents, staffmail
 from mailbot.directory import SenderKind
 from mailbot.mime import valid_address
 from mailbot.supporttime import describe
@@ -52,7 +52,12 @@ def _handler(ctx: Context, call: CallView) -> dict[str, str] | None:
 
 
 def _to_sender(
-    t: Triage, ctx: Context, call: CallView, kind: str, extra: dict[str, Any]
+    t: Triage,
+    ctx: Context,
+    call: CallView,
+    kind: str,
+    extra: dict[str, Any],
+    copy_spocs: bool = True,
 ) -> Outgoing:
     """A reply about ``call`` to whoever wrote, in their thread, the school's SPOCs copied."""
     msg = t.parsed
@@ -63,7 +68,7 @@ def _to_sender(
     return Outgoing(
         kind=kind,
         to=to,
-        cc=spoc_copies(ctx.rules, call, to),
+        cc=spoc_copies(ctx.rules, call, to) if copy_spocs else (),
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
@@ -98,6 +103,17 @@ def _incident_status(
 ) -> Outgoing:
     extra = incidents.status_extra(ctx.rules, ctx.config, incident, ctx.now)
     return _to_sender(t, ctx, call, "incident_status", extra)
+
+
+def _emergency_refused(t: Triage, ctx: Context, call: CallView) -> Outgoing:
+    """The reply to a school that wrote #change emergency: only staff raise those."""
+    msg = t.parsed
+    found = commands.read(msg.new_text).named("change")
+    extra = {
+        "sender": {"name": msg.from_name, "address": msg.from_addr or ""},
+        "line": found.line if found else "#change emergency",
+    }
+    return _to_sender(t, ctx, call, "emergency_refused", extra, copy_spocs=False)
 
 
 def _reopened(t: Triage, ctx: Context, call: CallView) -> Outgoing:
@@ -160,7 +176,7 @@ def compose(t: Triage, ctx: Context) -> Triage:
         staff.append(staffmail.receipt(t, ctx, t.call, t.worked))
     if t.call is not None and changecmd.asks_emergency(t):
         # Only staff raise emergency changes; the school is told so plainly.
-        outgoing.append(changemail.emergency_refused(t, ctx, t.call))
+        outgoing.append(_emergency_refused(t, ctx, t.call))
     outgoing.extend(out for out in staff if out is not None)
     return replace(t, outgoing=tuple(outgoing))
 

@@ -96,10 +96,10 @@ def _text_part(text: str, subtype: str) -> MIMENonMultipart:
     return part
 
 
-def _address(
+def _finish(
     msg: MIMEMultipart, out: Outgoing, *, from_name: str, from_addr: str, now: datetime
-) -> None:
-    """The envelope-like headers every email mailbot sends carries, marked automatic."""
+) -> bytes:
+    """Add the headers every email mailbot sends carries, marked automatic; return the bytes."""
     msg["From"] = formataddr((from_name, from_addr), charset="utf-8")
     msg["To"] = ", ".join(out.to)
     if out.cc:
@@ -115,6 +115,12 @@ def _address(
     # Replies are "auto-replied"; notices the scheduler sends unprompted are
     # "auto-generated" (RFC 3834 section 5).
     msg["Auto-Submitted"] = out.auto or ("auto-replied" if out.in_reply_to else "auto-generated")
+    # Exchange and Outlook honour this and do not send out-of-office notices back.
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg[OWN_MARKER] = out.kind
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, policy=_WIRE).flatten(msg)
+    return buffer.getvalue()
 
 
 def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> bytes:
@@ -132,13 +138,7 @@ def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> by
         boundary=boundary,
         _subparts=[_text_part(out.text, "plain"), _text_part(out.html, "html")],
     )
-    _address(msg, out, from_name=from_name, from_addr=from_addr, now=now)
-    # Exchange and Outlook honour this and do not send out-of-office notices back.
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg[OWN_MARKER] = out.kind
-    buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=_WIRE).flatten(msg)
-    return buffer.getvalue()
+    return _finish(msg, out, from_name=from_name, from_addr=from_addr, now=now)
 
 
 @dataclass(frozen=True)
@@ -214,9 +214,4 @@ def build_related(
             part.set_param("charset", item.charset)
         part.add_header("Content-Disposition", "attachment", filename=item.filename)
         msg.attach(part)
-    _address(msg, out, from_name=from_name, from_addr=from_addr, now=now)
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg[OWN_MARKER] = out.kind
-    buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=_WIRE).flatten(msg)
-    return buffer.getvalue()
+    return _finish(msg, out, from_name=from_name, from_addr=from_addr, now=now)

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import notices
 from mailbot.errors import PermanentSendError, TransientError
-from mailbot.mime import build
 from mailbot.models import Outbox
 from mailbot.smtp import SmtpSender
 from mailbot.triage import Context, Triage
@@ -50,23 +50,7 @@ def enqueue(t: Triage, ctx: Context) -> Triage:
                     detail=out.kind,
                 )
             continue
-        service = ctx.config.service
-        raw = build(out, from_name=service.name, from_addr=service.address, now=ctx.now)
-        ctx.store.enqueue(
-            now=ctx.now,
-            message_id=out.message_id,
-            call_id=out.call_id,
-            kind=out.kind,
-            mail_from=service.address,
-            recipients=(*out.to, *out.cc),
-            raw=raw,
-            to=out.to,
-            cc=out.cc,
-            subject=out.subject,
-            text=out.text,
-            in_reply_to=out.in_reply_to,
-            references=out.references,
-        )
+        notices.enqueue(ctx.store, ctx.config, out, ctx.now)
         for address in out.to:
             ctx.store.record_auto_reply(address, out.kind, ctx.now)
     return replace(t, notes=tuple(notes))
