@@ -5,7 +5,13 @@ from __future__ import annotations
 # Every pattern below is a regular expression matched case-insensitively.
 # Subjects and the opening of the body are folded first (lower case, accents
 # removed, single spaces), so their patterns are written without accents.
-# Bounce wording is looked for in the body as received.
+# Bounce wording is looked for in the body as received, a window of at most
+# a thousand characters at a time (see screen._windows).
+#
+# Every pattern must be linear in its input: no unbounded repetition that can
+# re-scan the same text from many starting points.  In particular a line
+# anchor is followed by `[ \t]*`, never `\s*`, which would run on across
+# blank lines from every line start (20 KB of blank lines once cost 31 s).
 
 # --- Delivery reports (RFC 3464) and bounces -------------------------------
 
@@ -26,6 +32,12 @@ SYSTEM_LOCAL: tuple[str, ...] = (
     r"^mdaemon$",
     r"^microsoftexchange[0-9a-f]{32}$",
     r"^mail[-_.]?delivery[-_.]?(sub)?system$",
+    # Virus scanners, content filters and mail gateways that return or hold
+    # mail (amavis, MailScanner, MailMarshal, ScanMail, quarantine digests).
+    r"^(anti[-_.]?)?virus([-_.]?(alert|alerts|scan|scanner|wall|check|admin|warning|notify))?$",
+    r"^(amavis|amavisd|mailscanner|mailmarshal|mailsweeper|scanmail|mimedefang|clamav|clamsmtp)$",
+    r"^(spam[-_.]?)?quarantine([-_.]?(notify|notice|admin|report))?$",
+    r"^(content|mail|e?mail[-_.]?)[-_.]?(filter|gateway|scanner)$",
 )
 
 # Display names mail servers sign their notices with.
@@ -34,7 +46,10 @@ SYSTEM_NAMES: tuple[str, ...] = (
     r"\bmail delivery (sub)?system\b",
     r"\bmail delivery service\b",
     r"\binternet mail delivery\b",
-    r"^\s*\"?postmaster\"?\s*(<|$)",
+    r"^[ \t]*\"?postmaster\"?[ \t]*(<|$)",
+    r"\b(anti-?virus|virus (scanner|alert|wall|protection)|content filter|mail ?(scanner|gateway))\b",
+    r"\b(e-?mail|mail|message) security gateway\b",
+    r"\bquarantine (service|manager|notification|system)\b",
 )
 
 # Subjects of delivery notices (Postfix, Sendmail, Exim, qmail, Exchange in
@@ -42,14 +57,14 @@ SYSTEM_NAMES: tuple[str, ...] = (
 # the start once list tags are removed.  A person's "Undeliverable emails to
 # parents" does not match, and the screen asks for corroboration anyway.
 BOUNCE_SUBJECTS: tuple[str, ...] = (
-    r"^undeliver(ed|able)( mail| message)?\s*(:|$)",
+    r"^undeliver(ed|able)( mail| message)? ?(:|$)",
     r"^undelivered mail returned to sender\b",
-    r"^returned mail\s*(:|$)",
+    r"^returned mail ?(:|$)",
     r"^delivery status notification\b",
-    r"^delivery notification\s*:",
+    r"^delivery notification ?:",
     r"^(mail |message |e-?mail )?delivery (has )?(failure|failed|error)"
-    r"( (notification|notice|report))?\s*(:|$)",
-    r"^(mail|message|e-?mail) (not delivered|could not be delivered)\s*(:|$)",
+    r"( (notification|notice|report))? ?(:|$)",
+    r"^(mail|message|e-?mail) (not delivered|could not be delivered) ?(:|$)",
     r"^non[- ]?deliverable (mail|message)\b",
     r"^mail system error\b",
     r"^(e-?mail )?bounce notification$",
@@ -62,18 +77,36 @@ BOUNCE_SUBJECTS: tuple[str, ...] = (
     # Exchange's localised non-delivery reports.
     r"^(unzustellbar|nicht zustellbar|non remis|onbestelbaar|olevererbart|kan ikke leveres|"
     r"no se puede entregar|non recapitabile|nao e possivel entregar|niedostarczalne|"
-    r"ei voitu toimittaa|nedorucitelne)\s*:",
+    r"ei voitu toimittaa|nedorucitelne) ?:",
     r"^(ваше сообщение не доставлено|недоставленное сообщение)",
+    # Japanese and Chinese gateways, whose subjects arrive as encoded words
+    # (ISO-2022-JP, GB2312) and are matched once decoded.
+    r"^(配信不能|配信エラー|配信失敗|不達|未配達|メール配信エラー|送信エラー)",
+    r"^(退信|邮件退回|无法投递|系统退信|投递失败|郵件退回|無法投遞)",
+)
+
+# Subjects of virus scanners and content filters that refuse or hold a
+# message.  A person reports a blocked email in much the same words and may
+# attach it, so these count only with a machine's sender or headers part
+# (see screen._bounce).
+GATEWAY_SUBJECTS: tuple[str, ...] = (
+    r"^(virus|malware|threat)( found| detected| alert| warning| notification)\b",
+    r"^(virus|malware) (in|found in) (your )?(message|mail|e-?mail)\b",
+    r"^(warning|alert|notification|notice) ?: ?(a )?(virus|malware|infected|blocked|banned)\b",
+    r"^(message|mail|e-?mail) (blocked|quarantined|rejected|refused|held)\b",
+    r"^(blocked|quarantined|rejected|banned) (message|mail|e-?mail|content|attachment)\b",
+    r"^(content|attachment) (blocked|filter( notification)?|violation)\b",
+    r"^(banned|infected|prohibited) (attachment|file|content)s?\b",
 )
 
 # Wording and structure that only a mail server produces: the fields of a
 # delivery status report written out as text, and the fixed sentences of
 # common mail servers.
 BOUNCE_BODY_STRONG: tuple[str, ...] = (
-    r"^\s*(final|original)-recipient:\s*\S",
-    r"^\s*diagnostic-code:\s*\S",
-    r"^\s*reporting-mta:\s*\S",
-    r"^\s*action:\s*(failed|delayed)\b",
+    r"^[ \t]*(final|original)-recipient:[ \t]*\S",
+    r"^[ \t]*diagnostic-code:[ \t]*\S",
+    r"^[ \t]*reporting-mta:[ \t]*\S",
+    r"^[ \t]*action:[ \t]*(failed|delayed)\b",
     r"\bthis is the mail system at host\b",
     r"\bthis message was created automatically by mail delivery software\b",
     r"\bthis is the qmail-send program\b",
@@ -83,6 +116,13 @@ BOUNCE_BODY_STRONG: tuple[str, ...] = (
     r"\bdelivery to the following recipients? (failed|has been delayed)\b",
     r"\bdelivery has failed to these recipients\b",
     r"\bi'?m sorry to have to inform you that your message could not\b",
+    r"\bthe following addresses? had (delivery problems|permanent (fatal )?errors)\b",
+    # Virus scanners and content filters reporting what they did.
+    r"\b(a )?virus (was )?(found|detected) in (the|your|this) (message|e-?mail|attachment)\b",
+    r"\b(message|e-?mail|attachment) (was|has been) (quarantined|blocked by|removed by)\b",
+    r"\b(the|this|your) (message|e-?mail) (contained|contains) (a )?(virus|malware|"
+    r"banned|blocked|prohibited)\b",
+    r"\bhas been (quarantined|blocked) by (the )?(mail|e-?mail|content|virus|security)\b",
 )
 
 # Wording a bounce uses but a person describing a problem might use too,
@@ -229,6 +269,62 @@ NOREPLY_LOCAL: tuple[str, ...] = (
     r"(^|[-_.+])notify($|[-_.+])",
     r"(^|[-_.+])bounces?($|[-_.+])",
     r"(^|[-_.+])newsletters?($|[-_.+])",
+)
+
+# Local parts of addresses that only ever receive bounces: list bounce
+# handlers (Mailman's "list-bounces+member=domain", Sympa's "list-owner"),
+# VERP and BATV return paths ("bounce-123-...", "prvs=..."), and SRS
+# rewritten senders.  A person writes to none of them, so mail delivered to
+# one is a bounce whoever signed it.
+BOUNCE_RECIPIENT_LOCAL: tuple[str, ...] = (
+    r"(^|[-+._=])bounces?($|[-+._=])",
+    r"^owner-",
+    r"[-+]owner($|[-+=])",
+    r"^srs[01][-+=]",
+    r"^(prvs|btv1|msprvs[0-9]?)=",
+)
+
+# Challenge-response services (TMDA, ASK, SpamArrest, Boxbe, mailChannels
+# and home-made ones) that hold mail until its sender proves to be a person.
+# Header names they add:
+CHALLENGE_HEADER_NAME = (
+    r"^x-(tmda[-a-z]*|boxbe[-a-z]*|spam-?arrest[-a-z]*|ask-(info|version|confirm)|"
+    r"challenge(-response)?[-a-z]*|cr-(hashedpuzzle|puzzleid))$"
+)
+CHALLENGE_HEADER_VALUES: tuple[tuple[str, str], ...] = (
+    ("x-delivery-agent", r"^tmda\b"),
+    ("x-mailer", r"\b(tmda|ask|spamarrest|boxbe)\b.{0,20}(challenge|confirm)"),
+)
+
+# Local parts they send from ("user-confirm-12345@", "user+confirm+...@").
+CHALLENGE_LOCAL: tuple[str, ...] = (
+    r"(^|[-+._=])(confirm|confirmation|verify|verification|challenge)($|[-+._=])",
+)
+
+# What their subjects and opening lines ask: to prove the sender is human
+# or to confirm a held message.  People quote these when asking for help
+# ("parents get 'confirm you are human' mails"), so wording alone does not
+# count; see screen._challenge.
+CHALLENGE_WORDS: tuple[str, ...] = (
+    r"\b(confirm|verify|prove) (that )?you( are|'re) (a |an )?(human|real person|person|"
+    r"not a (robot|spammer|bot|machine))\b",
+    r"\bplease (confirm|verify) (your )?(e-?mail|message|address|identity|sender)\b",
+    r"\b(sender|e-?mail|message) (verification|confirmation) (required|request|needed)\b",
+    r"\b(waiting|awaiting|pending) (for )?(your )?(sender )?(confirmation|verification)\b",
+    r"\bchallenge[- ]response\b",
+    r"\b(is|are|has been|have been|was|were) (being )?held (until|pending) (you|your|the sender)\b",
+    r"\b(list of )?(approved|verified|authori[sz]ed|allowed) senders\b",
+    r"\b(my|our|this) (anti-?spam|spam) (filter|protection|service|system|software)\b",
+    r"\b(i|we) (use|am using|are using) \w+ to (protect|shield|guard)\b",
+)
+
+# Words of a person telling the helpdesk about challenge mail others get
+# ("parents keep getting 'please verify your email' messages"); the
+# challenges themselves speak to their one reader.
+CHALLENGE_REPORTING: tuple[str, ...] = (
+    r"\?",
+    r"\b(parents|pupils|staff|colleagues|people|they|them|their|getting|keep|since)\b",
+    r"\b(could|can|would|will) (you|someone|somebody|anyone)\b",
 )
 
 # Mailing-list robots (RFC 3834 section 2 names owner- and -request).
