@@ -47,7 +47,8 @@ SYSTEM_NAMES: tuple[str, ...] = (
     r"\bmail delivery service\b",
     r"\binternet mail delivery\b",
     r"^[ \t]*\"?postmaster\"?[ \t]*(<|$)",
-    r"\b(anti-?virus|virus (scanner|alert|wall|protection)|content filter|mail ?(scanner|gateway))\b",
+    r"\b(anti-?virus|virus (scanner|alert|wall|protection))\b",
+    r"\b(content filter|mail ?(scanner|gateway))\b",
     r"\b(e-?mail|mail|message) security gateway\b",
     r"\bquarantine (service|manager|notification|system)\b",
 )

@@ -72,7 +72,9 @@ def test_gateway_notice_with_encoded_word_subject_is_a_bounce() -> None:
 
 
 def test_gateway_delivery_failure_with_japanese_encoded_subject_is_a_bounce() -> None:
-    assert b"=?iso-2022-jp?b?" in (MAIL / "gateway-delivery-failure-japanese-subject.eml").read_bytes()
+    assert (
+        b"=?iso-2022-jp?b?" in (MAIL / "gateway-delivery-failure-japanese-subject.eml").read_bytes()
+    )
     assert verdict_of("gateway-delivery-failure-japanese-subject").verdict is Verdict.BOUNCE
 
 
