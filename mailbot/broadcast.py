@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import verp
 from mailbot.config import Config
 from mailbot.db import transaction
 from mailbot.mime import build
@@ -232,7 +233,7 @@ def queue(
                     "message_id": out.message_id,
                     "call_id": None,
                     "kind": out.kind,
-                    "mail_from": service.address,
+                    "mail_from": verp.mail_from(session, service, out.message_id, now),
                     "recipients": json.dumps([delivery.address]),
                     "raw": build(out, from_name=service.name, from_addr=service.address, now=now),
                     "status": "pending",

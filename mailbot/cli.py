@@ -210,6 +210,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  last error            {h.last_error_at} {h.last_error}")
     print(f"  outbox waiting        {h.outbox_pending}")
     print(f"  outbox failed         {h.outbox_failed}")
+    print(f"  bounced contacts      {h.bounced_total}")
+    for b in h.bounced:
+        times = f", {b.bounces} bounces" if b.bounces > 1 else ""
+        print(f"    {b.address}  bounced {b.bounced_at.isoformat()}{times}  ({b.message_id})")
     print(
         f"  open calls            {h.open_calls} ({h.near_target} near target, "
         f"{h.past_target} past target)"

@@ -106,6 +106,16 @@ class ServiceConfig(_Strict):
     # When set, staff mail must pass DKIM or SPF aligned with From (or DMARC)
     # there before its commands run or its words reach a school.
     authserv_id: str | None = Field(default=None, min_length=1)
+    # VERP: send every email with a return path of its own, the service
+    # address with a signed tag after the separator ("ictsupport+b-<tag>@..."),
+    # so a bounce of it is recognised with certainty and the contact that
+    # bounced is listed in `mailbot status`.  The receiving server must deliver
+    # tagged addresses into the service mailbox (plus addressing).
+    verp: bool = True
+    # What the receiving server puts between the mailbox name and the tag:
+    # "+" for most (Postfix, Dovecot, Exchange Online, Gmail), "-" for some
+    # (qmail, or Postfix with recipient_delimiter = -).
+    verp_separator: str = Field(default="+", pattern=r"^[-+=._]$")
 
     @property
     def id_domain(self) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import verp
 from mailbot.models import Call, Outbox, ServiceState
 from mailbot.sla import HELD, LIVE
 
@@ -43,6 +44,9 @@ class Health:
     open_calls: int
     near_target: int
     past_target: int
+    # Contacts an email of mailbot's bounced from (VERP), and the latest few.
+    bounced_total: int = 0
+    bounced: tuple[verp.BouncedContactView, ...] = ()
 
     def problems(self, now: datetime, poll_seconds: float) -> list[str]:
         """Plain-language reasons the service is not healthy (empty when it is)."""
@@ -82,6 +86,7 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
             session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now))
             or 0
         )
+        bounced_total, bounced = verp.recent(session, limit=10)
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,
         last_error=error.value if error else "",
@@ -94,4 +99,6 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         open_calls=open_calls,
         near_target=near,
         past_target=past,
+        bounced_total=bounced_total,
+        bounced=bounced,
     )

@@ -171,7 +171,9 @@ class Outbox(Base):
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    mail_from: Mapped[str] = mapped_column(String(320))
+    # The envelope sender: the service address, or with VERP a return path
+    # of this email's own (mailbot/verp.py), looked up when a bounce arrives.
+    mail_from: Mapped[str] = mapped_column(String(320), index=True)
     recipients: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -315,3 +317,27 @@ class ServiceState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VerpKey(Base):
+    """The secret that signs mailbot's per-message return paths (VERP), made once per database."""
+
+    __tablename__ = "verp_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # 32 random bytes as hex; only mailbot reads it.
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BouncedContact(Base):
+    """An address an email of mailbot's bounced from, told by the email's own return path."""
+
+    __tablename__ = "bounced_contacts"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    # The outbox row of the latest email that bounced, and when it bounced.
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    bounced_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    bounces: Mapped[int] = mapped_column(Integer, default=1)

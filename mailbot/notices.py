@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mailbot import commands
+from mailbot import commands, verp
 from mailbot.config import Config
 from mailbot.directory import Directory, Officer
 from mailbot.mime import build, valid_address
@@ -234,6 +234,7 @@ def enqueue_raw(store: Store, config: Config, out: Outgoing, raw: bytes, now: da
         kind=out.kind,
         mail_from=config.service.address,
         recipients=(*out.to, *out.cc),
+        return_path=verp.mail_from(store.session, config.service, out.message_id, now),
         raw=raw,
         to=out.to,
         cc=out.cc,

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 
+from mailbot import verp
 from mailbot.act import act
 from mailbot.classify import classify
 from mailbot.compose import compose
@@ -17,6 +18,7 @@ from mailbot.mime import OWN_MARKER
 from mailbot.outbox import enqueue
 from mailbot.parse import parse_message
 from mailbot.redact import redact as redact_text
+from mailbot.screen import Verdict
 from mailbot.screen import screen as screen_message
 from mailbot.triage import Action, Context, Triage
 
@@ -58,9 +60,23 @@ def dedupe(t: Triage, ctx: Context) -> Triage:
 def screen(t: Triage, ctx: Context) -> Triage:
     """Tell people from machines, and flag mail over the size limit."""
     own = frozenset({ctx.config.service.address.lower()})
-    verdict = screen_message(t.parsed, own_addresses=own, own_marker=OWN_MARKER)
+    verdict = screen_message(
+        t.parsed,
+        own_addresses=own,
+        own_marker=OWN_MARKER,
+        own_return_path=verp.pattern(ctx.config.service),
+    )
     limit = ctx.rules.policy.limits.max_message_mb * 1_000_000
     return replace(t, screening=verdict, oversize=t.raw.size > limit)
+
+
+def bounced(t: Triage, ctx: Context) -> Triage:
+    """A bounce to one of mailbot's own return paths: flag the contact it came back from."""
+    s = t.screening
+    if s is None or not s.return_path or s.verdict is not Verdict.BOUNCE:
+        return t
+    found = verp.record(ctx.store.session, s.return_path, t.parsed, ctx.now)
+    return replace(t, notes=(*t.notes, found.note))
 
 
 def redact(t: Triage, ctx: Context) -> Triage:
@@ -84,6 +100,7 @@ STAGES: tuple[Stage, ...] = (
     parse,
     dedupe,
     screen,
+    bounced,
     redact,
     identify,
     correlate,

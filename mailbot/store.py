@@ -266,6 +266,7 @@ class Store:
         kind: str,
         mail_from: str,
         recipients: Sequence[str],
+        return_path: str = "",
         raw: bytes,
         to: Sequence[str],
         cc: Sequence[str],
@@ -274,13 +275,17 @@ class Store:
         in_reply_to: str | None,
         references: Sequence[str],
     ) -> None:
-        """Put an email in the outbox and keep a copy on the call's record."""
+        """Put an email in the outbox and keep a copy on the call's record.
+
+        ``mail_from`` is the From address kept on the record; ``return_path``,
+        when given, is the envelope sender the email goes out with (VERP).
+        """
         self.session.add(
             Outbox(
                 message_id=message_id,
                 call_id=call_id,
                 kind=kind,
-                mail_from=mail_from,
+                mail_from=return_path or mail_from,
                 recipients=json.dumps(list(recipients)),
                 raw=raw,
                 status="pending",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import shutil
 from pathlib import Path
 
@@ -221,4 +222,11 @@ def _context(env: Env, session: Session | None = None) -> Context:
 def test_support_address_is_the_sender_of_every_reply(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
     env.feed(mail("unknown-sender"), MONDAY_9)
-    assert {o.mail_from for o in env.to_schools()} == {SUPPORT}
+    rows = env.to_schools()
+    froms = {email.message_from_bytes(o.raw, policy=email.policy.default)["From"] for o in rows}
+    assert {f.addresses[0].addr_spec for f in froms} == {SUPPORT}
+    # The envelope sender is the support address with a return path of the
+    # email's own (VERP, on by default), different for every email.
+    local, domain = SUPPORT.split("@")
+    assert all(re.fullmatch(rf"{local}\+b-[a-z2-7]{{16}}@{domain}", o.mail_from) for o in rows)
+    assert len({o.mail_from for o in rows}) == len(rows) == 2

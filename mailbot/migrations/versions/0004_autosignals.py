@@ -1,0 +1,55 @@
+"""Per-message return paths (VERP): the signing key, bounced contacts, outbox lookup by return path.
+
+Revision ID: 0004_autosignals
+Revises: 0003
+Create Date: 2026-12-05
+"""
+
+import secrets
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004_autosignals"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    keys = op.create_table(
+        "verp_keys",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("secret", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+    )
+    # The key is made here, once per database, so two daemons starting
+    # together never race to create different ones.
+    op.bulk_insert(
+        keys,
+        [
+            {
+                "id": 1,
+                "secret": secrets.token_hex(32),
+                "created_at": datetime.now(UTC).replace(tzinfo=None),
+            }
+        ],
+    )
+    op.create_table(
+        "bounced_contacts",
+        sa.Column("address", sa.String(320), primary_key=True),
+        sa.Column("outbox_id", sa.Integer(), sa.ForeignKey("outbox.id"), nullable=True),
+        sa.Column("message_id", sa.String(998), nullable=False, server_default=""),
+        sa.Column("bounced_at", sa.DateTime(), nullable=False),
+        sa.Column("bounces", sa.Integer(), nullable=False, server_default="1"),
+    )
+    op.create_index("ix_bounced_contacts_bounced_at", "bounced_contacts", ["bounced_at"])
+    op.create_index("ix_outbox_mail_from", "outbox", ["mail_from"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_outbox_mail_from", "outbox")
+    op.drop_index("ix_bounced_contacts_bounced_at", "bounced_contacts")
+    op.drop_table("bounced_contacts")
+    op.drop_table("verp_keys")
