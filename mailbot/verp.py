@@ -83,14 +83,21 @@ def _failed(msg: ParsedMessage, recipients: list[str]) -> tuple[str, ...]:
     """Which of ``recipients`` the bounce names: only those failed when there were several."""
     if len(recipients) == 1:
         return (recipients[0].lower(),)
+    # The delivery-status part (Final-Recipient) arrives as an attachment.
+    reports = [
+        a.content[:_BOUNCE_CHARS].decode("utf-8", "replace")
+        for a in msg.attachments
+        if a.content is not None and a.content_type.startswith(("message/", "text/"))
+    ]
     said = " ".join(
-        (
-            *msg.header_all("x-failed-recipients"),
-            msg.text[:_BOUNCE_CHARS],
-            *(a.filename for a in msg.attachments),
-        )
+        (*msg.header_all("x-failed-recipients"), msg.text[:_BOUNCE_CHARS], *reports)
     ).lower()
-    return tuple(r.lower() for r in recipients if r.lower() in said)
+    # An address counts only as a whole: "head@school" is not in "bhead@school".
+    return tuple(
+        r.lower()
+        for r in recipients
+        if re.search(rf"(?<![\w.+-]){re.escape(r.lower())}(?![\w-]|\.\w)", said)
+    )
 
 
 def record(session: Session, address: str, msg: ParsedMessage, now: datetime) -> Bounce:
