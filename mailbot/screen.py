@@ -213,7 +213,8 @@ def _outer_types(msg: ParsedMessage) -> frozenset[str]:
 
 
 def _facts(msg: ParsedMessage) -> _Facts:
-    subject = _fold(_TAGS.sub("", msg.subject[:_WINDOW]))[:_WINDOW]
+    # Some gateways quote the subject they write ("\"Undeliverable: ...\"").
+    subject = _fold(_TAGS.sub("", msg.subject[:_WINDOW])).lstrip("\"'«“ ")[:_WINDOW]
     report = _search(_REPORT_TYPE, (msg.header("content-type") or "")[:_WINDOW])
     delivered = [_bare(v) for name in _DELIVERY_HEADERS for v in msg.header_all(name)]
     return _Facts(

@@ -78,6 +78,26 @@ def test_gateway_delivery_failure_with_japanese_encoded_subject_is_a_bounce() ->
     assert verdict_of("gateway-delivery-failure-japanese-subject").verdict is Verdict.BOUNCE
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # Quoted by the gateway: new.
+        '"=?utf-8?B?VW5kZWxpdmVyYWJsZTo=?= Spring term dates"',
+        # A charset nobody knows, and words split mid-way: these already
+        # worked before the gateway signals and are kept as guards.
+        "=?x-unknown?Q?Mail_delivery_failed?=",
+        "=?UTF-8?B?VW5kZWxpdmVy?= =?UTF-8?B?YWJsZTog?= Spring term dates",
+    ],
+)
+def test_encoded_word_bounce_subjects_are_decoded_before_matching(subject: str) -> None:
+    raw = (
+        "From: Relay <relay@gw.oakfield.sch.uk>\nTo: ictsupport@westshire.gov.uk\n"
+        f"Subject: {subject}\n\n"
+        "This message was created automatically by mail delivery software.\n"
+    ).encode()
+    assert screen(parse_message(raw), own_addresses=OWN).verdict is Verdict.BOUNCE
+
+
 def test_notice_from_an_antivirus_sender_is_a_bounce() -> None:
     result = verdict_of("antivirus-sender-notice")
     assert result.verdict is Verdict.BOUNCE
