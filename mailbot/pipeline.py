@@ -13,12 +13,13 @@ from mailbot.compose import compose
 from mailbot.correlate import correlate
 from mailbot.decide import decide
 from mailbot.identify import identify
+from mailbot.inbound import ParsedMessage
 from mailbot.instruct import instruct
 from mailbot.mime import OWN_MARKER
 from mailbot.outbox import enqueue
 from mailbot.parse import parse_message
 from mailbot.redact import redact as redact_text
-from mailbot.screen import Verdict
+from mailbot.screen import Screening, Verdict, challenge_wording
 from mailbot.screen import screen as screen_message
 from mailbot.triage import Action, Context, Triage
 
@@ -66,8 +67,24 @@ def screen(t: Triage, ctx: Context) -> Triage:
         own_marker=OWN_MARKER,
         own_return_path=verp.pattern(ctx.config.service),
     )
+    if verdict.verdict is Verdict.HUMAN and challenge_wording(t.parsed):
+        verdict = _challenge_to_our_mail(t.parsed, ctx) or verdict
     limit = ctx.rules.policy.limits.max_message_mb * 1_000_000
     return replace(t, screening=verdict, oversize=t.raw.size > limit)
+
+
+def _challenge_to_our_mail(msg: ParsedMessage, ctx: Context) -> Screening | None:
+    """A "confirm you are human" answer to mailbot's email from someone it never wrote to.
+
+    Challenge-response services answer from their own address, or the
+    protected person's, about mail they hold; a recipient of the email
+    answering it in such words is a person and stays one.
+    """
+    sent_to = ctx.store.sent_to((*msg.in_reply_to, *msg.references))
+    if sent_to is None or (msg.from_addr or "").lower() in sent_to:
+        return None
+    reason = f"challenge-response request from {msg.from_addr or '<>'}, whom mailbot never wrote to"
+    return Screening(Verdict.AUTO_REPLY, reason)
 
 
 def bounced(t: Triage, ctx: Context) -> Triage:

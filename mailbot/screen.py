@@ -103,7 +103,7 @@ _OVERLAP = 200
 _BODY_CHARS = 20_000
 _TAGS = re.compile(r"^([ \t]*\[[^\]]*\])+")
 _REPLY_PREFIX = re.compile(r"^ ?(re|aw|sv|vs|antw|fw|fwd|wg|tr|rv|doorst) ?(\[\d+\])? ?:", re.I)
-_REPORT_TYPE = r"report-type[ \t]*=[ \t]*\"?([\w-]+)"
+_REPORT_TYPE = r"report-type\s*=\s*\"?([\w-]+)"
 _DMARC_SUBJECT = r"^report domain: ?\S+ submitter: ?\S+"
 _DMARC_FILE = r"^[^!\s]+![^!\s]+!\d+!\d+"
 _OPENING_CHARS = 600
@@ -350,6 +350,16 @@ def _challenge(f: _Facts) -> str | None:
     if in_subject and in_opening and not asking:
         return f"challenge-response request {f.msg.subject[:60]!r}"
     return None
+
+
+def challenge_wording(msg: ParsedMessage) -> bool:
+    """Whether the opening of ``msg`` asks its reader to prove to be a person.
+
+    For the pipeline, which can tell whether such a message answers an email
+    mailbot sent to someone else (see pipeline.screen).
+    """
+    opening = _fold(msg.new_text.strip()[:_OPENING_CHARS] or msg.text.strip()[:_OPENING_CHARS])
+    return bool(_any(CHALLENGE_WORDS, opening)) and not _any(CHALLENGE_REPORTING, opening)
 
 
 def _auto_reply(f: _Facts) -> str | None:

@@ -79,6 +79,17 @@ class Store:
                 return view(call) if call else None
         return None
 
+    def sent_to(self, ids: Sequence[str]) -> tuple[str, ...] | None:
+        """Everyone mailbot sent the emails ``ids`` to; None when none of them is mailbot's."""
+        if not ids:
+            return None
+        rows = list(
+            self.session.scalars(select(Outbox.recipients).where(Outbox.message_id.in_(ids[:50])))
+        )
+        if not rows:
+            return None
+        return tuple(a.lower() for r in rows for a in json.loads(r))
+
     def auto_replies_since(self, address: str, since: datetime, kind: str | None = None) -> int:
         """Count automatic replies sent to ``address`` since ``since``."""
         query = select(func.count(AutoReply.id)).where(

@@ -228,3 +228,41 @@ def test_bounce_of_a_confirmation_through_dovecot_is_recorded_and_shown_in_statu
     out = capsys.readouterr().out
     assert "bounced contacts      1" in out
     assert HEAD in out and header(confirmation, "Message-ID") in out
+
+
+# --- Challenge-response answering mailbot's email ------------------------------------
+
+
+def _answer(row: Any, sender: str, opening: str) -> bytes:
+    return (
+        f"From: {sender}\nTo: {SUPPORT}\n"
+        "Subject: Re: [ICT-000001] Internet very slow in the ICT suite\n"
+        f"In-Reply-To: {row.message_id}\nReferences: {row.message_id}\n"
+        "Message-ID: <answer-1@mailguard.example>\n\n"
+        f"{opening}\n\nhttps://mailguard.example/c/1\n"
+    ).encode()
+
+
+def test_challenge_from_an_address_mailbot_never_wrote_to_is_not_a_reply(env: Env) -> None:
+    row = _confirmation(env)
+    before = len(env.outbox())
+    challenge = _answer(
+        row,
+        "Mail Guard <guard@mailguard.example>",
+        "Hello. Before your email reaches Helen Marsh, please confirm you are human.",
+    )
+    t = env.feed(challenge, LATER)
+    assert t.screening is not None and t.screening.verdict is Verdict.AUTO_REPLY
+    assert "never wrote to" in t.screening.reason
+    assert len(env.outbox()) == before  # Neither answered nor passed on to the school.
+
+
+def test_the_schools_own_answer_in_the_same_words_is_a_person(env: Env) -> None:
+    row = _confirmation(env)
+    answer = _answer(
+        row,
+        f"Helen Marsh <{HEAD}>",
+        "I was asked to confirm you are human by your system too. Nothing loads.",
+    )
+    t = env.feed(answer, LATER)
+    assert t.screening is not None and t.screening.verdict is Verdict.HUMAN
