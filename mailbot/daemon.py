@@ -203,12 +203,13 @@ class Daemon:
     async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
         """Process the mailbox once, run what is due, send the outbox; say what happened."""
         mailbox = Mailbox(imap_settings(self.config))
-        await asyncio.to_thread(mailbox.connect)
-        try:
-            with Sandbox(Budget.of(self.config)) as sandbox:
+        with Sandbox(Budget.of(self.config)) as sandbox:
+            sandbox.launch()
+            await asyncio.to_thread(mailbox.connect)
+            try:
                 report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
-        finally:
-            await asyncio.to_thread(mailbox.close)
+            finally:
+                await asyncio.to_thread(mailbox.close)
         tick = await asyncio.to_thread(self.due_work)
         sender = SmtpSender(smtp_settings(self.config))
         spare = SmtpSender(smtp_settings(self.config, fallback=True))
@@ -232,6 +233,7 @@ class Daemon:
         # One worker process for the life of the loop (restarted only when
         # an email kills or overruns it); killed when the loop ends.
         with Sandbox(Budget.of(self.config)) as sandbox:
+            sandbox.launch()
             await self._intake_rounds(sandbox)
 
     async def _intake_rounds(self, sandbox: Sandbox) -> None:

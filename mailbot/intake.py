@@ -127,6 +127,8 @@ def run_batch(
         RawMail(raw=item.raw, size=item.size, truncated=item.truncated, uid=item.uid)
         for item in fetched
     ]
+    if raws:
+        log.info("%d email(s) fetched from %s", len(raws), config.imap.folder)
     try:
         seen = parked.known(sessions, {parked.raw_key(raw.raw) for raw in raws})
     except TransientError:

@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import queue
 import resource
 import signal
 import threading
@@ -145,9 +146,16 @@ def _serve(requests: Queue[Any], results: Connection, budget: Budget) -> None:
     signal.signal(signal.SIGPROF, _on_cpu_timer)
     _limit_memory(budget.memory_bytes)
     results.send(("ready", os.getpid()))
+    parent = os.getppid()
     ctx: Context | None = None
     while True:
-        message = requests.get()
+        try:
+            message = requests.get(timeout=1.0)
+        except queue.Empty:
+            # Orphaned (the parent was killed outright): nobody wants results.
+            if os.getppid() != parent:
+                return
+            continue
         if message is None:
             return
         if message[0] == "settings":
@@ -191,6 +199,7 @@ class Sandbox:
         self._requests: Queue[Any] | None = None
         self._results: Connection | None = None
         self._settings: tuple[Config, Rules] | None = None
+        self._ready = False
         self._seq = 0
         self.restarts = 0
 
@@ -199,8 +208,12 @@ class Sandbox:
         """The worker's process id while it runs."""
         return self._proc.pid if self._proc is not None else None
 
-    def start(self, halt: threading.Event | None = None) -> None:
-        """Start the worker unless it runs; wait until it is ready."""
+    def launch(self) -> None:
+        """Start the worker unless it runs, without waiting for it to be ready.
+
+        Starting takes a second or so (a fresh interpreter imports mailbot);
+        launching early lets that overlap the IMAP login.
+        """
         if self._proc is not None:
             return
         requests: Queue[Any] = self._context.Queue()
@@ -216,15 +229,22 @@ class Sandbox:
         sender.close()
         self._proc, self._requests, self._results = proc, requests, receiver
         self._settings = None
-        deadline = time.monotonic() + _START_SECONDS
+        self._ready = False
+
+    def start(self, halt: threading.Event | None = None) -> None:
+        """Start the worker unless it runs, and wait until it is ready."""
+        self.launch()
+        if self._ready:
+            return
         try:
-            got = self._receive(deadline, halt)
+            got = self._receive(time.monotonic() + _START_SECONDS, halt)
         except _Halted:
             self.stop()
             raise
         if not isinstance(got, tuple) or got[0] != "ready":
             self.stop()
             raise RuntimeError(f"the intake worker did not start: {got}")
+        self._ready = True
 
     def stop(self) -> None:
         """Kill the worker (it may be stopped or busy: only SIGKILL is sure to work)."""
