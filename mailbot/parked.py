@@ -75,7 +75,7 @@ def describe(raw: bytes, uid: int | None, reason: str, now: datetime) -> Parked:
         message_id=field("message-id"),
         sender=address or sender,
         subject=field("subject"),
-        reason=reason,
+        reason="".join(c if c.isprintable() else " " for c in reason[:500]),
         at=now,
     )
 
