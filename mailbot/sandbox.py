@@ -270,22 +270,28 @@ class Sandbox:
         self.stop()
 
     def _receive(self, deadline: float, halt: threading.Event | None) -> object:
-        """The worker's next message; None when it died or the deadline passed."""
-        results = self._results
-        if results is None:
-            return None
+        """The worker's next message; None when it died or the deadline passed.
+
+        Raises _Halted when ``halt`` is set, also when the halt is what broke
+        the wait (the daemon kills the worker as it shuts down): an email cut
+        short by a shutdown is not to blame and must not be parked.
+        """
         while True:
             if halt is not None and halt.is_set():
                 raise _Halted
+            results = self._results
             left = deadline - time.monotonic()
-            if left <= 0:
-                return None
+            if results is None or left <= 0:
+                break
             try:
                 if results.poll(min(left, _POLL_SECONDS)):
                     got: object = results.recv()
                     return got
             except (EOFError, OSError):
-                return None
+                break
+        if halt is not None and halt.is_set():
+            raise _Halted
+        return None
 
     def _why_lost(self, timed_out: bool) -> str:
         """Why the worker gave no result: its exit status, or the deadline."""
@@ -325,6 +331,11 @@ class Sandbox:
         try:
             while pending:
                 try:
+                    if self._proc is not None and not self._proc.is_alive():
+                        # Died while idle (an administrator, the OOM killer):
+                        # no email was in it, so none is to blame.
+                        self.stop()
+                        self.restarts += 1
                     self.start(halt)
                     self._send(pending, config, rules, now)
                     while pending:

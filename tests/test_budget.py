@@ -272,7 +272,7 @@ def test_email_that_exhausts_the_worker_memory_is_parked(
     report, _, _ = asyncio.run(daemon(config).run_once())
     assert len(report.outcomes) == 2 and len(report.failed) == 1
     [row] = records(config)
-    assert "memory" in row.reason or "worker" in row.reason, row.reason
+    assert row.reason == f"out of memory (the worker is limited to {limit_mb} MB)"
     assert b"Subject: Printer list" in dovecot.fetch_all("Failed")[0]
 
 
