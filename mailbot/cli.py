@@ -221,12 +221,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     total, latest = parked.recent(sessions, _PARKED_SHOWN)
     print(f"  parked emails         {total}")
-    for p in latest:
-        # Sender and subject come from a stranger's email: printable text only.
-        subject = p.subject[:60]
-        print(
-            f"    {p.at.isoformat()} UID {p.uid} {p.sender or '(no From)'} {subject!r}: {p.reason}"
-        )
+    for note in latest:
+        # Sender and subject come from a stranger's email; parked.py kept
+        # only printable characters of them.
+        who = note.sender or "(no From)"
+        print(f"    {note.at.isoformat()} UID {note.uid} {who} {note.subject[:60]!r}: {note.reason}")
     try:
         from mailbot.daemon import imap_settings
         from mailbot.imap import Mailbox
