@@ -224,8 +224,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for note in latest:
         # Sender and subject come from a stranger's email; parked.py kept
         # only printable characters of them.
-        who = note.sender or "(no From)"
-        print(f"    {note.at.isoformat()} UID {note.uid} {who} {note.subject[:60]!r}: {note.reason}")
+        who, subject = note.sender or "(no From)", note.subject[:60]
+        print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
     try:
         from mailbot.daemon import imap_settings
         from mailbot.imap import Mailbox
