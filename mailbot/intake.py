@@ -129,13 +129,14 @@ def run_batch(
     ]
     if raws:
         log.info("%d email(s) fetched from %s", len(raws), config.imap.folder)
+    keys = [parked.raw_key(raw.raw) for raw in raws]
     try:
-        seen = parked.known(sessions, {parked.raw_key(raw.raw) for raw in raws})
+        seen = parked.known(sessions, set(keys))
     except TransientError:
         return report
     fresh: list[RawMail] = []
-    for raw in raws:
-        before = seen.get(parked.raw_key(raw.raw))
+    for raw, key in zip(raws, keys, strict=True):
+        before = seen.get(key)
         if before is None:
             fresh.append(raw)
         elif raw.uid is not None:
