@@ -249,8 +249,10 @@ class Daemon:
                     if report.outcomes:
                         self.wake_outbox.set()
                     if self.config.imap.idle and mailbox.has_idle:
-                        # Short IDLE rounds keep shutdown and reload prompt.
-                        await asyncio.to_thread(mailbox.wait_for_mail, 10.0)
+                        # Short IDLE rounds keep shutdown and reload prompt:
+                        # the process exits only when this thread returns, and
+                        # SIGTERM must be answered within 10 s.
+                        await asyncio.to_thread(mailbox.wait_for_mail, 5.0)
                     else:
                         # Without IDLE the scheduler's poll job wakes us.
                         self.wake_intake.clear()
