@@ -201,6 +201,7 @@ class Sandbox:
         self._settings: tuple[Config, Rules] | None = None
         self._ready = False
         self._seq = 0
+        self._stopping = threading.Lock()
         self.restarts = 0
 
     @property
@@ -248,8 +249,11 @@ class Sandbox:
 
     def stop(self) -> None:
         """Kill the worker (it may be stopped or busy: only SIGKILL is sure to work)."""
-        proc, requests, results = self._proc, self._requests, self._results
-        self._proc = self._requests = self._results = None
+        # At shutdown the daemon's loop and the intake thread may both stop
+        # the worker; only one of them may take it.
+        with self._stopping:
+            proc, requests, results = self._proc, self._requests, self._results
+            self._proc = self._requests = self._results = None
         if proc is None:
             return
         with contextlib.suppress(OSError):
