@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailbot import callcmd, calls, changelist, health, incidentcmd, reportcmd, slacmd
+from mailbot import callcmd, calls, changelist, health, incidentcmd, parked, reportcmd, slacmd
 from mailbot.config import Config, load_config
 from mailbot.daemon import Clock, Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -199,10 +199,15 @@ def cmd_sla_deadline(args: argparse.Namespace) -> int:
     return slacmd.run(args, rules, _clock(args, rules.sla.calendar.zone)())
 
 
+# How many parked emails `mailbot status` lists (the count covers them all).
+_PARKED_SHOWN = 10
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
-    h = health.check(make_sessions(make_engine(config.database.url)), now)
+    sessions = make_sessions(make_engine(config.database.url))
+    h = health.check(sessions, now)
     problems = h.problems(now, config.imap.poll_seconds)
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
     print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
@@ -218,6 +223,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"  open calls            {h.open_calls} ({h.near_target} near target, "
         f"{h.past_target} past target)"
     )
+    total, latest = parked.recent(sessions, _PARKED_SHOWN)
+    print(f"  parked emails         {total}")
+    for note in latest:
+        # Sender and subject come from a stranger's email; parked.py kept
+        # only printable characters of them.
+        who, subject = note.sender or "(no From)", note.subject[:60]
+        print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
     try:
         from mailbot.daemon import imap_settings
         from mailbot.imap import Mailbox

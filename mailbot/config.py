@@ -75,6 +75,20 @@ class SmtpConfig(ServerConfig):
     max_attempts: int = Field(default=8, gt=0)
 
 
+class IntakeConfig(_Strict):
+    """The budget one received email gets in the worker process that parses and screens it."""
+
+    # CPU seconds the worker may spend on one email's parse, screen and
+    # redaction; an email that needs more is parked in the Failed folder.
+    message_cpu_seconds: float = Field(default=5.0, gt=0, le=600)
+    # Wall-clock seconds mailbot waits for one email's result before it kills
+    # the worker: the backstop for a worker that is stuck rather than busy.
+    message_wall_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # The worker's address-space limit in MB (RLIMIT_AS), so one email cannot
+    # take the host's memory; 0 leaves it unlimited.
+    worker_memory_mb: int = Field(default=2048, ge=0)
+
+
 class DatabaseConfig(_Strict):
     """Where calls live; SQLite by default, PostgreSQL for larger installs."""
 
@@ -145,6 +159,7 @@ class Config(_Strict):
     service: ServiceConfig
     imap: ImapConfig
     smtp: SmtpConfig
+    intake: IntakeConfig = IntakeConfig()
     database: DatabaseConfig = DatabaseConfig()
     rules: RulesConfig = RulesConfig()
     scheduler: SchedulerConfig = SchedulerConfig()

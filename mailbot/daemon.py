@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from mailbot.intake import BatchReport, run_batch
 from mailbot.jobs import TickReport, run_due
 from mailbot.outbox import SendReport, send_due
 from mailbot.rules import Rules, load_rules
+from mailbot.sandbox import Budget, Sandbox
 from mailbot.scheduler import Metronome
 from mailbot.smtp import SmtpSender, SmtpSettings
 
@@ -98,6 +100,14 @@ class Daemon:
     wake_intake: asyncio.Event = field(default_factory=asyncio.Event)
     wake_fallback: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The same as ``stopping`` for code running in worker threads: an intake
+    # pass waiting on the intake worker looks at it several times a second.
+    halt: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        """Ask every loop to finish (SIGTERM, SIGINT)."""
+        self.halt.set()
+        self.stopping.set()
 
     def reload_rules(self, rules_dir: Path) -> bool:
         """Re-read the rules; keep the last good ones if the new ones are bad."""
@@ -109,22 +119,29 @@ class Daemon:
         log.info("rules reloaded from %s", rules_dir)
         return True
 
-    def intake_pass(self, mailbox: Mailbox) -> BatchReport:
-        """Process the inbox until it is empty (runs in a worker thread)."""
+    def intake_pass(self, mailbox: Mailbox, sandbox: Sandbox | None = None) -> BatchReport:
+        """Process the inbox until it is empty (runs in a worker thread).
+
+        With a ``sandbox`` each email is parsed and screened in its worker
+        process under the per-email budget.
+        """
         total = BatchReport()
-        while True:
+        while not self.halt.is_set():
             report = run_batch(
                 mailbox,
                 sessions=self.sessions,
                 config=self.config,
                 rules=self.rules,
                 now=self.clock(),
+                sandbox=sandbox,
+                halt=self.halt,
             )
             total.outcomes.extend(report.outcomes)
             total.failed.extend(report.failed)
             health.record(self.sessions, "last_poll", self.clock().isoformat(), self.clock())
             if len(report.outcomes) + len(report.failed) < self.config.imap.batch_size:
                 return total
+        return total
 
     def routes(self, fallback: bool) -> tuple[str, ...]:
         """The outbox routes a sender handles; with no [fallback_smtp] the main relay takes both."""
@@ -186,11 +203,13 @@ class Daemon:
     async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
         """Process the mailbox once, run what is due, send the outbox; say what happened."""
         mailbox = Mailbox(imap_settings(self.config))
-        await asyncio.to_thread(mailbox.connect)
-        try:
-            report = await asyncio.to_thread(self.intake_pass, mailbox)
-        finally:
-            await asyncio.to_thread(mailbox.close)
+        with Sandbox(Budget.of(self.config)) as sandbox:
+            sandbox.launch()
+            await asyncio.to_thread(mailbox.connect)
+            try:
+                report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
+            finally:
+                await asyncio.to_thread(mailbox.close)
         tick = await asyncio.to_thread(self.due_work)
         sender = SmtpSender(smtp_settings(self.config))
         spare = SmtpSender(smtp_settings(self.config, fallback=True))
@@ -211,6 +230,13 @@ class Daemon:
         return report, sent, tick
 
     async def _intake_loop(self) -> None:
+        # One worker process for the life of the loop (restarted only when
+        # an email kills or overruns it); killed when the loop ends.
+        with Sandbox(Budget.of(self.config)) as sandbox:
+            sandbox.launch()
+            await self._intake_rounds(sandbox)
+
+    async def _intake_rounds(self, sandbox: Sandbox) -> None:
         outage = Outage("IMAP server")
         settings = imap_settings(self.config)
         while not self.stopping.is_set():
@@ -218,13 +244,15 @@ class Daemon:
             try:
                 await asyncio.to_thread(mailbox.connect)
                 while not self.stopping.is_set():
-                    report = await asyncio.to_thread(self.intake_pass, mailbox)
+                    report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
                     outage.recovered()
                     if report.outcomes:
                         self.wake_outbox.set()
                     if self.config.imap.idle and mailbox.has_idle:
-                        # Short IDLE rounds keep shutdown and reload prompt.
-                        await asyncio.to_thread(mailbox.wait_for_mail, 10.0)
+                        # Short IDLE rounds keep shutdown and reload prompt:
+                        # the process exits only when this thread returns, and
+                        # SIGTERM must be answered within 10 s.
+                        await asyncio.to_thread(mailbox.wait_for_mail, 5.0)
                     else:
                         # Without IDLE the scheduler's poll job wakes us.
                         self.wake_intake.clear()
@@ -291,8 +319,8 @@ class Daemon:
     async def run_forever(self, rules_dir: Path) -> None:
         """Run until SIGTERM or SIGINT; SIGHUP reloads the rules."""
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
-        loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
+        loop.add_signal_handler(signal.SIGINT, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload_rules, rules_dir)
         metronome = Metronome()
 

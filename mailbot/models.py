@@ -309,6 +309,27 @@ class Processed(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class ParkedMail(Base):
+    """An email parked in the Failed folder, and why (over budget, crashed the worker...).
+
+    ``key`` is a digest of the bytes as fetched: a parked email may be one
+    that could not even be parsed, so no Message-ID can be relied on.  The
+    row commits before the email is moved, so an email seen again after a
+    crash between the two is recognised and moved without a second attempt.
+    """
+
+    __tablename__ = "parked"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    uid: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    sender: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class ServiceState(Base):
     """Small facts the daemon records for `mailbot status` (last poll, last error)."""
 

@@ -41,6 +41,8 @@ def processing_key(raw: bytes, message_id: str | None, parts: tuple[str, ...]) -
 
 def parse(t: Triage, ctx: Context) -> Triage:
     """Decode the bytes into a ParsedMessage and work out the processing key."""
+    if t.prepared:
+        return t
     msg = parse_message(
         t.raw.raw,
         max_attachment_bytes=ctx.config.service.max_stored_attachment_bytes,
@@ -60,6 +62,8 @@ def dedupe(t: Triage, ctx: Context) -> Triage:
 
 def screen(t: Triage, ctx: Context) -> Triage:
     """Tell people from machines, and flag mail over the size limit."""
+    if t.prepared:
+        return t
     own = frozenset({ctx.config.service.address.lower()})
     verdict = screen_message(
         t.parsed,
@@ -98,6 +102,8 @@ def bounced(t: Triage, ctx: Context) -> Triage:
 
 def redact(t: Triage, ctx: Context) -> Triage:
     """Remove passwords a school sent unprompted before anything is stored or quoted."""
+    if t.prepared:
+        return t
     msg = t.parsed
     text, new_text, subject = (
         redact_text(msg.text),
@@ -128,6 +134,20 @@ STAGES: tuple[Stage, ...] = (
     compose,
     enqueue,
 )
+
+
+# The stages that read nothing but the email, the configuration and the rules:
+# the CPU-heavy passes over what a stranger sent.  The intake worker process
+# runs them under a budget (mailbot/sandbox.py) and the record comes back
+# marked ``prepared``, so in the main process these stages pass it through.
+PREPARE: tuple[Stage, ...] = (parse, screen, redact)
+
+
+def prepare(t: Triage, ctx: Context) -> Triage:
+    """Run the stages that face the raw email and need no database; mark the record prepared."""
+    for stage in PREPARE:
+        t = stage(t, ctx)
+    return replace(t, prepared=True)
 
 
 def run(t: Triage, ctx: Context, stages: tuple[Stage, ...] = STAGES) -> Triage:

@@ -64,6 +64,15 @@ class Templates:
         return Rendered(subject=subject, text=text, html=text_to_html(text))
 
 
+def placeholder() -> Templates:
+    """An empty template set, for a process that never renders (the intake worker).
+
+    Compiled templates cannot cross a process boundary; this stands in for
+    them, and rendering anything from it fails loudly (no template found).
+    """
+    return Templates(jinja2.Environment(loader=jinja2.DictLoader({})))
+
+
 def load_templates(folder: Path, problems: list[str]) -> Templates | None:
     """Load the templates in ``folder`` and render each against sample data."""
     env = jinja2.Environment(

@@ -161,6 +161,9 @@ class Triage:
     worked: Worked | None = None
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # Set when parse, screen and redact have already run (in the intake
+    # worker process); those stages then pass the record through unchanged.
+    prepared: bool = False
     # Set by a stage that has settled everything; later stages are skipped.
     finished: bool = False
 
