@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,10 @@ from mailbot.triage import RawMail, Triage
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MAIL = HERE / "mail"
-CORPUS = ROOT.parent / "shared" / "corpus"
+# The corpus of other projects' test mail is not part of this repository: the
+# corpus tier (tests/test_corpus_*.py) reads it from MAILBOT_CORPUS, a path that
+# may be relative to the repository root, by default the shared folder beside it.
+CORPUS = (ROOT / (os.environ.get("MAILBOT_CORPUS") or "../shared/corpus")).resolve()
 SHIPPED_RULES = ROOT / "rules"
 LONDON = ZoneInfo("Europe/London")
 SUPPORT = "ictsupport@westshire.gov.uk"
