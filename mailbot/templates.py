@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from mailbot.templatesamples import PAGE_SAMPLES, SAMPLES
 
@@ -64,6 +65,33 @@ class Templates:
         return Rendered(subject=subject, text=text, html=text_to_html(text))
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept for the life of the process, keyed by file and content.
+
+    Compiling the 27 templates is nearly all of a rules load, and a command or
+    the daemon loads the same files again (``check``, then the run; the rules
+    reload).  Jinja's bucket key names the file and its checksum is a hash of
+    the source, so an edited template is compiled afresh and an unchanged one
+    never is.  Compiled code depends on the environment's settings (autoescape
+    above all), so each environment below has a cache of its own.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[str, str], bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+
+
+_TEXT_CODE = _CompiledTemplates()
+_PAGE_CODE = _CompiledTemplates()
+
+
 def load_templates(folder: Path, problems: list[str]) -> Templates | None:
     """Load the templates in ``folder`` and render each against sample data."""
     env = jinja2.Environment(
@@ -71,12 +99,14 @@ def load_templates(folder: Path, problems: list[str]) -> Templates | None:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        bytecode_cache=_TEXT_CODE,
     )
     pages = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         keep_trailing_newline=True,
+        bytecode_cache=_PAGE_CODE,
     )
     templates = Templates(env, pages)
     before = len(problems)
