@@ -1,4 +1,4 @@
-"""Fixtures that start real servers on loopback (Dovecot, an aiosmtpd sink, PostgreSQL) and the test tiers.
+"""Fixtures that start real servers on loopback (Dovecot, SMTP, PostgreSQL), and the test tiers.
 
 A missing server program makes the fixture fail with the package to install;
 tests never skip for want of a server.
@@ -12,10 +12,9 @@ marker, so ``-m "not servers"`` (``sh scripts/test --fast``) leaves them out.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
-
-import os
 
 import pytest
 from pgserver import PostgresServer
