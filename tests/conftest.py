@@ -7,7 +7,8 @@ The corpus tier (test_corpus_*.py) reads other projects' test mail from
 MAILBOT_CORPUS.  Without it those modules are not collected and the run says
 so in one line; with MAILBOT_REQUIRE_CORPUS=1 (as .ci/run sets) a run without
 the corpus tier fails.  Tests that use a server fixture get the ``servers``
-marker, so ``-m "not servers"`` (``sh scripts/test --fast``) leaves them out.
+marker and those that write a database or files (tmp_path) the ``storage``
+marker; ``sh scripts/test --fast`` runs the rest, the pure tests.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _in_corpus_tier(nodeid: str) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "servers: the test starts or uses a server (not in --fast)")
+    config.addinivalue_line("markers", "servers: the test starts or uses a server (not --fast)")
+    config.addinivalue_line("markers", "storage: the test writes a database or files (not --fast)")
     if REQUIRE_CORPUS and not HAVE_CORPUS:
         raise pytest.UsageError(
             f"MAILBOT_REQUIRE_CORPUS is set but there is no corpus at {CORPUS} "
@@ -78,13 +80,20 @@ SERVER_FIXTURES = frozenset(
 )  # fmt: skip
 
 
+# Every database and every file a test writes lives under a temporary path.
+STORAGE_FIXTURES = frozenset({"tmp_path", "tmp_path_factory"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        used = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        fixtures = set(getattr(item, "fixturenames", ()))
         # db_url reaches PostgreSQL through getfixturevalue, out of the static closure.
         callspec = getattr(item, "callspec", None)
-        if used or (callspec is not None and callspec.params.get("db_url") == "postgresql"):
+        on_postgres = callspec is not None and callspec.params.get("db_url") == "postgresql"
+        if fixtures & SERVER_FIXTURES or on_postgres:
             item.add_marker(pytest.mark.servers)
+        if fixtures & STORAGE_FIXTURES:
+            item.add_marker(pytest.mark.storage)
 
 # --- Dovecot: one server per capability set, one fresh user per test ----------
 
