@@ -95,6 +95,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if fixtures & STORAGE_FIXTURES:
             item.add_marker(pytest.mark.storage)
 
+
 # --- Dovecot: one server per capability set, one fresh user per test ----------
 
 
