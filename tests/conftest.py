@@ -30,7 +30,8 @@ HAVE_CORPUS = (CORPUS / "MANIFEST.tsv").is_file()
 REQUIRE_CORPUS = os.environ.get("MAILBOT_REQUIRE_CORPUS", "") not in ("", "0")
 # pytest reads this name: the corpus modules are not collected without a corpus.
 collect_ignore_glob = [] if HAVE_CORPUS else [CORPUS_TIER]
-_corpus_tests_run = 0
+# The corpus tests that ran, so that a required tier which ran none fails.
+_corpus_tests_run: list[str] = []
 
 
 def _in_corpus_tier(nodeid: str) -> bool:
@@ -48,15 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    global _corpus_tests_run
     if report.when == "call" and _in_corpus_tier(report.nodeid):
-        _corpus_tests_run += 1
+        _corpus_tests_run.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # A required corpus tier that ran no test (deselected, or its modules
     # renamed) must not pass unnoticed.
-    if REQUIRE_CORPUS and _corpus_tests_run == 0 and exitstatus == pytest.ExitCode.OK:
+    if REQUIRE_CORPUS and not _corpus_tests_run and exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -65,7 +65,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"corpus tier: not run, no corpus at {CORPUS} (set MAILBOT_CORPUS to run it)"
         )
-    elif REQUIRE_CORPUS and _corpus_tests_run == 0:
+    elif REQUIRE_CORPUS and not _corpus_tests_run:
         terminalreporter.write_line("corpus tier: REQUIRED but no corpus test ran", red=True)
 
 
