@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -66,30 +67,49 @@ class Templates:
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept for the life of the process, keyed by file and content.
+    """Compiled templates kept in memory and on disk, keyed by file and content.
 
-    Compiling the 27 templates is nearly all of a rules load, and a command or
-    the daemon loads the same files again (``check``, then the run; the rules
-    reload).  Jinja's bucket key names the file and its checksum is a hash of
-    the source, so an edited template is compiled afresh and an unchanged one
-    never is.  Compiled code depends on the environment's settings (autoescape
-    above all), so each environment below has a cache of its own.
+    Compiling the 27 templates is nearly all of a rules load, and every command
+    loads the rules (some twice; the daemon again on each reload).  Jinja's
+    bucket key names the file and its checksum is a hash of the source, so an
+    edited template is compiled afresh and an unchanged one is not: the memory
+    serves later loads in this process, and the disk (Jinja's per-user cache
+    folder, which it creates with mode 0700 and refuses if anyone else owns
+    it) serves the next command.  Compiled code depends on the environment's
+    settings (autoescape above all), so each environment has a cache and a
+    file pattern of its own.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pattern: str) -> None:
         self._code: dict[tuple[str, str], bytes] = {}
+        self._disk: jinja2.BytecodeCache | None
+        try:
+            self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
+        except RuntimeError:
+            # No safe folder to be had: compile once per process instead.
+            self._disk = None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         code = self._code.get((bucket.key, bucket.checksum))
         if code is not None:
             bucket.bytecode_from_string(code)
+        elif self._disk is not None:
+            # The bucket checks the file's checksum itself and stays empty on a mismatch.
+            self._disk.load_bytecode(bucket)
+            if bucket.code is not None:
+                self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+        if self._disk is not None:
+            # Jinja writes to a temporary file and renames it, ignoring a failed write.
+            self._disk.dump_bytecode(bucket)
 
 
-_TEXT_CODE = _CompiledTemplates()
-_PAGE_CODE = _CompiledTemplates()
+@functools.cache
+def _compiled(kind: str) -> _CompiledTemplates:
+    """The cache for one kind of environment, made on first use (it creates a folder)."""
+    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache")
 
 
 def load_templates(folder: Path, problems: list[str]) -> Templates | None:
@@ -99,14 +119,14 @@ def load_templates(folder: Path, problems: list[str]) -> Templates | None:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
-        bytecode_cache=_TEXT_CODE,
+        bytecode_cache=_compiled("text"),
     )
     pages = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         keep_trailing_newline=True,
-        bytecode_cache=_PAGE_CODE,
+        bytecode_cache=_compiled("page"),
     )
     templates = Templates(env, pages)
     before = len(problems)

@@ -10,6 +10,7 @@ import jinja2
 import pytest
 from support import SHIPPED_RULES
 
+from mailbot import templates
 from mailbot.templates import Templates, load_templates
 from mailbot.templatesamples import SAMPLES
 
@@ -59,6 +60,19 @@ def test_an_edited_template_is_compiled_afresh_and_only_it(
     source = edited.read_text(encoding="utf-8")
     assert "{% block body -%}" in source
     edited.write_text(source.replace("{% block body -%}", "{% block body -%}EDITED "), "utf-8")
-    templates = _load(folder)
+    loaded = _load(folder)
     assert compiled == ["oversize.txt.j2"]
-    assert templates.render("oversize", SAMPLES["oversize"]).text.startswith("EDITED ")
+    assert loaded.render("oversize", SAMPLES["oversize"]).text.startswith("EDITED ")
+
+
+def test_a_new_process_takes_the_compiled_templates_from_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "templates"
+    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    _load(folder)
+    # A new command starts with nothing in memory: only the disk cache remains.
+    templates._compiled.cache_clear()
+    compiled = _count_compiles(monkeypatch)
+    _load(folder)
+    assert compiled == []
