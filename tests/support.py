@@ -178,6 +178,8 @@ def migrated(db_url: str) -> None:
                 contextlib.closing(sqlite3.connect(target)) as copy,
             ):
                 source.backup(copy)
+            # The copy gets the file mode upgrade() gave the template.
+            shutil.copymode(_sqlite_template(), target)
             return
     elif url.get_backend_name() == "postgresql" and url.database:
         engine = create_engine(url)
