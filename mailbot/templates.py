@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from mailbot.templatesamples import PAGE_SAMPLES, SAMPLES
 
@@ -71,6 +73,50 @@ def placeholder() -> Templates:
     them, and rendering anything from it fails loudly (no template found).
     """
     return Templates(jinja2.Environment(loader=jinja2.DictLoader({})))
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory and on disk, keyed by file and content.
+
+    Compiling the 27 templates is nearly all of a rules load, and every command
+    loads the rules (some twice; the daemon again on each reload).  Jinja's
+    bucket key names the file and its checksum is a hash of the source, so an
+    edited template is compiled afresh and an unchanged one is not: the memory
+    serves later loads in this process, and the disk (Jinja's per-user cache
+    folder, which it creates with mode 0700 and refuses if anyone else owns
+    it) serves the next command.  Compiled code depends on the environment's
+    settings (autoescape above all), so each environment has a cache and a
+    file pattern of its own.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self._code: dict[tuple[str, str], bytes] = {}
+        self._disk: jinja2.BytecodeCache | None
+        try:
+            self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
+        except RuntimeError:
+            # No safe folder to be had: compile once per process instead.
+            self._disk = None
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.bytecode_from_string(code)
+        elif self._disk is not None:
+            # The bucket checks the file's checksum itself and stays empty on a mismatch.
+            self._disk.load_bytecode(bucket)
+            if bucket.code is not None:
+                self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+        if self._disk is not None:
+            # Jinja writes to a temporary file and renames it, ignoring a failed write.
+            self._disk.dump_bytecode(bucket)
+
+
+@functools.cache
+def _compiled(kind: str) -> _CompiledTemplates:
+    """The cache for one kind of environment, made on first use (it creates a folder)."""
+    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache")
 
 
 def load_templates(folder: Path, problems: list[str]) -> Templates | None:
@@ -80,12 +126,14 @@ def load_templates(folder: Path, problems: list[str]) -> Templates | None:
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
+        bytecode_cache=_compiled("text"),
     )
     pages = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         keep_trailing_newline=True,
+        bytecode_cache=_compiled("page"),
     )
     templates = Templates(env, pages)
     before = len(problems)

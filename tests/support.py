@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import email
 import email.policy
+import functools
 import json
+import os
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import calls
@@ -27,7 +34,10 @@ from mailbot.triage import RawMail, Triage
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MAIL = HERE / "mail"
-CORPUS = ROOT.parent / "shared" / "corpus"
+# The corpus of other projects' test mail is not part of this repository: the
+# corpus tier (tests/test_corpus_*.py) reads it from MAILBOT_CORPUS, a path that
+# may be relative to the repository root, by default the shared folder beside it.
+CORPUS = (ROOT / (os.environ.get("MAILBOT_CORPUS") or "../shared/corpus")).resolve()
 SHIPPED_RULES = ROOT / "rules"
 LONDON = ZoneInfo("Europe/London")
 SUPPORT = "ictsupport@westshire.gov.uk"
@@ -111,10 +121,88 @@ class Env:
         return [o for o in self.outbox() if o.kind not in STAFF_KINDS]
 
 
-def make_env(tmp: Path, db_url: str, rules_dir: Path = SHIPPED_RULES) -> Env:
+# --- a migrated database and the shipped rules, made once per session -------------
+
+
+@functools.cache
+def shipped_rules() -> Rules:
+    """The shipped rules, loaded once: Rules is frozen, and tests that change rules use a copy."""
+    return load_rules(SHIPPED_RULES)
+
+
+def rules_in(rules_dir: Path) -> Rules:
+    return shipped_rules() if rules_dir == SHIPPED_RULES else load_rules(rules_dir)
+
+
+@functools.cache
+def _sqlite_template() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="mailbot-migrated-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@functools.cache
+def _postgres_template(server: str) -> str:
+    """The name of a migrated database on the PostgreSQL server at ``server`` (a URL)."""
+    name = "mailbot_migrated_template"
+    _postgres_admin(server, f'CREATE DATABASE "{name}"')
+    upgrade(f"{server}/{name}")
+    return name
+
+
+def _postgres_admin(server: str, *statements: str) -> None:
+    engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def migrated(db_url: str) -> None:
+    """``upgrade(db_url)``, by copying a database migrated once per session when it is new.
+
+    Running Alembic for each test cost more than most tests; a copy of the
+    migrated file (SQLite) or ``CREATE DATABASE ... TEMPLATE`` (PostgreSQL) gives
+    the same schema.  A database that already holds tables is upgraded as before.
+    """
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        target = Path(url.database)
+        if not target.exists() or target.stat().st_size == 0:
+            with (
+                contextlib.closing(sqlite3.connect(_sqlite_template())) as source,
+                contextlib.closing(sqlite3.connect(target)) as copy,
+            ):
+                source.backup(copy)
+            # The copy gets the file mode upgrade() gave the template.
+            shutil.copymode(_sqlite_template(), target)
+            return
+    elif url.get_backend_name() == "postgresql" and url.database:
+        engine = create_engine(url)
+        try:
+            empty = not inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+        if empty:
+            server = db_url.rsplit("/", 1)[0]
+            template = _postgres_template(server)
+            _postgres_admin(
+                server,
+                f'DROP DATABASE "{url.database}"',
+                f'CREATE DATABASE "{url.database}" TEMPLATE "{template}"',
+            )
+            return
     upgrade(db_url)
+
+
+def make_env(tmp: Path, db_url: str, rules_dir: Path = SHIPPED_RULES) -> Env:
+    migrated(db_url)
     config = make_config(tmp, db_url, rules_dir=rules_dir)
-    return Env(config, load_rules(rules_dir), make_sessions(make_engine(db_url)))
+    return Env(config, rules_in(rules_dir), make_sessions(make_engine(db_url)))
 
 
 def make_env_with(tmp: Path, db_url: str, name: str, now: datetime) -> Env:

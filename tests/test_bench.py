@@ -6,7 +6,11 @@ import re
 import subprocess
 import sys
 
+import pytest
 from support import ROOT
+
+# The benchmarks start Dovecot and SMTP servers and write databases of their own.
+pytestmark = pytest.mark.servers
 
 
 def run_bench(*args: str) -> str:

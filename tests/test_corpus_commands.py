@@ -13,12 +13,12 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from support import CORPUS
 
 from mailbot.commands import read
 from mailbot.inbound import ParsedMessage
 from mailbot.parse import parse_message
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 REPLIES = sorted((CORPUS / "reply").glob("*.eml"))
 COMMANDS = ("#assign sam", "#priority P2", "#status awaiting customer")
 EXPECTED = [("assign", "sam"), ("priority", "P2"), ("status", "awaiting customer")]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import tracemalloc
-from pathlib import Path
 
 import pytest
+from support import CORPUS
 
 from mailbot.inbound import ParsedMessage
 from mailbot.parse import parse_message
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 # The two files whose headers cost the standard library's default policy
 # about 370 MB each (PITFALLS.md).
 HEADER_BOMBS = ["malformed/flanker--long-header.eml", "malformed/mimekit--stack-overflow.eml"]

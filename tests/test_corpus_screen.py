@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
+from support import CORPUS
 
 from mailbot.parse import parse_message
 from mailbot.screen import Verdict, screen
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 OWN = frozenset({"ictsupport@westshire.gov.uk"})
 
 # What each MANIFEST outcome requires of the screen.  `must_not_crash` has no

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Engine
 from support import local
 
-from mailbot.db import make_engine, make_sessions, transaction, upgrade
+from mailbot.db import alembic_config, make_engine, make_sessions, transaction, upgrade
 from mailbot.errors import Conflict
 from mailbot.models import Base, Processed, ServiceState
 
@@ -29,10 +31,41 @@ def test_migrations_create_exactly_the_models_schema(tmp_path: Path) -> None:
     assert set(inspect(engine).get_table_names()) >= {"calls", "messages", "outbox", "processed"}
 
 
-def test_upgrade_twice_is_harmless(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url)
-    upgrade(url)
+def _schema(engine: Engine) -> dict[str, object]:
+    """Each table's columns, indexes and unique constraints, as plain comparable values."""
+    found = inspect(engine)
+    return {
+        table: (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)],
+            sorted((i["name"] or "", tuple(i["column_names"])) for i in found.get_indexes(table)),
+            sorted(
+                (u["name"] or "", tuple(u["column_names"]))
+                for u in found.get_unique_constraints(table)
+            ),
+        )
+        for table in sorted(found.get_table_names())
+    }
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_upgrade_twice_is_harmless(db_url: str) -> None:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with transaction(make_sessions(engine)) as s:
+        s.add(ServiceState(key="k", value="v", at=local(2026, 7, 1, 10, 0)))
+    schema = _schema(engine)
+    head = ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
+    assert head is not None and _revision(engine) == head
+    upgrade(db_url)
+    assert _schema(engine) == schema
+    assert _revision(engine) == head
+    with make_sessions(engine)() as s:
+        assert [(r.key, r.value) for r in s.scalars(select(ServiceState))] == [("k", "v")]
+    engine.dispose()
 
 
 def test_times_come_back_aware_and_in_utc(tmp_path: Path) -> None:

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 
 import pytest
 
 from mailbot.demo import run_demo
 
+# The demo starts its own embedded IMAP and SMTP servers.
+pytestmark = pytest.mark.servers
 
-def test_demo_shows_each_case_handled(capsys: pytest.CaptureFixture[str]) -> None:
-    assert asyncio.run(run_demo(speed=0)) == 0
-    out = capsys.readouterr().out
+# The demo takes several seconds, so it runs once for the module and each test
+# checks its own part of that one run's story.
+
+
+@pytest.fixture(scope="module")
+def demo_out() -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert asyncio.run(run_demo(speed=0)) == 0
+    return out.getvalue()
+
+
+def test_demo_shows_each_case_handled(demo_out: str) -> None:
+    out = demo_out
     assert "open call as ICT-000001" in out
     assert "-> mailbot sent: [ICT-000001] Internet very slow in the ICT suite" in out
     assert "append as ICT-000001" in out
@@ -23,22 +38,16 @@ def test_demo_shows_each_case_handled(capsys: pytest.CaptureFixture[str]) -> Non
     assert "(message too large)" in out
 
 
-def test_demo_moves_the_clock_through_escalation_solving_and_closure(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert asyncio.run(run_demo(speed=0)) == 0
-    out = capsys.readouterr().out
+def test_demo_moves_the_clock_through_escalation_solving_and_closure(demo_out: str) -> None:
+    out = demo_out
     assert "mailbot: ICT-000001 reached escalation level 1" in out
     assert "-> mailbot sent: [ICT-000001] Solved: Internet very slow in the ICT suite" in out
     assert "mailbot: ICT-000001 closed itself and the school is told" in out
     assert "-> mailbot sent: [ICT-000001] Closed: Internet very slow in the ICT suite" in out
 
 
-def test_demo_ends_with_a_major_incident_declared_reported_and_resolved(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert asyncio.run(run_demo(speed=0)) == 0
-    out = capsys.readouterr().out
+def test_demo_ends_with_a_major_incident_declared_reported_and_resolved(demo_out: str) -> None:
+    out = demo_out
     assert "declared MI-0001: Internet service down across all schools" in out
     assert "-> mailbot sent 7 x incident_notice: [MI-0001] Major incident" in out
     assert "-> mailbot sent 1 x incident_status: Re: [ICT-000005] No internet" in out

@@ -79,6 +79,7 @@ def test_the_report_is_written_as_html_beside_its_charts_and_csv(
     assert (out / "share-in-target.png").read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.servers  # headless Chromium, which scripts/test installs
 def test_the_written_page_shows_its_chart_images_in_chromium(
     config: Path, made: list[Made], tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ def capabilities(account: ImapAccount) -> set[str]:
 # --- Dovecot -------------------------------------------------------------------
 
 
+@pytest.mark.servers  # starts Dovecot itself
 def test_dovecot_that_cannot_start_fails_with_its_own_words() -> None:
     with pytest.raises(RuntimeError, match=r"(?s)Dovecot did not start.*no_such_setting"):
         DovecotServer.start(extra="no_such_setting = 1")

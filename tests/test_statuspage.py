@@ -148,6 +148,7 @@ def test_writing_leaves_no_temporary_files_behind(env: Env) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["feed.atom", "index.html"]
 
 
+@pytest.mark.servers  # headless Chromium, which scripts/test installs
 def test_chromium_shows_the_title_and_the_latest_update(env: Env) -> None:
     declare(env, "Internet service down across all schools", "The link failed at 09:20.")
     change(env, "update", "Engineers expect service back by 1pm.", 30)
@@ -160,6 +161,7 @@ def test_chromium_shows_the_title_and_the_latest_update(env: Env) -> None:
     assert 'name="viewport"' in dom
 
 
+@pytest.mark.servers  # headless Chromium, which scripts/test installs
 def test_chromium_shows_html_in_incident_text_as_text(env: Env) -> None:
     declare(env, "<i>Filtering</i> down", '<script>document.title="hacked"</script>Details')
     publish(env)

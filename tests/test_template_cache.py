@@ -1,0 +1,78 @@
+"""Compiled templates are reused while their files are unchanged (issue 16)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from support import SHIPPED_RULES
+
+from mailbot import templates
+from mailbot.templates import Templates, load_templates
+from mailbot.templatesamples import SAMPLES
+
+
+def _count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the name of every template Jinja compiles from source from now on."""
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: Any, name: str | None = None, *a: Any) -> Any:
+        compiled.append(str(name))
+        return real(self, source, name, *a)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return compiled
+
+
+def _load(folder: Path) -> Templates:
+    problems: list[str] = []
+    templates = load_templates(folder, problems)
+    assert problems == [] and templates is not None
+    return templates
+
+
+def test_loading_unchanged_templates_again_compiles_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder of its own, so that earlier loads in this process do not count.
+    folder = tmp_path / "templates"
+    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    compiled = _count_compiles(monkeypatch)
+    _load(folder)
+    first = len(compiled)
+    assert first >= len(list(folder.glob("*.j2")))
+    _load(folder)
+    assert len(compiled) == first
+
+
+def test_an_edited_template_is_compiled_afresh_and_only_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "templates"
+    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    _load(folder)
+    compiled = _count_compiles(monkeypatch)
+    edited = folder / "oversize.txt.j2"
+    source = edited.read_text(encoding="utf-8")
+    assert "{% block body -%}" in source
+    edited.write_text(source.replace("{% block body -%}", "{% block body -%}EDITED "), "utf-8")
+    loaded = _load(folder)
+    assert compiled == ["oversize.txt.j2"]
+    assert loaded.render("oversize", SAMPLES["oversize"]).text.startswith("EDITED ")
+
+
+def test_a_new_process_takes_the_compiled_templates_from_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "templates"
+    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    _load(folder)
+    # A new command starts with nothing in memory: only the disk cache remains.
+    templates._compiled.cache_clear()
+    compiled = _count_compiles(monkeypatch)
+    _load(folder)
+    assert compiled == []
