@@ -1,4 +1,4 @@
-"""Benchmark: the CPU and peak memory of hostile email shapes, at two sizes, through the real stages.
+"""Benchmark: CPU and peak memory of hostile email shapes at two sizes, through the real stages.
 
 Prints figures only, one line per shape and stage: CPU seconds at n and 4n,
 the growth ratio (close to 4 when the stage is linear) and the peak RSS of
@@ -113,8 +113,6 @@ def _measure(shape: str, stage: str, n: int) -> dict[str, float]:
     extra: dict[str, float] = {}
     if stage == "pipeline":
         from support import local, make_env
-
-        from mailbot.triage import RawMail
 
         tmp = Path(tempfile.mkdtemp(prefix="mailbot-hostile-"))
         db = tmp / "hostile.db"

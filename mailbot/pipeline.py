@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 
+from mailbot import commands
 from mailbot.act import act
 from mailbot.classify import classify
 from mailbot.compose import compose
@@ -78,6 +79,12 @@ def redact(t: Triage, ctx: Context) -> Triage:
     return replace(t, msg=cleaned, password_found=True)
 
 
+def read_commands(t: Triage, ctx: Context) -> Triage:
+    """Read the command lines at the top of the email once, for every later stage."""
+    msg = t.parsed
+    return replace(t, commands=commands.read_email(msg.new_text, msg.text))
+
+
 # The order in which every email is handled.  Each stage is a plain function
 # taking and returning a frozen Triage; a stage may set `finished` to stop.
 STAGES: tuple[Stage, ...] = (
@@ -85,6 +92,7 @@ STAGES: tuple[Stage, ...] = (
     dedupe,
     screen,
     redact,
+    read_commands,
     identify,
     correlate,
     classify,
