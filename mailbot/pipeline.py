@@ -44,6 +44,7 @@ def parse(t: Triage, ctx: Context) -> Triage:
         max_attachment_bytes=ctx.config.service.max_stored_attachment_bytes,
         raw_size=t.raw.size,
         truncated=t.raw.truncated,
+        max_text_chars=ctx.config.service.max_stored_text_chars,
     )
     parts = (msg.from_addr or "", msg.header("date") or "", msg.subject)
     return replace(t, msg=msg, key=processing_key(t.raw.raw, msg.message_id, parts))
