@@ -16,6 +16,7 @@ from typing import Any
 
 import html2text
 import pytest
+from email_reply_parser import EmailReplyParser
 from sqlalchemy import select
 from support import SUPPORT, local, mail, make_config, make_env, plain
 
@@ -26,6 +27,7 @@ from mailbot.db import make_engine, make_sessions, upgrade
 from mailbot.htmltext import html_to_text
 from mailbot.models import Message
 from mailbot.parse import parse_message
+from mailbot.quotes import strip_quoted
 from mailbot.rules import load_rules
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
@@ -215,3 +217,22 @@ def test_huge_email_through_imap_and_smtp_gives_a_bounded_team_notice(
     assert body is not None and CUT_NOTE in " ".join(body.get_content().split())
     # The whole message stays in the mailbox.
     assert len(dovecot.uids("Processed")) == 1
+
+
+# --- quote stripping --------------------------------------------------------------------
+
+
+def test_reply_parser_library_is_shown_no_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The library's "On.*wrote:$" re-reads the rest of the line from every
+    # "On" in it: "OnOnOn..." or "Online" on every line grew with the square.
+    seen: list[str] = []
+    parse_reply = EmailReplyParser.parse_reply
+
+    def recording(text: str) -> str:
+        seen.append(text)
+        return str(parse_reply(text))
+
+    monkeypatch.setattr(EmailReplyParser, "parse_reply", staticmethod(recording))
+    text = "Thanks, fixed.\n\n" + "Online lessons: OnOnOn\n" * 100
+    assert strip_quoted(text) == text
+    assert seen and "On" not in seen[0]
