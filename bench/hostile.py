@@ -80,6 +80,16 @@ def quoted_history(n: int) -> bytes:
     return _plain(n, "Thanks, fixed.\r\n\r\n" + "On Monday we wrote:\r\n> text\r\n" * (n // 28))
 
 
+def on_words(n: int) -> bytes:
+    """``n`` bytes of lines full of "On", which email-reply-parser's patterns re-read."""
+    return _plain(n, "Thanks, fixed.\r\n\r\n" + "Online lessons OnOnOn\r\n" * (n // 23))
+
+
+def html_many_lt(n: int) -> bytes:
+    """HTML only: ``n`` unclosed "<" (a naive tag pattern re-reads the rest from each)."""
+    return _html(n, "<" * n)
+
+
 def single_line(n: int) -> bytes:
     """One line of ``n`` letters: the 14 MB body that once made a 28 MB team notice."""
     return _plain(n, "a" * n + "\r\n")
@@ -94,6 +104,8 @@ SHAPES: dict[str, tuple[Callable[[int], bytes], int]] = {
     "blank_lines": (blank_lines, 20_000),
     "passwords": (passwords, 250_000),
     "quoted_history": (quoted_history, 50_000),
+    "on_words": (on_words, 50_000),
+    "html_many_lt": (html_many_lt, 250_000),
     "single_line": (single_line, 3_500_000),
 }
 STAGES = ("parse", "screen", "redact", "pipeline")
