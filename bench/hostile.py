@@ -61,8 +61,8 @@ def long_first_line(n: int) -> bytes:
 
 
 def command_spaces(n: int) -> bytes:
-    """A command line padded with ``n`` spaces before its last word."""
-    return _plain(n, "#priority" + " " * n + "2\r\n\r\nThe printer is broken.\r\n")
+    """A command line with ``n`` spaces inside its argument (the old grammar re-read them)."""
+    return _plain(n, "#note x" + " " * n + "y\r\n\r\nThe printer is broken.\r\n")
 
 
 def blank_lines(n: int) -> bytes:
