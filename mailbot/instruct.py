@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from mailbot import actions, changecmd, changes, staffcommands
 from mailbot.act import writes_to_school
+from mailbot.bounds import cut
 from mailbot.commands import Instructions
 from mailbot.directory import SenderKind
 from mailbot.models import Call
@@ -50,7 +51,9 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         call=call,
         by=actions.Staff(actor=sender.address, now=ctx.now),
         occasion=t.key,
-        body=found.body,
+        # The words go on into notices, notes, solved and incident emails;
+        # each copy is bounded like any quoted text (the stored email keeps more).
+        body=cut(found.body, ctx.config.service.max_quoted_text_chars),
     )
     if sender.kind is SenderKind.STAFF:
         asked = bool(found.commands or found.problems)

@@ -168,11 +168,11 @@ def test_huge_single_line_is_stored_and_quoted_bounded(tmp_path: Path, db_url: s
     env = make_env(tmp_path, db_url)
     env.feed(school_mail("a" * 3_000_000 + "\r\n"), MONDAY_9)
     [(text, new_text)] = stored_texts(env)
-    limit = env.config.service.max_stored_text_chars
-    assert len(text) < limit + 200 and len(new_text) < limit + 200
+    # The default limit is 200,000 characters, plus the note.
+    assert len(text) < 200_200 and len(new_text) < 200_200
     assert CUT_NOTE in text
     [notice] = [o for o in env.outbox() if o.kind == "new_call"]
-    assert len(notice.raw) < 5 * env.config.service.max_quoted_text_chars
+    assert len(notice.raw) < 100_000
     assert CUT_NOTE in plain(notice)
 
 
@@ -236,3 +236,17 @@ def test_reply_parser_library_is_shown_no_on(monkeypatch: pytest.MonkeyPatch) ->
     text = "Thanks, fixed.\n\n" + "Online lessons: OnOnOn\n" * 100
     assert strip_quoted(text) == text
     assert seen and "On" not in seen[0]
+
+
+def test_staff_words_relayed_to_the_school_are_bounded(tmp_path: Path, db_url: str) -> None:
+    env = make_env(tmp_path, db_url)
+    env.feed(mail("school-new-request"), MONDAY_9)
+    notice = next(o for o in env.outbox() if o.kind == "new_call").message_id
+    raw = mail("staff-commands-and-words-for-the-school", notice_id=notice)
+    words = b"I have restarted the filtering appliance. " * 10_000  # 430 KB
+    raw = raw.replace(b"Hello Helen,", b"Hello Helen, " + words)
+    env.feed(raw, local(2026, 11, 23, 10, 0))
+    [relay] = [o for o in env.outbox() if o.kind == "staff_reply"]
+    # The default quote limit is 20,000 characters (plain and HTML parts).
+    assert len(relay.raw) < 100_000
+    assert CUT_NOTE in plain(relay)
