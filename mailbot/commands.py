@@ -121,10 +121,22 @@ class Instructions:
         return next((c for c in self.commands if c.name == name), None)
 
 
+# A command line is quoted back in receipts and refusals; a longer one is
+# shown cut to this many characters (the email itself is stored).
+MAX_SHOWN_LINE = 200
+
+
+def _shown(line: str) -> str:
+    line = line.strip()
+    return line if len(line) <= MAX_SHOWN_LINE else line[:MAX_SHOWN_LINE] + " [...]"
+
+
 def _unknown(word: str, line: str) -> str:
-    close = difflib.get_close_matches(word.lower(), ALIASES, n=1, cutoff=0.7)
+    # No command word is longer than nine letters, so a longer word is never
+    # close to one; difflib is not shown more than it can use.
+    close = difflib.get_close_matches(word[:20].lower(), ALIASES, n=1, cutoff=0.7)
     hint = f"; did you mean #{close[0]}?" if close else "; reply with #help for the list"
-    return f"{line.strip()}: there is no command #{word}{hint}"
+    return f"{_shown(line)}: there is no command #{word[:MAX_SHOWN_LINE]}{hint}"
 
 
 _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\xa0"
@@ -155,7 +167,7 @@ def read(text: str) -> Instructions:
         if name is None:
             problems.append(_unknown(word, line))
         else:
-            commands.append(Command(name, arg, line.strip()))
+            commands.append(Command(name, arg, _shown(line)))
     else:
         index = len(lines)
     body = "\n".join(lines[index:]).strip()

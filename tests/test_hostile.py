@@ -250,3 +250,10 @@ def test_staff_words_relayed_to_the_school_are_bounded(tmp_path: Path, db_url: s
     # The default quote limit is 20,000 characters (plain and HTML parts).
     assert len(relay.raw) < 100_000
     assert CUT_NOTE in plain(relay)
+
+
+def test_long_command_lines_are_shown_cut_in_problems_and_commands() -> None:
+    found = commands.read("#frobnicate " + "x" * 100_000 + "\n#note " + "y" * 100_000)
+    assert [len(p) for p in found.problems] and max(len(p) for p in found.problems) < 600
+    assert len(found.commands[0].line) < 300
+    assert found.commands[0].arg == "y" * 100_000
