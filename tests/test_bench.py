@@ -40,7 +40,8 @@ def test_hostile_bench_prints_cpu_growth_and_memory_for_each_shape() -> None:
         r"(\w+) +(parse|screen|redact|pipeline) +n=\d+ +cpu=[0-9.]+s +4n=\d+ +cpu=[0-9.]+s +"
         r"ratio=[0-9.]+ +peak_rss=\d+MB"
     )
-    shapes = {m[1] for line in lines if (m := figures.match(line))}
-    assert {"nested_list", "pre_spaces", "long_first_line", "blank_lines", "passwords"} <= shapes
-    assert "single_line" in shapes, out
+    measured = {(m[1], m[2]) for line in lines if (m := figures.match(line))}
+    for shape in ("nested_list", "pre_spaces", "long_first_line", "single_line"):
+        assert {(shape, "parse"), (shape, "pipeline")} <= measured, out
+    assert {("blank_lines", "screen"), ("passwords", "redact")} <= measured, out
     assert any("db_growth=" in line and "largest_email=" in line for line in lines), out
