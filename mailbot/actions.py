@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot import authorisation, changes, ecab, lifecycle, notices
+from mailbot.bounds import cut
 from mailbot.commands import reference_number
 from mailbot.config import Config
 from mailbot.models import Call
@@ -270,7 +271,10 @@ def reply_to_school(
         rules,
         record,
         "staff_reply",
-        {"text": text.strip(), "officer": {"name": officer.name, "email": officer.email}},
+        {
+            "text": cut(text.strip(), config.service.max_quoted_text_chars),
+            "officer": {"name": officer.name, "email": officer.email},
+        },
         now=by.now,
         occasion=occasion,
         thread=lifecycle.school_thread(session, call),

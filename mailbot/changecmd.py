@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from mailbot import actions, changes, commands, ecab
+from mailbot import actions, changes, ecab
 from mailbot.directory import SenderKind
 from mailbot.models import Call
 from mailbot.rules import Rules
@@ -115,7 +115,7 @@ def _speaks_for(t: Triage, requester: str | None, school_id: str | None) -> bool
 
 
 def _first(t: Triage) -> str | None:
-    found = commands.read(t.parsed.new_text).commands
+    found = t.instructions.commands
     return found[0].name if found else None
 
 
@@ -148,7 +148,7 @@ def asks_emergency(t: Triage) -> bool:
         return False
     if t.action not in (Action.OPEN_CALL, Action.APPEND):
         return False
-    return commands.read(t.parsed.new_text).named("change") is not None
+    return t.instructions.named("change") is not None
 
 
 def raised_by_staff(t: Triage) -> bool:
@@ -156,4 +156,4 @@ def raised_by_staff(t: Triage) -> bool:
     sender = t.sender
     if sender is None or sender.kind is not SenderKind.STAFF:
         return False
-    return commands.read(t.parsed.new_text).named("change") is not None
+    return t.instructions.named("change") is not None

@@ -87,7 +87,12 @@ def usage_lines(width: int = 66) -> list[str]:
 # A command line starts with "#" and a word that begins with a letter, so that
 # "#1 priority is the hall" or "# 3 pupils" stay ordinary text.  Full-width
 # number signs come from phones set to East Asian keyboards.
-_COMMAND = re.compile(r"^[ \t]*[#＃][ \t]*([A-Za-z][A-Za-z_-]*)[ \t:]*(.*?)[ \t]*$")
+#
+# Only the head of the line is matched; the argument is the rest with blanks
+# and a colon trimmed by str methods.  (A pattern that also matched the
+# argument, "(.*?)[ \t]*$", re-read every run of spaces inside it once per
+# character: a 40 KB line cost seconds, and the grammar ran several times.)
+_COMMAND = re.compile(r"[ \t]*[#＃][ \t]*([A-Za-z][A-Za-z_-]*)")
 
 
 @dataclass(frozen=True)
@@ -116,10 +121,22 @@ class Instructions:
         return next((c for c in self.commands if c.name == name), None)
 
 
+# A command line is quoted back in receipts and refusals; a longer one is
+# shown cut to this many characters (the email itself is stored).
+MAX_SHOWN_LINE = 200
+
+
+def _shown(line: str) -> str:
+    line = line.strip()
+    return line if len(line) <= MAX_SHOWN_LINE else line[:MAX_SHOWN_LINE] + " [...]"
+
+
 def _unknown(word: str, line: str) -> str:
-    close = difflib.get_close_matches(word.lower(), ALIASES, n=1, cutoff=0.7)
+    # No command word is longer than nine letters, so a longer word is never
+    # close to one; difflib is not shown more than it can use.
+    close = difflib.get_close_matches(word[:20].lower(), ALIASES, n=1, cutoff=0.7)
     hint = f"; did you mean #{close[0]}?" if close else "; reply with #help for the list"
-    return f"{line.strip()}: there is no command #{word}{hint}"
+    return f"{_shown(line)}: there is no command #{word[:MAX_SHOWN_LINE]}{hint}"
 
 
 _INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060\xa0"
@@ -145,16 +162,35 @@ def read(text: str) -> Instructions:
         match = _COMMAND.match(line)
         if match is None:
             break
-        word, arg = match[1], match[2]
+        word, arg = match[1], line[match.end() :].lstrip(" \t:").rstrip(" \t")
         name = ALIASES.get(word.lower().replace("-", "").replace("_", ""))
         if name is None:
             problems.append(_unknown(word, line))
         else:
-            commands.append(Command(name, arg, line.strip()))
+            commands.append(Command(name, arg, _shown(line)))
     else:
         index = len(lines)
     body = "\n".join(lines[index:]).strip()
     return Instructions(tuple(commands), body, tuple(problems))
+
+
+def read_email(new_text: str, text: str) -> Instructions:
+    """The commands and words of one email, read once for every stage that asks.
+
+    Quote stripping treats a forwarded message as history once anything is
+    written above it, and command lines count as writing; so an officer who
+    forwards a school's email with "#note" on top would lose the very text
+    the note is for.  When a command needs words and the stripped text
+    (``new_text``) has none, the words come from the whole ``text`` below
+    the commands instead.
+    """
+    found = read(new_text)
+    needs_words = any(c.name in ("note", "decline") for c in found.commands)
+    if needs_words and not found.body and text != new_text:
+        whole = read(text)
+        if whole.commands == found.commands:
+            return whole
+    return found
 
 
 def _key(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from mailbot import changecmd, changemail, commands, incidents, staffmail
+from mailbot import changecmd, changemail, incidents, staffmail
 from mailbot.directory import SenderKind
 from mailbot.mime import valid_address
 from mailbot.supporttime import describe
@@ -108,7 +108,7 @@ def _incident_status(
 def _emergency_refused(t: Triage, ctx: Context, call: CallView) -> Outgoing:
     """The reply to a school that wrote #change emergency: only staff raise those."""
     msg = t.parsed
-    found = commands.read(msg.new_text).named("change")
+    found = t.instructions.named("change")
     extra = {
         "sender": {"name": msg.from_name, "address": msg.from_addr or ""},
         "line": found.line if found else "#change emergency",

@@ -116,6 +116,14 @@ class ServiceConfig(_Strict):
     name: str = "Schools ICT Support"
     message_id_domain: str | None = None
     max_stored_attachment_bytes: int = Field(default=5_000_000, ge=0)
+    # The text of a received email is stored (and read by every later pass)
+    # up to this many characters; the rest is cut with a note that the whole
+    # message stays in the mailbox.  A real email's text is a few KB; a 14 MB
+    # single line once made a 28 MB team notice and 112 MB of database.
+    max_stored_text_chars: int = Field(default=200_000, ge=1_000)
+    # Emails mailbot sends (team notices, relays to schools) quote at most this
+    # many characters of a message's text, with a note when they were cut.
+    max_quoted_text_chars: int = Field(default=20_000, ge=1_000)
     # The authserv-id our receiving mail server writes in Authentication-Results.
     # When set, staff mail must pass DKIM or SPF aligned with From (or DMARC)
     # there before its commands run or its words reach a school.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mailbot import actions, changecmd, changes, commands, staffcommands
+from mailbot import actions, changecmd, changes, staffcommands
 from mailbot.act import writes_to_school
+from mailbot.bounds import cut
 from mailbot.commands import Instructions
 from mailbot.directory import SenderKind
 from mailbot.models import Call
@@ -25,25 +26,6 @@ def _headteacher_of(t: Triage, call: Call) -> bool:
     )
 
 
-def _instructions(t: Triage) -> Instructions:
-    """The commands and words of the email, reading below the commands when they need it.
-
-    Quote stripping treats a forwarded message as history once anything is
-    written above it, and command lines count as writing; so an officer who
-    forwards a school's email with "#note" on top would lose the very text
-    the note is for.  When a command needs words and the stripped text has
-    none, the words come from the whole text below the commands instead.
-    """
-    msg = t.parsed
-    found = commands.read(msg.new_text)
-    needs_words = any(c.name in ("note", "decline") for c in found.commands)
-    if needs_words and not found.body and msg.text != msg.new_text:
-        whole = commands.read(msg.text)
-        if whole.commands == found.commands:
-            return whole
-    return found
-
-
 def instruct(t: Triage, ctx: Context) -> Triage:
     """Apply what the email asks of its call, and send staff's words on to the school.
 
@@ -61,7 +43,7 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         return t
     session = ctx.store.session
     call = session.get_one(Call, t.call.id)
-    found = _instructions(t)
+    found = t.instructions
     job = staffcommands.Job(
         session=session,
         config=ctx.config,
@@ -69,7 +51,9 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         call=call,
         by=actions.Staff(actor=sender.address, now=ctx.now),
         occasion=t.key,
-        body=found.body,
+        # The words go on into notices, notes, solved and incident emails;
+        # each copy is bounded like any quoted text (the stored email keeps more).
+        body=cut(found.body, ctx.config.service.max_quoted_text_chars),
     )
     if sender.kind is SenderKind.STAFF:
         asked = bool(found.commands or found.problems)

@@ -92,7 +92,10 @@ def _text_part(text: str, subtype: str) -> MIMENonMultipart:
     # so that one odd character can never stop a reply from being built.
     text = text.encode("utf-8", "replace").decode("utf-8")
     part = MIMENonMultipart("text", subtype)
-    part.set_payload(text, "us-ascii" if text.isascii() else _UTF8_QP)
+    # SMTP refuses lines over 998 characters; quoted-printable folds them.
+    # (A school's one-line email quoted in a team notice once bounced so.)
+    plain = text.isascii() and max(map(len, text.split("\n"))) <= 900
+    part.set_payload(text, "us-ascii" if plain else _UTF8_QP)
     return part
 
 

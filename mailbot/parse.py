@@ -14,6 +14,7 @@ from email.message import Message
 
 import mailparser
 
+from mailbot.bounds import cut
 from mailbot.charsets import clean, decode_bytes, decode_header
 from mailbot.inbound import ParsedMessage
 from mailbot.mimewalk import Body, content_type, raw_header, read_body
@@ -221,7 +222,7 @@ def _body(msg: Message, split: _Split, found: tuple[str, ...], limit: int) -> Bo
     return Body(text.replace("\r", "\n"), body.html, (), body.part_types, defects)
 
 
-def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool) -> ParsedMessage:
+def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool, max_text: int) -> ParsedMessage:
     split = _split(raw)
     msg, found = _tree(split.head + b"\n" + (b"" if truncated else split.body))
     if msg is None:
@@ -237,7 +238,10 @@ def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool) -> ParsedMess
         return [v for k, v in fields if k == name]
 
     from_name, from_addr = _sender(raw_header(msg, "from"))
-    text = body.text
+    # Every later pass, the database and the emails quoting it see at most
+    # max_text characters; the whole message stays in the mailbox.
+    text = cut(body.text, max_text)
+    cut_defect = ("text-cut",) if len(text) < len(body.text) else ()
     return ParsedMessage(
         raw_size=raw_size,
         message_id=_message_id(raw_header(msg, "message-id")),
@@ -258,7 +262,7 @@ def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool) -> ParsedMess
         new_text=clean(strip_quoted(text)) if text.strip() else text,
         attachments=body.attachments,
         truncated=truncated,
-        defects=tuple(dict.fromkeys((*split.defects, *found, *body.defects))),
+        defects=tuple(dict.fromkeys((*split.defects, *found, *body.defects, *cut_defect))),
     )
 
 
@@ -268,17 +272,20 @@ def parse_message(
     max_attachment_bytes: int = 5_000_000,
     raw_size: int | None = None,
     truncated: bool = False,
+    max_text_chars: int = 200_000,
 ) -> ParsedMessage:
     """Parse ``raw`` into a ParsedMessage; never raises.
 
     ``truncated`` says only the header block was fetched (the message was over
-    the size limit): the headers are read and the body is left empty.
+    the size limit): the headers are read and the body is left empty.  The
+    text is cut at ``max_text_chars`` characters, with a note saying so.
     """
     size = len(raw) if raw_size is None else raw_size
     try:
-        return _parse(raw, max_attachment_bytes, size, truncated)
+        return _parse(raw, max_attachment_bytes, size, truncated, max_text_chars)
     except Exception:  # Whatever went wrong, the person's words are kept as text.
         text = "" if truncated else decode_bytes(raw).replace("\r\n", "\n").replace("\r", "\n")
+        text = cut(text, max_text_chars)
         return ParsedMessage(
             raw_size=size,
             message_id=None,

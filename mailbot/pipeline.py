@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 
-from mailbot import verp
+from mailbot import commands, verp
 from mailbot.act import act
 from mailbot.classify import classify
 from mailbot.compose import compose
@@ -48,6 +48,7 @@ def parse(t: Triage, ctx: Context) -> Triage:
         max_attachment_bytes=ctx.config.service.max_stored_attachment_bytes,
         raw_size=t.raw.size,
         truncated=t.raw.truncated,
+        max_text_chars=ctx.config.service.max_stored_text_chars,
     )
     parts = (msg.from_addr or "", msg.header("date") or "", msg.subject)
     return replace(t, msg=msg, key=processing_key(t.raw.raw, msg.message_id, parts))
@@ -71,8 +72,6 @@ def screen(t: Triage, ctx: Context) -> Triage:
         own_marker=OWN_MARKER,
         own_return_path=verp.pattern(ctx.config.service),
     )
-    if verdict.verdict is Verdict.HUMAN and challenge_wording(t.parsed):
-        verdict = _challenge_to_our_mail(t.parsed, ctx) or verdict
     limit = ctx.rules.policy.limits.max_message_mb * 1_000_000
     return replace(t, screening=verdict, oversize=t.raw.size > limit)
 
@@ -89,6 +88,19 @@ def _challenge_to_our_mail(msg: ParsedMessage, ctx: Context) -> Screening | None
         return None
     reason = f"challenge-response request from {msg.from_addr or '<>'}, whom mailbot never wrote to"
     return Screening(Verdict.AUTO_REPLY, reason)
+
+
+def challenge(t: Triage, ctx: Context) -> Triage:
+    """Screen a "confirm you are human" answer to mailbot's email from someone it never wrote to.
+
+    This needs the outbox, so it is a stage of its own after screen, which
+    reads nothing but the email (and runs in the intake worker).
+    """
+    s = t.screening
+    if s is None or s.verdict is not Verdict.HUMAN or not challenge_wording(t.parsed):
+        return t
+    verdict = _challenge_to_our_mail(t.parsed, ctx)
+    return t if verdict is None else replace(t, screening=verdict)
 
 
 def bounced(t: Triage, ctx: Context) -> Triage:
@@ -117,14 +129,22 @@ def redact(t: Triage, ctx: Context) -> Triage:
     return replace(t, msg=cleaned, password_found=True)
 
 
+def read_commands(t: Triage, ctx: Context) -> Triage:
+    """Read the command lines at the top of the email once, for every later stage."""
+    msg = t.parsed
+    return replace(t, commands=commands.read_email(msg.new_text, msg.text))
+
+
 # The order in which every email is handled.  Each stage is a plain function
 # taking and returning a frozen Triage; a stage may set `finished` to stop.
 STAGES: tuple[Stage, ...] = (
     parse,
     dedupe,
     screen,
+    challenge,
     bounced,
     redact,
+    read_commands,
     identify,
     correlate,
     classify,

@@ -43,10 +43,12 @@ _HEADER_SENT = re.compile(
 )
 _QUOTED = re.compile(r"^\s*>")
 # email-reply-parser joins any "On ... wrote:" across the whole text with a
-# regex that backtracks badly (30 s on 25 KB of lines starting "On").
-# Attributions are handled here instead, so the library is shown no "On":
-# a private-use mark splits the word and is taken out again afterwards.
-_ON = re.compile(r"\bOn(?=\s)")
+# regex that backtracks badly (30 s on 25 KB of lines starting "On"), and
+# its "On.*wrote:$" re-reads the rest of a line from every "On" in it
+# ("OnOnOn..." or "Online" on every line is quadratic too).  Attributions are
+# handled here instead, so the library is shown no "On" at all: a private-use
+# mark splits every one and is taken out again afterwards.
+_ON = "On"
 _MARK = "\ue000"
 # A line starting "-word" right after a blank line is a signature to the
 # library, which then drops everything below it; lists are written that way.
@@ -154,7 +156,7 @@ def _library(text: str) -> str:
         _MARK + line if _is_list_item(lines, i) else line for i, line in enumerate(lines)
     )
     try:
-        reply = str(EmailReplyParser.parse_reply(_ON.sub("O" + _MARK + "n", guarded)))
+        reply = str(EmailReplyParser.parse_reply(guarded.replace(_ON, "O" + _MARK + "n")))
     except Exception:  # A library failure must not lose the text; keep it whole.
         return text
     return reply.replace(_MARK, "")

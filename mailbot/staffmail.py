@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mailbot import commands
+from mailbot.bounds import cut
 from mailbot.config import Config
 from mailbot.inbound import ParsedMessage
 from mailbot.rules import Rules
@@ -93,7 +94,10 @@ def _from_email(
 ) -> Outgoing | None:
     context = {
         "sender": _people(t),
-        "text": t.parsed.new_text.strip() or t.parsed.text.strip(),
+        "text": cut(
+            t.parsed.new_text.strip() or t.parsed.text.strip(),
+            ctx.config.service.max_quoted_text_chars,
+        ),
         "attachments": _attachments(t.parsed),
         **extra,
     }

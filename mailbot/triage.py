@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from mailbot.commands import Instructions
 from mailbot.directory import Sender
 from mailbot.inbound import ParsedMessage
 
@@ -145,6 +146,9 @@ class Triage:
     screening: Screening | None = None
     oversize: bool = False
     password_found: bool = False
+    # The command lines at the top of the email and the words below them,
+    # read once (after redaction) for every stage that asks.
+    commands: Instructions | None = None
     sender: Sender | None = None
     call: CallView | None = None
     thread_via: str = ""
@@ -173,6 +177,13 @@ class Triage:
         if self.msg is None:
             raise RuntimeError("stage ran before parse")
         return self.msg
+
+    @property
+    def instructions(self) -> Instructions:
+        """The email's commands; stages after read_commands may rely on them."""
+        if self.commands is None:
+            raise RuntimeError("stage ran before read_commands")
+        return self.commands
 
 
 @dataclass(frozen=True)

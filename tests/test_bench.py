@@ -35,3 +35,17 @@ def test_mail_intake_bench_prints_its_figures() -> None:
 def test_supporttime_bench_prints_its_figures() -> None:
     out = run_bench("bench/supporttime.py")
     assert re.search(r"P4 \(1 day / 10 days\): [0-9,]+/s", out), out
+
+
+def test_hostile_bench_prints_cpu_growth_and_memory_for_each_shape() -> None:
+    out = run_bench("bench/hostile.py", "--quick")
+    lines = out.strip().splitlines()
+    figures = re.compile(
+        r"(\w+) +(parse|screen|redact|pipeline) +n=\d+ +cpu=[0-9.]+s +4n=\d+ +cpu=[0-9.]+s +"
+        r"ratio=[0-9.]+ +peak_rss=\d+MB"
+    )
+    measured = {(m[1], m[2]) for line in lines if (m := figures.match(line))}
+    for shape in ("nested_list", "pre_spaces", "long_first_line", "single_line"):
+        assert {(shape, "parse"), (shape, "pipeline")} <= measured, out
+    assert {("blank_lines", "screen"), ("passwords", "redact")} <= measured, out
+    assert any("db_growth=" in line and "largest_email=" in line for line in lines), out
