@@ -218,10 +218,11 @@ STAFF_KINDS = (
     "school_reply",
     "receipt",
     "staff_update",
-    "change_review",
-    "change_reminder",
     "change_update",
 )
+# The board's review and reminder are in the staff thread too, but each
+# member's copy carries that member's reply token (replytoken.py), so their
+# ids are never quoted in the headers of mail that others receive.
 
 
 def staff_thread(session: Session, call: Call) -> tuple[str, ...]:
