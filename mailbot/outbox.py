@@ -148,7 +148,9 @@ async def send_due(
                 if attempts >= max_attempts:
                     _mark(session, row, status="failed", last_error=str(exc))
                     report = replace(report, failed=report.failed + 1)
-                    log.error("outbox %s gave up after %d tries: %s", row.message_id, attempts, exc)
+                    log.error(
+                        "outbox %s gave up after %d tries: %s", row.message_id, attempts, exc
+                    )
                 else:
                     _mark(
                         session, row, last_error=str(exc), next_attempt_at=now + backoff(attempts)
