@@ -220,9 +220,9 @@ STAFF_KINDS = (
     "staff_update",
     "change_update",
 )
-# The board's review and reminder are in the staff thread too, but each
-# member's copy carries that member's reply token (replytoken.py), so their
-# ids are never quoted in the headers of mail that others receive.
+# The board's review and reminder share the staff thread's subject but not
+# its headers: each member's copy carries that member's reply token
+# (replytoken.py), so its id must never be quoted in mail others receive.
 
 
 def staff_thread(session: Session, call: Call) -> tuple[str, ...]:
