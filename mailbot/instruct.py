@@ -51,7 +51,7 @@ def _unproven(
     assert sender is not None and sender.address is not None, "instruct checks the sender"
     person = sender.address.lower()
     session = ctx.store.session
-    key = replytoken.reply_key(session)
+    key = replytoken.reply_key(session, ctx.now)
     ids = (*msg.references, *msg.in_reply_to)
     reason = ""
     if not replytoken.answers(key, ids, call_id=call.id, kinds=kinds, person=person):

@@ -226,7 +226,7 @@ def enqueue(store: Store, config: Config, out: Outgoing, now: datetime) -> None:
     composed email passes, so that no path can send one without it.
     """
     service = config.service
-    for each in replytoken.personalise(store.session, out):
+    for each in replytoken.personalise(store.session, out, now):
         raw = build(each, from_name=service.name, from_addr=service.address, now=now)
         enqueue_raw(store, config, each, raw, now)
 

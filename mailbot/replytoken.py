@@ -21,7 +21,7 @@ import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from hashlib import sha256
 
 from sqlalchemy import select
@@ -67,7 +67,7 @@ VOTE = ("change_review", "change_reminder")
 SCHOOL_DECISION = (*sorted(SCHOOL_KINDS), "authorisation_request")
 
 
-def reply_key(session: Session) -> bytes:
+def reply_key(session: Session, now: datetime) -> bytes:
     """The secret key, read once per session; made here only if the row is missing.
 
     The migration creates the key, so this normally only reads it.  Should the
@@ -81,9 +81,7 @@ def reply_key(session: Session) -> bytes:
     if row is None:
         try:
             with session.begin_nested():
-                # The key's creation time is for an administrator's eyes only.
-                made = datetime.now(UTC)
-                session.add(Secret(name=KEY_NAME, value=secrets.token_hex(32), created_at=made))
+                session.add(Secret(name=KEY_NAME, value=secrets.token_hex(32), created_at=now))
         except IntegrityError:
             pass
         row = session.get_one(Secret, KEY_NAME)
@@ -137,7 +135,7 @@ def answers(
     return found
 
 
-def personalise(session: Session, out: Outgoing) -> tuple[Outgoing, ...]:
+def personalise(session: Session, out: Outgoing, now: datetime) -> tuple[Outgoing, ...]:
     """The email(s) to enqueue for ``out``: with reply tokens where a decision may answer them.
 
     A request for a decision goes to each of its recipients as an email of
@@ -146,7 +144,7 @@ def personalise(session: Session, out: Outgoing) -> tuple[Outgoing, ...]:
     if out.call_id is None or not out.to:
         return (out,)
     if out.kind in PERSONAL_KINDS:
-        key = reply_key(session)
+        key = reply_key(session, now)
         people = tuple(dict.fromkeys((*out.to, *out.cc)))
         return tuple(
             replace(
@@ -160,7 +158,7 @@ def personalise(session: Session, out: Outgoing) -> tuple[Outgoing, ...]:
             for person in people
         )
     if out.kind in SCHOOL_KINDS:
-        key = reply_key(session)
+        key = reply_key(session, now)
         mid = personal_id(key, out.message_id, call_id=out.call_id, kind=out.kind, person=out.to[0])
         return (replace(out, message_id=mid),)
     return (out,)

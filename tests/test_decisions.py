@@ -213,7 +213,7 @@ def test_the_headteacher_gets_the_request_alone_with_their_token(held: Env) -> N
     assert recipients(asked) == [HEAD]
     assert header(asked, "Message-ID").strip() == asked.message_id
     with held.sessions() as s:
-        key = replytoken.reply_key(s)
+        key = replytoken.reply_key(s, local(2026, 11, 23, 12, 0))
     kinds = replytoken.AUTHORISATION
     ids = (asked.message_id,)
     assert replytoken.answers(key, ids, call_id=1, kinds=kinds, person=HEAD)

@@ -6,7 +6,6 @@ Create Date: 2026-12-05
 """
 
 import secrets
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    table = op.create_table(
+    op.create_table(
         "secrets",
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text(), nullable=False),
@@ -27,15 +26,11 @@ def upgrade() -> None:
     # The key is made here, once, so that every process finds it already
     # there: generating it lazily would let two processes race to create it.
     # It lives only in the database, never in the repository or config.
-    op.bulk_insert(
-        table,
-        [
-            {
-                "name": "reply_token_key",
-                "value": secrets.token_hex(32),
-                "created_at": datetime.now(UTC).replace(tzinfo=None),
-            }
-        ],
+    op.execute(
+        sa.text(
+            "INSERT INTO secrets (name, value, created_at) "
+            "VALUES ('reply_token_key', :value, CURRENT_TIMESTAMP)"
+        ).bindparams(value=secrets.token_hex(32))
     )
 
 
