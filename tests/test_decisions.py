@@ -29,7 +29,7 @@ from support import (
 )
 
 from mailbot import replytoken
-from mailbot.models import Vote
+from mailbot.models import Secret, Vote
 from mailbot.triage import Action
 
 HEAD = "head@oakfield-primary.westshire.sch.uk"
@@ -361,3 +361,20 @@ def test_a_token_is_bound_to_the_call_the_kind_and_the_person() -> None:
     assert not replytoken.answers(key, (mid,), call_id=1, kinds=kinds, person=JO)
     assert not replytoken.answers(bytes(32), (mid,), call_id=1, kinds=kinds, person=HEAD)
     assert not replytoken.answers(key, (base,), call_id=1, kinds=kinds, person=HEAD)
+
+
+def test_the_migration_makes_one_secret_key_and_a_missing_one_is_remade(
+    tmp_path: Path, db_url: str
+) -> None:
+    env = make_env(tmp_path, db_url)
+    now = local(2026, 11, 23, 12, 0)
+    with env.sessions() as s:
+        [stored] = s.scalars(select(Secret)).all()
+        assert stored.name == replytoken.KEY_NAME and len(bytes.fromhex(stored.value)) == 32
+        assert replytoken.reply_key(s, now) == bytes.fromhex(stored.value)
+        s.delete(stored)
+        s.commit()
+    with env.sessions() as s, s.begin():
+        remade = replytoken.reply_key(s, now)
+    with env.sessions() as s:
+        assert replytoken.reply_key(s, now) == remade != bytes.fromhex(stored.value)
