@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from mailbot import changecmd, changemail, incidents, staffmail
 from mailbot.directory import SenderKind
 from mailbot.mime import valid_address
 from mailbot.supporttime import describe
-from mailbot.templatevars import call_context, message_id, spoc_copies
-from mailbot.triage import Action, CallView, Context, IncidentView, Outgoing, Triage
+from mailbot.templatevars import call_context, in_thread, message_id, spoc_copies
+from mailbot.triage import (
+    Action,
+    CallView,
+    Context,
+    IncidentView,
+    Outgoing,
+    RefusedDecision,
+    Triage,
+)
+
+# The note to a person whose decision by email was not acted on.
+DECISION_REFUSED = "decision_refused"
 
 
 def _service(ctx: Context) -> dict[str, str]:
@@ -139,6 +151,33 @@ def _simple_reply(t: Triage, ctx: Context, kind: str, extra: dict[str, Any]) -> 
     )
 
 
+def _decision_refused(
+    t: Triage, ctx: Context, call: CallView, refused: RefusedDecision
+) -> Outgoing | None:
+    """Tell the person a decision in their name was not acted on, at most once a day.
+
+    It goes to their own address (never to whoever else the email named), in
+    reply to the email of ours they should have answered, and quotes nothing
+    of the email but its command word: it may have come from a forger.
+    """
+    since = ctx.now - timedelta(days=1)
+    if ctx.store.auto_replies_since(refused.person, since, kind=DECISION_REFUSED):
+        return None
+    extra = {
+        "person": {"name": refused.name, "address": refused.person},
+        "command": refused.command,
+        "reason": refused.reason,
+        "replied": refused.answer_to is not None,
+    }
+    context = {"service": _service(ctx), "call": call_context(call, ctx.rules, ctx.now), **extra}
+    rendered = ctx.rules.templates.render(DECISION_REFUSED, context)
+    thread = (refused.answer_to,) if refused.answer_to else ()
+    return in_thread(
+        DECISION_REFUSED, rendered, to=(refused.person,), cc=(),
+        mid=message_id(ctx, t.key, DECISION_REFUSED, call.ref), thread=thread, call_id=call.id,
+    )  # fmt: skip
+
+
 def compose(t: Triage, ctx: Context) -> Triage:
     """Compose the emails this decision sends (none for automatic mail)."""
     msg = t.parsed
@@ -158,8 +197,9 @@ def compose(t: Triage, ctx: Context) -> Triage:
         outgoing.append(_reopened(t, ctx, t.call))
         staff.append(staffmail.school_reply(t, ctx, t.call))
     elif t.action is Action.APPEND and t.call is not None and not _from_staff(t):
-        # A headteacher's #authorise is answered by the decision notices instead.
-        if t.worked is None:
+        # A headteacher's #authorise is answered by the decision notices
+        # instead, and a refused decision by the note to its person alone.
+        if t.worked is None and t.refused_decision is None:
             staff.append(staffmail.school_reply(t, ctx, t.call))
     elif t.action is Action.UNVERIFIED:
         sender = {"name": msg.from_name, "address": msg.from_addr, "reason": t.reason}
@@ -174,6 +214,10 @@ def compose(t: Triage, ctx: Context) -> Triage:
         outgoing.append(_simple_reply(t, ctx, "oversize", extra))
     if t.worked is not None and t.call is not None and _from_staff(t):
         staff.append(staffmail.receipt(t, ctx, t.call, t.worked))
+    if t.refused_decision is not None and t.call is not None:
+        warning = _decision_refused(t, ctx, t.call, t.refused_decision)
+        if warning is not None:
+            outgoing.append(warning)
     if t.call is not None and changecmd.asks_emergency(t):
         # Only staff raise emergency changes; the school is told so plainly.
         outgoing.append(_emergency_refused(t, ctx, t.call))

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from mailbot import actions, changecmd, changes, staffcommands
+from mailbot import (
+    actions,
+    authresults,
+    changecmd,
+    changes,
+    ecab,
+    lifecycle,
+    replytoken,
+    staffcommands,
+)
 from mailbot.act import writes_to_school
 from mailbot.bounds import cut
 from mailbot.commands import Instructions
 from mailbot.directory import SenderKind
 from mailbot.models import Call
 from mailbot.store import view
-from mailbot.triage import Action, Context, Triage
+from mailbot.triage import Action, Context, RefusedDecision, Triage
+
+# The board's votes: a member's own decision, never given on anyone's behalf.
+VOTES = frozenset({"approve", "reject"})
 
 
 def _headteacher_of(t: Triage, call: Call) -> bool:
@@ -26,6 +38,49 @@ def _headteacher_of(t: Triage, call: Call) -> bool:
     )
 
 
+def _unproven(
+    t: Triage, ctx: Context, call: Call, command: str, kinds: tuple[str, ...]
+) -> RefusedDecision | None:
+    """Why a decision by email does not provably come from its sender's mailbox, or None.
+
+    It must answer an email of ``kinds`` that mailbot sent that very person
+    about this call (replytoken.py) and, where the configuration names our
+    receiving server, pass its authentication checks as well.
+    """
+    msg, sender = t.parsed, t.sender
+    assert sender is not None and sender.address is not None, "instruct checks the sender"
+    person = sender.address.lower()
+    session = ctx.store.session
+    key = replytoken.reply_key(session, ctx.now)
+    ids = (*msg.references, *msg.in_reply_to)
+    reason = ""
+    if not replytoken.answers(key, ids, call_id=call.id, kinds=kinds, person=person):
+        reason = "it was not a reply to the email we sent you asking for it"
+    elif ctx.config.service.authserv_id:
+        verdict = authresults.check(msg, ctx.config.service.authserv_id)
+        if not verdict.passed:
+            reason = f"our mail server could not confirm it came from you ({verdict.reason})"
+    if not reason:
+        return None
+    return RefusedDecision(
+        person=person,
+        name=ecab.person(ctx.rules, call, person),
+        command=f"#{command}",
+        reason=reason,
+        answer_to=replytoken.request_for(session, call.id, person, kinds),
+    )
+
+
+def _refuse(t: Triage, ctx: Context, call: Call, refused: RefusedDecision) -> Triage:
+    """Carry out nothing, and record on the call that a decision was refused and why."""
+    lifecycle.add_event(
+        ctx.store.session, call, at=ctx.now, actor=refused.person, kind="decision_refused",
+        detail=f"{refused.command} not acted on: {refused.reason}",
+    )  # fmt: skip
+    note = f"{refused.command} from {refused.person} not acted on: {refused.reason}"
+    return replace(t, refused_decision=refused, notes=(*t.notes, note))
+
+
 def instruct(t: Triage, ctx: Context) -> Triage:
     """Apply what the email asks of its call, and send staff's words on to the school.
 
@@ -34,7 +89,10 @@ def instruct(t: Triage, ctx: Context) -> Triage:
     school's headteacher may answer an authorisation request with #authorise
     or #decline, and the requester or headteacher may #appeal or #withdraw a
     change request (see changes.py).  From anyone else, lines starting with
-    "#" are plain text.
+    "#" are plain text.  Those decisions, and board members' votes, count only
+    when they answer the email mailbot sent that person (a reply token) and
+    pass authentication where the server reports it; otherwise nothing is
+    done and compose tells the person.
     """
     sender = t.sender
     if t.call is None or sender is None or sender.address is None:
@@ -56,6 +114,21 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         body=cut(found.body, ctx.config.service.max_quoted_text_chars),
     )
     if sender.kind is SenderKind.STAFF:
+        # A vote is the member's own decision, so one that would count must
+        # answer the review email mailbot sent that member; one refused anyway
+        # (not a member, decided already, no reason) is answered by the
+        # receipt as before.  Staff acting for the school (#authorise,
+        # #withdraw) are trusted as staff, which identify checks.
+        votes = [
+            c
+            for c in found.commands
+            if c.name in VOTES
+            and not isinstance(staffcommands.TABLE[c.name](job, c.arg), actions.Refused)
+        ]
+        if votes:
+            refused = _unproven(t, ctx, call, votes[0].name, replytoken.VOTE)
+            if refused is not None:
+                return _refuse(t, ctx, call, refused)
         asked = bool(found.commands or found.problems)
         # A new call from staff keeps its text as the call's details; on an
         # existing call the words go to the school unless the officer already
@@ -76,8 +149,14 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         if first.name in staffcommands.HEADTEACHER_COMMANDS:
             if call.status != "awaiting_authorisation" or not _headteacher_of(t, call):
                 return t
-        elif not changecmd.school_may(session, ctx.rules, t, call, first.name):
+            kinds = replytoken.AUTHORISATION
+        elif changecmd.school_may(session, ctx.rules, t, call, first.name):
+            kinds = replytoken.SCHOOL_DECISION
+        else:
             return t
+        refused = _unproven(t, ctx, call, first.name, kinds)
+        if refused is not None:
+            return _refuse(t, ctx, call, refused)
         worked = staffcommands.run(job, Instructions((first,), found.body), relay=False)
     else:
         return t

@@ -218,10 +218,11 @@ STAFF_KINDS = (
     "school_reply",
     "receipt",
     "staff_update",
-    "change_review",
-    "change_reminder",
     "change_update",
 )
+# The board's review and reminder share the staff thread's subject but not
+# its headers: each member's copy carries that member's reply token
+# (replytoken.py), so its id must never be quoted in mail others receive.
 
 
 def staff_thread(session: Session, call: Call) -> tuple[str, ...]:

@@ -46,10 +46,12 @@ class _Wire(Compat32):
             return f"{name}: {value}{self.linesep}"
         # Break before a space so that no line passes 78 characters, unless a
         # single word is longer (a Message-ID may be); RFC 5322 section 2.2.3.
+        # The first word stays beside the name: a value that starts on the
+        # next line reads back with a leading space in some parsers.
         lines: list[str] = []
-        line = f"{name}:"
+        first = line = f"{name}:"
         for word in value.split(" "):
-            if len(line) + 1 + len(word) > 78 and line.strip():
+            if len(line) + 1 + len(word) > 78 and line.strip() and line != first:
                 lines.append(line)
                 line = ""
             line += " " + word

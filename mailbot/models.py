@@ -362,3 +362,11 @@ class BouncedContact(Base):
     message_id: Mapped[str] = mapped_column(String(998), default="")
     bounced_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     bounces: Mapped[int] = mapped_column(Integer, default=1)
+class Secret(Base):
+    """A secret mailbot generated for itself (the reply-token key); never shown or logged."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

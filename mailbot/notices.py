@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mailbot import commands, verp
+from mailbot import commands, replytoken, verp
 from mailbot.config import Config
 from mailbot.directory import Directory, Officer
 from mailbot.mime import build, valid_address
@@ -219,10 +219,16 @@ def solved_extra(rules: Rules, call: CallView, note: str, now: datetime) -> dict
 
 
 def enqueue(store: Store, config: Config, out: Outgoing, now: datetime) -> None:
-    """Put a notice in the outbox (and on the call's record)."""
+    """Put a notice in the outbox (and on the call's record).
+
+    An email that asks a person for a decision, or goes to the school about
+    its call, gets a reply token here (replytoken.py), the one place every
+    composed email passes, so that no path can send one without it.
+    """
     service = config.service
-    raw = build(out, from_name=service.name, from_addr=service.address, now=now)
-    enqueue_raw(store, config, out, raw, now)
+    for each in replytoken.personalise(store.session, out, now):
+        raw = build(each, from_name=service.name, from_addr=service.address, now=now)
+        enqueue_raw(store, config, each, raw, now)
 
 
 def enqueue_raw(store: Store, config: Config, out: Outgoing, raw: bytes, now: datetime) -> None:

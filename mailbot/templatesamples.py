@@ -233,6 +233,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         },
         "status_url": "https://status.example.gov.uk/",
     },
+    "decision_refused": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "person": {"name": "Helen Marsh", "address": "head@example.sch.uk"},
+        "command": "#authorise",
+        "reason": "it was not a reply to the email we sent you asking for it",
+        "replied": True,
+    },
     "unverified_staff": {
         "service": _SERVICE,
         "subject": "Re: [ICT-000123] Internet very slow in the ICT suite",

@@ -137,6 +137,22 @@ class Worked:
 
 
 @dataclass(frozen=True)
+class RefusedDecision:
+    """A decision by email (#authorise, a vote, #withdraw...) that did not prove its sender.
+
+    Nothing in the email was carried out; ``person`` (whose address it came
+    from) is told, in reply to ``answer_to``, the email of ours it should have
+    answered (None when we never sent them one on this call).
+    """
+
+    person: str
+    name: str
+    command: str
+    reason: str
+    answer_to: str | None
+
+
+@dataclass(frozen=True)
 class Triage:
     """Everything known about one email so far; each stage returns a new one."""
 
@@ -163,6 +179,8 @@ class Triage:
     # What the commands at the top of a staff email (or a headteacher's
     # #authorise) did; None when the email carried none and relayed nothing.
     worked: Worked | None = None
+    # A decision that did not come provably from its person's mailbox.
+    refused_decision: RefusedDecision | None = None
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
     # Set when parse, screen and redact have already run (in the intake

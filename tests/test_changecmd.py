@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,8 +35,13 @@ def logged(tmp_path: Path, name: str) -> tuple[Env, Path]:
     return env, write_config_file(folder, url=url)
 
 
-def review_id(env: Env) -> str:
-    return next(o.message_id for o in env.outbox() if o.kind == "change_review")
+def review_id(env: Env, member: str) -> str:
+    """The review email sent to ``member``: each member gets one of their own."""
+    return next(
+        o.message_id
+        for o in env.outbox()
+        if o.kind == "change_review" and json.loads(o.recipients) == [member]
+    )
 
 
 def sent(env: Env) -> list[tuple[str, list[str], str]]:
@@ -66,7 +72,7 @@ def test_the_command_line_votes_as_the_same_email_does(
     raw = (
         f"From: Board Member <{member}>\r\nTo: {SUPPORT}\r\n"
         "Subject: RE: [ICT-000001] Oakfield Primary School: a change\r\n"
-        f"In-Reply-To: {review_id(by_mail)}\r\nMessage-ID: <vote@westshire.gov.uk>\r\n\r\n"
+        f"In-Reply-To: {review_id(by_mail, member)}\r\nMessage-ID: <vote@westshire.gov.uk>\r\n\r\n"
         + lines.replace("\n", "\r\n")
         + "\r\n"
     ).encode()
