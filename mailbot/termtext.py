@@ -16,9 +16,7 @@ _VISIBLE = (
     *range(0x202A, 0x202F),
     *range(0x2066, 0x206A),
 )
-_TABLE: dict[int, str] = {
-    c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _VISIBLE
-}
+_TABLE: dict[int, str] = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _VISIBLE}
 
 
 def terminal_safe(text: str) -> str:
