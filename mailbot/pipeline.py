@@ -16,7 +16,7 @@ from mailbot.instruct import instruct
 from mailbot.mime import OWN_MARKER
 from mailbot.outbox import enqueue
 from mailbot.parse import parse_message
-from mailbot.redact import redact as redact_text
+from mailbot.redact import redact_message
 from mailbot.screen import screen as screen_message
 from mailbot.triage import Action, Context, Triage
 
@@ -64,17 +64,14 @@ def screen(t: Triage, ctx: Context) -> Triage:
 
 
 def redact(t: Triage, ctx: Context) -> Triage:
-    """Remove passwords a school sent unprompted before anything is stored or quoted."""
-    msg = t.parsed
-    text, new_text, subject = (
-        redact_text(msg.text),
-        redact_text(msg.new_text),
-        redact_text(msg.subject),
-    )
-    found = text.found or new_text.found or subject.found
+    """Remove passwords a school sent unprompted before anything is stored, quoted or screened.
+
+    This runs before screening because the screen's reasons quote the
+    subject, and those reasons are stored.
+    """
+    cleaned, found = redact_message(t.parsed)
     if not found:
         return t
-    cleaned = replace(msg, text=text.text, new_text=new_text.text, subject=subject.text, html=None)
     return replace(t, msg=cleaned, password_found=True)
 
 
@@ -83,8 +80,8 @@ def redact(t: Triage, ctx: Context) -> Triage:
 STAGES: tuple[Stage, ...] = (
     parse,
     dedupe,
-    screen,
     redact,
+    screen,
     identify,
     correlate,
     classify,
