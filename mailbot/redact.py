@@ -127,6 +127,8 @@ _LOOK = 200
 _QUOTED_MAX = 60
 
 _NON_SPACE = re.compile(rf"\S{{1,{_LOOK}}}")
+# Measures a secret already accepted, once; the scan then jumps past it.
+_TOKEN = re.compile(r"\S*")
 
 
 @dataclass(frozen=True)
@@ -193,10 +195,8 @@ class _Found:
 
 def _token_end(text: str, start: int) -> int:
     """The end of the run of non-blank characters starting at ``start``."""
-    end = start
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    return end
+    found = _TOKEN.match(text, start)
+    return found.end() if found else start
 
 
 def _quoted(text: str, start: int) -> _Found | None:
@@ -260,11 +260,13 @@ def _secret(match: re.Match[str]) -> _Found | None:
     token = probe.group(0) if probe else ""
     secret = token.rstrip(_TRAILING)
     weak = bool(groups.get("dash") or groups.get("gap")) or (
-        groups.get("word") is not None and match.re is _PAIR
+        # A pair after a bare "login:" or "account:" (only _PAIR has "strong").
+        "strong" in groups and groups.get("word") is not None
     )
     # Straight after the word with nothing between ("pwd Hunter44"), a short
     # token is more likely a version or a count ("password 2FA") than a secret.
-    if groups.get("gap") and match.re is _ANNOUNCED and len(secret) < 4:
+    # (Only _ANNOUNCED has "nextline"; after a user name a gap is expected.)
+    if groups.get("gap") and "nextline" in groups and len(secret) < 4:
         return None
     after_number = bool(_LENGTH_WORDS.match(text, start + len(token)))
     if not _plausible(secret, word, weak=weak, after_number=after_number):
