@@ -11,7 +11,9 @@ MARK = "[password removed]"
 
 # Every pattern below has bounded repetition only, and each scan moves
 # forward through the text, so a pass costs a constant per character:
-# 1 MB of password-like text cannot take longer than 1 MB of prose.
+# 1 MB of password-like text cannot take longer than 1 MB of prose.  Runs
+# that cannot give characters back to what follows them are possessive
+# ({1,64}+), which keeps that constant small.
 
 # The words that announce a secret, in the languages schools write in and
 # the spellings people use to dodge filters (p/w, pword, Pa$$word, P@ssw0rd).
@@ -25,7 +27,7 @@ _WORDS = (
 
 # What may sit between the word and its connector: "the password for the
 # admin account on the filtering box is ...", "the PIN on the door is ...".
-_QUALIFIER = r"(?:\s{1,4}(?:for|on|of|to|at|in|für|pour)(?:\s{1,4}[\w'./-]{1,40}){1,10}?)?"
+_QUALIFIER = r"(?:\s{1,4}(?:for|on|of|to|at|in|für|pour)(?:\s{1,4}[\w'./-]{1,40}+){1,10}?)?"
 
 # A colon or equals sign.  After a colon the value may start on the next line.
 _COLON = r"(?P<colon>[ \t]{0,8}(?P<sign>[:=])[ \t]{0,8}(?:\r?\n[ \t]{0,8})?)"
@@ -69,7 +71,7 @@ _ANNOUNCED = re.compile(
 # after a user name, the secret needs no connector at all.
 _AFTER_USER = re.compile(
     r"\b(?:user[ \t]?name|user(?:[ \t]?id)?|login|account)\b[ \t]{0,8}[:=]?[ \t]{0,8}"
-    r"[^\s,;/|]{1,64}[ \t]{0,8}[,;/|]?[ \t]{0,8}(?:and[ \t]{1,4})?(?:the[ \t]{1,4})?"
+    r"[^\s,;/|]{1,64}+[ \t]{0,8}[,;/|]?[ \t]{0,8}(?:and[ \t]{1,4})?(?:the[ \t]{1,4})?"
     rf"(?P<word>{_WORDS}|pass)\b"
     r"(?:(?P<colon>[ \t]{0,8}(?P<sign>[:=])[ \t]{0,8})|(?P<gap>[ \t]{1,8}))"
     rf"{_NOT_MARK}{_START}",
@@ -82,7 +84,7 @@ _AFTER_USER = re.compile(
 _PAIR = re.compile(
     r"\b(?:(?P<strong>credentials|creds|log-?[io]n[ \t]details"
     rf"|user[ \t]?name[ \t]{{0,2}}(?:/|and|&)[ \t]{{0,2}}{_WORDS})|(?P<word>login|logon|account))"
-    r"[ \t]{0,8}(?::|=|-|are|is)[ \t]{0,8}[^\s/|,;]{1,64}[ \t]{0,4}[/|][ \t]{0,4}"
+    r"[ \t]{0,8}(?::|=|-|are|is)[ \t]{0,8}[^\s/|,;]{1,64}+[ \t]{0,4}[/|][ \t]{0,4}"
     rf"{_NOT_MARK}{_START}",
     re.IGNORECASE,
 )
