@@ -121,7 +121,7 @@ _LENGTH_WORDS = re.compile(r"\s{1,8}(?:characters?|chars?|digits?|letters?|long)
 _TRAILING = ".,;:)]}>"
 
 # Closing quotes for each opening quote.
-_CLOSERS = {'"': '"”', "'": "'’", "“": "”\"", "‘": "’'", "`": "`"}
+_CLOSERS = {'"': '"”', "'": "'’", "“": '”"', "‘": "’'", "`": "`"}
 
 # How far a decision looks: enough for any password, little enough that a
 # rejected candidate costs a constant however long the line or token is.
@@ -242,9 +242,7 @@ def _secret(match: re.Match[str]) -> _Found | None:
             return None
         secret = text[found.start : found.end].strip()
         weak = bool(groups.get("dash") or groups.get("gap"))
-        ok = _plausible(secret, word, weak=weak, after_number=False) or (
-            " " in secret and not weak
-        )
+        ok = _plausible(secret, word, weak=weak, after_number=False) or (" " in secret and not weak)
         return found if ok and secret else None
     if groups.get("nextline") is not None and not _next_line_allowed(text, match.start("word")):
         return None
@@ -328,7 +326,6 @@ def redact(text: str) -> Redaction:
             break
         cleaned = again
     return Redaction(cleaned, cleaned != text)
-
 
 
 # Headers whose words a person wrote and mailbot may show or store.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -12,9 +13,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 from support import Env, local, make_env
 
 from mailbot import redact as redact_module
+from mailbot.db import make_engine, make_sessions
 from mailbot.models import Base
 from mailbot.redact import redact
 
@@ -118,10 +121,10 @@ def _pieces(secret: str) -> list[str]:
     return [secret] if " " not in secret else [w for w in secret.split() if len(w) > 3]
 
 
-def _stored(env: Env) -> str:
+def _stored(sessions: sessionmaker[Session]) -> str:
     """Every value in every table, as text (bytes decoded leniently)."""
     values: list[str] = []
-    with env.sessions() as session:
+    with sessions() as session:
         for table in Base.metadata.sorted_tables:
             for row in session.execute(select(table)):
                 for value in row:
@@ -152,7 +155,7 @@ def test_password_never_stored_nor_sent_and_the_sender_is_advised(env: Env, case
     t = env.feed(_email(case), MONDAY_9)
     assert t.password_found, case.id
     assert t.call is not None
-    stored = _stored(env)
+    stored = _stored(env.sessions)
     sent = {row.kind: _readable(row.raw) for row in env.outbox()}
     # The new call's team notice and the confirmation are both written.
     assert {"new_call", "confirmation"} <= set(sent), sorted(sent)
@@ -196,7 +199,7 @@ def test_a_reply_on_a_call_with_a_password_gets_the_advice(env: Env) -> None:
     advice = [r for r in env.outbox() if r.kind == "password_advice"]
     assert [r for r in advice if SCHOOL in r.recipients]
     assert ADVICE in _readable(advice[0].raw)
-    assert "Gl4ss" not in _stored(env)
+    assert "Gl4ss" not in _stored(env.sessions)
 
 
 # --- linear cost --------------------------------------------------------------
@@ -286,3 +289,36 @@ def test_redact_work_grows_linearly(shape: str, monkeypatch: pytest.MonkeyPatch)
     # cost sixteen), and never more than a few searches per character.
     assert large / small < 4.5, (small, large)
     assert large < 80_000 * 4 * 6 * 2, large
+
+
+# --- through a real Dovecot and SMTP server -------------------------------------
+
+
+def test_password_in_subject_name_and_attachment_never_leaves_by_smtp(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    from test_intake import configure, daemon
+
+    config = configure(tmp_path, dovecot, smtp_sink)
+    case = Case(
+        "everywhere",
+        "Tr0ub4dor&3",
+        body="password: correct horse battery staple",
+        subject="new password {} not accepted",
+        name="Tom (pwd {})",
+        attachment_name="details.txt",
+        attachment_text="Password\n{}\n",
+    )
+    dovecot.deliver(_email(case))
+    report, sent, _ = asyncio.run(daemon(config).run_once())
+    assert [o.action for o in report.outcomes] == ["open_call"]
+    assert sent.sent >= 2
+    delivered = [_readable(m.raw) for m in smtp_sink.messages]
+    for text in delivered:
+        for piece in ("Tr0ub4dor", "horse battery", "staple"):
+            assert piece not in text
+    [confirmation] = [_readable(m.raw) for m in smtp_sink.to_schools()]
+    assert ADVICE in confirmation
+    assert "Dear Tom (pwd [password removed])" in confirmation
+    stored = _stored(make_sessions(make_engine(config.database.url)))
+    assert "Tr0ub4dor" not in stored and "staple" not in stored
