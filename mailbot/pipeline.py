@@ -16,6 +16,7 @@ from mailbot.instruct import instruct
 from mailbot.mime import OWN_MARKER
 from mailbot.outbox import enqueue
 from mailbot.parse import parse_message
+from mailbot.redact import redact as redact_text
 from mailbot.redact import redact_message
 from mailbot.screen import screen as screen_message
 from mailbot.triage import Action, Context, Triage
@@ -64,15 +65,24 @@ def screen(t: Triage, ctx: Context) -> Triage:
 
 
 def redact(t: Triage, ctx: Context) -> Triage:
-    """Remove passwords a school sent unprompted before anything is stored, quoted or screened.
-
-    This runs before screening because the screen's reasons quote the
-    subject, and those reasons are stored.
-    """
-    cleaned, found = redact_message(t.parsed)
+    """Remove passwords a school sent unprompted before anything is stored or quoted."""
+    msg = t.parsed
+    cleaned, found = redact_message(msg)
     if not found:
         return t
-    return replace(t, msg=cleaned, password_found=True)
+    screening = t.screening
+    if screening is not None:
+        # The screen's reason quotes the subject or the From header, and it
+        # is stored: quote the cleaned ones, and clean what else it says.
+        reason = screening.reason
+        for before, after in (
+            (repr(msg.subject[:60]), repr(cleaned.subject[:60])),
+            (msg.header("from") or "", cleaned.header("from") or ""),
+        ):
+            if before and before != after:
+                reason = reason.replace(before, after)
+        screening = replace(screening, reason=redact_text(reason).text)
+    return replace(t, msg=cleaned, password_found=True, screening=screening)
 
 
 # The order in which every email is handled.  Each stage is a plain function
@@ -80,8 +90,8 @@ def redact(t: Triage, ctx: Context) -> Triage:
 STAGES: tuple[Stage, ...] = (
     parse,
     dedupe,
-    redact,
     screen,
+    redact,
     identify,
     correlate,
     classify,

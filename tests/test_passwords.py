@@ -322,3 +322,15 @@ def test_password_in_subject_name_and_attachment_never_leaves_by_smtp(
     assert "Dear Tom (pwd [password removed])" in confirmation
     stored = _stored(make_sessions(make_engine(config.database.url)))
     assert "Tr0ub4dor" not in stored and "staple" not in stored
+
+
+def test_automatic_mail_with_a_password_in_the_subject_keeps_no_trace(env: Env) -> None:
+    case = Case(
+        "auto", "Tr0ub4dor&3", body="I am out of the office.", subject="Automatic reply: pwd {}"
+    )
+    t = env.feed(_email(case), MONDAY_9)
+    assert t.screening is not None and t.screening.automatic
+    assert t.password_found and t.outgoing == ()
+    # The screen's reason quotes the subject, and it is stored.
+    assert "auto-reply subject" in t.screening.reason
+    assert "Tr0ub4dor" not in _stored(env.sessions)
