@@ -334,3 +334,12 @@ def test_automatic_mail_with_a_password_in_the_subject_keeps_no_trace(env: Env) 
     # The screen's reason quotes the subject, and it is stored.
     assert "auto-reply subject" in t.screening.reason
     assert "Tr0ub4dor" not in _stored(env.sessions)
+
+
+def test_a_stranger_who_sends_a_password_is_advised_in_the_polite_reply(env: Env) -> None:
+    case = Case("stranger", "Kx93!mq", body="p/w: {}")
+    raw = _email(case).replace(SCHOOL.encode(), b"someone@example.com")
+    t = env.feed(raw, MONDAY_9)
+    assert t.password_found and [o.kind for o in t.outgoing] == ["unknown_sender"]
+    [reply] = [r for r in env.outbox() if r.kind == "unknown_sender"]
+    assert ADVICE in _readable(reply.raw) and "Kx93" not in _readable(reply.raw)
