@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO, cast
 from zoneinfo import ZoneInfo
 
 from mailbot import callcmd, calls, changelist, health, incidentcmd, parked, reportcmd, slacmd
@@ -19,6 +21,7 @@ from mailbot.daemon import Clock, Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
 from mailbot.errors import ConfigError, MailbotError, RulesError
 from mailbot.rules import load_rules
+from mailbot.termtext import SafeStream
 
 
 def parse_now(value: str, zone: str = "Europe/London") -> datetime:
@@ -307,6 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mailbot` console script."""
     args = build_parser().parse_args(argv)
+    # Every command may print text that came in by email; on a terminal its
+    # control characters are shown, never obeyed.  JSON output is left exact:
+    # json.dumps already escapes control characters.
+    out = sys.stdout if getattr(args, "json", False) else cast(TextIO, SafeStream(sys.stdout))
+    err = cast(TextIO, SafeStream(sys.stderr))
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     # The demo tells its own story; server chatter would bury it.
     quiet = args.command == "demo" and not args.verbose
     logging.basicConfig(

@@ -74,7 +74,13 @@ def _to_sender(
     """A reply about ``call`` to whoever wrote, in their thread, the school's SPOCs copied."""
     msg = t.parsed
     to = (msg.from_addr,) if msg.from_addr else ()
-    context = {"service": _service(ctx), "call": call_context(call, ctx.rules, ctx.now), **extra}
+    context = {
+        "service": _service(ctx),
+        "call": call_context(call, ctx.rules, ctx.now),
+        # Every reply to someone who sent a password advises them to change it.
+        "password_removed": t.password_found,
+        **extra,
+    }
     rendered = ctx.rules.templates.render(kind, context)
     in_reply_to, refs = _threading(t)
     return Outgoing(
@@ -134,9 +140,13 @@ def _reopened(t: Triage, ctx: Context, call: CallView) -> Outgoing:
 
 def _simple_reply(t: Triage, ctx: Context, kind: str, extra: dict[str, Any]) -> Outgoing:
     msg = t.parsed
-    rendered = ctx.rules.templates.render(
-        kind, {"service": _service(ctx), "subject": msg.subject, **extra}
-    )
+    context = {
+        "service": _service(ctx),
+        "subject": msg.subject,
+        "password_removed": t.password_found,
+        **extra,
+    }
+    rendered = ctx.rules.templates.render(kind, context)
     in_reply_to, refs = _threading(t)
     return Outgoing(
         kind=kind,
@@ -221,8 +231,24 @@ def compose(t: Triage, ctx: Context) -> Triage:
     if t.call is not None and changecmd.asks_emergency(t):
         # Only staff raise emergency changes; the school is told so plainly.
         outgoing.append(_emergency_refused(t, ctx, t.call))
+    if t.call is not None and _needs_password_advice(t, outgoing):
+        outgoing.append(_to_sender(t, ctx, t.call, "password_advice", {}, copy_spocs=False))
     outgoing.extend(out for out in staff if out is not None)
     return replace(t, outgoing=tuple(outgoing))
+
+
+def _needs_password_advice(t: Triage, outgoing: list[Outgoing]) -> bool:
+    """A person at a school sent a password and nothing else answers them.
+
+    Every other reply to the sender carries the advice itself; this covers a
+    school's reply on a call, which is otherwise passed on without an answer.
+    """
+    if not t.password_found or t.call is None or _from_staff(t):
+        return False
+    if t.action not in (Action.APPEND, Action.REOPEN, Action.OPEN_CALL, Action.FOLLOW_UP):
+        return False
+    sender = t.parsed.from_addr
+    return not any(sender in out.to for out in outgoing)
 
 
 def _from_staff(t: Triage) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,9 +32,45 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# The database holds schools' mail, so only the service's own user may read
+# it, whatever the umask of whoever first starts mailbot.
+DATABASE_MODE = 0o600
+
+# The files SQLite keeps beside the database.  SQLite gives each the mode of
+# the database file when it creates it, so a 0600 database is enough for new
+# ones; ones left by an older version are tightened here too.
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def secure_sqlite_file(url: str) -> None:
+    """Create the SQLite file with mode 0600 (or tighten it) before SQLite opens it."""
+    path = _sqlite_path(url)
+    if path is None:
+        return
+    # O_CREAT with an explicit mode is applied before anyone can open the
+    # file; the umask can only remove bits from 0600, never add them.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE)
+    os.close(fd)
+    for file in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):
+        try:
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                file.chmod(DATABASE_MODE)
+        except FileNotFoundError:
+            continue
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with the settings mailbot relies on."""
     if url.startswith("sqlite"):
+        secure_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -189,6 +189,7 @@ SCHOOL_KINDS = (
     "change_decision",
     "change_withdrawn",
     "emergency_refused",
+    "password_advice",
 )
 
 

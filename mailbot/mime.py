@@ -19,6 +19,7 @@ from email.utils import format_datetime, formataddr
 from typing import Any
 
 from mailbot.triage import Outgoing
+from mailbot.xmltext import xml_safe
 
 _MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]+>$")
 _ADDRESS = re.compile(r"^[\x21-\x7e]+@[\x21-\x7e]+$")
@@ -93,6 +94,8 @@ def _text_part(text: str, subtype: str) -> MIMENonMultipart:
     # Text quoted from received mail is cleaned upstream; this is a last guard
     # so that one odd character can never stop a reply from being built.
     text = text.encode("utf-8", "replace").decode("utf-8")
+    if subtype == "html":
+        text = xml_safe(text)
     part = MIMENonMultipart("text", subtype)
     # SMTP refuses lines over 998 characters; quoted-printable folds them.
     # (A school's one-line email quoted in a team notice once bounced so.)
@@ -170,6 +173,8 @@ def _wrapped_text_part(text: str, subtype: str) -> MIMENonMultipart:
     # Always quoted-printable: generated HTML has lines far longer than the
     # 998 characters SMTP allows, and QP folds them without changing the text.
     part = MIMENonMultipart("text", subtype)
+    if subtype == "html":
+        text = xml_safe(text)
     part.set_payload(text.encode("utf-8", "replace").decode("utf-8"), _UTF8_QP)
     return part
 

@@ -19,6 +19,7 @@ from mailbot.mime import OWN_MARKER
 from mailbot.outbox import enqueue
 from mailbot.parse import parse_message
 from mailbot.redact import redact as redact_text
+from mailbot.redact import redact_message
 from mailbot.screen import Screening, Verdict, challenge_wording
 from mailbot.screen import screen as screen_message
 from mailbot.triage import Action, Context, Triage
@@ -117,16 +118,22 @@ def redact(t: Triage, ctx: Context) -> Triage:
     if t.prepared:
         return t
     msg = t.parsed
-    text, new_text, subject = (
-        redact_text(msg.text),
-        redact_text(msg.new_text),
-        redact_text(msg.subject),
-    )
-    found = text.found or new_text.found or subject.found
+    cleaned, found = redact_message(msg)
     if not found:
         return t
-    cleaned = replace(msg, text=text.text, new_text=new_text.text, subject=subject.text, html=None)
-    return replace(t, msg=cleaned, password_found=True)
+    screening = t.screening
+    if screening is not None:
+        # The screen's reason quotes the subject or the From header, and it
+        # is stored: quote the cleaned ones, and clean what else it says.
+        reason = screening.reason
+        for before, after in (
+            (repr(msg.subject[:60]), repr(cleaned.subject[:60])),
+            (msg.header("from") or "", cleaned.header("from") or ""),
+        ):
+            if before and before != after:
+                reason = reason.replace(before, after)
+        screening = replace(screening, reason=redact_text(reason).text)
+    return replace(t, msg=cleaned, password_found=True, screening=screening)
 
 
 def read_commands(t: Triage, ctx: Context) -> Triage:

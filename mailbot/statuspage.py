@@ -23,6 +23,7 @@ from mailbot.config import Config
 from mailbot.models import Incident, IncidentUpdate, ServiceState
 from mailbot.rules import Rules
 from mailbot.supporttime import describe
+from mailbot.xmltext import xml_safe
 
 ATOM = "http://www.w3.org/2005/Atom"
 KIND_LABELS = {"declare": "Declared", "update": "Update", "resolve": "Resolved"}
@@ -97,13 +98,13 @@ def atom_feed(session: Session, config: Config, now: datetime) -> bytes:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     base = config.status_page.url.rstrip("/") or f"urn:mailbot:{config.service.id_domain}"
-    ET.SubElement(feed, f"{{{ATOM}}}title").text = config.status_page.title
-    ET.SubElement(feed, f"{{{ATOM}}}id").text = f"{base}/feed.atom"
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = xml_safe(config.status_page.title)
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = xml_safe(f"{base}/feed.atom")
     ET.SubElement(feed, f"{{{ATOM}}}updated").text = now.astimezone(UTC).isoformat()
     if config.status_page.url:
-        ET.SubElement(feed, f"{{{ATOM}}}link", href=config.status_page.url)
+        ET.SubElement(feed, f"{{{ATOM}}}link", href=xml_safe(config.status_page.url))
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
-    ET.SubElement(author, f"{{{ATOM}}}name").text = config.service.name
+    ET.SubElement(author, f"{{{ATOM}}}name").text = xml_safe(config.service.name)
     rows = session.execute(
         select(IncidentUpdate, Incident)
         .join(Incident, Incident.id == IncidentUpdate.incident_id)
@@ -114,11 +115,12 @@ def atom_feed(session: Session, config: Config, now: datetime) -> bytes:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         label = KIND_LABELS.get(notice.kind, notice.kind)
         title = f"[{incident.ref}] {label}: {incident.title}"
-        ET.SubElement(entry, f"{{{ATOM}}}title").text = title
-        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"{base}/{incident.ref}/{notice.seq}"
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = xml_safe(title)
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = xml_safe(f"{base}/{incident.ref}/{notice.seq}")
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = notice.at.astimezone(UTC).isoformat()
-        # ElementTree escapes text, so incident wording can never become markup.
-        ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = notice.text
+        # ElementTree escapes markup but not the characters XML 1.0 forbids
+        # (a vertical tab pasted from Word would make the whole feed invalid).
+        ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = xml_safe(notice.text)
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 

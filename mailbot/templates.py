@@ -13,6 +13,7 @@ import jinja2
 import jinja2.bccache
 
 from mailbot.templatesamples import PAGE_SAMPLES, SAMPLES
+from mailbot.xmltext import xml_safe
 
 TEMPLATE_NAMES = tuple(SAMPLES)
 
@@ -28,6 +29,7 @@ class Rendered:
 
 def text_to_html(text: str) -> str:
     """Make a plain, readable HTML alternative from the text body."""
+    text = xml_safe(text)
     paragraphs = re.split(r"\n\s*\n", text.strip())
     body = "\n".join(
         "<p>" + "<br>\n".join(html.escape(line) for line in p.splitlines()) + "</p>"
@@ -52,7 +54,9 @@ class Templates:
     def render_page(self, name: str, context: dict[str, Any]) -> str:
         """Render the HTML page template ``NAME.html.j2``, escaping every value."""
         env = self.pages or self.env
-        return env.get_template(f"{name}.html.j2").render(context)
+        # Escaping stops markup, not control characters; those are dropped
+        # from the whole page so that it stays well-formed.
+        return xml_safe(env.get_template(f"{name}.html.j2").render(context))
 
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         """Render template ``name`` (subject and body blocks) with ``context``."""

@@ -57,7 +57,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "solved": "4.10pm on Monday 9 November",
         },
     },
-    "reopened": {"service": _SERVICE, "call": _SAMPLE_CALL},
+    "reopened": {"service": _SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
+    "password_advice": {"service": _SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
     "solved": {
         "service": _SERVICE,
         "call": _SAMPLE_CALL,
@@ -203,6 +204,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "change_withdrawn": {"service": _SERVICE, "call": _SAMPLE_CHANGE, "by": "Helen Marsh"},
     "emergency_refused": {
         "service": _SERVICE,
+        "password_removed": True,
         "call": _SAMPLE_CHANGE,
         "sender": {"name": "Tom Reeves", "address": "tom@oakfield.example"},
         "line": "#change emergency",
@@ -222,6 +224,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "incident_status": {
         "service": _SERVICE,
+        "password_removed": True,
         "call": _SAMPLE_CALL,
         "incident": {
             "ref": "MI-0001",
@@ -243,6 +246,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "unverified_staff": {
         "service": _SERVICE,
+        "password_removed": True,
         "subject": "Re: [ICT-000123] Internet very slow in the ICT suite",
         "sender": {
             "name": "Sam Okafor",
@@ -252,11 +256,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "unknown_sender": {
         "service": _SERVICE,
+        "password_removed": True,
         "sender": {"name": "Sam Someone", "address": "sam@example.com"},
         "subject": "School places",
     },
     "oversize": {
         "service": _SERVICE,
+        "password_removed": True,
         "subject": "Scans of the network cabinet",
         "size_mb": 25.3,
         "limit_mb": 15,

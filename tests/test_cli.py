@@ -137,3 +137,78 @@ def test_now_without_offset_is_local_time() -> None:
 
 def test_now_with_offset_is_kept() -> None:
     assert parse_now("2026-11-23T10:00+00:00").utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+# A clear-screen, a window-title change (OSC), red text, a C1 CSI and a
+# carriage return that would hide the start of its line.
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\x1b[31mred\x9b1m and\rhidden"
+
+HOSTILE = (
+    "From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>\n"
+    "To: ictsupport@westshire.gov.uk\n"
+    "Subject: =?utf-8?q?Printer_=1B=5D0=3Btitle=07jammed?=\n"
+    "Date: Mon, 23 Nov 2026 09:02:11 +0000\n"
+    "Message-ID: <escapes-1@oakfield-primary.westshire.sch.uk>\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: 8bit\n\n"
+    f"The printer is jammed.\n\tIndented line\n{ESCAPES}\n"
+)
+
+
+@pytest.fixture
+def env_with_escapes(tmp_path: Path) -> tuple[Env, Path]:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    env = make_env_with(tmp_path, url, "school-new-request", local(2026, 11, 23, 9, 5))
+    env.feed(HOSTILE.encode(), local(2026, 11, 23, 9, 10))
+    return env, write_config(tmp_path, url)
+
+
+def _obeyable(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) < 0xA0]
+
+
+def test_calls_show_and_list_show_control_characters_instead_of_sending_them(
+    env_with_escapes: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = env_with_escapes
+    assert main(["--config", str(config), "calls", "show", "ICT-000002"]) == 0
+    shown = capsys.readouterr().out
+    assert _obeyable(shown) == []
+    # (The parser already turned the carriage return into a line break.)
+    assert "\\x1b]0;owned\\x07\\x1b[31mred\\x9b1m and\nhidden" in shown
+    # Newlines and tabs are what a listing is made of: they stay.
+    assert "The printer is jammed.\n\tIndented line\n" in shown
+    assert main(["--config", str(config), "calls", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert _obeyable(listed) == [] and "Printer" in listed
+
+
+def test_calls_show_json_keeps_the_stored_text_exact(
+    env_with_escapes: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, config = env_with_escapes
+    assert main(["--config", str(config), "calls", "show", "ICT-000002", "--json"]) == 0
+    out = capsys.readouterr().out
+    record = json.loads(out)
+    assert ESCAPES.replace("\r", "\n") in record["messages"][0]["text"]
+    # json.dumps escapes the C0 controls, so even the exact output cannot
+    # move the cursor or retitle the window.
+    assert "\x1b" not in out
+
+
+def test_incidents_list_shows_control_characters_in_a_title(
+    env_with_escapes: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mailbot import incidents
+    from mailbot.db import transaction
+
+    env, config = env_with_escapes
+    with transaction(env.sessions) as session:
+        incidents.declare(
+            session, env.rules, title=f"Filtering down {ESCAPES}", details="Declared.",
+            by=incidents.By("raj.patel@westshire.gov.uk", local(2026, 11, 23, 9, 30)),
+        )  # fmt: skip
+    assert main(["--config", str(config), "incidents", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Filtering down" in out and _obeyable(out) == []

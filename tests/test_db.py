@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -97,3 +98,44 @@ def test_second_record_of_the_same_email_is_a_conflict(tmp_path: Path) -> None:
         s.add(Processed(key="mid:x", outcome="open_call", processed_at=now))
     with pytest.raises(Conflict), transaction(sessions) as s:
         s.add(Processed(key="mid:x", outcome="open_call", processed_at=now))
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_sqlite_files_are_private_under_a_permissive_umask(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    url = f"sqlite:///{db}"
+    old = os.umask(0o022)
+    try:
+        upgrade(url)
+        engine = make_engine(url)
+        sessions = make_sessions(engine)
+        with transaction(sessions) as session:
+            session.add(ServiceState(key="probe", value="x", at=datetime(2026, 1, 5, tzinfo=UTC)))
+        # A second connection while the first is open still finds 0600 files.
+        with engine.connect() as conn, engine.connect() as other:
+            conn.exec_driver_sql("SELECT 1")
+            other.exec_driver_sql("SELECT 1")
+            sides = [tmp_path / "m.db-wal", tmp_path / "m.db-shm"]
+            assert all(p.exists() for p in sides)
+            assert {p.name: _mode(p) for p in (db, *sides)} == {
+                "m.db": 0o600,
+                "m.db-wal": 0o600,
+                "m.db-shm": 0o600,
+            }
+        engine.dispose()
+    finally:
+        os.umask(old)
+
+
+def test_an_existing_world_readable_database_is_tightened(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    db.touch()
+    db.chmod(0o644)
+    (tmp_path / "old.db-wal").touch()
+    (tmp_path / "old.db-wal").chmod(0o644)
+    make_engine(f"sqlite:///{db}").dispose()
+    assert _mode(db) == 0o600
+    assert _mode(tmp_path / "old.db-wal") == 0o600

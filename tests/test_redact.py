@@ -108,11 +108,30 @@ def test_dash_needs_a_made_up_looking_secret() -> None:
         "Password: reset please",
         "Please pass: the salt",
         "We passed the inspection",
+        "Password: the one on the card",
+        "Password: same as before please",
+        "Hi,\n\nPassword\nI can't remember it",
+        "password 2FA is on for the office",
+        "reset my password please",
+        "Password Manager will not open",
+        'MY.!3].N:E-^EARO/+PW:2"%TQD',
     ],
 )
 def test_requests_and_remarks_about_passwords_are_unchanged(text: str) -> None:
     result = redact(text)
     assert result == type(result)(text, False)
+
+
+def test_a_made_up_first_word_after_a_colon_is_the_secret_and_the_rest_stays() -> None:
+    assert redact("Password: Hunter44 - please change it").text == (
+        f"Password: {MARK} - please change it"
+    )
+
+
+def test_a_passphrase_after_a_colon_goes_whole() -> None:
+    assert redact("password: correct horse battery staple\nThanks").text == (
+        f"password: {MARK}\nThanks"
+    )
 
 
 def test_several_secrets_in_one_text() -> None:
@@ -172,7 +191,10 @@ def test_redacting_twice_changes_nothing_more(text: str) -> None:
 
 def _has_password_word(text: str) -> bool:
     folded = text.casefold()
-    return any(w in folded for w in ("pass", "pw", "pin", "kennwort"))
+    # Every word redact knows, in any language or spelling, and the words
+    # that introduce a user name and password pair.
+    words = ("pass", "pw", "p/w", "w0rd", "word", "pin", "kennwort", "wacht", "contrase", "cyfrin")
+    return any(w in folded for w in (*words, "cred", "login", "logon", "account", "user"))
 
 
 @given(st.text(max_size=200).filter(lambda t: not _has_password_word(t)))

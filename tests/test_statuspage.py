@@ -173,3 +173,50 @@ def test_chromium_shows_html_in_incident_text_as_text(env: Env) -> None:
     assert "<h3>&lt;i&gt;Filtering&lt;/i&gt; down</h3>" in dom
     assert "<title>Schools ICT service status</title>" in dom
     assert '&lt;script&gt;document.title="hacked"&lt;/script&gt;Details' in dom
+
+
+# Every C0 control, DEL and a C1 control, and the two non-characters XML 1.0 forbids.
+CONTROLS = "".join(chr(c) for c in range(0x20)) + "\x7f\x85\ufffe\uffff"
+
+
+def _forbidden_in_xml(text: str) -> list[str]:
+    return [
+        f"U+{ord(c):04X}"
+        for c in text
+        if (ord(c) < 0x20 and c not in "\t\n\r")
+        or 0xD800 <= ord(c) <= 0xDFFF
+        or c in "\ufffe\uffff"
+    ]
+
+
+def test_control_characters_in_an_incident_leave_the_feed_and_page_well_formed(env: Env) -> None:
+    declare(env, f"Filtering{CONTROLS} down", f"Pasted from Word:\x0bline two{CONTROLS}end")
+    change(env, "update", f"Still down{CONTROLS}", 5)
+    publish(env)
+    folder = env.config.status_page.dir
+    assert folder is not None
+    # An XML parser refuses the whole feed if one forbidden character is left.
+    feed = ET.fromstring((folder / "feed.atom").read_bytes())
+    entries = feed.findall(f"{ATOM}entry")
+    # Tab and line breaks stay (the parser reads a carriage return as a line
+    # feed); vertical tab and form feed become line breaks; the rest go.
+    assert [e.findtext(f"{ATOM}content") for e in entries] == [
+        "Still down\t\n\n\n\n",
+        "Pasted from Word:\nline two\t\n\n\n\nend",
+    ]
+    assert "Filtering" in (entries[0].findtext(f"{ATOM}title") or "")
+    html = page(env)
+    assert _forbidden_in_xml(html) == []
+    assert "\x7f" not in html and "\x85" not in html
+    assert "line two" in html
+
+
+def test_xml_safe_drops_lone_surrogates_and_keeps_ordinary_text() -> None:
+    from mailbot.templates import text_to_html
+    from mailbot.xmltext import xml_safe
+
+    hostile = f"caf\u00e9 \ud800 \udfff{CONTROLS} \U0001f600 done"
+    cleaned = xml_safe(hostile)
+    assert _forbidden_in_xml(cleaned) == []
+    assert cleaned.startswith("caf\u00e9 ") and cleaned.endswith(" \U0001f600 done")
+    assert _forbidden_in_xml(text_to_html(hostile)) == []
