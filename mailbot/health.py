@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot.models import Call, Outbox, ServiceState
+from mailbot.models import Call, Message, Outbox, ServiceState
 from mailbot.sla import HELD, LIVE
 
 
@@ -43,6 +43,8 @@ class Health:
     open_calls: int
     near_target: int
     past_target: int
+    # Emails from staff addresses held because they could not be verified.
+    unverified_day: int = 0
 
     def problems(self, now: datetime, poll_seconds: float) -> list[str]:
         """Plain-language reasons the service is not healthy (empty when it is)."""
@@ -78,6 +80,15 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         # running clock, so it is neither near nor past its target.
         running = live.where(Call.status.not_in(HELD))
         past = session.scalar(running.where(Call.fix_due_at < now)) or 0
+        unverified = (
+            session.scalar(
+                select(func.count(Message.id)).where(
+                    Message.outcome == "unverified",
+                    Message.received_at > now - timedelta(days=1),
+                )
+            )
+            or 0
+        )
         near = (
             session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now))
             or 0
@@ -94,4 +105,5 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         open_calls=open_calls,
         near_target=near,
         past_target=past,
+        unverified_day=unverified,
     )
