@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SUPPORT, header, mail, plain, write_config_file
+from support import AUTHSERV, SUPPORT, header, mail, plain, write_config_file
 
 from mailbot.cli import main
 from mailbot.db import upgrade
@@ -23,7 +23,7 @@ TEAM = "network-team@westshire.gov.uk"
 class Service:
     """mailbot configured against the test's Dovecot account, SMTP sink and SQLite file."""
 
-    def __init__(self, tmp: Path, dovecot: Any, smtp: Any, authserv_id: str = "") -> None:
+    def __init__(self, tmp: Path, dovecot: Any, smtp: Any, authserv_id: str = AUTHSERV) -> None:
         self.dovecot, self.smtp = dovecot, smtp
         url = f"sqlite:///{tmp / 'mailbot.db'}"
         upgrade(url)
