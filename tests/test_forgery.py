@@ -183,9 +183,9 @@ def test_a_suspect_from_is_never_staff_even_when_authenticated(
     with_status_page(env, tmp_path, authserv_id=AUTHSERV)
     before = snapshot(env)
     t = env.feed(authenticated(staff_email(env, from_line, "#priority 1")), TEN)
-    assert t.parsed.from_suspect
-    assert t.sender is not None and t.sender.kind is SenderKind.UNVERIFIED
     assert snapshot(env) == before
+    assert t.sender is not None and t.sender.kind is SenderKind.UNVERIFIED
+    assert t.parsed.from_suspect
 
 
 def test_a_suspect_from_is_never_the_headteacher(tmp_path: Path, db_url: str) -> None:
@@ -200,10 +200,10 @@ def test_a_suspect_from_is_never_the_headteacher(tmp_path: Path, db_url: str) ->
         f"In-Reply-To: {request}\r\nMessage-ID: <suspect-head@evil.example>\r\n\r\n#authorise\r\n"
     ).encode()
     t = env.feed(authenticated(raw), local(2026, 11, 23, 10, 0))
-    assert t.parsed.from_suspect
     # Kept as the school's mail on its call, but the #authorise is only text.
-    assert t.sender is not None and t.sender.kind is SenderKind.SCHOOL and t.sender.contact is None
     assert show(env)["status"] == "awaiting_authorisation"
+    assert t.sender is not None and t.sender.kind is SenderKind.SCHOOL and t.sender.contact is None
+    assert t.parsed.from_suspect
 
 
 # --- item 4: public-suffix alignment ----------------------------------------------------
