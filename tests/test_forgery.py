@@ -19,9 +19,12 @@ from support import (
     plain,
     recipients,
     show,
+    write_config_file,
 )
 
 from mailbot import broadcast, statuspage
+from mailbot.cli import main
+from mailbot.db import upgrade
 from mailbot.directory import SenderKind
 from mailbot.models import Event, Incident, Message
 from mailbot.triage import Action
@@ -226,3 +229,39 @@ def test_a_pass_for_the_public_suffix_does_not_vouch_for_staff(
     t = env.feed(staff_email(env, f"Sam Okafor <{SAM}>", ATTACK, headers=header), TEN)
     assert t.action is Action.UNVERIFIED
     assert_changed_nothing_and_warned_sam(env, before, TEN)
+
+
+# --- the insecure settings are named on the command line --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service_lines", "expected"),
+    [
+        ("", "warning: [service] authserv_id is unset, so no staff mail can be verified"),
+        (
+            "insecure_trust_staff_from_header = true\n",
+            "WARNING: insecure_trust_staff_from_header is on and authserv_id is unset",
+        ),
+    ],
+)
+def test_rules_check_and_status_warn_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service_lines: str, expected: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    path = write_config_file(tmp_path, url=url, authserv_id="")
+    text = path.read_text(encoding="utf-8").replace("[service]\n", "[service]\n" + service_lines)
+    path.write_text(text, encoding="utf-8")
+    for command in (["rules", "check"], ["status"]):
+        capsys.readouterr()
+        main(["--config", str(path), "--now", "2026-11-23T10:00", *command])
+        warned = [line for line in capsys.readouterr().err.splitlines() if "authserv_id" in line]
+        assert len(warned) == 1 and warned[0].startswith(expected)
+
+
+def test_with_authserv_id_set_nothing_is_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config_file(tmp_path, url=f"sqlite:///{tmp_path / 'm.db'}")
+    assert main(["--config", str(path), "rules", "check"]) == 0
+    assert "authserv_id" not in capsys.readouterr().err
