@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 import authres
+from publicsuffixlist import PublicSuffixList
 
 from mailbot.inbound import ParsedMessage
 
@@ -18,21 +20,43 @@ class Verdict:
     reason: str
 
 
-def _aligned(domain: str, from_domain: str) -> bool:
-    """Relaxed DMARC alignment: one domain is the other or a subdomain of it.
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    """The Public Suffix List shipped inside the publicsuffixlist package, read once.
 
-    This stands in for the organisational-domain comparison without a public
-    suffix list, which is exact for a council's own domains (westshire.gov.uk
-    and its subdomains) and never aligns two different registrants.
+    The packaged copy is used as it stands: nothing is fetched at run time,
+    and a newer list arrives with an upgrade of the package.
+    """
+    return PublicSuffixList()
+
+
+def organisational_domain(domain: str) -> str | None:
+    """The registered domain per the Public Suffix List (RFC 7489 section 3.2), or None.
+
+    None means ``domain`` is itself a public suffix (``gov.uk``, ``sch.uk``'s
+    children) or not a domain name at all, so it has no organisation.
+    """
+    name = domain.lower().rstrip(".")
+    if not name or "." not in name:
+        return None
+    found = _suffixes().privatesuffix(name)
+    return str(found) if found else None
+
+
+def _aligned(domain: str, from_domain: str) -> bool:
+    """Relaxed DMARC alignment: the two domains share an organisational domain.
+
+    A public suffix such as ``gov.uk`` belongs to no organisation, so a pass
+    for it aligns with nothing but itself, and an identical name is always
+    aligned (strict alignment implies relaxed).
     """
     domain, from_domain = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
-    if not domain or "." not in domain:
+    if not domain or not from_domain:
         return False
-    return (
-        domain == from_domain
-        or from_domain.endswith("." + domain)
-        or domain.endswith("." + from_domain)
-    )
+    if domain == from_domain:
+        return "." in domain
+    org = organisational_domain(domain)
+    return org is not None and org == organisational_domain(from_domain)
 
 
 def _server_id(value: str) -> str:
@@ -58,6 +82,10 @@ def check(msg: ParsedMessage, authserv_id: str) -> Verdict:
     received the mail, and the server is expected to remove forged copies of
     its own (RFC 8601 section 5).
     """
+    if msg.from_suspect:
+        # DMARC judges one addr-spec; a From with several addresses, or an
+        # address in its display name, shows people something it did not judge.
+        return Verdict(False, "the From header holds more than one address")
     from_addr = msg.from_addr or ""
     from_domain = from_addr.rsplit("@", 1)[-1] if "@" in from_addr else ""
     if not from_domain:

@@ -49,8 +49,19 @@ def _clock(args: argparse.Namespace, zone: str = "Europe/London") -> Clock:
     return make_clock(parse_now(value, zone) if value else None)
 
 
+def _warn_about_trust(config: Config) -> None:
+    """Say, in one line on stderr, when staff mail is not verified by the receiving server."""
+    warning = config.service.insecure_warning()
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    rules_dir = Path(args.dir) if args.dir else _config(args).rules.dir
+    config: Config | None = None
+    if not args.dir or Path(args.config).exists():
+        config = _config(args)
+        _warn_about_trust(config)
+    rules_dir = Path(args.dir) if args.dir else config.rules.dir if config else Path("rules")
     try:
         rules = load_rules(rules_dir)
     except RulesError as exc:
@@ -76,6 +87,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
+    _warn_about_trust(config)
     rules = load_rules(config.rules.dir)
     zone = rules.sla.calendar.zone
     sessions = make_sessions(make_engine(config.database.url))
@@ -213,6 +225,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     h = health.check(sessions, now)
     problems = h.problems(now, config.imap.poll_seconds)
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
+    _warn_about_trust(config)
     print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
     if h.last_error:
         print(f"  last error            {h.last_error_at} {h.last_error}")
@@ -233,6 +246,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         # only printable characters of them.
         who, subject = note.sender or "(no From)", note.subject[:60]
         print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
+    print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
     try:
         from mailbot.daemon import imap_settings
         from mailbot.imap import Mailbox

@@ -188,6 +188,19 @@ def _decision_refused(
     )  # fmt: skip
 
 
+def _also_held(ctx: Context, address: str) -> int:
+    """Unverified emails from ``address`` held since its owner's last warning, besides this one.
+
+    The owner is warned at most once an hour, so the next warning tells
+    them how many more arrived in between (counted over a day at most).
+    """
+    day_ago = ctx.now - timedelta(days=1)
+    last = ctx.store.last_auto_reply(address, "unverified_staff")
+    since = max(last, day_ago) if last is not None else day_ago
+    # This email's own row is already stored (act runs before compose).
+    return max(0, ctx.store.unverified_since(since, address) - 1)
+
+
 def compose(t: Triage, ctx: Context) -> Triage:
     """Compose the emails this decision sends (none for automatic mail)."""
     msg = t.parsed
@@ -213,7 +226,8 @@ def compose(t: Triage, ctx: Context) -> Triage:
             staff.append(staffmail.school_reply(t, ctx, t.call))
     elif t.action is Action.UNVERIFIED:
         sender = {"name": msg.from_name, "address": msg.from_addr, "reason": t.reason}
-        outgoing.append(_simple_reply(t, ctx, "unverified_staff", {"sender": sender}))
+        extra = {"sender": sender, "also_held": _also_held(ctx, msg.from_addr)}
+        outgoing.append(_simple_reply(t, ctx, "unverified_staff", extra))
     elif t.action is Action.UNKNOWN_REPLY:
         sender = {"name": msg.from_name, "address": msg.from_addr}
         outgoing.append(_simple_reply(t, ctx, "unknown_sender", {"sender": sender}))

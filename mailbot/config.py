@@ -125,8 +125,9 @@ class ServiceConfig(_Strict):
     # many characters of a message's text, with a note when they were cut.
     max_quoted_text_chars: int = Field(default=20_000, ge=1_000)
     # The authserv-id our receiving mail server writes in Authentication-Results.
-    # When set, staff mail must pass DKIM or SPF aligned with From (or DMARC)
-    # there before its commands run or its words reach a school.
+    # Staff mail must pass DKIM or SPF aligned with From (or DMARC) there
+    # before its commands run or its words reach a school; while it is unset,
+    # no staff mail can be verified, so all of it is held and its owner warned.
     authserv_id: str | None = Field(default=None, min_length=1)
     # VERP: send every email with a return path of its own, the service
     # address with a signed tag after the separator ("ictsupport+b-<tag>@..."),
@@ -138,6 +139,24 @@ class ServiceConfig(_Strict):
     # "+" for most (Postfix, Dovecot, Exchange Online, Gmail), "-" for some
     # (qmail, or Postfix with recipient_delimiter = -).
     verp_separator: str = Field(default="+", pattern=r"^[-+=._]$")
+    # The insecure opt-out: with no authserv_id, believe a staff From header
+    # as it stands.  Anyone can forge one, so the command line and start-up
+    # warn whenever this is on; it exists for trials on a closed network.
+    insecure_trust_staff_from_header: bool = False
+
+    def insecure_warning(self) -> str | None:
+        """The one-line warning about staff trust, or None when staff mail is verified."""
+        if self.authserv_id:
+            return None
+        if self.insecure_trust_staff_from_header:
+            return (
+                "WARNING: insecure_trust_staff_from_header is on and authserv_id is unset: "
+                "anyone who forges a staff From address can run commands and write to schools"
+            )
+        return (
+            "warning: [service] authserv_id is unset, so no staff mail can be verified: "
+            "all of it is held and its owner warned (see config.example.toml)"
+        )
 
     @property
     def id_domain(self) -> str:

@@ -16,7 +16,7 @@ def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
     staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
     if staff or call.status not in DONE:
         return Action.APPEND, f"continues {call.ref} ({t.thread_via})"
-    if school_command(t, call):
+    if school_command(t, call) and not t.parsed.from_suspect:
         # An #appeal (or #withdraw) answers the change itself, however it ended.
         return Action.APPEND, f"answers change {call.ref} ({t.thread_via})"
     if call.status == "solved" and call.solved_at is not None:
@@ -27,14 +27,19 @@ def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
 
 
 def _unverified(t: Triage, ctx: Context) -> tuple[Action, str]:
-    """Possibly forged staff mail runs nothing and reaches no school; its owner is warned."""
+    """Possibly forged staff mail runs nothing and reaches no school; its owner is warned.
+
+    Every such email is recorded as unverified (status counts them); the
+    warning itself is limited to one an hour by the outbox's guard, and the
+    next warning lists those held in between.
+    """
     sender = t.sender
     reason = f"staff address failed authentication ({t.reason})"
     if sender is None or sender.address is None:
         return Action.HOLD, reason
     since = ctx.now - timedelta(hours=1)
     if ctx.store.auto_replies_since(sender.address, since, kind="unverified_staff"):
-        return Action.HOLD, reason + "; its owner was already warned this hour"
+        reason += "; its owner was already warned this hour"
     return Action.UNVERIFIED, reason
 
 

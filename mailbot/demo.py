@@ -207,7 +207,13 @@ async def run_demo(speed: float = 1.0) -> int:
     try:
         config = config_from_dict(
             {
-                "service": {"address": SUPPORT, "name": "Westshire Schools ICT Support"},
+                "service": {
+                    "address": SUPPORT,
+                    "name": "Westshire Schools ICT Support",
+                    # The demo's IMAP server stands in for the council's
+                    # receiving server and stamps its results on delivery.
+                    "authserv_id": imap.authserv_id,
+                },
                 "imap": {
                     "host": imap.host,
                     "port": imap.port,

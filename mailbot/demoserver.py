@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import imaplib
 import socket
 from argparse import ArgumentParser
@@ -10,6 +11,10 @@ from contextlib import AsyncExitStack
 
 from pymap.backend.dict import DictBackend
 from pymap.imap import IMAPService
+
+# The authserv-id the demo's "receiving server" writes; the demo's
+# configuration names it, as a real one names the council's mail server.
+DEMO_AUTHSERV = "mx.demo.mailbot.test"
 
 
 def _free_port() -> int:
@@ -21,9 +26,16 @@ def _free_port() -> int:
 class DemoImapServer:
     """An empty in-memory mailbox with one user, for `mailbot demo`."""
 
-    def __init__(self, *, username: str = "support@demo.mailbot.test", password: str = "demo"):
+    def __init__(
+        self,
+        *,
+        username: str = "support@demo.mailbot.test",
+        password: str = "demo",
+        authserv_id: str = DEMO_AUTHSERV,
+    ):
         self.username = username
         self.password = password
+        self.authserv_id = authserv_id
         self.host = "127.0.0.1"
         self.port = 0
         self._stack: AsyncExitStack | None = None
@@ -72,6 +84,24 @@ class DemoImapServer:
         finally:
             client.logout()
 
+    def stamped(self, raw: bytes) -> bytes:
+        """``raw`` with the Authentication-Results a receiving server adds on delivery.
+
+        Every demo email is genuine, so the demo's server reports DMARC passed
+        for the From domain, as the council's server would after checking the
+        sender's DKIM signature and SPF record.
+        """
+        head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+        from_line = next(
+            (line for line in head.splitlines() if line.lower().startswith(b"from:")), b""
+        )
+        _name, addr = email.utils.parseaddr(from_line[5:].decode("utf-8", "replace"))
+        domain = addr.rpartition("@")[2]
+        if not domain:
+            return raw
+        line = f"Authentication-Results: {self.authserv_id}; dmarc=pass header.from={domain}\r\n"
+        return line.encode() + raw
+
     async def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
-        """Put a message into the mailbox, as a mail server's delivery would."""
-        await asyncio.to_thread(self._append, raw, folder)
+        """Put a message into the mailbox, as a mail server's delivery would (see stamped)."""
+        await asyncio.to_thread(self._append, self.stamped(raw), folder)

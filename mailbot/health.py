@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot import verp
-from mailbot.models import Call, Outbox, ServiceState
+from mailbot.models import Call, Message, Outbox, ServiceState
 from mailbot.sla import HELD, LIVE
 
 
@@ -47,6 +47,8 @@ class Health:
     # Contacts an email of mailbot's bounced from (VERP), and the latest few.
     bounced_total: int = 0
     bounced: tuple[verp.BouncedContactView, ...] = ()
+    # Emails from staff addresses held because they could not be verified.
+    unverified_day: int = 0
 
     def problems(self, now: datetime, poll_seconds: float) -> list[str]:
         """Plain-language reasons the service is not healthy (empty when it is)."""
@@ -82,6 +84,15 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         # running clock, so it is neither near nor past its target.
         running = live.where(Call.status.not_in(HELD))
         past = session.scalar(running.where(Call.fix_due_at < now)) or 0
+        unverified = (
+            session.scalar(
+                select(func.count(Message.id)).where(
+                    Message.outcome == "unverified",
+                    Message.received_at > now - timedelta(days=1),
+                )
+            )
+            or 0
+        )
         near = (
             session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now))
             or 0
@@ -101,4 +112,5 @@ def check(sessions: sessionmaker[Session], now: datetime) -> Health:
         past_target=past,
         bounced_total=bounced_total,
         bounced=bounced,
+        unverified_day=unverified,
     )

@@ -49,6 +49,10 @@ class ParsedMessage:
     # True when only the headers were read (the message was over the size limit).
     truncated: bool = False
     defects: tuple[str, ...] = field(default=())
+    # The From header holds more than one address, or an address in its
+    # display name that differs from the addr-spec: what a reader sees is not
+    # what a mail server authenticates, so the sender is never trusted.
+    from_suspect: bool = False
 
     def header(self, name: str) -> str | None:
         """Return the first value of header ``name`` (case-insensitive), or None."""

@@ -137,6 +137,10 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         if not asked and not (relay and found.body):
             return t
         worked = staffcommands.run(job, found, relay=relay)
+    elif sender.kind is SenderKind.SCHOOL and t.parsed.from_suspect:
+        # A suspect From (see identify) is kept as the school's mail, but
+        # what it shows is not what was authenticated, so "#" lines are text.
+        return t
     elif sender.kind is SenderKind.SCHOOL:
         if changecmd.asks_emergency(t):
             # The email is logged as ordinary mail and runs nothing; compose

@@ -109,6 +109,9 @@ class Message(Base):
     """One email in or out, stored with its text (passwords already removed)."""
 
     __tablename__ = "messages"
+    # Status and the warning to a forged address's owner count unverified
+    # staff mail by outcome and time; this index keeps that a range read.
+    __table_args__ = (Index("ix_messages_outcome_received", "outcome", "received_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)

@@ -31,14 +31,20 @@ def enqueue(t: Triage, ctx: Context) -> Triage:
         # their own automatic replies are screened out before they count.
         directory = ctx.rules.directory
         # Warnings about unverified mail go to a staff address whatever the
-        # sender wrote, so those are capped like any other automatic reply.
-        capped = out.kind == "unverified_staff"
-        flooded = [
-            a
-            for a in out.to
-            if (capped or not directory.is_staff_address(a))
-            and ctx.store.auto_replies_since(a, hour_ago) >= limit
-        ]
+        # sender wrote, so they are capped too, but at one an hour counted
+        # among warnings alone: receipts an officer had earlier in the hour
+        # must not swallow the warning that someone is forging their address.
+        if out.kind == "unverified_staff":
+            flooded = [
+                a for a in out.to if ctx.store.auto_replies_since(a, hour_ago, kind=out.kind)
+            ]
+        else:
+            flooded = [
+                a
+                for a in out.to
+                if not directory.is_staff_address(a)
+                and ctx.store.auto_replies_since(a, hour_ago) >= limit
+            ]
         if flooded:
             notes.append(f"{out.kind} to {', '.join(flooded)} suppressed by the hourly limit")
             if out.call_id is not None:

@@ -172,12 +172,72 @@ def _addresses(values: list[str]) -> tuple[str, ...]:
     return tuple(found)[:MAX_ADDRESSES]
 
 
-def _sender(value: str | None) -> tuple[str, str | None]:
-    """Display name and address of the From field; the null sender ``<>`` has no address."""
+@dataclass(frozen=True)
+class _From:
+    """The From field read as a mail server authenticates it."""
+
+    name: str
+    addr: str | None
+    suspect: bool
+
+
+# Separators around an address-looking token in free text; splitting on them
+# (rather than searching with a pattern) keeps the scan linear.
+_NOT_ADDRESS = re.compile(r"[\s<>()\[\]\"',;:]+")
+_BRACKETED = re.compile(r"<([^<>]*)>")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"\(([^()]*)\)")
+
+
+def _address_tokens(text: str) -> list[str]:
+    """Lower-case tokens of ``text`` that look like an address (something@something)."""
+    found = []
+    for token in _NOT_ADDRESS.split(text):
+        local, at, domain = token.rpartition("@")
+        if at and local and domain:
+            found.append(token.lower())
+    return found
+
+
+def _sender(value: str | None) -> _From:
+    """The From field's display name, its addr-spec, and whether it is suspect.
+
+    The addr-spec (the address in angle brackets, or the one bare address) is
+    the address DMARC and the receiving server judge, so it alone says who
+    sent the email; display text never does.  A field with more than one
+    address, or an address in its display name other than the addr-spec, is
+    suspect: ``sam@council.example <attacker@evil.example>`` shows one sender
+    and is authenticated as another.  The null sender ``<>`` has no address.
+    """
     if not value:
-        return "", None
-    name, addr = email.utils.parseaddr(clean(value))
-    return decode_header(name)[:MAX_NAME], _bare_address(addr)
+        return _From("", None, False)
+    text = clean(value)
+    # Angle brackets inside a quoted display name are not an addr-spec; the
+    # mask keeps positions so the display text can be cut from ``text``.
+    masked = _QUOTED.sub(lambda m: m[0].replace("<", " ").replace(">", " "), text)
+    brackets = list(_BRACKETED.finditer(masked))
+    if brackets:
+        first = brackets[0]
+        addr = _bare_address(first[1].strip())
+        display = text[: first.start()]
+        suspect = len(brackets) > 1 or bool(_address_tokens(masked[first.end() :]))
+    else:
+        # No angle brackets: a bare address, perhaps with a comment, or a
+        # broken line such as ``Big Bug bb@bug.com`` whose address is its
+        # last token with an @ in it.
+        comments = " ".join(_COMMENT.findall(text))
+        bare = _COMMENT.sub(" ", text)
+        tokens = _address_tokens(bare)
+        addr = _bare_address(tokens[-1]) if tokens else None
+        display = comments or " ".join(t for t in bare.split() if "@" not in t)
+        suspect = len(tokens) > 1
+    name = decode_header(email.utils.unquote(display.strip()).strip())[:MAX_NAME]
+    # The display name is checked after decoding: an encoded word may spell
+    # an address ("sam=40council.example") that a mail client shows decoded.
+    shown = set(_address_tokens(name)) | set(_address_tokens(display))
+    if shown - {addr}:
+        suspect = True
+    return _From(name, addr, suspect)
 
 
 def _ids(values: list[str]) -> tuple[str, ...]:
@@ -237,7 +297,7 @@ def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool, max_text: int
     def every(name: str) -> list[str]:
         return [v for k, v in fields if k == name]
 
-    from_name, from_addr = _sender(raw_header(msg, "from"))
+    sender = _sender(raw_header(msg, "from"))
     # Every later pass, the database and the emails quoting it see at most
     # max_text characters; the whole message stays in the mailbox.
     text = cut(body.text, max_text)
@@ -246,8 +306,9 @@ def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool, max_text: int
         raw_size=raw_size,
         message_id=_message_id(raw_header(msg, "message-id")),
         subject=decode_header(raw_header(msg, "subject")),
-        from_name=from_name,
-        from_addr=from_addr,
+        from_name=sender.name,
+        from_addr=sender.addr,
+        from_suspect=sender.suspect,
         to=_addresses(every("to")),
         cc=_addresses(every("cc")),
         reply_to=_addresses(every("reply-to")),

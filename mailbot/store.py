@@ -108,6 +108,22 @@ class Store:
             query = query.where(AutoReply.kind == kind)
         return self.session.scalar(query) or 0
 
+    def last_auto_reply(self, address: str, kind: str) -> datetime | None:
+        """When the latest automatic reply of ``kind`` went to ``address``, if ever."""
+        query = select(func.max(AutoReply.at)).where(
+            AutoReply.address == address, AutoReply.kind == kind
+        )
+        return self.session.scalar(query)
+
+    def unverified_since(self, since: datetime, address: str | None = None) -> int:
+        """Count emails held as unverified staff mail after ``since`` (from ``address``)."""
+        query = select(func.count(Message.id)).where(
+            Message.outcome == "unverified", Message.received_at > since
+        )
+        if address is not None:
+            query = query.where(Message.from_addr == address)
+        return self.session.scalar(query) or 0
+
     # --- writing -----------------------------------------------------------
 
     def create_call(

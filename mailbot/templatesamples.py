@@ -253,6 +253,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "address": "sam.okafor@example.gov.uk",
             "reason": "mx.example.gov.uk reported dkim=fail, spf=fail",
         },
+        "also_held": 2,
     },
     "unknown_sender": {
         "service": _SERVICE,

@@ -41,6 +41,9 @@ CORPUS = (ROOT / (os.environ.get("MAILBOT_CORPUS") or "../shared/corpus")).resol
 SHIPPED_RULES = ROOT / "rules"
 LONDON = ZoneInfo("Europe/London")
 SUPPORT = "ictsupport@westshire.gov.uk"
+# The receiving server tests configure; staff mail must carry its
+# Authentication-Results (tests/mail/staff-*.eml do, see ``authenticated``).
+AUTHSERV = "mx.westshire.gov.uk"
 # Kinds of mail mailbot sends to staff rather than to schools.
 STAFF_KINDS = frozenset(
     {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
@@ -54,6 +57,14 @@ def mail(name: str, **subs: str) -> bytes:
     for key, value in subs.items():
         raw = raw.replace(f"<{key.upper().replace('_', '-')}>".encode(), value.encode())
     return raw
+
+
+def authenticated(raw: bytes, authserv_id: str = AUTHSERV) -> bytes:
+    """``raw`` with the Authentication-Results our receiving server adds to genuine mail."""
+    sender = email.message_from_bytes(raw).get("From", "")
+    domain = sender.rsplit("@", 1)[-1].strip(" >")
+    line = f"Authentication-Results: {authserv_id}; dmarc=pass header.from={domain}\r\n"
+    return line.encode() + raw
 
 
 def local(*args: int) -> datetime:
@@ -74,7 +85,11 @@ def make_config(
     host, port, user, password = imap
     return config_from_dict(
         {
-            "service": {"address": SUPPORT, "name": "Westshire Schools ICT Support"},
+            "service": {
+                "address": SUPPORT,
+                "name": "Westshire Schools ICT Support",
+                "authserv_id": AUTHSERV,
+            },
             "imap": {
                 "host": host,
                 "port": port,
@@ -302,7 +317,7 @@ def write_config_file(
     smtp: Any = None,
     rules_dir: Path = SHIPPED_RULES,
     name: bool = True,
-    authserv_id: str = "",
+    authserv_id: str = AUTHSERV,
     extra: str = "",
     **imap_options: object,
 ) -> Path:

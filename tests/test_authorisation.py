@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import Env, local, mail, make_env, make_env_with, of_kind, plain, show
+from support import Env, authenticated, local, mail, make_env, make_env_with, of_kind, plain, show
 
 from mailbot import jobs
 from mailbot.triage import Action
@@ -129,7 +129,7 @@ def test_staff_can_authorise_on_the_schools_behalf(env: Env) -> None:
         b"Message-ID: <staff-auth-1@westshire.gov.uk>\r\n\r\n"
         b"#authorise\r\n#note Helen authorised it on the phone at 11.\r\n"
     )
-    env.feed(raw, local(2026, 11, 23, 11, 40))
+    env.feed(authenticated(raw), local(2026, 11, 23, 11, 40))
     assert show(env)["status"] == "open"
     assert "Sam Okafor has authorised" in plain(of_kind(env, "authorisation_result")[0])
 
@@ -142,7 +142,7 @@ def test_status_changes_wait_until_the_request_is_authorised(env: Env) -> None:
         b"Message-ID: <staff-early-1@westshire.gov.uk>\r\n\r\n"
         b"#status in progress\r\n"
     )
-    env.feed(raw, local(2026, 11, 23, 11, 40))
+    env.feed(authenticated(raw), local(2026, 11, 23, 11, 40))
     assert show(env)["status"] == "awaiting_authorisation"
     assert "waiting for the headteacher's authorisation" in plain(of_kind(env, "receipt")[0])
 
@@ -161,7 +161,7 @@ def test_retyping_a_call_as_a_request_asks_for_authorisation(tmp_path: Path) -> 
         b"In-Reply-To: " + notice.encode() + b"\r\n"
         b"Message-ID: <staff-retype-1@westshire.gov.uk>\r\n\r\n#type request\r\n"
     )
-    env.feed(staff, local(2026, 11, 23, 10, 0))
+    env.feed(authenticated(staff), local(2026, 11, 23, 10, 0))
     assert show(env)["status"] == "awaiting_authorisation"
     assert json.loads(of_kind(env, "authorisation_request")[0].recipients) == [HEAD]
 

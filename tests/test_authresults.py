@@ -204,3 +204,56 @@ def test_dmarc_pass_for_another_from_domain_fails() -> None:
     # says nothing about the staff address mailbot reads.
     verdict = check(message(f"{OURS}; dmarc=pass header.from=evil.example"), OURS)
     assert not verdict.passed
+
+
+# --- relaxed alignment by the Public Suffix List (issue 11, item 4) --------------------
+
+
+def test_dkim_pass_for_the_public_suffix_gov_uk_fails() -> None:
+    verdict = check(message(f"{OURS}; dkim=pass header.d=gov.uk"), OURS)
+    assert not verdict.passed
+
+
+def test_spf_pass_for_a_mailfrom_at_the_public_suffix_fails() -> None:
+    verdict = check(message(f"{OURS}; spf=pass smtp.mailfrom=bounce@gov.uk"), OURS)
+    assert not verdict.passed
+
+
+def test_dkim_pass_for_another_council_under_the_same_suffix_fails() -> None:
+    verdict = check(message(f"{OURS}; dkim=pass header.d=eastshire.gov.uk"), OURS)
+    assert not verdict.passed
+
+
+def test_dkim_pass_for_a_sibling_subdomain_of_the_same_organisation_passes() -> None:
+    sub = "sam@staff.westshire.gov.uk"
+    verdict = check(
+        message(f"{OURS}; dkim=pass header.d=mail.westshire.gov.uk", from_addr=sub), OURS
+    )
+    assert verdict.passed
+
+
+def test_a_wildcard_public_suffix_aligns_only_with_itself() -> None:
+    # Every name under sch.uk is a public suffix (*.sch.uk): oakfield.sch.uk
+    # has no organisational domain above it to share.
+    head = "head@oakfield.sch.uk"
+    assert check(
+        message(f"{OURS}; dkim=pass header.d=oakfield.sch.uk", from_addr=head), OURS
+    ).passed
+    other = f"{OURS}; dkim=pass header.d=riverside.sch.uk"
+    assert not check(message(other, from_addr=head), OURS).passed
+
+
+def test_a_suspect_from_never_passes() -> None:
+    raw = raw_staff_mail(
+        f"Authentication-Results: {OURS}; dmarc=pass header.from=evil.example\r\n".encode()
+    )
+    raw = raw.replace(
+        b"From: Sam Okafor <", b"From: sam.okafor@westshire.gov.uk <attacker@evil.example> <"
+    )
+    raw = raw.replace(
+        b"<attacker@evil.example> <sam.okafor@westshire.gov.uk>", b"<attacker@evil.example>"
+    )
+    msg = parse_message(raw)
+    assert msg.from_addr == "attacker@evil.example" and msg.from_suspect
+    verdict = check(msg, OURS)
+    assert not verdict.passed and "more than one address" in verdict.reason

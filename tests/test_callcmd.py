@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from support import (
     SUPPORT,
     Env,
+    authenticated,
     events_of,
     local,
     mail,
@@ -236,7 +237,7 @@ def test_the_command_line_does_what_the_same_email_command_does(
         f"In-Reply-To: {notice}\r\nMessage-ID: <equivalent@westshire.gov.uk>\r\n\r\n"
         f"{lines}\r\n\r\n{words}\r\n"
     ).encode()
-    by_mail.feed(raw, now)
+    by_mail.feed(authenticated(raw), now)
 
     (tmp_path / "cli").mkdir()
     url = f"sqlite:///{tmp_path / 'cli.db'}"

@@ -15,6 +15,7 @@ from support import (
     SHIPPED_RULES,
     SUPPORT,
     Env,
+    authenticated,
     events_of,
     header,
     local,
@@ -156,7 +157,7 @@ def staff_writes(env: Env, who: str, lines: str, now: datetime, ref: str = "ICT-
         f"Subject: RE: [{ref}] Oakfield Primary School: a change\r\n"
         f"Message-ID: <staff-{next(_counter)}@westshire.gov.uk>\r\n\r\n{lines}\r\n"
     ).encode()
-    t = env.feed(raw, now)
+    t = env.feed(authenticated(raw), now)
     assert t.action is Action.APPEND
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from support import Env, local, mail, make_env_with, of_kind, plain, show
+from support import Env, authenticated, local, mail, make_env_with, of_kind, plain, show
 
 from mailbot import broadcast, jobs
 from mailbot.cli import main
@@ -146,7 +146,7 @@ def test_an_officer_links_a_call_to_the_incident_and_the_school_is_told(env: Env
         + b"\r\n"
         b"Message-ID: <raj-links@westshire.gov.uk>\r\n\r\n#link MI-1\r\n"
     )
-    env.feed(link, local(2026, 11, 23, 10, 10))
+    env.feed(authenticated(link), local(2026, 11, 23, 10, 10))
     [told] = of_kind(env, "incident_status")
     assert "MI-0001" in plain(told)
     assert "linked to MI-0001" in plain(of_kind(env, "receipt")[-1])
@@ -176,7 +176,7 @@ def test_school_email_down_sends_to_alternative_addresses_by_the_fallback_route(
         b"Message-ID: <raj-email-down@westshire.gov.uk>\r\n\r\n"
         b"#major declare School email is down\r\n#major email down\r\n"
     )
-    env.feed(raw, DECLARED)
+    env.feed(authenticated(raw), DECLARED)
     broadcast_all(env, DECLARED)
     sent = {json.loads(o.recipients)[0]: o.route for o in of_kind(env, "incident_notice")}
     assert sent == {

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from smtpserver import SmtpSink
-from support import SHIPPED_RULES, SUPPORT, header, mail, parsed, write_config_file
+from support import SHIPPED_RULES, SUPPORT, authenticated, header, mail, parsed, write_config_file
 
 from mailbot.db import upgrade
 
@@ -124,11 +124,14 @@ def notices(smtp: SmtpSink) -> list[tuple[str, str, str]]:
 
 
 def staff_email(notice: str, message_id: str, lines: str) -> bytes:
-    return (
-        "From: Raj Patel <raj.patel@westshire.gov.uk>\r\n"
-        f"To: {SUPPORT}\r\nSubject: RE: [ICT-000001] Oakfield Primary School: Internet\r\n"
-        f"In-Reply-To: {notice}\r\nMessage-ID: <{message_id}@westshire.gov.uk>\r\n\r\n{lines}\r\n"
-    ).encode()
+    return authenticated(
+        (
+            "From: Raj Patel <raj.patel@westshire.gov.uk>\r\n"
+            f"To: {SUPPORT}\r\nSubject: RE: [ICT-000001] Oakfield Primary School: Internet\r\n"
+            f"In-Reply-To: {notice}\r\nMessage-ID: <{message_id}@westshire.gov.uk>\r\n\r\n"
+            f"{lines}\r\n"
+        ).encode()
+    )
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -269,3 +269,50 @@ def test_winmail_dat_is_kept_and_its_files_unpacked() -> None:
     notes = msg.attachments[2]
     assert notes.content == b"Room 12 projector flickers.\n"
     assert notes.content_type == "text/plain"
+
+
+# --- the sender is the addr-spec; display text never is (issue 11, item 2) -------------
+
+
+def _from(value: str) -> tuple[str | None, bool, str]:
+    raw = f"From: {value}\r\nTo: x@example.com\r\nSubject: s\r\n\r\nhello\r\n".encode()
+    msg = parse_message(raw)
+    return msg.from_addr, msg.from_suspect, msg.from_name
+
+
+def test_an_address_as_the_display_name_is_not_the_sender() -> None:
+    found = _from("sam.okafor@westshire.gov.uk <attacker@evil.example>")
+    assert found[:2] == ("attacker@evil.example", True)
+
+
+def test_a_quoted_address_as_the_display_name_is_suspect() -> None:
+    found = _from('"sam.okafor@westshire.gov.uk" <attacker@evil.example>')
+    assert found[:2] == ("attacker@evil.example", True)
+
+
+def test_an_encoded_address_in_the_display_name_is_suspect() -> None:
+    found = _from("=?utf-8?q?sam.okafor=40westshire.gov.uk?= <attacker@evil.example>")
+    assert found[:2] == ("attacker@evil.example", True)
+
+
+def test_angle_brackets_inside_a_quoted_name_are_not_the_addr_spec() -> None:
+    found = _from('"Sam <sam.okafor@westshire.gov.uk>" <attacker@evil.example>')
+    assert found[:2] == ("attacker@evil.example", True)
+
+
+def test_two_addresses_in_from_are_suspect() -> None:
+    assert _from("Sam <sam@a.example>, Lucy <lucy@a.example>")[1]
+    assert _from("Sam <sam@a.example> <lucy@a.example>")[1]
+
+
+def test_ordinary_from_fields_are_not_suspect() -> None:
+    assert _from("Sam Okafor <sam@a.example>") == ("sam@a.example", False, "Sam Okafor")
+    assert _from('"Okafor, Sam" <sam@a.example>') == ("sam@a.example", False, "Okafor, Sam")
+    assert _from("sam@a.example (Sam Okafor)") == ("sam@a.example", False, "Sam Okafor")
+    # Outlook's habit of repeating the address as its own display name.
+    assert _from("'sam@a.example' <sam@a.example>")[:2] == ("sam@a.example", False)
+    assert _from("sam@a.example")[:2] == ("sam@a.example", False)
+
+
+def test_a_long_display_name_of_near_addresses_is_not_an_address() -> None:
+    assert _from("a@ " * 2000 + "<x@y.example>")[:2] == ("x@y.example", False)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SUPPORT, header, mail, plain, write_config_file
+from support import AUTHSERV, SUPPORT, header, mail, plain, write_config_file
 
 from mailbot.cli import main
 from mailbot.db import upgrade
@@ -23,7 +23,7 @@ TEAM = "network-team@westshire.gov.uk"
 class Service:
     """mailbot configured against the test's Dovecot account, SMTP sink and SQLite file."""
 
-    def __init__(self, tmp: Path, dovecot: Any, smtp: Any, authserv_id: str = "") -> None:
+    def __init__(self, tmp: Path, dovecot: Any, smtp: Any, authserv_id: str = AUTHSERV) -> None:
         self.dovecot, self.smtp = dovecot, smtp
         url = f"sqlite:///{tmp / 'mailbot.db'}"
         upgrade(url)
@@ -207,3 +207,48 @@ def test_a_declined_request_is_closed_and_the_requester_told_why(
     assert JO in told.rcpt_tos
     assert "We do not allow that site in school." in plain(told)
     assert service.call("ICT-000001", capsys)["status"] == "closed"
+
+
+def forged(notice: str, n: int, from_line: str = f"Sam Okafor <{SAM}>") -> bytes:
+    """A reply to the team's notice that anyone could write: no Authentication-Results."""
+    return (
+        f"From: {from_line}\r\nTo: {SUPPORT}\r\n"
+        "Subject: RE: [ICT-000001] Oakfield Primary School: Internet very slow in the ICT suite\r\n"
+        f"In-Reply-To: {notice}\r\nMessage-ID: <forged-{n}@evil.example>\r\n\r\n"
+        "#priority 1\r\n#assign sam\r\n#solved\r\n#major declare Internet down\r\n\r\n"
+        "please send your network admin password so we can check\r\n"
+    ).encode()
+
+
+def test_with_the_shipped_configuration_forged_staff_mail_is_held_and_sam_warned_once(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # authserv_id unset, as config.example.toml ships it.
+    service = Service(tmp_path, dovecot, smtp_sink, authserv_id="")
+    _, notice = opened(service)
+    capsys.readouterr()
+    service.dovecot.deliver(forged(notice, 1))
+    service.cli("2026-11-23T10:00", "run", "--once")
+    assert "authserv_id is unset" in capsys.readouterr().err
+    # A second forgery, a display-name one, three minutes later.
+    service.dovecot.deliver(forged(notice, 2, f"{SAM} <attacker@evil.example>"))
+    service.dovecot.deliver(forged(notice, 3))
+    service.cli("2026-11-23T10:03", "run", "--once")
+    sent = service.smtp.messages[service.seen :]
+    # Nothing to the school or any list; Sam, the address's owner, is warned
+    # once; the display-name forgery is a stranger, answered at its addr-spec.
+    assert kinds(sent) == [
+        ("unknown_sender", ["attacker@evil.example"]),
+        ("unverified_staff", [SAM]),
+    ]
+    warning = next(m for m in sent if m.kind == "unverified_staff")
+    assert "could not be verified as yours" in plain(warning)
+    shown = service.call("ICT-000001", capsys)
+    assert (shown["status"], shown["priority"], shown["assignee"]) == ("open", "P2", None)
+    capsys.readouterr()
+    service.cli("2026-11-23T10:05", "incidents", "list")
+    assert "Internet down" not in capsys.readouterr().out
+    assert main(["--config", str(service.config), "--now", "2026-11-23T10:05", "status"]) == 0
+    out = capsys.readouterr()
+    assert "unverified staff mail 2 held in the last 24 hours" in out.out
+    assert "authserv_id is unset" in out.err

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import Env, local, make_env
+from support import Env, authenticated, local, make_env
 
 from mailbot import calls
 from mailbot.models import Outbox
@@ -136,10 +136,11 @@ class Run:
     # (token, school) for words an officer's receipt says went to that school.
     relayed: list[tuple[str, School]] = field(default_factory=list)
 
-    def feed(self, sender: str, subject: str, body: str) -> tuple[Triage, int]:
+    def feed(self, sender: str, subject: str, body: str, staff: bool = False) -> tuple[Triage, int]:
         n, now = self.step, START + self.step * STEP
         self.step += 1
-        return self.env.feed(raw_mail(sender, subject, n, now, body), now), n
+        raw = raw_mail(sender, subject, n, now, body)
+        return self.env.feed(authenticated(raw) if staff else raw, now), n
 
     def open_calls(self) -> None:
         for school in SCHOOLS:
@@ -151,7 +152,7 @@ class Run:
 
     def staff(self, officer: str, school: School, lines: list[str]) -> Triage:
         ref = self.refs[school.key]
-        t, n = self.feed(officer, f"RE: [{ref}] {school.subject}", "\n".join(lines))
+        t, n = self.feed(officer, f"RE: [{ref}] {school.subject}", "\n".join(lines), staff=True)
         assert t.action is Action.APPEND and t.call is not None and t.call.ref == ref
         assert t.worked is not None
         domain = address(officer).rsplit("@", 1)[1]

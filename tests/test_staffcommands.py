@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from support import (
     Env,
+    authenticated,
     events_of,
     local,
     mail,
@@ -203,7 +204,7 @@ def test_a_new_call_from_staff_applies_its_commands(env: Env) -> None:
         b"Message-ID: <staff-new-1@westshire.gov.uk>\r\n\r\n"
         b"#priority P1\r\n#take\r\n\r\nThe core switch keeps rebooting.\r\n"
     )
-    t = env.feed(raw, TEN)
+    t = env.feed(authenticated(raw), TEN)
     assert t.action is Action.OPEN_CALL and t.call is not None
     shown = show(env, t.call.ref)
     assert (shown["priority"], shown["assignee"]) == ("P1", "sam")
