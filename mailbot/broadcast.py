@@ -16,18 +16,18 @@ The outbox then sends them like any other email, while intake goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot import door
 from mailbot.config import Config
 from mailbot.db import transaction
-from mailbot.mime import build
-from mailbot.models import Delivery, Incident, IncidentUpdate, Outbox
+from mailbot.models import Delivery, Incident, IncidentUpdate
 from mailbot.rules import Rules
+from mailbot.store import Store
 from mailbot.supporttime import describe
 from mailbot.triage import Outgoing
 
@@ -212,11 +212,11 @@ def queue(
         )
     if not ids:
         return 0
-    service = config.service
+    refs = rules.policy.references
     with transaction(sessions) as session:
         taken = _claim(session, ids, now)
         notices: dict[int, tuple[Incident, IncidentUpdate]] = {}
-        rows = []
+        queued: list[tuple[Outgoing, str]] = []
         for delivery in taken:
             if delivery.update_id not in notices:
                 notice = session.get_one(IncidentUpdate, delivery.update_id)
@@ -227,25 +227,14 @@ def queue(
             incident, notice = notices[delivery.update_id]
             out = _compose(config, rules, incident, notice, delivery, now)
             delivery.message_id = out.message_id
-            rows.append(
-                {
-                    "message_id": out.message_id,
-                    "call_id": None,
-                    "kind": out.kind,
-                    "mail_from": service.address,
-                    "recipients": json.dumps([delivery.address]),
-                    "raw": build(out, from_name=service.name, from_addr=service.address, now=now),
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                    "route": delivery.route,
-                    "last_error": "",
-                }
-            )
-        if rows:
-            session.execute(insert(Outbox), rows)
-        return len(rows)
+            queued.append((out, delivery.route))
+        store = Store(session, refs.prefix, refs.width)
+        kept_back = door.send_broadcast(store, config, queued, now)
+        for delivery in taken:
+            if delivery.message_id in kept_back:
+                # A looping address blocked by the guard: recorded, not sent.
+                delivery.status = "blocked"
+        return len(queued) - len(kept_back)
 
 
 @dataclass(frozen=True)
