@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from mailbot import callcmd, calls, changelist, health, incidentcmd, reportcmd, slacmd
+from mailbot import (
+    callcmd,
+    calls,
+    changelist,
+    health,
+    incidentcmd,
+    reportcmd,
+    senderscmd,
+    slacmd,
+)
 from mailbot.config import Config, load_config
 from mailbot.daemon import Clock, Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -199,10 +208,19 @@ def cmd_sla_deadline(args: argparse.Namespace) -> int:
     return slacmd.run(args, rules, _clock(args, rules.sla.calendar.zone)())
 
 
+def cmd_senders(args: argparse.Namespace) -> int:
+    config = _config(args)
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+    sessions = make_sessions(make_engine(config.database.url))
+    return senderscmd.run(args, sessions, _clock(args)(), user)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
-    h = health.check(make_sessions(make_engine(config.database.url)), now)
+    sessions = make_sessions(make_engine(config.database.url))
+    h = health.check(sessions, now)
+    blocked = senderscmd.blocked(sessions)
     problems = h.problems(now, config.imap.poll_seconds)
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
     print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
@@ -214,6 +232,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"  open calls            {h.open_calls} ({h.near_target} near target, "
         f"{h.past_target} past target)"
     )
+    # A blocked address gets no answer at all until someone clears it, so the
+    # administrator must see every one.
+    print(f"  blocked addresses     {len(blocked)}")
+    for address, since, why in blocked:
+        print(f"    {address} since {since.isoformat()} ({why})")
+    if blocked:
+        problems.append(
+            f"{len(blocked)} address(es) blocked as mail loops: check them, then "
+            "`mailbot senders unblock ADDRESS`"
+        )
     try:
         from mailbot.daemon import imap_settings
         from mailbot.imap import Mailbox
@@ -281,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     slacmd.add_parser(sub).set_defaults(func=cmd_sla_deadline)
     changelist.add_parser(sub).set_defaults(func=cmd_changes_list)
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
+    senderscmd.add_parser(sub).set_defaults(func=cmd_senders)
     sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")

@@ -97,7 +97,6 @@ def send(
     *,
     raw: bytes | None = None,
     counted: bool = True,
-    about: str = "",
 ) -> Passed:
     """Pass ``out`` through the guard and, if anyone is left to write to, into the outbox.
 
@@ -105,8 +104,7 @@ def send(
     gets nothing; with ``counted`` (everything but broadcasts) an address over
     the hourly cap, the daily cap (which blocks it) or the caps on strangers is
     left off.  With no To left the email is not sent at all.  ``raw`` is an
-    email already built (reports with images); ``about`` names the domain a
-    notice is counted against when that is not the recipient's.
+    email already built (reports with images).
     """
     kept_to: list[str] = []
     kept_cc: list[str] = []
@@ -149,7 +147,7 @@ def send(
     if counted:
         for address in (*sent.to, *sent.cc):
             stranger = _stranger(rules, address)
-            store.record_auto_reply(address, sent.kind, now, domain=about, stranger=stranger)
+            store.record_auto_reply(address, sent.kind, now, domain=sent.about, stranger=stranger)
     return Passed(sent, dropped, tuple(why))
 
 
