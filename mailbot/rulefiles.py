@@ -41,7 +41,7 @@ class Limits(_Rule):
     stranger_replies_per_hour: int = Field(default=20, ge=1)
     # More new calls than this from one sender domain in an hour is a flood:
     # the rest are held for a human and the team below told once an hour.
-    new_calls_per_domain_per_hour: int = Field(default=10, ge=1)
+    new_calls_per_domain_per_hour: int = Field(default=20, ge=1)
     flood_notice_team: str = "service-desk"
 
 

@@ -250,7 +250,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "flood_notice": {
         "service": _SERVICE,
         "domain": "oakfield.sch.example.uk",
-        "cap": 10,
+        "cap": 20,
         "sender": {"name": "A Parent", "address": "parent41@oakfield.sch.example.uk"},
         "subject": "Cannot log in",
     },
