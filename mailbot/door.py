@@ -67,7 +67,9 @@ def _refusal(
     if cleared is not None and cleared.replace(tzinfo=now.tzinfo) > since:
         since = cleared.replace(tzinfo=now.tzinfo)
     daily = limits.auto_replies_per_address_per_day
-    if store.auto_replies_since(address, since) >= daily:
+    # Only mail addressed To it counts: a school's contact copied on many
+    # calls (or on a loop with another address) is not looping itself.
+    if store.auto_replies_since(address, since, direct=True) >= daily:
         store.block(address, at=now, reason=f"{daily} automatic replies within a day")
         return f"{address} reached the daily limit and is now blocked"
     if _stranger(rules, address):
@@ -146,8 +148,14 @@ def send(
     )
     if counted:
         for address in (*sent.to, *sent.cc):
-            stranger = _stranger(rules, address)
-            store.record_auto_reply(address, sent.kind, now, domain=sent.about, stranger=stranger)
+            store.record_auto_reply(
+                address,
+                sent.kind,
+                now,
+                domain=sent.about,
+                stranger=_stranger(rules, address),
+                copy=address not in sent.to,
+            )
     return Passed(sent, dropped, tuple(why))
 
 

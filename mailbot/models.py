@@ -296,6 +296,9 @@ class AutoReply(Base):
     domain: Mapped[str] = mapped_column(String(255), default="")
     # Whether the recipient was a stranger (neither a school's nor staff).
     stranger: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the address was only copied (Cc): copies count towards the
+    # hourly cap, but only mail addressed To it can block it as a loop.
+    copy: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class BlockedAddress(Base):

@@ -88,13 +88,17 @@ class Store:
                 return view(call) if call else None
         return None
 
-    def auto_replies_since(self, address: str, since: datetime, kind: str | None = None) -> int:
-        """Count automatic replies sent to ``address`` since ``since``."""
+    def auto_replies_since(
+        self, address: str, since: datetime, kind: str | None = None, *, direct: bool = False
+    ) -> int:
+        """Count automatic replies to ``address`` since ``since`` (with ``direct``, To only)."""
         query = select(func.count(AutoReply.id)).where(
             AutoReply.address == address, AutoReply.at >= since
         )
         if kind is not None:
             query = query.where(AutoReply.kind == kind)
+        if direct:
+            query = query.where(AutoReply.copy.is_(False))
         return self.session.scalar(query) or 0
 
     def stranger_replies_since(self, since: datetime, domain: str | None = None) -> int:
@@ -350,12 +354,21 @@ class Store:
         self.session.add(Event(call_id=call_id, at=at, actor=actor, kind=kind, detail=detail))
 
     def record_auto_reply(
-        self, address: str, kind: str, at: datetime, *, domain: str = "", stranger: bool = False
+        self,
+        address: str,
+        kind: str,
+        at: datetime,
+        *,
+        domain: str = "",
+        stranger: bool = False,
+        copy: bool = False,
     ) -> None:
         """Remember an automatic reply for the loop guard and the caps."""
         counted = (domain or address.rsplit("@", 1)[-1]).lower()
         self.session.add(
-            AutoReply(address=address, kind=kind, at=at, domain=counted, stranger=stranger)
+            AutoReply(
+                address=address, kind=kind, at=at, domain=counted, stranger=stranger, copy=copy
+            )
         )
 
     def enqueue(

@@ -20,6 +20,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("stranger", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+        batch.add_column(
+            sa.Column("copy", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
     op.create_index("ix_auto_replies_domain_at", "auto_replies", ["domain", "at"])
     op.create_index("ix_auto_replies_stranger_at", "auto_replies", ["stranger", "at"])
     op.create_table(
@@ -40,5 +43,6 @@ def downgrade() -> None:
     op.drop_index("ix_auto_replies_stranger_at", "auto_replies")
     op.drop_index("ix_auto_replies_domain_at", "auto_replies")
     with op.batch_alter_table("auto_replies") as batch:
+        batch.drop_column("copy")
         batch.drop_column("stranger")
         batch.drop_column("domain")
