@@ -56,9 +56,9 @@ def _refusal(
         return ""
     limits = rules.policy.limits
     hour_ago = now - timedelta(hours=1)
-    if store.auto_replies_since(address, hour_ago) >= limits.auto_replies_per_sender_per_hour:
-        return f"{address} reached the hourly limit"
     if staff:
+        if store.auto_replies_since(address, hour_ago) >= limits.auto_replies_per_sender_per_hour:
+            return f"{address} reached the hourly limit"
         return ""
     # The daily count starts afresh when a human clears a block, so the
     # address is not blocked again at once by the replies before it.
@@ -72,6 +72,8 @@ def _refusal(
     if store.auto_replies_since(address, since, direct=True) >= daily:
         store.block(address, at=now, reason=f"{daily} automatic replies within a day")
         return f"{address} reached the daily limit and is now blocked"
+    if store.auto_replies_since(address, hour_ago) >= limits.auto_replies_per_sender_per_hour:
+        return f"{address} reached the hourly limit"
     if _stranger(rules, address):
         domain = address.rsplit("@", 1)[-1]
         per_domain = limits.stranger_replies_per_domain_per_hour
