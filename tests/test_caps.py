@@ -6,9 +6,11 @@ end to end through Dovecot and the SMTP sink.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -24,9 +26,15 @@ from support import (
     plain,
     recipients,
     show,
+    write_config_file,
 )
 
-from mailbot.models import AutoReply
+from mailbot.cli import main
+from mailbot.config import Config, load_config
+from mailbot.daemon import Daemon
+from mailbot.db import make_engine, make_sessions, upgrade
+from mailbot.models import AutoReply, BlockedAddress
+from mailbot.rules import load_rules
 from mailbot.store import Store
 from mailbot.triage import RawMail, Triage
 
@@ -311,3 +319,85 @@ def test_a_solved_notice_is_counted_for_the_hourly_cap(env: Env) -> None:
             AutoReply.address == HEAD, AutoReply.kind == "solved"
         )
         assert session.scalar(query) == 1
+
+
+# --- end to end: Dovecot, the daemon, the SMTP sink, the command line ----------------------
+
+
+def _daemon(config: Config, now: datetime) -> Daemon:
+    return Daemon(
+        config=config,
+        rules=load_rules(config.rules.dir),
+        sessions=make_sessions(make_engine(config.database.url)),
+        clock=lambda: now,
+    )
+
+
+def _live(tmp_path: Path, dovecot: Any, smtp_sink: Any) -> tuple[Config, Path]:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    upgrade(url)
+    path = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
+    return load_config(path), path
+
+
+def test_a_flood_through_the_mailbox_opens_twenty_calls_and_tells_the_desk_once(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    config, _ = _live(tmp_path, dovecot, smtp_sink)
+    outcomes = []
+    # Forty emails in an hour, collected in batches as a daemon would.
+    for batch in range(8):
+        for n in range(batch * 5, batch * 5 + 5):
+            dovecot.deliver(made_up_teacher(n))
+        report, _, _ = asyncio.run(_daemon(config, NOW + timedelta(minutes=7 * batch)).run_once())
+        outcomes += [o.action for o in report.outcomes]
+    assert outcomes.count("open_call") == 20 and outcomes.count("flooded") == 20
+    assert len([m for m in smtp_sink.messages if SPOC in m.rcpt_tos]) == 5
+    [notice] = smtp_sink.of_kind("flood_notice")
+    assert list(notice.rcpt_tos) == [DESK]
+    assert len(smtp_sink.of_kind("new_call")) == 20
+    # Every email, held or not, left the inbox with a record.
+    assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 40
+
+
+def test_a_loop_through_the_mailbox_is_blocked_shown_in_status_and_cleared_by_a_human(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, path = _live(tmp_path, dovecot, smtp_sink)
+    rounds = 40
+    for n in range(rounds):
+        dovecot.deliver(acknowledgement(n))
+        asyncio.run(_daemon(config, NOW + timedelta(minutes=13 * n)).run_once())
+    to_looper = [m for m in smtp_sink.messages if LOOPER in m.rcpt_tos]
+    assert len(to_looper) == 30
+    assert len(smtp_sink.of_kind("new_call")) == 31
+    assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == rounds
+
+    later = (NOW + timedelta(minutes=13 * rounds)).isoformat()
+    assert main(["--config", str(path), "--now", later, "status"]) == 2
+    shown = capsys.readouterr().out
+    assert "blocked addresses     1" in shown and LOOPER in shown
+    assert main(["--config", str(path), "senders", "list"]) == 0
+    assert LOOPER in capsys.readouterr().out
+
+    # Still blocked the next day, whatever it sends.
+    next_day = NOW + timedelta(days=1, hours=12)
+    dovecot.deliver(acknowledgement(900))
+    report, _, _ = asyncio.run(_daemon(config, next_day).run_once())
+    assert [o.action for o in report.outcomes] == ["blocked"]
+
+    cleared_at = (next_day + timedelta(minutes=5)).isoformat()
+    args = ["--config", str(path), "--now", cleared_at, "senders", "unblock", LOOPER]
+    assert main([*args, "--by", "dana"]) == 0
+    assert main(["--config", str(path), "senders", "unblock", LOOPER]) == 1
+    with make_sessions(make_engine(config.database.url))() as session:
+        row = session.scalars(select(BlockedAddress)).one()
+        assert (row.address, row.cleared_by) == (LOOPER, "dana")
+    capsys.readouterr()
+    assert main(["--config", str(path), "--now", cleared_at, "senders", "list"]) == 0
+    assert "no blocked addresses" in capsys.readouterr().out
+
+    dovecot.deliver(acknowledgement(901))
+    report, _, _ = asyncio.run(_daemon(config, next_day + timedelta(minutes=10)).run_once())
+    assert [o.action for o in report.outcomes] == ["open_call"]
+    assert len([m for m in smtp_sink.messages if LOOPER in m.rcpt_tos]) == 31
