@@ -200,7 +200,11 @@ def _claim(session: Session, ids: list[int], now: datetime) -> list[Delivery]:
 def queue(
     sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime, batch: int
 ) -> int:
-    """Turn up to ``batch`` pending deliveries into outbox emails; return how many."""
+    """Turn up to ``batch`` pending deliveries into outbox emails; return how many were handled.
+
+    Every email goes through the door (``door.send_broadcast``); a delivery to
+    an address blocked as a mail loop is marked ``blocked`` instead of sent.
+    """
     with sessions() as session:
         ids = list(
             session.scalars(
@@ -234,7 +238,9 @@ def queue(
             if delivery.message_id in kept_back:
                 # A looping address blocked by the guard: recorded, not sent.
                 delivery.status = "blocked"
-        return len(queued) - len(kept_back)
+        # Deliveries handled, sent or kept back: a batch wholly to blocked
+        # addresses must not look like the end of the work.
+        return len(queued)
 
 
 @dataclass(frozen=True)

@@ -401,3 +401,38 @@ def test_a_loop_through_the_mailbox_is_blocked_shown_in_status_and_cleared_by_a_
     report, _, _ = asyncio.run(_daemon(config, next_day + timedelta(minutes=10)).run_once())
     assert [o.action for o in report.outcomes] == ["open_call"]
     assert len([m for m in smtp_sink.messages if LOOPER in m.rcpt_tos]) == 31
+
+
+def test_a_broadcast_goes_through_the_door_skips_blocked_addresses_and_is_not_counted(
+    env: Env,
+) -> None:
+    from mailbot import broadcast, incidents
+    from mailbot.db import transaction
+
+    blocked = "head@little-acorns.westshire.sch.uk"
+    with env.sessions() as session, session.begin():
+        Store(session, "", 0).block(blocked, at=NOW, reason="test: a loop")
+    with transaction(env.sessions) as session:
+        incidents.declare(
+            session, env.rules, title="Internet down", details="The link failed.",
+            by=incidents.By("raj.patel@westshire.gov.uk", NOW), email_down=False,
+        )  # fmt: skip
+    total = len(broadcast.recipients(env.rules, False))
+    while broadcast.run(env.sessions, env.config, env.rules, NOW).queued:
+        pass
+    notices = of_kind(env, "incident_notice")
+    assert len(notices) == total - 1
+    assert all(blocked not in recipients(row) for row in notices)
+    with env.sessions() as session:
+        assert session.scalar(select(func.count(AutoReply.id))) == 0
+
+
+def test_rules_check_names_an_unknown_flood_notice_team(tmp_path: Path) -> None:
+    from mailbot.errors import RulesError
+
+    folder = rules_with(
+        tmp_path, **{'flood_notice_team = "service-desk"': 'flood_notice_team = "nobody"'}
+    )
+    with pytest.raises(RulesError) as caught:
+        load_rules(folder)
+    assert any("flood_notice_team" in p and "nobody" in p for p in caught.value.problems)
