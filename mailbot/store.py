@@ -388,7 +388,11 @@ class Store:
         in_reply_to: str | None,
         references: Sequence[str],
     ) -> None:
-        """Put an email in the outbox and keep a copy on the call's record."""
+        """Put an email in the outbox and keep a copy on the call's record.
+
+        Only ``door.send`` calls this: every email must pass the loop guard
+        and be counted first.
+        """
         self.session.add(
             Outbox(
                 message_id=message_id,
