@@ -43,16 +43,17 @@ def _refusal(
     store: Store, rules: Rules, address: str, kind: str, now: datetime, counted: bool
 ) -> str:
     """Why ``address`` may not receive this email now, or "" when it may."""
-    if store.is_blocked(address):
-        return f"{address} is blocked as a mail loop"
-    if not counted:
-        return ""
     staff = rules.directory.is_staff_address(address)
     if staff and kind not in CAPPED_STAFF_KINDS:
         # Staff are exempt: a busy team may get many notices an hour, and
         # their own automatic replies are screened out before they count.
         # Nor are they ever blocked: that would silence the team's own
         # notices, and a loop through a staff mailbox is the team's to see.
+        # (Skipping the lookups also keeps a scheduler tick's notices cheap.)
+        return ""
+    if store.is_blocked(address):
+        return f"{address} is blocked as a mail loop"
+    if not counted:
         return ""
     limits = rules.policy.limits
     hour_ago = now - timedelta(hours=1)
