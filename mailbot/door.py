@@ -39,9 +39,7 @@ class Passed:
         return f"{kind}: " + "; ".join(self.why)
 
 
-def _refusal(
-    store: Store, rules: Rules, address: str, kind: str, now: datetime, counted: bool
-) -> str:
+def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime) -> str:
     """Why ``address`` may not receive this email now, or "" when it may."""
     staff = rules.directory.is_staff_address(address)
     if staff and kind not in CAPPED_STAFF_KINDS:
@@ -53,8 +51,6 @@ def _refusal(
         return ""
     if store.is_blocked(address):
         return f"{address} is blocked as a mail loop"
-    if not counted:
-        return ""
     limits = rules.policy.limits
     hour_ago = now - timedelta(hours=1)
     if staff:
@@ -101,22 +97,22 @@ def send(
     now: datetime,
     *,
     raw: bytes | None = None,
-    counted: bool = True,
 ) -> Passed:
     """Pass ``out`` through the guard and, if anyone is left to write to, into the outbox.
 
     Every recipient, To and Cc alike, is checked on its own: a blocked address
-    gets nothing; with ``counted`` (everything but broadcasts) an address over
-    the hourly cap, the daily cap (which blocks it) or the caps on strangers is
-    left off.  With no To left the email is not sent at all.  ``raw`` is an
-    email already built (reports with images).
+    gets nothing, and an address over the hourly cap, the daily cap (which
+    blocks it) or the caps on strangers is left off.  With no To left the
+    email is not sent at all.  Each recipient is then counted.  ``raw`` is an
+    email already built (reports with images).  Broadcasts come in through
+    ``send_broadcast`` instead.
     """
     kept_to: list[str] = []
     kept_cc: list[str] = []
     why: list[str] = []
     for field, kept in ((out.to, kept_to), (out.cc, kept_cc)):
         for address in field:
-            refused = _refusal(store, rules, address, out.kind, now, counted)
+            refused = _refusal(store, rules, address, out.kind, now)
             if refused:
                 why.append(refused)
             else:
@@ -149,16 +145,15 @@ def send(
         in_reply_to=sent.in_reply_to,
         references=sent.references,
     )
-    if counted:
-        for address in (*sent.to, *sent.cc):
-            store.record_auto_reply(
-                address,
-                sent.kind,
-                now,
-                domain=sent.about,
-                stranger=_stranger(rules, address),
-                copy=address not in sent.to,
-            )
+    for address in dict.fromkeys((*sent.to, *sent.cc)):
+        store.record_auto_reply(
+            address,
+            sent.kind,
+            now,
+            domain=sent.about,
+            stranger=_stranger(rules, address),
+            copy=address not in sent.to,
+        )
     return Passed(sent, dropped, tuple(why))
 
 
