@@ -26,6 +26,7 @@ CAPPED_STAFF_KINDS = frozenset({"unverified_staff"})
 class Passed:
     """What the door did with one email: what was queued (None if nothing) and why not all."""
 
+    kind: str
     out: Outgoing | None
     dropped: tuple[str, ...] = ()
     why: tuple[str, ...] = ()
@@ -35,8 +36,8 @@ class Passed:
         """One line for the pipeline's notes, empty when everyone was written to."""
         if not self.why:
             return ""
-        kind = self.out.kind if self.out else "email"
-        return f"{kind}: " + "; ".join(self.why)
+        done = "left off" if self.out else "not sent"
+        return f"{self.kind} {done}: " + "; ".join(self.why)
 
 
 def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime) -> str:
@@ -123,7 +124,7 @@ def send(
             store.add_event(
                 out.call_id, at=now, actor="mailbot", kind="reply_suppressed", detail=out.kind
             )
-        return Passed(None, dropped, tuple(why) or ("no recipient",))
+        return Passed(out.kind, None, dropped, tuple(why) or ("no recipient",))
     sent = replace(out, to=tuple(kept_to), cc=tuple(kept_cc))
     service = config.service
     if raw is None:
@@ -154,7 +155,7 @@ def send(
             stranger=_stranger(rules, address),
             copy=address not in sent.to,
         )
-    return Passed(sent, dropped, tuple(why))
+    return Passed(sent.kind, sent, dropped, tuple(why))
 
 
 def send_broadcast(
