@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
 import tempfile
 import time
@@ -18,7 +17,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from servers import DovecotServer  # noqa: E402
 from smtpserver import SmtpSink  # noqa: E402
-from support import SHIPPED_RULES, local, mail, make_config  # noqa: E402
+from support import bulk_rules, local, mail, make_config  # noqa: E402
 
 from mailbot.daemon import Daemon  # noqa: E402
 from mailbot.db import make_engine, make_sessions, upgrade  # noqa: E402
@@ -29,20 +28,6 @@ def school_mail(n: int) -> bytes:
     raw = mail("school-new-request").replace(b"new-request-1@", f"bench-{n}@".encode())
     raw = raw.replace(b"Internet very slow", f"Printer {n} jammed".encode())
     return raw.replace(b"<head@oakfield", f"<teacher{n}@oakfield".encode())
-
-
-def bulk_rules(tmp: Path) -> Path:
-    """The shipped rules with the flood cap raised: a thousand requests from one
-    school at one instant is a flood by the shipped rules, and this measures
-    intake, not the cap."""
-    folder = tmp / "rules"
-    shutil.copytree(SHIPPED_RULES, folder)
-    policy = folder / "policy.toml"
-    cap = "new_calls_per_domain_per_hour = "
-    policy.write_text(
-        policy.read_text(encoding="utf-8").replace(f"{cap}20", f"{cap}1000000"), encoding="utf-8"
-    )
-    return folder
 
 
 def main() -> None:
@@ -60,6 +45,8 @@ def main() -> None:
             url,
             imap=(dovecot.host, dovecot.port, dovecot.username, dovecot.password),
             smtp=(sink.host, sink.port),
+            # A thousand requests from one school at one instant is a flood by
+            # the shipped rules; this measures intake, not the flood cap.
             rules_dir=bulk_rules(tmp),
             batch_size=100,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import shutil
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,6 +110,24 @@ class Env:
     def to_schools(self) -> list[Outbox]:
         """The outbox without mailbot's notices to staff."""
         return [o for o in self.outbox() if o.kind not in STAFF_KINDS]
+
+
+def bulk_rules(tmp: Path) -> Path:
+    """A copy of the shipped rules with the cap on new calls per domain out of the way.
+
+    Tests of crash safety and concurrency deliver a school's worth of distinct
+    requests at one instant, which the shipped rules treat as a flood; they
+    are about losing nothing and doing nothing twice, not about the flood cap
+    (tests/test_caps.py covers that).
+    """
+    folder = tmp / "bulk-rules"
+    shutil.copytree(SHIPPED_RULES, folder)
+    policy = folder / "policy.toml"
+    cap = "new_calls_per_domain_per_hour = "
+    text = policy.read_text(encoding="utf-8")
+    assert f"{cap}20" in text
+    policy.write_text(text.replace(f"{cap}20", f"{cap}1000000"), encoding="utf-8")
+    return folder
 
 
 def make_env(tmp: Path, db_url: str, rules_dir: Path = SHIPPED_RULES) -> Env:

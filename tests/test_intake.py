@@ -6,7 +6,6 @@ import asyncio
 import email
 import email.policy
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import SHIPPED_RULES, local, mail, make_config, write_config_file
+from support import bulk_rules, local, mail, make_config, write_config_file
 
 from mailbot import calls, intake
 from mailbot.config import Config
@@ -54,23 +53,6 @@ def school_mail(n: int) -> bytes:
     raw = mail("school-new-request").replace(b"new-request-1@", f"bulk-{n}@".encode())
     raw = raw.replace(b"Internet very slow", f"Printer {n} jammed".encode())
     return raw.replace(b"<head@oakfield", f"<teacher{n}@oakfield".encode())
-
-
-def bulk_rules(tmp_path: Path) -> Path:
-    """The shipped rules with the flood cap out of the way.
-
-    The crash-safety tests below deliver a whole school's worth of distinct
-    requests at one instant; they are about losing nothing and doing nothing
-    twice, not about the cap on new calls per domain (tests/test_caps.py).
-    """
-    folder = tmp_path / "rules"
-    shutil.copytree(SHIPPED_RULES, folder)
-    policy = folder / "policy.toml"
-    text = policy.read_text(encoding="utf-8")
-    cap = "new_calls_per_domain_per_hour = "
-    text = text.replace(f"{cap}20", f"{cap}1000")
-    policy.write_text(text, encoding="utf-8")
-    return folder
 
 
 def confirmations(smtp_sink: Any) -> list[str]:
