@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import authorisation, changes, ecab, lifecycle, notices
+from mailbot import authorisation, changes, door, ecab, lifecycle, notices
 from mailbot.bounds import cut
 from mailbot.commands import reference_number
 from mailbot.config import Config
@@ -232,7 +232,7 @@ def set_status(
         lifecycle.mark_responded(session, call, now=by.now, actor=by.actor)
         if out is not None:
             store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
-            notices.enqueue(store, config, out, by.now)
+            door.send(store, config, rules, out, by.now)
             return f"status {change.detail}; the school has been told"
     return f"status {change.detail}"
 
@@ -282,7 +282,7 @@ def reply_to_school(
     if out is None:
         return Refused("the call has no school address to write to")
     store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
-    notices.enqueue(store, config, out, by.now)
+    door.send(store, config, rules, out, by.now)
     lifecycle.add_event(
         session, call, at=by.now, actor=by.actor, kind="replied", detail=", ".join(out.to)
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import changemail, changes, ecab, lifecycle, notices, staffmail
+from mailbot import changemail, changes, door, ecab, lifecycle, notices, staffmail
 from mailbot.config import Config
 from mailbot.directory import SenderKind
 from mailbot.models import Call, Event
@@ -77,7 +77,7 @@ def request(
         now=by.now,
         occasion=occasion,
     )
-    notices.enqueue(_store(session, rules), config, out, by.now)
+    door.send(_store(session, rules), config, rules, out, by.now)
     names = ", ".join(h.name for h in heads)
     lifecycle.add_event(
         session, call, at=by.now, actor="mailbot", kind="authorisation_requested", detail=names
@@ -115,7 +115,7 @@ def _tell(
             *school_out.cc,
         ):
             school_out = replace(school_out, cc=(*school_out.cc, decider))
-        notices.enqueue(store, config, school_out, by.now)
+        door.send(store, config, rules, school_out, by.now)
     staff_out = staffmail.update_notice(
         config,
         rules,
@@ -126,7 +126,7 @@ def _tell(
         thread=lifecycle.staff_thread(session, call),
     )
     if staff_out is not None:
-        notices.enqueue(store, config, staff_out, by.now)
+        door.send(store, config, rules, staff_out, by.now)
 
 
 def authorise(

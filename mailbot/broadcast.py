@@ -16,19 +16,18 @@ The outbox then sends them like any other email, while intake goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import verp
+from mailbot import door
 from mailbot.config import Config
 from mailbot.db import transaction
-from mailbot.mime import build
-from mailbot.models import Delivery, Incident, IncidentUpdate, Outbox
+from mailbot.models import Delivery, Incident, IncidentUpdate
 from mailbot.rules import Rules
+from mailbot.store import Store
 from mailbot.supporttime import describe
 from mailbot.triage import Outgoing
 
@@ -201,7 +200,11 @@ def _claim(session: Session, ids: list[int], now: datetime) -> list[Delivery]:
 def queue(
     sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime, batch: int
 ) -> int:
-    """Turn up to ``batch`` pending deliveries into outbox emails; return how many."""
+    """Turn up to ``batch`` pending deliveries into outbox emails; return how many were handled.
+
+    Every email goes through the door (``door.send_broadcast``); a delivery to
+    an address blocked as a mail loop is marked ``blocked`` instead of sent.
+    """
     with sessions() as session:
         ids = list(
             session.scalars(
@@ -213,11 +216,11 @@ def queue(
         )
     if not ids:
         return 0
-    service = config.service
+    refs = rules.policy.references
     with transaction(sessions) as session:
         taken = _claim(session, ids, now)
         notices: dict[int, tuple[Incident, IncidentUpdate]] = {}
-        rows = []
+        queued: list[tuple[Outgoing, str]] = []
         for delivery in taken:
             if delivery.update_id not in notices:
                 notice = session.get_one(IncidentUpdate, delivery.update_id)
@@ -228,25 +231,16 @@ def queue(
             incident, notice = notices[delivery.update_id]
             out = _compose(config, rules, incident, notice, delivery, now)
             delivery.message_id = out.message_id
-            rows.append(
-                {
-                    "message_id": out.message_id,
-                    "call_id": None,
-                    "kind": out.kind,
-                    "mail_from": verp.mail_from(session, service, out.message_id, now),
-                    "recipients": json.dumps([delivery.address]),
-                    "raw": build(out, from_name=service.name, from_addr=service.address, now=now),
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                    "route": delivery.route,
-                    "last_error": "",
-                }
-            )
-        if rows:
-            session.execute(insert(Outbox), rows)
-        return len(rows)
+            queued.append((out, delivery.route))
+        store = Store(session, refs.prefix, refs.width)
+        kept_back = door.send_broadcast(store, config, queued, now)
+        for delivery in taken:
+            if delivery.message_id in kept_back:
+                # A looping address blocked by the guard: recorded, not sent.
+                delivery.status = "blocked"
+        # Deliveries handled, sent or kept back: a batch wholly to blocked
+        # addresses must not look like the end of the work.
+        return len(queued)
 
 
 @dataclass(frozen=True)

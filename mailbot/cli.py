@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import TextIO, cast
 from zoneinfo import ZoneInfo
 
-from mailbot import callcmd, calls, changelist, health, incidentcmd, parked, reportcmd, slacmd
+from mailbot import (
+    callcmd,
+    calls,
+    changelist,
+    health,
+    incidentcmd,
+    parked,
+    reportcmd,
+    senderscmd,
+    slacmd,
+)
 from mailbot.config import Config, load_config
 from mailbot.daemon import Clock, Daemon
 from mailbot.db import make_engine, make_sessions, upgrade
@@ -218,11 +228,19 @@ def cmd_sla_deadline(args: argparse.Namespace) -> int:
 _PARKED_SHOWN = 10
 
 
+def cmd_senders(args: argparse.Namespace) -> int:
+    config = _config(args)
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+    sessions = make_sessions(make_engine(config.database.url))
+    return senderscmd.run(args, sessions, _clock(args)(), user)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
     sessions = make_sessions(make_engine(config.database.url))
     h = health.check(sessions, now)
+    blocked = senderscmd.blocked(sessions)
     problems = h.problems(now, config.imap.poll_seconds)
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
     _warn_about_trust(config)
@@ -247,6 +265,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         who, subject = note.sender or "(no From)", note.subject[:60]
         print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
     print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
+    # A blocked address gets no answer at all until someone clears it, so the
+    # administrator must see every one.
+    print(f"  blocked addresses     {len(blocked)}")
+    for address, since, why in blocked:
+        print(f"    {address} since {since.isoformat()} ({why})")
+    if blocked:
+        problems.append(
+            f"{len(blocked)} address(es) blocked as mail loops: check them, then "
+            "`mailbot senders unblock ADDRESS`"
+        )
     try:
         from mailbot.daemon import imap_settings
         from mailbot.imap import Mailbox
@@ -314,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     slacmd.add_parser(sub).set_defaults(func=cmd_sla_deadline)
     changelist.add_parser(sub).set_defaults(func=cmd_changes_list)
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
+    senderscmd.add_parser(sub).set_defaults(func=cmd_senders)
     sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")

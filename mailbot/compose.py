@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from mailbot import changecmd, changemail, incidents, staffmail
+from mailbot import authresults, changecmd, changemail, incidents, staffmail
 from mailbot.directory import SenderKind
 from mailbot.mime import valid_address
 from mailbot.supporttime import describe
@@ -63,6 +63,28 @@ def _handler(ctx: Context, call: CallView) -> dict[str, str] | None:
     return {"name": manager.name, "role": "project manager"} if manager else None
 
 
+def may_quote(t: Triage, ctx: Context) -> bool:
+    """Whether a reply may repeat the sender's own subject, name and words back to them.
+
+    Anyone can put a victim's address in From.  A reply that repeats a
+    stranger's subject ("Re: BUY CHEAP PILLS") to that address turns mailbot
+    into a relay for spam (backscatter), so a stranger is quoted only when
+    our receiving server vouched for the From address (``authserv_id``); with
+    no server to ask, strangers are never quoted.  Schools and staff are known
+    contacts and keep the usual wording.
+    """
+    sender = t.sender
+    if sender is None or sender.kind is not SenderKind.UNKNOWN:
+        return True
+    authserv_id = ctx.config.service.authserv_id or ""
+    return bool(authserv_id) and authresults.check(t.parsed, authserv_id).passed
+
+
+def _neutral_call(context: dict[str, Any]) -> dict[str, Any]:
+    """The ``call`` variable with the stranger's own words taken out."""
+    return {**context, "subject": "your email", "requester": "", "topic": context["ref"]}
+
+
 def _to_sender(
     t: Triage,
     ctx: Context,
@@ -74,9 +96,12 @@ def _to_sender(
     """A reply about ``call`` to whoever wrote, in their thread, the school's SPOCs copied."""
     msg = t.parsed
     to = (msg.from_addr,) if msg.from_addr else ()
+    about = call_context(call, ctx.rules, ctx.now)
+    if not may_quote(t, ctx):
+        about = _neutral_call(about)
     context = {
         "service": _service(ctx),
-        "call": call_context(call, ctx.rules, ctx.now),
+        "call": about,
         # Every reply to someone who sent a password advises them to change it.
         "password_removed": t.password_found,
         **extra,
@@ -140,9 +165,11 @@ def _reopened(t: Triage, ctx: Context, call: CallView) -> Outgoing:
 
 def _simple_reply(t: Triage, ctx: Context, kind: str, extra: dict[str, Any]) -> Outgoing:
     msg = t.parsed
+    # Without a subject the templates fall back to neutral words ("your email").
+    subject = msg.subject if may_quote(t, ctx) else ""
     context = {
         "service": _service(ctx),
-        "subject": msg.subject,
+        "subject": subject,
         "password_removed": t.password_found,
         **extra,
     }
@@ -206,6 +233,11 @@ def compose(t: Triage, ctx: Context) -> Triage:
     msg = t.parsed
     if msg.from_addr is None or not valid_address(msg.from_addr):
         return t
+    if t.action is Action.BLOCKED:
+        return t
+    if t.action is Action.FLOODED:
+        notice = staffmail.flood_notice(t, ctx)
+        return replace(t, outgoing=(notice,) if notice else ())
     outgoing: list[Outgoing] = []
     staff: list[Outgoing | None] = []
     if t.action in (Action.OPEN_CALL, Action.FOLLOW_UP) and t.call is not None:
@@ -229,7 +261,8 @@ def compose(t: Triage, ctx: Context) -> Triage:
         extra = {"sender": sender, "also_held": _also_held(ctx, msg.from_addr)}
         outgoing.append(_simple_reply(t, ctx, "unverified_staff", extra))
     elif t.action is Action.UNKNOWN_REPLY:
-        sender = {"name": msg.from_name, "address": msg.from_addr}
+        name = msg.from_name if may_quote(t, ctx) else ""
+        sender = {"name": name, "address": msg.from_addr}
         outgoing.append(_simple_reply(t, ctx, "unknown_sender", {"sender": sender}))
     elif t.action is Action.OVERSIZE:
         limit = ctx.rules.policy.limits.max_message_mb

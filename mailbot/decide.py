@@ -73,7 +73,30 @@ def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
     return Action.UNKNOWN_REPLY, "unknown sender; polite reply"
 
 
+def _flooded(t: Triage, ctx: Context) -> str:
+    """The sender's domain when it already opened its hourly share of new calls, else ""."""
+    sender = t.sender
+    if sender is None or sender.address is None or sender.kind is SenderKind.STAFF:
+        return ""
+    domain = sender.address.rsplit("@", 1)[-1].lower()
+    cap = ctx.rules.policy.limits.new_calls_per_domain_per_hour
+    since = ctx.now - timedelta(hours=1)
+    return domain if ctx.store.new_calls_from_domain_since(domain, since) >= cap else ""
+
+
 def decide(t: Triage, ctx: Context) -> Triage:
     """Choose the Action for this email and say why."""
+    sender = t.sender
+    if sender is not None and sender.address and ctx.store.is_blocked(sender.address):
+        # A loop that reached the daily cap: nothing is answered and no call
+        # is opened until a human clears the address.
+        reason = "address blocked as a mail loop; held until `mailbot senders unblock`"
+        return replace(t, action=Action.BLOCKED, reason=reason)
     action, reason = _decide(t, ctx)
+    if action in (Action.OPEN_CALL, Action.FOLLOW_UP):
+        domain = _flooded(t, ctx)
+        if domain:
+            cap = ctx.rules.policy.limits.new_calls_per_domain_per_hour
+            reason = f"{cap} new calls from {domain} within the hour; held for a human"
+            return replace(t, action=Action.FLOODED, reason=reason)
     return replace(t, action=action, reason=reason)

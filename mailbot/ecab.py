@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import changemail, lifecycle, notices, staffmail
+from mailbot import changemail, door, lifecycle, notices, staffmail
 from mailbot.changemail import EMERGENCY, STANDARD, board_name
 from mailbot.config import Config
 from mailbot.directory import Officer, SenderKind
@@ -56,7 +56,7 @@ class Work:
         if out is not None:
             refs = self.rules.policy.references
             store = Store(self.session, refs.prefix, refs.width)
-            notices.enqueue(store, self.config, out, self.by.now)
+            door.send(store, self.config, self.rules, out, self.by.now)
 
     def event(self, kind: str, detail: str = "", actor: str = "") -> None:
         """Add to the call's audit trail."""

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot import lifecycle, notices
+from mailbot import door, lifecycle, notices
 from mailbot.commands import reference_number
 from mailbot.config import Config
 from mailbot.models import Call, Incident, IncidentUpdate
@@ -200,7 +200,7 @@ def resolve(
             thread=lifecycle.school_thread(session, call),
         )
         if out is not None:
-            notices.enqueue(store, config, out, by.now)
+            door.send(store, config, rules, out, by.now)
     return solved
 
 
@@ -281,5 +281,5 @@ def link_call(
     )
     if out is not None:
         store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
-        notices.enqueue(store, config, out, by.now)
+        door.send(store, config, rules, out, by.now)
     return f"linked to {incident.ref}; the school has been sent its status"

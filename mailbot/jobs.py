@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
-from mailbot import ecab, lifecycle, notices, reportjob, sla
+from mailbot import door, ecab, lifecycle, notices, reportjob, sla
 from mailbot.actions import Staff
 from mailbot.config import Config
 from mailbot.db import transaction
@@ -120,7 +120,7 @@ def _escalate(
                 detail="no officer to tell: check staff.toml",
             )  # fmt: skip
         else:
-            notices.enqueue(store, config, out, now)
+            door.send(store, config, rules, out, now)
         done.append((call.ref, top.level))
     return done
 
@@ -147,7 +147,7 @@ def _close(
             thread=lifecycle.school_thread(session, call),
         )
         if out is not None:
-            notices.enqueue(store, config, out, now)
+            door.send(store, config, rules, out, now)
         done.append((call.ref, 0))
     return done
 

@@ -286,12 +286,42 @@ class AutoReply(Base):
     """One automatic reply sent to an address; the loop guard counts these."""
 
     __tablename__ = "auto_replies"
-    __table_args__ = (Index("ix_auto_replies_addr_at", "address", "at"),)
+    __table_args__ = (
+        Index("ix_auto_replies_addr_at", "address", "at"),
+        Index("ix_auto_replies_domain_at", "domain", "at"),
+        Index("ix_auto_replies_stranger_at", "stranger", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     address: Mapped[str] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The domain the email is counted against: the recipient's, or for a
+    # flood notice the flooding domain.
+    domain: Mapped[str] = mapped_column(String(255), default="")
+    # Whether the recipient was a stranger (neither a school's nor staff).
+    stranger: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the address was only copied (Cc): copies count towards the
+    # hourly cap, but only mail addressed To it can block it as a loop.
+    copy: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BlockedAddress(Base):
+    """An address that reached the daily cap of automatic replies: a mail loop.
+
+    mailbot neither answers it nor opens calls for it until a human clears the
+    block (`mailbot senders unblock`); the row stays as the record of both.
+    """
+
+    __tablename__ = "blocked_addresses"
+    __table_args__ = (Index("ix_blocked_addresses_address", "address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320))
+    blocked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cleared_by: Mapped[str] = mapped_column(String(320), default="")
 
 
 class Processed(Base):

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mailbot import commands, replytoken, verp
+from mailbot import commands
 from mailbot.config import Config
 from mailbot.directory import Directory, Officer
-from mailbot.mime import build, valid_address
+from mailbot.mime import valid_address
 from mailbot.rules import Rules
 from mailbot.sla import EscalationLevel, reopen_deadline
-from mailbot.store import Store
 from mailbot.supporttime import apply_target, describe, support_minutes_between
 from mailbot.templatevars import call_context, in_thread, spoc_copies
 from mailbot.triage import CallView, Outgoing
@@ -216,36 +215,3 @@ def solved_extra(rules: Rules, call: CallView, note: str, now: datetime) -> dict
         "reopen_until": describe(reopen_until, cal, now),
         "close_on": "after " + describe(close_at, cal, now).removeprefix("by "),
     }
-
-
-def enqueue(store: Store, config: Config, out: Outgoing, now: datetime) -> None:
-    """Put a notice in the outbox (and on the call's record).
-
-    An email that asks a person for a decision, or goes to the school about
-    its call, gets a reply token here (replytoken.py), the one place every
-    composed email passes, so that no path can send one without it.
-    """
-    service = config.service
-    for each in replytoken.personalise(store.session, out, now):
-        raw = build(each, from_name=service.name, from_addr=service.address, now=now)
-        enqueue_raw(store, config, each, raw, now)
-
-
-def enqueue_raw(store: Store, config: Config, out: Outgoing, raw: bytes, now: datetime) -> None:
-    """Put an email already built (``raw``, e.g. with images and attachments) in the outbox."""
-    store.enqueue(
-        now=now,
-        message_id=out.message_id,
-        call_id=out.call_id,
-        kind=out.kind,
-        mail_from=config.service.address,
-        recipients=(*out.to, *out.cc),
-        return_path=verp.mail_from(store.session, config.service, out.message_id, now),
-        raw=raw,
-        to=out.to,
-        cc=out.cc,
-        subject=out.subject,
-        text=out.text,
-        in_reply_to=out.in_reply_to,
-        references=out.references,
-    )

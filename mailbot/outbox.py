@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import notices
+from mailbot import door
 from mailbot.errors import PermanentSendError, TransientError
 from mailbot.models import Outbox
 from mailbot.smtp import SmtpSender
@@ -20,45 +20,12 @@ log = logging.getLogger(__name__)
 
 
 def enqueue(t: Triage, ctx: Context) -> Triage:
-    """Pipeline stage: write each composed email to the outbox, within the loop guard."""
-    limit = ctx.rules.policy.limits.auto_replies_per_sender_per_hour
-    hour_ago = ctx.now - timedelta(hours=1)
+    """Pipeline stage: pass each composed email through the door into the outbox."""
     notes = list(t.notes)
     for out in t.outgoing:
-        # The last line of defence against mail loops: whatever else went
-        # wrong, no address gets more than `limit` automatic replies an hour.
-        # Staff are exempt: a busy team may get many notices an hour, and
-        # their own automatic replies are screened out before they count.
-        directory = ctx.rules.directory
-        # Warnings about unverified mail go to a staff address whatever the
-        # sender wrote, so they are capped too, but at one an hour counted
-        # among warnings alone: receipts an officer had earlier in the hour
-        # must not swallow the warning that someone is forging their address.
-        if out.kind == "unverified_staff":
-            flooded = [
-                a for a in out.to if ctx.store.auto_replies_since(a, hour_ago, kind=out.kind)
-            ]
-        else:
-            flooded = [
-                a
-                for a in out.to
-                if not directory.is_staff_address(a)
-                and ctx.store.auto_replies_since(a, hour_ago) >= limit
-            ]
-        if flooded:
-            notes.append(f"{out.kind} to {', '.join(flooded)} suppressed by the hourly limit")
-            if out.call_id is not None:
-                ctx.store.add_event(
-                    out.call_id,
-                    at=ctx.now,
-                    actor="mailbot",
-                    kind="reply_suppressed",
-                    detail=out.kind,
-                )
-            continue
-        notices.enqueue(ctx.store, ctx.config, out, ctx.now)
-        for address in out.to:
-            ctx.store.record_auto_reply(address, out.kind, ctx.now)
+        passed = door.send(ctx.store, ctx.config, ctx.rules, out, ctx.now)
+        if passed.note:
+            notes.append(passed.note)
     return replace(t, notes=tuple(notes))
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import notices, reportstore
+from mailbot import door, reportstore
 from mailbot.config import Config
 from mailbot.db import transaction
 from mailbot.directory import School
@@ -170,7 +170,7 @@ def _send(
                 store = Store(
                     session, rules.policy.references.prefix, rules.policy.references.width
                 )
-                notices.enqueue_raw(store, config, out, raw, now)
+                door.send(store, config, rules, out, now, raw=raw)
         except Conflict:
             continue  # Another process or tick sent this one first.
         except Exception:

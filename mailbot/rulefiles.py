@@ -30,6 +30,19 @@ class References(_Rule):
 class Limits(_Rule):
     max_message_mb: float = Field(default=15, gt=0)
     auto_replies_per_sender_per_hour: int = Field(default=5, ge=1)
+    # A loop that stays under the hourly cap (an auto-acknowledger that strips
+    # Auto-Submitted) still reaches this many replies a day: the address is then
+    # blocked, answered no more and its mail held, until a human unblocks it.
+    auto_replies_per_address_per_day: int = Field(default=30, ge=1)
+    # Replies to strangers (addresses that are neither a school's nor staff)
+    # can be aimed at a victim by forging From, so they are capped per domain
+    # and overall, as well as per address.
+    stranger_replies_per_domain_per_hour: int = Field(default=3, ge=1)
+    stranger_replies_per_hour: int = Field(default=20, ge=1)
+    # More new calls than this from one sender domain in an hour is a flood:
+    # the rest are held for a human and the team below told once an hour.
+    new_calls_per_domain_per_hour: int = Field(default=20, ge=1)
+    flood_notice_team: str = "service-desk"
 
 
 class UnknownSenders(_Rule):

@@ -203,6 +203,10 @@ def load_rules(rules_dir: Path) -> Rules:
     reports = _load(rules_dir / "reports.toml", ReportRules, problems, optional=True)
     if staff and schools and cls:
         problems.extend(_cross_check(staff, schools, cls))
+    if staff and policy:
+        flood_team = policy.limits.flood_notice_team
+        if flood_team and flood_team not in {t.id for t in staff.team}:
+            problems.append(f"policy.toml: limits.flood_notice_team: no team {flood_team!r}")
     if staff and schools and lists and incidents and changes and reports:
         problems.extend(_check_service(staff, schools, lists, incidents, changes, reports))
     calendar = None

@@ -9,7 +9,7 @@ together.  What happened goes in the first lines of the body instead.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from mailbot import commands
@@ -169,3 +169,43 @@ def update_notice(
     digest = hashlib.sha256(f"{call.ref}\0staff_update\0{occasion}".encode()).hexdigest()[:16]
     mid = f"<{call.ref}.staff_update.{digest}@{config.service.id_domain}>"
     return compose(config, rules, call, "staff_update", extra, now=now, mid=mid, thread=thread)
+
+
+def flood_notice(t: Triage, ctx: Context) -> Outgoing | None:
+    """Tell the desk that a domain's new calls are being held; once an hour per domain.
+
+    None when the desk was already told within the hour (the email is held all
+    the same) or when there is nobody to tell.
+    """
+    msg = t.parsed
+    sender = msg.from_addr or ""
+    domain = sender.rsplit("@", 1)[-1].lower()
+    if ctx.store.notices_about_since(domain, "flood_notice", ctx.now - timedelta(hours=1)):
+        return None
+    limits = ctx.rules.policy.limits
+    directory = ctx.rules.directory
+    team = directory.team(limits.flood_notice_team)
+    manager = directory.officer(directory.project_manager) if directory.project_manager else None
+    to = team.address if team else (manager.email if manager else None)
+    if to is None:
+        return None
+    rendered = ctx.rules.templates.render(
+        "flood_notice",
+        {
+            "service": {"name": ctx.config.service.name, "address": ctx.config.service.address},
+            "domain": domain,
+            "cap": limits.new_calls_per_domain_per_hour,
+            "sender": {"name": msg.from_name, "address": sender},
+            "subject": msg.subject,
+        },
+    )
+    return Outgoing(
+        kind="flood_notice",
+        to=(to,),
+        cc=(),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=message_id(ctx, t.key, "flood_notice", domain),
+        about=domain,
+    )

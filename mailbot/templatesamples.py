@@ -261,6 +261,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sender": {"name": "Sam Someone", "address": "sam@example.com"},
         "subject": "School places",
     },
+    "flood_notice": {
+        "service": _SERVICE,
+        "domain": "oakfield.sch.example.uk",
+        "cap": 20,
+        "sender": {"name": "A Parent", "address": "parent41@oakfield.sch.example.uk"},
+        "subject": "Cannot log in",
+    },
     "oversize": {
         "service": _SERVICE,
         "password_removed": True,

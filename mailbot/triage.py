@@ -34,6 +34,11 @@ class Action(StrEnum):
     # Mail from a staff address that failed authentication: kept for a human,
     # and the address's owner warned (at most once an hour).
     UNVERIFIED = "unverified"
+    # One more new call from a domain that already opened its hourly share:
+    # kept for a human, and the desk told (once an hour per domain).
+    FLOODED = "flooded"
+    # From an address blocked as a mail loop: kept, never answered.
+    BLOCKED = "blocked"
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,9 @@ class Outgoing:
     # The Auto-Submitted value when the default (auto-replied for replies,
     # auto-generated otherwise) is wrong, as for a broadcast that is threaded.
     auto: str = ""
+    # The domain the guard counts this email against when that is not the
+    # recipient's own: a flood notice to the desk counts against the flooder.
+    about: str = ""
 
 
 @dataclass(frozen=True)

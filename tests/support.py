@@ -214,6 +214,24 @@ def migrated(db_url: str) -> None:
     upgrade(db_url)
 
 
+def bulk_rules(tmp: Path) -> Path:
+    """A copy of the shipped rules with the cap on new calls per domain out of the way.
+
+    Tests of crash safety and concurrency deliver a school's worth of distinct
+    requests at one instant, which the shipped rules treat as a flood; they
+    are about losing nothing and doing nothing twice, not about the flood cap
+    (tests/test_caps.py covers that).
+    """
+    folder = tmp / "bulk-rules"
+    shutil.copytree(SHIPPED_RULES, folder)
+    policy = folder / "policy.toml"
+    cap = "new_calls_per_domain_per_hour = "
+    text = policy.read_text(encoding="utf-8")
+    assert f"{cap}20" in text
+    policy.write_text(text.replace(f"{cap}20", f"{cap}1000000"), encoding="utf-8")
+    return folder
+
+
 def make_env(tmp: Path, db_url: str, rules_dir: Path = SHIPPED_RULES) -> Env:
     migrated(db_url)
     config = make_config(tmp, db_url, rules_dir=rules_dir)

@@ -818,7 +818,7 @@ def test_a_crash_before_the_commit_leaves_the_reminder_due_and_it_is_sent_once(
     def crash(*args: object, **kwargs: object) -> None:
         raise SystemExit("killed mid-tick")
 
-    monkeypatch.setattr(ecab.notices, "enqueue", crash)
+    monkeypatch.setattr(ecab.door, "send", crash)
     with pytest.raises(SystemExit):
         jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 23, 12, 1))
     assert state(env).due == local(2026, 11, 23, 12, 0)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from support import local, mail, make_config, write_config_file
+from support import bulk_rules, local, mail, make_config, write_config_file
 
 from mailbot import calls, intake
 from mailbot.config import Config
@@ -238,7 +238,10 @@ def test_sigkill_at_any_moment_loses_no_email_and_opens_no_call_twice(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
     upgrade(url)
-    config_path = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink, batch_size=10)
+    config_path = write_config_file(
+        tmp_path, url=url, imap=dovecot, smtp=smtp_sink, rules_dir=bulk_rules(tmp_path),
+        batch_size=10,
+    )  # fmt: skip
     total = 150
     for n in range(total):
         dovecot.deliver(school_mail(n))
@@ -287,8 +290,9 @@ def test_two_daemons_on_postgresql_handle_each_email_once(
 ) -> None:
     upgrade(pg_url)
     config_path = write_config_file(
-        tmp_path, url=pg_url, imap=dovecot, smtp=smtp_sink, name=False, batch_size=5
-    )
+        tmp_path, url=pg_url, imap=dovecot, smtp=smtp_sink, name=False,
+        rules_dir=bulk_rules(tmp_path), batch_size=5,
+    )  # fmt: skip
     total = 40
     for n in range(total):
         dovecot.deliver(school_mail(n))

@@ -343,7 +343,7 @@ def test_a_crash_before_the_commit_leaves_the_escalation_due_and_it_is_sent_once
     def crash(*args: object, **kwargs: object) -> None:
         raise SystemExit("killed mid-tick")
 
-    monkeypatch.setattr(jobs.notices, "enqueue", crash)
+    monkeypatch.setattr(jobs.door, "send", crash)
     with pytest.raises(SystemExit):
         tick(env, LEVEL_1)
     assert show(env, "ICT-000001")["escalation_level"] == 0

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from support import SHIPPED_RULES, local, mail, parsed, write_config_file
+from support import SHIPPED_RULES, bulk_rules, local, mail, parsed, write_config_file
 
 from mailbot import actions
 from mailbot.config import load_config
@@ -148,7 +148,10 @@ def _run_once(config: Path, now: str) -> subprocess.Popen[str]:
 def test_two_processes_at_once_on_postgresql_send_each_escalation_and_closure_once(
     tmp_path: Path, dovecot: Any, smtp_sink: Any, pg_url: str
 ) -> None:
-    config = write_config(tmp_path, dovecot, smtp_sink, pg_url)
+    upgrade(pg_url)
+    config = write_config_file(
+        tmp_path, url=pg_url, imap=dovecot, smtp=smtp_sink, rules_dir=bulk_rules(tmp_path)
+    )
     total = 30
     for n in range(total):
         raw = mail("school-new-request").replace(b"new-request-1@", f"pair-{n}@".encode())
