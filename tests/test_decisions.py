@@ -50,10 +50,17 @@ def decision(
     *,
     ref: str = "ICT-000001",
     replying_to: tuple[str, ...] = (),
-    auth: str = "",
+    auth: str | None = None,
 ) -> bytes:
-    """An email from ``who`` with ``lines`` on top, replying to ``replying_to`` (if any)."""
+    """An email from ``who`` with ``lines`` on top, replying to ``replying_to`` (if any).
+
+    The tests' configuration names our receiving server (staff mail needs it),
+    so by default the email carries that server's passing verdict, as a
+    person's own mail would; ``auth`` gives another verdict, "" none at all.
+    """
     domain = who.split("@")[1]
+    if auth is None:
+        auth = f"dmarc=pass header.from={domain}"
     head = [
         f"From: {NAMES[who]} <{who}>",
         "To: ictsupport@westshire.gov.uk",
