@@ -135,14 +135,3 @@ async def send_due(
                 _mark(session, row, status="sent", sent_at=now)
                 report = replace(report, sent=report.sent + 1)
     return report
-
-
-def requeue_failed(sessions: sessionmaker[Session], now: datetime) -> int:
-    """Put permanently failed emails back in the queue (after an administrator fixed the cause)."""
-    with sessions() as session, session.begin():
-        result = session.execute(
-            update(Outbox)
-            .where(Outbox.status == "failed")
-            .values(status="pending", next_attempt_at=now, attempts=0)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)

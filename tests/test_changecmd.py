@@ -9,6 +9,7 @@ import pytest
 from support import (
     SUPPORT,
     Env,
+    authenticated,
     local,
     make_env_with,
     sent_mail,
@@ -76,7 +77,7 @@ def test_the_command_line_votes_as_the_same_email_does(
         + lines.replace("\n", "\r\n")
         + "\r\n"
     ).encode()
-    by_mail.feed(raw, VOTED)
+    by_mail.feed(authenticated(raw), VOTED)
     by_cli, config = logged(tmp_path, "cli")
     assert cli(config, *argv) == 0
 

@@ -34,8 +34,13 @@ def listing(env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra
     return json.loads(out) if "--json" in extra else out
 
 
-def review_id(env: Env) -> str:
-    return [o.message_id for o in env.outbox() if o.kind == "change_review"][-1]
+def review_id(env: Env, member: str = "dana.whitfield@westshire.gov.uk") -> str:
+    """The review email sent to ``member``: each member gets one of their own."""
+    return [
+        o.message_id
+        for o in env.outbox()
+        if o.kind == "change_review" and json.loads(o.recipients) == [member]
+    ][-1]
 
 
 def test_a_change_under_review_is_listed_with_its_board_and_round(
