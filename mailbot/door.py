@@ -21,6 +21,11 @@ from mailbot.triage import Outgoing
 # The kind of a warning about unverified staff mail: it goes to a staff
 # address whatever the sender wrote, so it is capped like mail to anyone.
 CAPPED_STAFF_KINDS = frozenset({"unverified_staff"})
+# An officer's own words to a school (relayed from a reply, or `calls reply`)
+# answer no incoming email, so they cannot keep a loop going: they are
+# counted, and a blocked address still gets nothing, but no hourly or daily
+# cap silences an officer writing to a school several times in an hour.
+OFFICERS_WORDS = frozenset({"staff_reply"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime)
         return ""
     if store.is_blocked(address):
         return f"{address} is blocked as a mail loop"
+    if kind in OFFICERS_WORDS:
+        return ""
     limits = rules.policy.limits
     hour_ago = now - timedelta(hours=1)
     if staff:
