@@ -30,13 +30,13 @@ from servers import free_port, wait_for_port  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from support import SHIPPED_RULES, local, mail, make_config  # noqa: E402
 
-from mailbot import broadcast, incidents  # noqa: E402
-from mailbot.daemon import Daemon  # noqa: E402
-from mailbot.db import make_engine, make_sessions, transaction, upgrade  # noqa: E402
-from mailbot.intake import process  # noqa: E402
-from mailbot.models import Outbox  # noqa: E402
-from mailbot.rules import load_rules  # noqa: E402
-from mailbot.triage import RawMail  # noqa: E402
+from mailbot.daemon.intake import process  # noqa: E402
+from mailbot.daemon.service import Daemon  # noqa: E402
+from mailbot.incidents import broadcast, incident  # noqa: E402
+from mailbot.pipeline.records import RawMail  # noqa: E402
+from mailbot.rules.loader import load_rules  # noqa: E402
+from mailbot.storage.db import make_engine, make_sessions, transaction, upgrade  # noqa: E402
+from mailbot.storage.models import Outbox  # noqa: E402
 
 NOW = local(2026, 11, 23, 9, 30)
 
@@ -118,9 +118,9 @@ async def main(recipients: int) -> None:
         baseline = [await asyncio.to_thread(intake_once, daemon, n) for n in range(40)]
 
         with transaction(daemon.sessions) as session:
-            incidents.declare(
+            incident.declare(
                 session, rules, title="Internet service down across all schools",
-                details="Benchmark broadcast.", by=incidents.By("bench@example", NOW),
+                details="Benchmark broadcast.", by=incident.By("bench@example", NOW),
             )  # fmt: skip
         done = asyncio.Event()
         intake = asyncio.create_task(intake_loop(daemon, done, 1000))

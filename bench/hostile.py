@@ -120,9 +120,9 @@ def _db_bytes(db: Path) -> int:
 
 def _measure(shape: str, stage: str, n: int) -> dict[str, float]:
     """Run one stage on one shape at size ``n`` in this process; CPU of that stage only."""
-    from mailbot.parse import parse_message
-    from mailbot.redact import redact
-    from mailbot.screen import screen
+    from mailbot.mail.parse import parse_message
+    from mailbot.mail.redact import redact
+    from mailbot.mail.screen import screen
 
     raw = SHAPES[shape][0](n)
     extra: dict[str, float] = {}

@@ -19,9 +19,9 @@ from servers import DovecotServer  # noqa: E402
 from smtpserver import SmtpSink  # noqa: E402
 from support import bulk_rules, local, mail, make_config  # noqa: E402
 
-from mailbot.daemon import Daemon  # noqa: E402
-from mailbot.db import make_engine, make_sessions, upgrade  # noqa: E402
-from mailbot.rules import load_rules  # noqa: E402
+from mailbot.daemon.service import Daemon  # noqa: E402
+from mailbot.rules.loader import load_rules  # noqa: E402
+from mailbot.storage.db import make_engine, make_sessions, upgrade  # noqa: E402
 
 
 def school_mail(n: int) -> bytes:

@@ -23,12 +23,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 from sqlalchemy import delete, insert, update  # noqa: E402
 from support import local, make_config  # noqa: E402
 
-from mailbot import jobs, lifecycle  # noqa: E402
-from mailbot.db import make_engine, make_sessions, upgrade  # noqa: E402
-from mailbot.models import Call, Event, Message, Outbox  # noqa: E402
-from mailbot.rules import load_rules  # noqa: E402
-from mailbot.sla import Clock  # noqa: E402
-from mailbot.supporttime import clock_start  # noqa: E402
+from mailbot.calls import lifecycle  # noqa: E402
+from mailbot.daemon import jobs  # noqa: E402
+from mailbot.rules.loader import load_rules  # noqa: E402
+from mailbot.sla.calendar import clock_start  # noqa: E402
+from mailbot.sla.clock import Clock  # noqa: E402
+from mailbot.storage.db import make_engine, make_sessions, upgrade  # noqa: E402
+from mailbot.storage.models import Call, Event, Message, Outbox  # noqa: E402
 
 NOW = local(2026, 11, 24, 12, 0)
 DUE_ESCALATIONS = 4

@@ -6,7 +6,7 @@ import random
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from mailbot.supporttime import SupportCalendar, Target, calendar_from_rules, deadlines
+from mailbot.sla.calendar import SupportCalendar, Target, calendar_from_rules, deadlines
 
 TERMS = (
     (date(2026, 9, 3), date(2026, 10, 23)),

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 from support import local
 
-from mailbot.db import transaction
-from mailbot.models import Call, Incident
+from mailbot.storage.db import transaction
+from mailbot.storage.models import Call, Incident
 
 SCHOOLS = {
     "oakfield-primary": "Oakfield",

@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from mailbot import calls
+from mailbot.calls import listing
 from mailbot.config import Config, config_from_dict
-from mailbot.db import make_engine, make_sessions, upgrade
-from mailbot.intake import process
-from mailbot.models import Call, Outbox
-from mailbot.rules import Rules, load_rules
-from mailbot.triage import RawMail, Triage
+from mailbot.daemon.intake import process
+from mailbot.pipeline.records import RawMail, Triage
+from mailbot.rules.loader import Rules, load_rules
+from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.models import Call, Outbox
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -296,7 +296,7 @@ def sent_mail(env: Env, *, leaving_out: Collection[str]) -> list[tuple[str, list
 
 def show(env: Env, ref: str = "ICT-000001") -> dict[str, Any]:
     """What `mailbot calls show REF --json` prints, as a dict."""
-    found = calls.show_call(env.sessions, ref)
+    found = listing.show_call(env.sessions, ref)
     assert found is not None
     return found
 

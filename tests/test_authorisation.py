@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from support import Env, authenticated, local, mail, make_env, make_env_with, of_kind, plain, show
 
-from mailbot import jobs
-from mailbot.triage import Action
+from mailbot.daemon import jobs
+from mailbot.pipeline.records import Action
 
 LOGGED = local(2026, 11, 23, 9, 10)
 HEAD = "head@oakfield-primary.westshire.sch.uk"
@@ -167,13 +167,13 @@ def test_retyping_a_call_as_a_request_asks_for_authorisation(tmp_path: Path) -> 
 
 
 def test_a_declined_request_does_not_count_in_the_monthly_share(env: Env) -> None:
-    from mailbot import reportstore
-    from mailbot.months import Month
-    from mailbot.reportdata import Outcome, judge
+    from mailbot.reports import store
+    from mailbot.reports.figures import Outcome, judge
+    from mailbot.sla.months import Month
 
     env.feed(mail("headteacher-declines", request_id=request_id(env)), local(2026, 11, 23, 11, 30))
     with env.sessions() as session:
-        source = reportstore.load(session, Month(2026, 11), env.rules.calendar.zone, None)
+        source = store.load(session, Month(2026, 11), env.rules.calendar.zone, None)
     [row] = source.calls
     assert row.withdrawn
     assert judge(row, local(2026, 12, 1, 9, 0))[0] is Outcome.NOT_JUDGED

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from mailbot.authresults import Verdict, check
-from mailbot.inbound import ParsedMessage
-from mailbot.parse import parse_message
+from mailbot.mail.authresults import Verdict, check
+from mailbot.mail.message import ParsedMessage
+from mailbot.mail.parse import parse_message
 
 OURS = "mx.westshire.gov.uk"
 SAM = "sam.okafor@westshire.gov.uk"

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from support import Env, local, make_env, of_kind
 
-from mailbot import broadcast, incidents
-from mailbot.db import transaction
-from mailbot.models import Delivery, Outbox
-from mailbot.rulefiles import DistributionList, IncidentRules
+from mailbot.incidents import broadcast, incident
+from mailbot.rules.files import DistributionList, IncidentRules
+from mailbot.storage.db import transaction
+from mailbot.storage.models import Delivery, Outbox
 
 NOW = local(2026, 11, 23, 9, 30)
 RAJ = "raj.patel@westshire.gov.uk"
@@ -27,9 +27,9 @@ def env(tmp_path: Path, db_url: str) -> Env:
 
 def declare(env: Env, email_down: bool = False) -> None:
     with transaction(env.sessions) as session:
-        incidents.declare(
+        incident.declare(
             session, env.rules, title="Internet down", details="The link failed.",
-            by=incidents.By(RAJ, NOW), email_down=email_down,
+            by=incident.By(RAJ, NOW), email_down=email_down,
         )  # fmt: skip
 
 

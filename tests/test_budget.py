@@ -17,14 +17,17 @@ import pytest
 from sqlalchemy import select
 from support import local, mail, write_config_file
 
-from mailbot import calls, cli, intake, parked
+from mailbot.calls import listing
+from mailbot.cli import main
 from mailbot.config import Config, load_config
-from mailbot.daemon import Daemon, imap_settings
-from mailbot.db import make_engine, make_sessions, upgrade
-from mailbot.imap import Mailbox
-from mailbot.models import ParkedMail
-from mailbot.rules import load_rules
-from mailbot.sandbox import Budget, Sandbox
+from mailbot.daemon import intake
+from mailbot.daemon.sandbox import Budget, Sandbox
+from mailbot.daemon.service import Daemon, imap_settings
+from mailbot.mail.imap import Mailbox
+from mailbot.rules.loader import load_rules
+from mailbot.storage import parked
+from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.models import ParkedMail
 
 NOW = local(2026, 11, 23, 9, 5)
 
@@ -82,7 +85,7 @@ def records(config: Config) -> list[ParkedMail]:
 
 def subjects(config: Config) -> list[str]:
     return sorted(
-        r["subject"] for r in calls.list_calls(make_sessions(make_engine(config.database.url)))
+        r["subject"] for r in listing.list_calls(make_sessions(make_engine(config.database.url)))
     )
 
 
@@ -110,7 +113,7 @@ def test_email_over_the_cpu_budget_is_parked_with_its_reason_and_the_batch_goes_
     assert row.message_id == "<lists-1@oakfield-primary.westshire.sch.uk>"
     assert row.uid == report.failed[0]
     capsys.readouterr()
-    cli.main(["--config", str(path), "--now", "2026-11-23T09:06", "status"])
+    main.main(["--config", str(path), "--now", "2026-11-23T09:06", "status"])
     out = capsys.readouterr().out
     assert "parked emails         1" in out
     assert (
@@ -231,7 +234,7 @@ def test_parked_email_seen_again_after_a_crash_is_moved_without_a_second_record(
     monkeypatch.undo()
     assert len(dovecot.uids("INBOX")) == 1 and len(records(config)) == 1
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mailbot.intake"):
+    with caplog.at_level(logging.WARNING, logger="mailbot.daemon.intake"):
         report, _, _ = asyncio.run(daemon(config).run_once())
     assert len(report.failed) == 1 and report.outcomes == []
     assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Failed")) == 1
@@ -303,7 +306,7 @@ def test_daemon_with_its_worker_stuck_stops_on_sigterm_and_loses_nothing(
     )  # fmt: skip
     log = tmp_path / "daemon.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(path), "run"],
+        [sys.executable, "-m", "mailbot", "--config", str(path), "run"],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -336,12 +339,12 @@ def test_daemon_with_its_worker_stuck_stops_on_sigterm_and_loses_nothing(
     # Nothing lost: the email waits in the inbox and is handled on restart.
     assert len(dovecot.uids("INBOX")) == 1 and dovecot.uids("Failed") == []
     again = subprocess.run(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(path), "run", "--once"],
+        [sys.executable, "-m", "mailbot", "--config", str(path), "run", "--once"],
         capture_output=True,
         timeout=300,
     )
     assert again.returncode == 0, again.stdout + again.stderr
-    assert [r["subject"] for r in calls.list_calls(make_sessions(make_engine(url)))] == [
+    assert [r["subject"] for r in listing.list_calls(make_sessions(make_engine(url)))] == [
         "Printer 1 jammed in the ICT suite"
     ]
     assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 1

@@ -27,9 +27,10 @@ from support import (
     write_config_file,
 )
 
-from mailbot import actions
-from mailbot.cli import main
-from mailbot.db import transaction
+from mailbot.calls import records
+from mailbot.cli.main import main
+from mailbot.commands import actions
+from mailbot.storage.db import transaction
 
 SAM = "sam.okafor@westshire.gov.uk"
 HEAD = "head@oakfield-primary.westshire.sch.uk"
@@ -166,7 +167,7 @@ def test_no_internal_note_ever_reaches_a_school(steps: list[tuple[str, object]])
         env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 5))
         secrets = []
         for n, (kind, value) in enumerate(steps):
-            by = actions.Staff(SAM, local(2026, 11, 23, 10, n))
+            by = records.Staff(SAM, local(2026, 11, 23, 10, n))
             with transaction(env.sessions) as session:
                 call = actions.find_call(session, env.rules, "ICT-000001")
                 assert call is not None

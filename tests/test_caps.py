@@ -29,14 +29,14 @@ from support import (
     write_config_file,
 )
 
-from mailbot.cli import main
+from mailbot.calls.store import Store
+from mailbot.cli.main import main
 from mailbot.config import Config, load_config
-from mailbot.daemon import Daemon
-from mailbot.db import make_engine, make_sessions, upgrade
-from mailbot.models import AutoReply, BlockedAddress
-from mailbot.rules import load_rules
-from mailbot.store import Store
-from mailbot.triage import RawMail, Triage
+from mailbot.daemon.service import Daemon
+from mailbot.pipeline.records import RawMail, Triage
+from mailbot.rules.loader import load_rules
+from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.models import AutoReply, BlockedAddress
 
 NOW = local(2026, 11, 23, 9, 5)
 OAKFIELD = "oakfield-primary.westshire.sch.uk"
@@ -87,7 +87,7 @@ def rules_with(tmp: Path, **policy: str) -> Path:
 
 def feed_oversize(env: Env, raw: bytes, now: datetime) -> Triage:
     """Feed the headers of an email the mailbox reported as 20 MB (as the daemon does)."""
-    from mailbot.intake import process
+    from mailbot.daemon.intake import process
 
     raw_mail = RawMail(raw=raw, size=20_000_000, truncated=True)
     return process(raw_mail, sessions=env.sessions, config=env.config, rules=env.rules, now=now)
@@ -406,16 +406,16 @@ def test_a_loop_through_the_mailbox_is_blocked_shown_in_status_and_cleared_by_a_
 def test_a_broadcast_goes_through_the_door_skips_blocked_addresses_and_is_not_counted(
     env: Env,
 ) -> None:
-    from mailbot import broadcast, incidents
-    from mailbot.db import transaction
+    from mailbot.incidents import broadcast, incident
+    from mailbot.storage.db import transaction
 
     blocked = "head@little-acorns.westshire.sch.uk"
     with env.sessions() as session, session.begin():
         Store(session, "", 0).block(blocked, at=NOW, reason="test: a loop")
     with transaction(env.sessions) as session:
-        incidents.declare(
+        incident.declare(
             session, env.rules, title="Internet down", details="The link failed.",
-            by=incidents.By("raj.patel@westshire.gov.uk", NOW), email_down=False,
+            by=incident.By("raj.patel@westshire.gov.uk", NOW), email_down=False,
         )  # fmt: skip
     total = len(broadcast.recipients(env.rules, False))
     while broadcast.run(env.sessions, env.config, env.rules, NOW).queued:

@@ -18,7 +18,7 @@ from support import (
     write_config_file,
 )
 
-from mailbot.cli import main
+from mailbot.cli.main import main
 
 RAJ = "raj.patel@westshire.gov.uk"
 DANA = "dana.whitfield@westshire.gov.uk"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env
 
-from mailbot import jobs
-from mailbot.cli import main
+from mailbot.cli.main import main
+from mailbot.daemon import jobs
 
 DANA = "dana.whitfield@westshire.gov.uk"
 

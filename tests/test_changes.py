@@ -26,10 +26,11 @@ from support import (
     recipients,
 )
 
-from mailbot import ecab, health, jobs
-from mailbot.db import make_engine, make_sessions
-from mailbot.models import Call, Vote
-from mailbot.triage import Action
+from mailbot.approval import board as ecab
+from mailbot.daemon import health, jobs
+from mailbot.pipeline.records import Action
+from mailbot.storage.db import make_engine, make_sessions
+from mailbot.storage.models import Call, Vote
 
 LOGGED = local(2026, 11, 23, 9, 5)
 RAJ = "raj.patel@westshire.gov.uk"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.charsets import clean, codec_for, decode_bytes, decode_header
+from mailbot.mail.charsets import clean, codec_for, decode_bytes, decode_header
 
 
 @pytest.mark.parametrize(

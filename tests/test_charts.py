@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from mailbot import charts
+from mailbot.reports import charts
 
 LABELS = [f"M{n}\n2026" for n in range(12)]
 LINES = [

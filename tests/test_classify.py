@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.classify import classify_text
-from mailbot.rules import Rules, load_rules
+from mailbot.pipeline.classify import classify_text
+from mailbot.rules.loader import Rules, load_rules
 
 SHIPPED = Path(__file__).resolve().parents[1] / "rules"
 

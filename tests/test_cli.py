@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from support import Address, Env, local, mail, make_env_with, write_config_file
 
-from mailbot.cli import main, parse_now
+from mailbot.cli.main import main, parse_now
 
 # Nothing listens on the discard port, so the mailbox cannot be reached.
 NO_IMAP = Address("127.0.0.1", 9, "u", "p")
@@ -200,14 +200,14 @@ def test_calls_show_json_keeps_the_stored_text_exact(
 def test_incidents_list_shows_control_characters_in_a_title(
     env_with_escapes: tuple[Env, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mailbot import incidents
-    from mailbot.db import transaction
+    from mailbot.incidents import incident
+    from mailbot.storage.db import transaction
 
     env, config = env_with_escapes
     with transaction(env.sessions) as session:
-        incidents.declare(
+        incident.declare(
             session, env.rules, title=f"Filtering down {ESCAPES}", details="Declared.",
-            by=incidents.By("raj.patel@westshire.gov.uk", local(2026, 11, 23, 9, 30)),
+            by=incident.By("raj.patel@westshire.gov.uk", local(2026, 11, 23, 9, 30)),
         )  # fmt: skip
     assert main(["--config", str(config), "incidents", "list"]) == 0
     out = capsys.readouterr().out

@@ -8,18 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.commands import (
-    ALIASES,
-    FIRST_SHOWN,
-    USAGE,
-    help_lines,
-    priority_word,
-    read,
-    references,
-    status_word,
-    type_word,
-    usage_lines,
-)
+from mailbot.calls.commandhelp import FIRST_SHOWN, USAGE, help_lines, usage_lines
+from mailbot.calls.references import references
+from mailbot.commands.grammar import ALIASES, priority_word, read, status_word, type_word
 
 # The priorities of the shipped rules (rules/sla.toml), as staffcommands passes them.
 KNOWN = ("Critical", "P1", "P2", "P3", "P4")

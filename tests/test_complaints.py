@@ -19,9 +19,9 @@ from support import (
     recipients,
 )
 
-from mailbot import jobs
+from mailbot.daemon import jobs
 from mailbot.errors import RulesError
-from mailbot.rules import load_rules
+from mailbot.rules.loader import load_rules
 
 LOGGED = local(2026, 11, 23, 9, 30)
 PRIYA = "priya.shah@westshire.gov.uk"

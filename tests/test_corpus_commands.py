@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from support import CORPUS
 
-from mailbot.commands import read
-from mailbot.inbound import ParsedMessage
-from mailbot.parse import parse_message
+from mailbot.commands.grammar import read
+from mailbot.mail.message import ParsedMessage
+from mailbot.mail.parse import parse_message
 
 REPLIES = sorted((CORPUS / "reply").glob("*.eml"))
 COMMANDS = ("#assign sam", "#priority P2", "#status awaiting customer")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from support import CORPUS
 
-from mailbot.inbound import ParsedMessage
-from mailbot.parse import MAX_HEADER_VALUE, parse_message
+from mailbot.mail.message import ParsedMessage
+from mailbot.mail.parse import MAX_HEADER_VALUE, parse_message
 
 
 def corpus(name: str) -> ParsedMessage:

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from support import CORPUS, Env, bulk_rules, local, make_env
 
-from mailbot.models import Message, Processed
-from mailbot.triage import Action
+from mailbot.pipeline.records import Action
+from mailbot.storage.models import Message, Processed
 
 MANIFEST = list(csv.DictReader((CORPUS / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
 NOW = local(2026, 11, 23, 10, 0)

@@ -8,7 +8,7 @@ import re
 import pytest
 from support import CORPUS
 
-from mailbot.parse import parse_message
+from mailbot.mail.parse import parse_message
 
 # MANIFEST notes give what the person wrote first as `first line: "..."`,
 # `first new line: ...` (interleaved and bottom-posted replies) or, once,

@@ -7,8 +7,8 @@ import csv
 import pytest
 from support import CORPUS
 
-from mailbot.parse import parse_message
-from mailbot.screen import Verdict, screen
+from mailbot.mail.parse import parse_message
+from mailbot.mail.screen import Verdict, screen
 
 OWN = frozenset({"ictsupport@westshire.gov.uk"})
 

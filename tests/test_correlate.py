@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.correlate import find_tag
+from mailbot.pipeline.correlate import find_tag
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from typing import Any
 
 from support import SHIPPED_RULES, mail, write_config_file
 
-from mailbot import calls
-from mailbot.daemon import Outage
-from mailbot.db import make_engine, make_sessions
+from mailbot.calls import listing
+from mailbot.daemon.service import Outage
+from mailbot.storage.db import make_engine, make_sessions
 
 
 def config_file(
@@ -41,7 +41,7 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> bool:
 def start(config: Path, log: Path, now: str | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "MAILBOT_NOW": now} if now else None
     return subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "mailbot", "--config", str(config), "run"],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env=env,
@@ -58,7 +58,7 @@ def test_daemon_picks_up_new_mail_and_stops_on_sigterm(
         assert wait_for(lambda: "mailbot running" in log.read_text()), log.read_text()
         dovecot.deliver(mail("school-new-request"))
         assert wait_for(lambda: len(smtp_sink.to_schools()) == 1), log.read_text()
-        assert len(calls.list_calls(make_sessions(make_engine(url)))) == 1
+        assert len(listing.list_calls(make_sessions(make_engine(url)))) == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
@@ -87,7 +87,7 @@ def test_sighup_with_broken_rules_keeps_the_last_good_rules(
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    assert len(calls.list_calls(make_sessions(make_engine(url)))) == 1
+    assert len(listing.list_calls(make_sessions(make_engine(url)))) == 1
 
 
 def test_outage_is_logged_once_and_recovery_once(caplog: Any) -> None:
@@ -111,7 +111,7 @@ def test_scheduler_escalates_and_polls_without_idle_in_the_running_daemon(
     config.write_text(text)
     dovecot.deliver(mail("school-new-request"))
     once = subprocess.run(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "--now",
+        [sys.executable, "-m", "mailbot", "--config", str(config), "--now",
          "2026-11-23T09:05", "run", "--once"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -14,9 +14,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 from support import local
 
-from mailbot.db import alembic_config, make_engine, make_sessions, transaction, upgrade
 from mailbot.errors import Conflict
-from mailbot.models import Base, Processed, ServiceState
+from mailbot.storage.db import alembic_config, make_engine, make_sessions, transaction, upgrade
+from mailbot.storage.models import Base, Processed, ServiceState
 
 
 def test_migrations_create_exactly_the_models_schema(tmp_path: Path) -> None:

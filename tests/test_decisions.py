@@ -28,9 +28,9 @@ from support import (
     show,
 )
 
-from mailbot import replytoken
-from mailbot.models import Secret, Vote
-from mailbot.triage import Action
+from mailbot.pipeline.records import Action
+from mailbot.storage import replytoken
+from mailbot.storage.models import Secret, Vote
 
 HEAD = "head@oakfield-primary.westshire.sch.uk"
 JO = "j.baker@oakfield-primary.westshire.sch.uk"

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from mailbot.demo import run_demo
+from mailbot.demo.run import run_demo
 
 # The demo starts its own embedded IMAP and SMTP servers.
 pytestmark = pytest.mark.servers

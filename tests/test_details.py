@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailbot.details import missing_details
+from mailbot.calls.details import missing_details
 
 
 def test_bare_report_asks_for_everything() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.directory import Directory, SenderKind
-from mailbot.rules import load_rules
+from mailbot.rules.directory import Directory, SenderKind
+from mailbot.rules.loader import load_rules
 
 SHIPPED = Path(__file__).resolve().parents[1] / "rules"
 

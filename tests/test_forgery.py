@@ -22,12 +22,12 @@ from support import (
     write_config_file,
 )
 
-from mailbot import broadcast, statuspage
-from mailbot.cli import main
-from mailbot.db import upgrade
-from mailbot.directory import SenderKind
-from mailbot.models import Event, Incident, Message
-from mailbot.triage import Action
+from mailbot.cli.main import main
+from mailbot.incidents import broadcast, statuspage
+from mailbot.pipeline.records import Action
+from mailbot.rules.directory import SenderKind
+from mailbot.storage.db import upgrade
+from mailbot.storage.models import Event, Incident, Message
 
 LOGGED = local(2026, 11, 23, 9, 5)
 TEN = local(2026, 11, 23, 10, 0)

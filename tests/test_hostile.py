@@ -20,15 +20,15 @@ from email_reply_parser import EmailReplyParser
 from sqlalchemy import select
 from support import SUPPORT, local, mail, make_config, make_env, plain
 
-from mailbot import commands
+from mailbot.commands import grammar
 from mailbot.config import Config
-from mailbot.daemon import Daemon
-from mailbot.db import make_engine, make_sessions, upgrade
-from mailbot.htmltext import html_to_text
-from mailbot.models import Message
-from mailbot.parse import parse_message
-from mailbot.quotes import strip_quoted
-from mailbot.rules import load_rules
+from mailbot.daemon.service import Daemon
+from mailbot.mail.htmltext import html_to_text
+from mailbot.mail.parse import parse_message
+from mailbot.mail.quotes import strip_quoted
+from mailbot.rules.loader import load_rules
+from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.models import Message
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 CUT_NOTE = "The whole message stays in the support mailbox."
@@ -117,19 +117,19 @@ def test_command_pattern_reads_only_the_head_of_a_long_line(
     # Matching the argument as "(.*?)[ \t]*$" re-read each run of spaces once
     # per character: a 40 KB line cost seconds.  The pattern now stops at the
     # command word and the argument is trimmed by str methods.
-    counting = CountingPattern(commands._COMMAND)
-    monkeypatch.setattr(commands, "_COMMAND", counting)
+    counting = CountingPattern(grammar._COMMAND)
+    monkeypatch.setattr(grammar, "_COMMAND", counting)
     line = "#note x" + " " * 40_000 + "y"
-    found = commands.read(line + "\n\nbody")
+    found = grammar.read(line + "\n\nbody")
     assert found.commands[0].arg == "x" + " " * 40_000 + "y"
     assert found.body == "body"
     assert counting.matched and max(counting.matched) < 20
 
 
 def test_command_argument_is_trimmed_as_before() -> None:
-    found = commands.read(" ＃ Priority : \t P2 \t \nHello")
+    found = grammar.read(" ＃ Priority : \t P2 \t \nHello")
     assert [(c.name, c.arg) for c in found.commands] == [("priority", "P2")]
-    assert commands.read("#note\n\nwords").commands[0].arg == ""
+    assert grammar.read("#note\n\nwords").commands[0].arg == ""
 
 
 def test_command_grammar_runs_once_per_email(
@@ -137,13 +137,13 @@ def test_command_grammar_runs_once_per_email(
 ) -> None:
     env = make_env(tmp_path, db_url)
     calls: list[int] = []
-    read = commands.read
+    read = grammar.read
 
-    def counting(text: str) -> commands.Instructions:
+    def counting(text: str) -> grammar.Instructions:
         calls.append(len(text))
         return read(text)
 
-    monkeypatch.setattr(commands, "read", counting)
+    monkeypatch.setattr(grammar, "read", counting)
     env.feed(mail("school-new-request"), MONDAY_9)
     assert len(calls) == 1
 
@@ -253,7 +253,7 @@ def test_staff_words_relayed_to_the_school_are_bounded(tmp_path: Path, db_url: s
 
 
 def test_long_command_lines_are_shown_cut_in_problems_and_commands() -> None:
-    found = commands.read("#frobnicate " + "x" * 100_000 + "\n#note " + "y" * 100_000)
+    found = grammar.read("#frobnicate " + "x" * 100_000 + "\n#note " + "y" * 100_000)
     assert [len(p) for p in found.problems] and max(len(p) for p in found.problems) < 600
     assert len(found.commands[0].line) < 300
     assert found.commands[0].arg == "y" * 100_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailbot.htmltext import html_to_text
+from mailbot.mail.htmltext import html_to_text
 
 
 def test_links_keep_their_text_and_address() -> None:

@@ -12,7 +12,7 @@ import pytest
 from servers import ImapAccount, free_port
 
 from mailbot.errors import TransientError
-from mailbot.imap import ImapSettings, Mailbox
+from mailbot.mail.imap import ImapSettings, Mailbox
 
 
 def message(subject: str, body: bytes = b"Hello.\r\n") -> bytes:
@@ -117,7 +117,7 @@ def test_a_changed_uidvalidity_is_logged(
     with box:
         before = box.uidvalidity
     recreate_folder(dovecot, "Support")
-    with caplog.at_level(logging.WARNING, logger="mailbot.imap"), box:
+    with caplog.at_level(logging.WARNING, logger="mailbot.mail.imap"), box:
         assert box.uidvalidity != before
     assert "UIDVALIDITY of Support changed" in caplog.text
 

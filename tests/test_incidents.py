@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from support import Env, authenticated, local, mail, make_env_with, of_kind, plain, show
 
-from mailbot import broadcast, jobs
-from mailbot.cli import main
+from mailbot.cli.main import main
+from mailbot.daemon import jobs
+from mailbot.incidents import broadcast
 
 LOGGED = local(2026, 11, 23, 9, 5)
 DECLARED = local(2026, 11, 23, 9, 30)

@@ -17,7 +17,7 @@ import pytest
 from smtpserver import SmtpSink
 from support import SHIPPED_RULES, SUPPORT, authenticated, header, mail, parsed, write_config_file
 
-from mailbot.db import upgrade
+from mailbot.storage.db import upgrade
 
 SCHOOLS = 150
 NOW = "2026-11-23T09:30"
@@ -95,7 +95,7 @@ url = "https://status.westshire.example/"
 
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "run"],
+        [sys.executable, "-m", "mailbot", "--config", str(config), "run"],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         env={**os.environ, "MAILBOT_NOW": NOW},
@@ -220,7 +220,7 @@ def test_with_school_email_down_broadcasts_go_to_alternative_addresses_by_the_fa
 ) -> None:
     config = configure(tmp_path, dovecot, smtp_sink, fallback_sink)
     dovecot.deliver(mail("school-new-request"))
-    from mailbot.cli import main
+    from mailbot.cli.main import main
 
     base = ["--config", str(config), "--now", NOW]
     assert main([*base, "run", "--once"]) == 0

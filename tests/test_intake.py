@@ -19,15 +19,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from support import bulk_rules, local, mail, make_config, write_config_file
 
-from mailbot import calls, intake
+from mailbot.calls import listing
 from mailbot.config import Config
-from mailbot.daemon import Daemon, smtp_settings
-from mailbot.db import make_engine, make_sessions, upgrade
-from mailbot.imap import Mailbox
-from mailbot.models import Call
-from mailbot.outbox import send_due
-from mailbot.rules import load_rules
-from mailbot.smtp import SmtpSender
+from mailbot.daemon import intake
+from mailbot.daemon.service import Daemon, smtp_settings
+from mailbot.mail.imap import Mailbox
+from mailbot.mail.smtp import SmtpSender
+from mailbot.pipeline.outbox import send_due
+from mailbot.rules.loader import load_rules
+from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.models import Call
 
 NOW = local(2026, 11, 23, 9, 5)
 
@@ -96,7 +97,7 @@ def test_reply_through_imap_threads_onto_the_call(
     assert len(smtp_sink.to_schools()) == 1
     [relayed] = smtp_sink.of_kind("school_reply")
     assert list(relayed.rcpt_tos) == ["network-team@westshire.gov.uk"]
-    record = calls.show_call(make_sessions(make_engine(config.database.url)), "ICT-000001")
+    record = listing.show_call(make_sessions(make_engine(config.database.url)), "ICT-000001")
     assert record is not None
     assert [m["direction"] for m in record["messages"]].count("in") == 2
 
@@ -214,7 +215,7 @@ def _run_once_process(config_path: Path, now: str) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "mailbot.cli",
+            "mailbot.cli.main",
             "--config",
             str(config_path),
             "--now",
@@ -269,7 +270,7 @@ def test_sigkill_at_any_moment_loses_no_email_and_opens_no_call_twice(
     assert any(0 < n < total for n in partial), partial
     final = _run_once_process(config_path, "2026-11-23T09:05")
     assert final.wait(timeout=300) == 0
-    rows = calls.list_calls(make_sessions(make_engine(url)))
+    rows = listing.list_calls(make_sessions(make_engine(url)))
     assert len(rows) == total
     assert sorted(r["subject"] for r in rows) == sorted(
         f"Printer {n} jammed in the ICT suite" for n in range(total)
@@ -298,7 +299,7 @@ def test_two_daemons_on_postgresql_handle_each_email_once(
         dovecot.deliver(school_mail(n))
     procs = [_run_once_process(config_path, "2026-11-23T09:05") for _ in range(2)]
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
-    rows = calls.list_calls(make_sessions(make_engine(pg_url)))
+    rows = listing.list_calls(make_sessions(make_engine(pg_url)))
     assert len(rows) == total
     ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.messages]
     assert len(ids) == len(set(ids)) == 2 * total  # confirmations and team notices

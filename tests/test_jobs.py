@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select
 from support import Env, local, mail, make_env, of_kind, plain, recipients, show
 
-from mailbot import actions, jobs
-from mailbot.db import make_engine, make_sessions, transaction
-from mailbot.models import Call
-from mailbot.triage import Action
+from mailbot.calls import records
+from mailbot.commands import actions
+from mailbot.daemon import jobs
+from mailbot.pipeline.records import Action
+from mailbot.storage.db import make_engine, make_sessions, transaction
+from mailbot.storage.models import Call
 
 # School-new-request is logged Monday 23 November 2026 09:05 as a P2 for the
 # network team: response due Tue 09:05, fix due Wed 09:05 (1080 support
@@ -46,7 +48,7 @@ def tick(env: Env, now: datetime) -> jobs.TickReport:
 
 
 def act(env: Env, ref: str, now: datetime, step: str, *args: str) -> str:
-    by = actions.Staff(actor=SAM, now=now)
+    by = records.Staff(actor=SAM, now=now)
     with transaction(env.sessions) as session:
         call = actions.find_call(session, env.rules, ref)
         assert call is not None
@@ -288,9 +290,9 @@ def test_a_bad_priority_is_refused_and_changes_nothing(env: Env) -> None:
     with transaction(env.sessions) as session:
         call = actions.find_call(session, env.rules, ref)
         assert call is not None
-        by = actions.Staff(actor=SAM, now=LOGGED)
+        by = records.Staff(actor=SAM, now=LOGGED)
         result = actions.set_priority(session, env.rules, call, "P7", by)
-    assert isinstance(result, actions.Refused) and "P1" in result.message
+    assert isinstance(result, records.Refused) and "P1" in result.message
     assert show(env, ref)["priority"] == "P2"
 
 

@@ -6,8 +6,8 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
-from mailbot.mime import OWN_MARKER, Attached, Inline, build, build_related
-from mailbot.triage import Outgoing
+from mailbot.mail.mime import OWN_MARKER, Attached, Inline, build, build_related
+from mailbot.mail.outgoing import Outgoing
 
 NOW = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import email
 from email import policy
 from email.message import Message
 
-from mailbot.mimewalk import MAX_FILENAME, MAX_PARTS, Body, read_body
+from mailbot.mail.mimewalk import MAX_FILENAME, MAX_PARTS, Body, read_body
 
 
 def tree(*parts: str, boundary: str = "b") -> Message:

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from support import Env, local, make_env
 
-from mailbot import redact as redact_module
-from mailbot.db import make_engine, make_sessions
-from mailbot.models import Base
-from mailbot.redact import redact
+from mailbot.mail import redact as redact_module
+from mailbot.mail.redact import redact
+from mailbot.storage.db import make_engine, make_sessions
+from mailbot.storage.models import Base
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 SCHOOL = "a.rahman@riverside-academy.westshire.sch.uk"

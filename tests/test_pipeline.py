@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy.orm import Session
 from support import SHIPPED_RULES, SUPPORT, Env, local, mail, make_env, plain
 
-from mailbot import calls, pipeline
-from mailbot.store import Store
-from mailbot.triage import Action, Context, RawMail, Triage
+from mailbot import pipeline
+from mailbot.calls import listing
+from mailbot.calls.store import Store
+from mailbot.pipeline.records import Action, Context, RawMail, Triage
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 
@@ -83,7 +84,7 @@ def test_reply_with_tag_is_appended_without_a_new_call_or_reply(env: Env) -> Non
     assert t.action is Action.APPEND and t.call is not None and t.call.ref == "ICT-000001"
     assert env.count_calls() == 1
     assert len(env.to_schools()) == 1
-    record = calls.show_call(env.sessions, "ICT-000001")
+    record = listing.show_call(env.sessions, "ICT-000001")
     assert record is not None
     stored = [m for m in record["messages"] if m["direction"] == "in"][-1]
     assert stored["text"].strip() == (
@@ -106,7 +107,7 @@ def test_out_of_office_on_a_thread_is_recorded_and_never_answered(env: Env) -> N
     t = env.feed(raw, local(2026, 11, 23, 9, 6))
     assert t.action is Action.RECORD
     assert len(env.to_schools()) == 1
-    record = calls.show_call(env.sessions, "ICT-000001")
+    record = listing.show_call(env.sessions, "ICT-000001")
     assert record is not None and record["status"] == "open"
     assert [e["kind"] for e in record["events"]] == ["opened", "automatic"]
 
@@ -148,7 +149,7 @@ def test_unknown_sender_policy_is_a_rule(tmp_path: Path, policy: str, action: Ac
 def test_password_is_removed_from_storage_and_replies(env: Env) -> None:
     t = env.feed(mail("school-password"), MONDAY_9)
     assert t.password_found and t.call is not None
-    record = calls.show_call(env.sessions, t.call.ref)
+    record = listing.show_call(env.sessions, t.call.ref)
     assert record is not None
     assert "Tr0ub4dor" not in str(record)
     [out] = env.to_schools()
@@ -179,7 +180,7 @@ def test_tag_from_another_school_neither_reveals_nor_changes_the_call(env: Env) 
     env.feed(mail("school-new-request"), MONDAY_9)
     t = env.feed(mail("stranger-quotes-other-schools-tag"), local(2026, 11, 23, 12, 0))
     assert t.action is Action.OPEN_CALL and t.call is not None and t.call.ref == "ICT-000002"
-    record = calls.show_call(env.sessions, "ICT-000001")
+    record = listing.show_call(env.sessions, "ICT-000001")
     assert record is not None
     # Only the school's own request is on its call; the stranger's mail is not.
     assert [m["from"] for m in record["messages"] if m["direction"] == "in"] == [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailbot.quotes import strip_quoted
+from mailbot.mail.quotes import strip_quoted
 
 # --- Client formats -------------------------------------------------------------------
 

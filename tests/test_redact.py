@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailbot.redact import MARK, redact
+from mailbot.mail.redact import MARK, redact
 
 
 def test_password_is_sentence_keeps_the_words_around_the_secret() -> None:

@@ -28,9 +28,9 @@ from reportcalls import (
 )
 from support import Env, local, make_env
 
-from mailbot import report, reportjob
-from mailbot.months import Month
-from mailbot.reportdata import Figures
+from mailbot.reports import job, monthly
+from mailbot.reports.figures import Figures
+from mailbot.sla.months import Month
 
 NOVEMBER = Month(2026, 11)
 REPORT_TIME = local(2026, 12, 1, 8, 0)
@@ -54,16 +54,16 @@ def made(env: Env) -> list[Made]:
 
 
 def figures(env: Env, school: str | None = None) -> Figures:
-    return reportjob.figures_for(env.sessions, env.rules, NOVEMBER, school, REPORT_TIME)
+    return job.figures_for(env.sessions, env.rules, NOVEMBER, school, REPORT_TIME)
 
 
 def csv_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
-def compose(env: Env, school: str | None = None) -> report.Report:
+def compose(env: Env, school: str | None = None) -> monthly.Report:
     found = env.rules.directory.school(school) if school else None
-    return report.compose(env.config, env.rules, figures(env, school), found, lambda c: c.filename)
+    return monthly.compose(env.config, env.rules, figures(env, school), found, lambda c: c.filename)
 
 
 def test_calls_by_type_priority_and_school_match_an_independent_count(
@@ -192,8 +192,8 @@ def test_a_schools_report_shows_no_other_schools_calls(env: Env, made: list[Made
 
 
 def test_text_from_a_school_is_escaped_in_the_html(env: Env, made: list[Made]) -> None:
-    from mailbot.db import transaction
-    from mailbot.models import Call
+    from mailbot.storage.db import transaction
+    from mailbot.storage.models import Call
 
     shown = next(m for m in made if m.fate == OVERDUE)  # Missed calls are listed.
     with transaction(env.sessions) as session:
@@ -207,8 +207,8 @@ def test_text_from_a_school_is_escaped_in_the_html(env: Env, made: list[Made]) -
 def test_a_subject_that_a_spreadsheet_would_run_is_quoted_in_the_csv(
     env: Env, made: list[Made]
 ) -> None:
-    from mailbot.db import transaction
-    from mailbot.models import Call
+    from mailbot.storage.db import transaction
+    from mailbot.storage.models import Call
 
     with transaction(env.sessions) as session:
         call = session.query(Call).filter_by(ref=made[0].ref).one()
@@ -220,7 +220,7 @@ def test_a_subject_that_a_spreadsheet_would_run_is_quoted_in_the_csv(
 def test_the_email_shows_its_charts_inline_by_content_id_and_attaches_the_csv(
     env: Env, made: list[Made]
 ) -> None:
-    out, raw = report.email(
+    out, raw = monthly.email(
         env.config, env.rules, figures(env), None, audience="overall",
         to=("priya.shah@westshire.gov.uk",), now=REPORT_TIME,
     )  # fmt: skip

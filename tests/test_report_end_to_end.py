@@ -13,8 +13,8 @@ import pytest
 from reportcalls import SCHOOL_NAMES, Made, count, make_month
 from support import mail, parsed, write_config_file
 
-from mailbot.cli import main
-from mailbot.db import make_engine, make_sessions, upgrade
+from mailbot.cli.main import main
+from mailbot.storage.db import make_engine, make_sessions, upgrade
 
 PRIYA = "priya.shah@westshire.gov.uk"
 COLE = "m.cole@riverside-academy.westshire.sch.uk"

@@ -13,9 +13,9 @@ from PIL import Image
 from reportcalls import SCHOOLS, Made, make_month
 from support import write_config_file
 
-from mailbot.charts import SHARE_COLOURS, VOLUME_COLOURS
-from mailbot.cli import main
-from mailbot.db import make_engine, make_sessions, upgrade
+from mailbot.cli.main import main
+from mailbot.reports.charts import SHARE_COLOURS, VOLUME_COLOURS
+from mailbot.storage.db import make_engine, make_sessions, upgrade
 
 NOW = "2026-12-01T09:00"
 FILES = {"report.html", "share-in-target.png", "calls-per-month.png", "calls-2026-11.csv"}

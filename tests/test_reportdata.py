@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from support import LONDON, local
 
-from mailbot.months import Month
-from mailbot.reportdata import CallRow, IncidentRow, Outcome, compute, judge
+from mailbot.reports.figures import CallRow, IncidentRow, Outcome, compute, judge
+from mailbot.sla.months import Month
 
 DUE = local(2026, 11, 20, 16, 0)
 LATER = local(2026, 12, 1, 9, 0)

@@ -14,11 +14,12 @@ from reportcalls import make_month
 from sqlalchemy import event, func, select
 from support import SHIPPED_RULES, Env, local, make_env
 
-from mailbot import jobs, reportjob
-from mailbot.db import make_engine, make_sessions, transaction
-from mailbot.models import Call, Outbox, ReportRun
-from mailbot.months import Month
-from mailbot.rules import load_rules
+from mailbot.daemon import jobs
+from mailbot.reports import job
+from mailbot.rules.loader import load_rules
+from mailbot.sla.months import Month
+from mailbot.storage.db import make_engine, make_sessions, transaction
+from mailbot.storage.models import Call, Outbox, ReportRun
 
 PRIYA = "priya.shah@westshire.gov.uk"
 COLE = "m.cole@riverside-academy.westshire.sch.uk"
@@ -64,16 +65,16 @@ NOVEMBER_REPORTS = [
 
 def test_the_first_working_day_of_december_2026_is_tuesday_the_first() -> None:
     cal = load_rules(SHIPPED_RULES).calendar
-    assert reportjob.due_month(cal, local(2026, 12, 1, 7, 59)) is None
-    assert reportjob.due_month(cal, local(2026, 12, 1, 8, 0)) == Month(2026, 11)
-    assert reportjob.due_month(cal, local(2026, 12, 31, 23, 59)) == Month(2026, 11)
+    assert job.due_month(cal, local(2026, 12, 1, 7, 59)) is None
+    assert job.due_month(cal, local(2026, 12, 1, 8, 0)) == Month(2026, 11)
+    assert job.due_month(cal, local(2026, 12, 31, 23, 59)) == Month(2026, 11)
 
 
 def test_may_2027_reports_wait_past_the_weekend_and_the_bank_holiday() -> None:
     cal = load_rules(SHIPPED_RULES).calendar
     for before in (local(2027, 5, 1, 10, 0), local(2027, 5, 3, 10, 0), local(2027, 5, 4, 7, 59)):
-        assert reportjob.due_month(cal, before) is None, before
-    assert reportjob.due_month(cal, local(2027, 5, 4, 8, 0)) == Month(2027, 4)
+        assert job.due_month(cal, before) is None, before
+    assert job.due_month(cal, local(2027, 5, 4, 8, 0)) == Month(2027, 4)
 
 
 def test_nothing_is_sent_before_the_first_working_day(env: Env) -> None:
@@ -152,7 +153,7 @@ def count_statements(env: Env, now: datetime) -> int:
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        reportjob.send_due(env.sessions, env.config, env.rules, now)
+        job.send_due(env.sessions, env.config, env.rules, now)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return len([s for s in seen if not s.upper().startswith(("BEGIN", "ROLLBACK", "COMMIT"))])

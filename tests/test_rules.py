@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.cli import main
+from mailbot.cli.main import main
 from mailbot.errors import RulesError
-from mailbot.rules import load_rules
+from mailbot.rules.loader import load_rules
 
 SHIPPED = Path(__file__).resolve().parents[1] / "rules"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.parse import parse_message
-from mailbot.screen import Screening, Verdict, screen
+from mailbot.mail.parse import parse_message
+from mailbot.mail.screen import Screening, Verdict, screen
 
 MAIL = Path(__file__).resolve().parent / "mail"
 OWN = frozenset({"ictsupport@westshire.gov.uk"})

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mailbot import screen as screen_module
-from mailbot import screenwords
-from mailbot.parse import parse_message
-from mailbot.screen import Screening, Verdict, screen
+from mailbot.mail import screen as screen_module
+from mailbot.mail import screenwords
+from mailbot.mail.parse import parse_message
+from mailbot.mail.screen import Screening, Verdict, screen
 
 MAIL = Path(__file__).resolve().parent / "mail"
 OWN = frozenset({"ictsupport@westshire.gov.uk"})

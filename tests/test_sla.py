@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import SHIPPED_RULES, local
 
-from mailbot import sla
-from mailbot.rules import load_rules
-from mailbot.sla import Clock
-from mailbot.supporttime import add_support_minutes, clock_start, support_minutes_between
+from mailbot.rules.loader import load_rules
+from mailbot.sla import clock as sla
+from mailbot.sla.calendar import add_support_minutes, clock_start, support_minutes_between
+from mailbot.sla.clock import Clock
 
 POLICY = load_rules(SHIPPED_RULES).clock
 CAL = POLICY.calendar

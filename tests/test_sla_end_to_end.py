@@ -12,10 +12,11 @@ from typing import Any
 
 from support import SHIPPED_RULES, bulk_rules, local, mail, parsed, write_config_file
 
-from mailbot import actions
+from mailbot.calls import records
+from mailbot.commands import actions
 from mailbot.config import load_config
-from mailbot.db import make_engine, make_sessions, transaction, upgrade
-from mailbot.rules import load_rules
+from mailbot.rules.loader import load_rules
+from mailbot.storage.db import make_engine, make_sessions, transaction, upgrade
 
 HEAD = "head@oakfield-primary.westshire.sch.uk"
 SAM = "sam.okafor@westshire.gov.uk"
@@ -30,7 +31,7 @@ def write_config(tmp_path: Path, dovecot: Any, smtp_sink: Any, url: str) -> Path
 def mailbot(config: Path, now: str, *args: str) -> str:
     """Run the real command line at the instant ``now`` and return what it printed."""
     done = subprocess.run(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "--now", now, *args],
+        [sys.executable, "-m", "mailbot", "--config", str(config), "--now", now, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -137,7 +138,7 @@ def test_reopen_then_recurrence_with_a_cross_referenced_call_and_a_problem_recor
 
 def _run_once(config: Path, now: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mailbot.cli", "--config", str(config), "--now", now,
+        [sys.executable, "-m", "mailbot", "--config", str(config), "--now", now,
          "run", "--once"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -170,7 +171,7 @@ def test_two_processes_at_once_on_postgresql_send_each_escalation_and_closure_on
     rules = load_rules(SHIPPED_RULES)
     sessions = make_sessions(make_engine(pg_url))
     cfg = load_config(config)
-    by = actions.Staff(actor=SAM, now=local(2026, 11, 24, 12, 0))
+    by = records.Staff(actor=SAM, now=local(2026, 11, 24, 12, 0))
     for n in range(1, total + 1):
         with transaction(sessions) as session:
             call = actions.find_call(session, rules, f"ICT-{n:06d}")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from support import ROOT
 
-from mailbot.cli import main
+from mailbot.cli.main import main
 
 EXAMPLE = str(ROOT / "config.example.toml")
 

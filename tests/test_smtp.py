@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mailbot.errors import PermanentSendError, TransientError
-from mailbot.smtp import SmtpSender, SmtpSettings
+from mailbot.mail.smtp import SmtpSender, SmtpSettings
 
 RAW = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from support import AUTHSERV, SUPPORT, header, mail, plain, write_config_file
 
-from mailbot.cli import main
-from mailbot.db import upgrade
+from mailbot.cli.main import main
+from mailbot.storage.db import upgrade
 
 HEAD = "head@oakfield-primary.westshire.sch.uk"
 SPOC = "t.reeves@oakfield-primary.westshire.sch.uk"

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import Env, authenticated, local, make_env
 
-from mailbot import calls
-from mailbot.models import Outbox
-from mailbot.triage import Action, Triage
+from mailbot.calls import listing
+from mailbot.pipeline.records import Action, Triage
+from mailbot.storage.models import Outbox
 
 PROPERTY_SETTINGS = settings(
     max_examples=25,
@@ -268,7 +268,7 @@ def test_an_inline_note_and_the_text_below_it_stay_internal(
         for row, recipients, text in to_schools(run.env):
             for secret in ("SECRET-INLINE", "SECRET-BELOW"):
                 assert secret not in text, f"{secret} reached {recipients} in a {row.kind}"
-        shown = calls.show_call(run.env.sessions, run.refs["OAK"])
+        shown = listing.show_call(run.env.sessions, run.refs["OAK"])
         assert shown is not None
         notes = [e["detail"] for e in shown["events"] if e["kind"] == "note"]  # type: ignore[attr-defined, index]
         assert len(notes) == 1 and "SECRET-INLINE" in notes[0] and "SECRET-BELOW" in notes[0]

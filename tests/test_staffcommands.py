@@ -20,7 +20,7 @@ from support import (
     show,
 )
 
-from mailbot.triage import Action
+from mailbot.pipeline.records import Action
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 TEN = local(2026, 11, 23, 10, 0)

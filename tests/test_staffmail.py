@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from support import STAFF_KINDS, Env, local, mail, make_env, of_kind, parsed, plain
 
-from mailbot import actions, jobs
-from mailbot.db import transaction
-from mailbot.models import Outbox
-from mailbot.triage import Action
+from mailbot.calls import records
+from mailbot.commands import actions
+from mailbot.daemon import jobs
+from mailbot.pipeline.records import Action
+from mailbot.storage.db import transaction
+from mailbot.storage.models import Outbox
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 TEAM = "network-team@westshire.gov.uk"
@@ -91,7 +93,7 @@ def test_a_school_reply_goes_to_the_assigned_officer(env: Env) -> None:
     with transaction(env.sessions) as session:
         call = actions.find_call(session, env.rules, "ICT-000001")
         assert call is not None
-        actions.assign(session, env.rules, call, "sam", actions.Staff(SAM, MONDAY_9))
+        actions.assign(session, env.rules, call, "sam", records.Staff(SAM, MONDAY_9))
     raw = mail("school-reply-outlook-quoted", confirmation_id=confirmation_id(env))
     env.feed(raw, local(2026, 11, 23, 10, 12))
     [relayed] = of_kind(env, "school_reply")
@@ -126,7 +128,7 @@ def test_a_reply_that_reopens_a_call_tells_staff_it_was_reopened(env: Env) -> No
     with transaction(env.sessions) as session:
         call = actions.find_call(session, env.rules, "ICT-000001")
         assert call is not None
-        by = actions.Staff(SAM, local(2026, 11, 24, 10, 0))
+        by = records.Staff(SAM, local(2026, 11, 24, 10, 0))
         actions.set_status(session, env.config, env.rules, call, "solved", by)
     env.feed(mail("school-reply-still-broken", n="<again@x>"), local(2026, 11, 24, 15, 0))
     [relayed] = of_kind(env, "school_reply")
@@ -148,7 +150,7 @@ def test_a_follow_up_call_notice_names_the_earlier_call(env: Env) -> None:
     with transaction(env.sessions) as session:
         call = actions.find_call(session, env.rules, "ICT-000001")
         assert call is not None
-        by = actions.Staff(SAM, local(2026, 11, 24, 10, 0))
+        by = records.Staff(SAM, local(2026, 11, 24, 10, 0))
         actions.set_status(session, env.config, env.rules, call, "solved", by)
     env.feed(mail("school-reply-still-broken", n="<again@x>"), local(2026, 11, 26, 10, 0))
     notices = of_kind(env, "new_call")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from support import Env, local, make_env
 
-from mailbot import incidents, statuspage
-from mailbot.db import transaction
+from mailbot.incidents import incident, statuspage
+from mailbot.storage.db import transaction
 
 RAJ = "raj.patel@westshire.gov.uk"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -30,21 +30,21 @@ def env(tmp_path: Path) -> Env:
 
 def declare(env: Env, title: str, details: str, at: int = 30) -> None:
     with transaction(env.sessions) as session:
-        incidents.declare(
+        incident.declare(
             session, env.rules, title=title, details=details,
-            by=incidents.By(RAJ, local(2026, 11, 23, 9, at)),
+            by=incident.By(RAJ, local(2026, 11, 23, 9, at)),
         )  # fmt: skip
 
 
 def change(env: Env, kind: str, text: str, minute: int) -> None:
     with transaction(env.sessions) as session:
-        found = incidents.find(session, env.rules, "MI-0001")
+        found = incident.find(session, env.rules, "MI-0001")
         assert found is not None
-        by = incidents.By(RAJ, local(2026, 11, 23, 10, minute))
+        by = incident.By(RAJ, local(2026, 11, 23, 10, minute))
         if kind == "update":
-            incidents.update(session, found, text, by)
+            incident.update(session, found, text, by)
         else:
-            incidents.resolve(session, env.config, env.rules, found, text, by)
+            incident.resolve(session, env.config, env.rules, found, text, by)
 
 
 def publish(env: Env, minute: int = 59) -> bool:
@@ -212,8 +212,8 @@ def test_control_characters_in_an_incident_leave_the_feed_and_page_well_formed(e
 
 
 def test_xml_safe_drops_lone_surrogates_and_keeps_ordinary_text() -> None:
-    from mailbot.templates import text_to_html
-    from mailbot.xmltext import xml_safe
+    from mailbot.mail.xmltext import xml_safe
+    from mailbot.rules.templates import text_to_html
 
     hostile = f"caf\u00e9 \ud800 \udfff{CONTROLS} \U0001f600 done"
     cleaned = xml_safe(hostile)

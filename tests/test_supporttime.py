@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailbot.supporttime import (
+from mailbot.sla.calendar import (
     SupportCalendar,
     Target,
     add_support_days,

@@ -10,9 +10,9 @@ import jinja2
 import pytest
 from support import SHIPPED_RULES
 
-from mailbot import templates
-from mailbot.templates import Templates, load_templates
-from mailbot.templatesamples import SAMPLES
+from mailbot.rules import templates
+from mailbot.rules.samples import SAMPLES
+from mailbot.rules.templates import Templates, load_templates
 
 
 def _count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -6,7 +6,7 @@ import struct
 
 from tnefbuild import SIGNATURE, tnef_blob
 
-from mailbot.tnef import MAX_OBJECTS, unpack_tnef
+from mailbot.mail.tnef import MAX_OBJECTS, unpack_tnef
 
 
 def test_files_are_unpacked_with_names_and_bytes() -> None:

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 from support import SUPPORT, Env, header, local, mail, make_env, write_config_file
 
-from mailbot import verp
-from mailbot.cli import main
+from mailbot.cli.main import main
 from mailbot.config import ServiceConfig
-from mailbot.db import upgrade
-from mailbot.models import BouncedContact, VerpKey
-from mailbot.parse import parse_message
-from mailbot.screen import Verdict, screen
+from mailbot.mail.parse import parse_message
+from mailbot.mail.screen import Verdict, screen
+from mailbot.storage import verp
+from mailbot.storage.db import upgrade
+from mailbot.storage.models import BouncedContact, VerpKey
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 LATER = MONDAY_9 + timedelta(minutes=20)

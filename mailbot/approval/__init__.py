@@ -1,0 +1,1 @@
+"""Approval before work starts: the headteacher's authorisation and the Change Advisory Board."""

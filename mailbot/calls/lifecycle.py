@@ -1,0 +1,255 @@
+"""Change a stored call's state (status, priority, deadline, links) and keep its due times right."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from mailbot.sla import clock as sla
+from mailbot.sla.clock import Clock, SlaPolicy
+from mailbot.storage.models import Call, CallLink, Event, Message
+
+
+def clock_of(call: Call) -> Clock:
+    """The SLA clock held in a call's columns."""
+    return Clock(
+        priority=call.priority,
+        status=call.status,
+        start=call.clock_start_at or call.created_at,
+        escalation_level=call.escalation_level,
+        paused_minutes=call.paused_minutes or 0,
+        paused_since=call.paused_since,
+        revised_due=call.revised_due_at,
+        revised_paused=call.revised_paused_minutes or 0,
+        solved_at=call.solved_at,
+    )
+
+
+def store_clock(call: Call, clock: Clock, policy: SlaPolicy) -> None:
+    """Write a clock and every due instant it implies back to the call's columns."""
+    call.priority = clock.priority
+    call.status = clock.status
+    call.clock_start_at = clock.start
+    call.escalation_level = clock.escalation_level
+    call.paused_minutes = clock.paused_minutes
+    call.paused_since = clock.paused_since
+    call.revised_due_at = clock.revised_due
+    call.revised_paused_minutes = clock.revised_paused
+    call.solved_at = clock.solved_at
+    if call.type == "problem":
+        # Problem records are internal investigations with no SLA of their own.
+        call.response_due_at = call.fix_due_at = call.next_escalation_at = None
+        call.close_due_at = None
+        return
+    due = sla.due(policy, clock)
+    call.response_due_at = due.response_due
+    call.fix_due_at = due.fix_due
+    # A call linked to a major incident is worked as part of the incident, so
+    # it does not escalate on its own.
+    call.next_escalation_at = None if call.incident_id is not None else due.next_escalation
+    call.close_due_at = due.close_due
+
+
+def add_event(
+    session: Session, call: Call, *, at: datetime, actor: str, kind: str, detail: str = ""
+) -> None:
+    """Append to a call's audit trail."""
+    session.add(Event(call_id=call.id, at=at, actor=actor, kind=kind, detail=detail))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a change did, in words for the audit trail and for receipts."""
+
+    kind: str
+    detail: str
+    changed: bool = True
+
+
+def set_status(
+    session: Session, call: Call, status: str, *, policy: SlaPolicy, now: datetime, actor: str
+) -> Change:
+    """Move a call to ``status``, pausing, stopping or restarting its clocks as the rules say."""
+    before = call.status
+    if status == before:
+        return Change("status", f"already {status}", changed=False)
+    clock = sla.change_status(policy, clock_of(call), status, now)
+    store_clock(call, clock, policy)
+    if status == "closed":
+        call.closed_at = now
+    elif before == "closed":
+        call.closed_at = None
+    call.updated_at = now
+    kind = "reopened" if before in sla.DONE and status in sla.LIVE else "status"
+    change = Change(kind, f"{before} -> {status}")
+    add_event(session, call, at=now, actor=actor, kind=change.kind, detail=change.detail)
+    return change
+
+
+def set_priority(
+    session: Session, call: Call, priority: str, *, policy: SlaPolicy, now: datetime, actor: str
+) -> Change:
+    """Change a call's priority; its targets are worked out again from the clock's start."""
+    if priority not in policy.targets:
+        raise ValueError(f"unknown priority {priority!r}")
+    before = call.priority
+    if priority == before:
+        return Change("priority", f"already {priority}", changed=False)
+    store_clock(call, replace(clock_of(call), priority=priority), policy)
+    call.updated_at = now
+    change = Change("priority", f"{before} -> {priority}")
+    add_event(session, call, at=now, actor=actor, kind=change.kind, detail=change.detail)
+    return change
+
+
+def set_deadline(
+    session: Session,
+    call: Call,
+    due_at: datetime,
+    reason: str,
+    *,
+    policy: SlaPolicy,
+    now: datetime,
+    actor: str,
+) -> Change:
+    """Replace the fix target with a deadline agreed with the school, keeping the reason."""
+    clock = sla.revise(policy, clock_of(call), due_at, now)
+    before = call.fix_due_at
+    store_clock(call, clock, policy)
+    call.revised_reason = reason
+    call.updated_at = now
+    was = before.isoformat() if before else "none"
+    change = Change("deadline", f"fix target {was} -> {due_at.isoformat()}: {reason}")
+    add_event(session, call, at=now, actor=actor, kind=change.kind, detail=change.detail)
+    return change
+
+
+def mark_responded(session: Session, call: Call, *, now: datetime, actor: str) -> bool:
+    """Stop the response clock on the first message an officer sends the school."""
+    if call.responded_at is not None:
+        return False
+    call.responded_at = now
+    call.updated_at = now
+    add_event(session, call, at=now, actor=actor, kind="responded")
+    return True
+
+
+def link(session: Session, call: Call, other: Call, kind: str) -> None:
+    """Cross-reference two calls (once; the pair is stored in one direction)."""
+    exists = session.scalar(
+        select(CallLink.id).where(
+            CallLink.call_id == call.id, CallLink.other_id == other.id, CallLink.kind == kind
+        )
+    )
+    if exists is None:
+        session.add(CallLink(call_id=call.id, other_id=other.id, kind=kind))
+        session.flush()
+
+
+def linked(session: Session, call: Call, kind: str) -> list[Call]:
+    """Calls linked to ``call`` by ``kind``, in either direction."""
+    links = session.scalars(
+        select(CallLink).where(
+            CallLink.kind == kind, or_(CallLink.call_id == call.id, CallLink.other_id == call.id)
+        )
+    ).all()
+    ids = {lk.other_id if lk.call_id == call.id else lk.call_id for lk in links}
+    return list(session.scalars(select(Call).where(Call.id.in_(ids)).order_by(Call.id)))
+
+
+def recurrence_chain(session: Session, call: Call) -> list[Call]:
+    """The call and every earlier call it follows on from, oldest first."""
+    chain = [call]
+    seen = {call.id}
+    while True:
+        earlier = session.scalar(
+            select(Call)
+            .join(CallLink, CallLink.other_id == Call.id)
+            .where(CallLink.call_id == chain[0].id, CallLink.kind == "follows")
+        )
+        if earlier is None or earlier.id in seen:
+            return chain
+        seen.add(earlier.id)
+        chain.insert(0, earlier)
+
+
+# Kinds of email that form the school's side of a call's thread.
+SCHOOL_KINDS = (
+    "confirmation",
+    "reopened",
+    "solved",
+    "closure",
+    "staff_reply",
+    "authorisation_result",
+    "incident_status",
+    "change_submitted",
+    "change_decision",
+    "change_withdrawn",
+    "emergency_refused",
+    "password_advice",
+)
+
+
+def school_thread(session: Session, call: Call) -> tuple[str, ...]:
+    """Message-IDs of the school's thread on a call, oldest first, for In-Reply-To/References."""
+    rows = session.execute(
+        select(Message.message_id, Message.direction, Message.outcome, Message.from_addr)
+        .where(Message.call_id == call.id, Message.message_id.is_not(None))
+        .order_by(Message.id)
+    ).all()
+    # Only the requester's own mail and what mailbot sent the school belong to
+    # the school's thread; staff mail on the call stays out of its headers.
+    return tuple(
+        mid
+        for mid, direction, outcome, sender in rows
+        if mid
+        and (
+            (direction == "in" and sender == call.requester_email)
+            or (direction == "out" and outcome in SCHOOL_KINDS)
+        )
+    )
+
+
+# Kinds of email that form the staff side of a call's thread.
+STAFF_KINDS = (
+    "new_call",
+    "school_reply",
+    "receipt",
+    "staff_update",
+    "change_update",
+)
+# The board's review and reminder share the staff thread's subject but not
+# its headers: each member's copy carries that member's reply token
+# (replytoken.py), so its id must never be quoted in mail others receive.
+
+
+def staff_thread(session: Session, call: Call) -> tuple[str, ...]:
+    """Message-IDs of what mailbot sent staff about a call, oldest first."""
+    rows = session.scalars(
+        select(Message.message_id)
+        .where(
+            Message.call_id == call.id,
+            Message.direction == "out",
+            or_(Message.outcome.in_(STAFF_KINDS), Message.outcome.like("escalation%")),
+        )
+        .order_by(Message.id)
+    ).all()
+    return tuple(mid for mid in rows if mid)
+
+
+def first_words(session: Session, call_ids: list[int]) -> dict[int, str]:
+    """What the school first wrote on each call (already redacted and quote-stripped)."""
+    if not call_ids:
+        return {}
+    first = (
+        select(func.min(Message.id))
+        .where(Message.call_id.in_(call_ids), Message.direction == "in")
+        .group_by(Message.call_id)
+    )
+    rows = session.execute(
+        select(Message.call_id, Message.new_text, Message.body_text).where(Message.id.in_(first))
+    ).all()
+    return {call_id: new or body for call_id, new, body in rows if call_id is not None}

@@ -1,0 +1,491 @@
+"""Storage operations the pipeline performs inside one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.calls import lifecycle
+from mailbot.calls.records import CallView, Classification
+from mailbot.mail.message import ParsedMessage
+from mailbot.sla.calendar import clock_start
+from mailbot.sla.clock import Clock, SlaPolicy
+from mailbot.storage.models import (
+    Attachment,
+    AutoReply,
+    BlockedAddress,
+    Call,
+    Event,
+    Message,
+    Outbox,
+    Processed,
+)
+
+
+def view(call: Call) -> CallView:
+    """Snapshot an ORM call into a plain record."""
+    return CallView(
+        id=call.id,
+        ref=call.ref,
+        status=call.status,
+        type=call.type,
+        priority=call.priority,
+        school_id=call.school_id,
+        requester_email=call.requester_email,
+        requester_name=call.requester_name,
+        subject=call.subject,
+        created_at=call.created_at,
+        clock_start_at=call.clock_start_at,
+        response_due_at=call.response_due_at,
+        fix_due_at=call.fix_due_at,
+        escalation_level=call.escalation_level,
+        assignee=call.assignee,
+        missing=tuple(json.loads(call.missing_details or "[]")),
+        solved_at=call.solved_at,
+        team=call.team,
+        category=call.category,
+        incident_id=call.incident_id,
+    )
+
+
+class Store:
+    """The pipeline's window on the database, bound to one open session."""
+
+    def __init__(self, session: Session, ref_prefix: str, ref_width: int) -> None:
+        self.session = session
+        self.ref_prefix = ref_prefix
+        self.ref_width = ref_width
+
+    @classmethod
+    def detached(cls, ref_prefix: str, ref_width: int) -> Store:
+        """A store with no database behind it, for a process that must never touch one.
+
+        The session is bound to no engine, so any query fails at once and
+        loudly instead of quietly opening a connection.
+        """
+        return cls(Session(), ref_prefix, ref_width)
+
+    # --- reading -----------------------------------------------------------
+
+    def is_processed(self, key: str) -> bool:
+        """Whether the email with this key has already been handled."""
+        found = self.session.scalar(select(Processed.id).where(Processed.key == key))
+        return found is not None
+
+    def call_by_ref(self, ref: str) -> CallView | None:
+        """Return the call with reference ``ref``."""
+        call = self.session.scalar(select(Call).where(Call.ref == ref))
+        return view(call) if call else None
+
+    def call_by_message_ids(self, ids: Sequence[str]) -> CallView | None:
+        """Return the call that one of these Message-IDs belongs to, newest id first."""
+        if not ids:
+            return None
+        rows = self.session.execute(
+            select(Message.message_id, Message.call_id).where(
+                Message.message_id.in_(list(ids)), Message.call_id.is_not(None)
+            )
+        ).all()
+        by_id = {mid: cid for mid, cid in rows}
+        for mid in reversed(ids):
+            if mid in by_id:
+                call = self.session.get(Call, by_id[mid])
+                return view(call) if call else None
+        return None
+
+    def sent_to(self, ids: Sequence[str]) -> tuple[str, ...] | None:
+        """Everyone mailbot sent the emails ``ids`` to; None when none of them is mailbot's."""
+        if not ids:
+            return None
+        rows = list(
+            self.session.scalars(select(Outbox.recipients).where(Outbox.message_id.in_(ids[:50])))
+        )
+        if not rows:
+            return None
+        return tuple(a.lower() for r in rows for a in json.loads(r))
+
+    def auto_replies_since(
+        self, address: str, since: datetime, kind: str | None = None, *, direct: bool = False
+    ) -> int:
+        """Count automatic replies to ``address`` since ``since`` (with ``direct``, To only)."""
+        query = select(func.count(AutoReply.id)).where(
+            AutoReply.address == address, AutoReply.at >= since
+        )
+        if kind is not None:
+            query = query.where(AutoReply.kind == kind)
+        if direct:
+            query = query.where(AutoReply.copy.is_(False))
+        return self.session.scalar(query) or 0
+
+    def last_auto_reply(self, address: str, kind: str) -> datetime | None:
+        """When the latest automatic reply of ``kind`` went to ``address``, if ever."""
+        query = select(func.max(AutoReply.at)).where(
+            AutoReply.address == address, AutoReply.kind == kind
+        )
+        return self.session.scalar(query)
+
+    def unverified_since(self, since: datetime, address: str | None = None) -> int:
+        """Count emails held as unverified staff mail after ``since`` (from ``address``)."""
+        query = select(func.count(Message.id)).where(
+            Message.outcome == "unverified", Message.received_at > since
+        )
+        if address is not None:
+            query = query.where(Message.from_addr == address)
+        return self.session.scalar(query) or 0
+
+    def stranger_replies_since(self, since: datetime, domain: str | None = None) -> int:
+        """Count automatic replies to strangers since ``since`` (to ``domain`` only, if given)."""
+        query = select(func.count(AutoReply.id)).where(
+            AutoReply.stranger.is_(True), AutoReply.at >= since
+        )
+        if domain is not None:
+            query = query.where(AutoReply.domain == domain.lower())
+        return self.session.scalar(query) or 0
+
+    def notices_about_since(self, domain: str, kind: str, since: datetime) -> int:
+        """Count automatic mail of ``kind`` counted against ``domain`` since ``since``."""
+        query = select(func.count(AutoReply.id)).where(
+            AutoReply.domain == domain.lower(), AutoReply.kind == kind, AutoReply.at >= since
+        )
+        return self.session.scalar(query) or 0
+
+    def new_calls_from_domain_since(self, domain: str, since: datetime) -> int:
+        """Count calls opened since ``since`` by requesters at ``domain``."""
+        # The requester addresses are stored as written; lower() makes the
+        # count blind to case, as mail domains are.
+        query = select(func.count(Call.id)).where(
+            Call.created_at >= since,
+            func.lower(Call.requester_email).like(f"%@{domain.lower()}"),
+        )
+        return self.session.scalar(query) or 0
+
+    def is_blocked(self, address: str) -> bool:
+        """Whether ``address`` is blocked as a mail loop and not yet cleared."""
+        query = select(BlockedAddress.id).where(
+            BlockedAddress.address == address.lower(), BlockedAddress.cleared_at.is_(None)
+        )
+        return self.session.scalar(query.limit(1)) is not None
+
+    def blocked_among(self, addresses: Iterable[str]) -> set[str]:
+        """Which of ``addresses`` (lower-cased) are blocked now, in one query."""
+        wanted = {a.lower() for a in addresses}
+        if not wanted:
+            return set()
+        return set(
+            self.session.scalars(
+                select(BlockedAddress.address).where(
+                    BlockedAddress.address.in_(sorted(wanted)), BlockedAddress.cleared_at.is_(None)
+                )
+            )
+        )
+
+    def blocked_addresses(self) -> list[tuple[str, datetime, str]]:
+        """Every address blocked now: (address, since, why), oldest first."""
+        rows = self.session.execute(
+            select(BlockedAddress.address, BlockedAddress.blocked_at, BlockedAddress.reason)
+            .where(BlockedAddress.cleared_at.is_(None))
+            .order_by(BlockedAddress.blocked_at)
+        ).all()
+        return [(a, at, why) for a, at, why in rows]
+
+    # --- writing -----------------------------------------------------------
+
+    def block(self, address: str, *, at: datetime, reason: str) -> None:
+        """Block ``address`` as a mail loop (once: a block in force is not repeated)."""
+        if not self.is_blocked(address):
+            self.session.add(BlockedAddress(address=address.lower(), blocked_at=at, reason=reason))
+            self.session.flush()
+
+    def unblock(self, address: str, *, at: datetime, by: str) -> int:
+        """Clear the block on ``address``, recording who did it; return how many were cleared.
+
+        The automatic replies counted so far are kept: the daily count starts
+        afresh from the moment of clearing, so the loop guard does not block
+        the address again at once.
+        """
+        rows = list(
+            self.session.scalars(
+                select(BlockedAddress).where(
+                    BlockedAddress.address == address.lower(), BlockedAddress.cleared_at.is_(None)
+                )
+            )
+        )
+        for row in rows:
+            row.cleared_at, row.cleared_by = at, by
+        return len(rows)
+
+    def last_unblocked(self, address: str) -> datetime | None:
+        """When the latest block on ``address`` was cleared, if ever."""
+        return self.session.scalar(
+            select(func.max(BlockedAddress.cleared_at)).where(
+                BlockedAddress.address == address.lower()
+            )
+        )
+
+    def create_call(
+        self,
+        *,
+        now: datetime,
+        msg: ParsedMessage,
+        subject: str,
+        school_id: str | None,
+        requester_name: str,
+        classification: Classification,
+        missing: Sequence[str],
+        policy: SlaPolicy,
+    ) -> CallView:
+        """Insert a new call, start its clock and give it the next reference number."""
+        call = Call(
+            ref="",
+            status="open",
+            type=classification.type,
+            category=classification.category,
+            priority=classification.priority,
+            team=classification.team,
+            school_id=school_id,
+            requester_email=msg.from_addr,
+            requester_name=requester_name,
+            subject=subject,
+            created_at=now,
+            updated_at=now,
+            escalation_level=0,
+            paused_minutes=0,
+            revised_paused_minutes=0,
+            missing_details=json.dumps(list(missing)),
+        )
+        start = clock_start(policy.calendar, now)
+        lifecycle.store_clock(call, Clock(call.priority, "open", start), policy)
+        self.session.add(call)
+        # The reference derives from the primary key, so two processes can
+        # never hand out the same number; flush assigns the key.
+        self.session.flush()
+        call.ref = f"{self.ref_prefix}-{call.id:0{self.ref_width}d}"
+        self.session.flush()
+        return view(call)
+
+    def reopen(self, call_id: int, *, now: datetime, actor: str, policy: SlaPolicy) -> CallView:
+        """Reopen a solved call because the school replied; its fix clock runs again."""
+        call = self.session.get_one(Call, call_id)
+        lifecycle.set_status(self.session, call, "open", policy=policy, now=now, actor=actor)
+        return view(call)
+
+    def follow_up(
+        self, new_id: int, old_id: int, *, now: datetime, problem_after: int
+    ) -> CallView | None:
+        """Cross-reference a new call to the one it follows on from.
+
+        When incidents keep recurring, the chain gets an internal problem record
+        linking them all; it is returned when this call created it.
+        """
+        session = self.session
+        new, old = session.get_one(Call, new_id), session.get_one(Call, old_id)
+        lifecycle.link(session, new, old, "follows")
+        lifecycle.add_event(session, new, at=now, actor="mailbot", kind="follows", detail=old.ref)
+        lifecycle.add_event(
+            session, old, at=now, actor="mailbot", kind="followed_by", detail=new.ref
+        )
+        chain = [c for c in lifecycle.recurrence_chain(session, new) if c.type == "incident"]
+        if new.type != "incident" or len(chain) < problem_after:
+            return None
+        problems = {p.id: p for c in chain for p in lifecycle.linked(session, c, "problem")}
+        created = None
+        if problems:
+            problem = min(problems.values(), key=lambda p: p.id)
+        else:
+            problem = Call(
+                ref="",
+                status="open",
+                type="problem",
+                category=new.category,
+                priority=new.priority,
+                team=new.team,
+                school_id=new.school_id,
+                requester_email=None,
+                requester_name="",
+                subject=f"Recurring: {chain[0].subject}",
+                created_at=now,
+                updated_at=now,
+                escalation_level=0,
+                paused_minutes=0,
+                revised_paused_minutes=0,
+            )
+            session.add(problem)
+            session.flush()
+            problem.ref = f"{self.ref_prefix}-{problem.id:0{self.ref_width}d}"
+            refs = ", ".join(c.ref for c in chain)
+            lifecycle.add_event(
+                session, problem, at=now, actor="mailbot", kind="problem_opened", detail=refs
+            )
+            created = problem
+        for incident in chain:
+            lifecycle.link(session, problem, incident, "problem")
+        lifecycle.add_event(
+            session, new, at=now, actor="mailbot", kind="problem", detail=problem.ref
+        )
+        return view(created) if created else None
+
+    def thread(self, call_id: int, *, staff: bool) -> tuple[str, ...]:
+        """Message-IDs of the staff side or the school side of a call's thread."""
+        call = self.session.get_one(Call, call_id)
+        if staff:
+            return lifecycle.staff_thread(self.session, call)
+        return lifecycle.school_thread(self.session, call)
+
+    def mark_responded(self, call_id: int, *, now: datetime, actor: str) -> bool:
+        """Record the officer's first message to the school (stops the response clock)."""
+        call = self.session.get_one(Call, call_id)
+        return lifecycle.mark_responded(self.session, call, now=now, actor=actor)
+
+    def add_inbound(
+        self,
+        *,
+        now: datetime,
+        msg: ParsedMessage,
+        call_id: int | None,
+        verdict: str,
+        outcome: str,
+    ) -> int:
+        """Store a received email (text already redacted) and its attachments."""
+        row = Message(
+            call_id=call_id,
+            direction="in",
+            message_id=msg.message_id,
+            in_reply_to=" ".join(msg.in_reply_to),
+            references=" ".join(msg.references),
+            from_addr=msg.from_addr,
+            from_name=msg.from_name,
+            to_addrs=", ".join(msg.to),
+            cc_addrs=", ".join(msg.cc),
+            subject=msg.subject,
+            sent_at=msg.date,
+            received_at=now,
+            size=msg.raw_size,
+            verdict=verdict,
+            outcome=outcome,
+            body_text=msg.text,
+            new_text=msg.new_text,
+        )
+        self.session.add(row)
+        self.session.flush()
+        for att in msg.attachments:
+            self.session.add(
+                Attachment(
+                    message_id=row.id,
+                    filename=att.filename,
+                    content_type=att.content_type,
+                    size=att.size,
+                    content=att.content,
+                )
+            )
+        return row.id
+
+    def add_event(
+        self, call_id: int, *, at: datetime, actor: str, kind: str, detail: str = ""
+    ) -> None:
+        """Append to a call's audit trail."""
+        self.session.add(Event(call_id=call_id, at=at, actor=actor, kind=kind, detail=detail))
+
+    def record_auto_reply(
+        self,
+        address: str,
+        kind: str,
+        at: datetime,
+        *,
+        domain: str = "",
+        stranger: bool = False,
+        copy: bool = False,
+    ) -> None:
+        """Remember an automatic reply for the loop guard and the caps."""
+        counted = (domain or address.rsplit("@", 1)[-1]).lower()
+        self.session.add(
+            AutoReply(
+                address=address, kind=kind, at=at, domain=counted, stranger=stranger, copy=copy
+            )
+        )
+
+    def enqueue(
+        self,
+        *,
+        now: datetime,
+        message_id: str,
+        call_id: int | None,
+        kind: str,
+        mail_from: str,
+        recipients: Sequence[str],
+        return_path: str = "",
+        raw: bytes,
+        to: Sequence[str],
+        cc: Sequence[str],
+        subject: str,
+        text: str,
+        in_reply_to: str | None,
+        references: Sequence[str],
+    ) -> None:
+        """Put an email in the outbox and keep a copy on the call's record.
+
+        ``mail_from`` is the From address kept on the record; ``return_path``,
+        when given, is the envelope sender the email goes out with (VERP).
+        Only ``door.send`` calls this: every email must pass the loop guard
+        and be counted first.
+        """
+        self.session.add(
+            Outbox(
+                message_id=message_id,
+                call_id=call_id,
+                kind=kind,
+                mail_from=return_path or mail_from,
+                recipients=json.dumps(list(recipients)),
+                raw=raw,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+        self.session.add(
+            Message(
+                call_id=call_id,
+                direction="out",
+                message_id=message_id,
+                in_reply_to=in_reply_to or "",
+                references=" ".join(references),
+                from_addr=mail_from,
+                to_addrs=", ".join(to),
+                cc_addrs=", ".join(cc),
+                subject=subject,
+                sent_at=now,
+                received_at=now,
+                size=len(raw),
+                verdict="own",
+                outcome=kind,
+                body_text=text,
+                new_text=text,
+            )
+        )
+
+    def mark_processed(
+        self,
+        key: str,
+        *,
+        now: datetime,
+        outcome: str,
+        call_id: int | None,
+        message_row: int | None,
+        detail: str = "",
+    ) -> None:
+        """Record that this email is done; the unique key makes a second attempt fail."""
+        self.session.add(
+            Processed(
+                key=key,
+                outcome=outcome,
+                call_id=call_id,
+                message_row_id=message_row,
+                processed_at=now,
+                detail=detail,
+            )
+        )
+        self.session.flush()

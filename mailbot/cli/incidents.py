@@ -1,0 +1,159 @@
+"""`mailbot incidents declare/update/resolve/list`: major incidents from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.calls import records
+from mailbot.commands import actions, major
+from mailbot.config import Config
+from mailbot.errors import Conflict, MailbotError
+from mailbot.incidents import incident as incidents
+from mailbot.incidents import statuspage
+from mailbot.rules.loader import Rules, load_rules
+from mailbot.storage.db import make_engine, make_sessions, transaction
+from mailbot.storage.models import Call, Delivery, Incident, IncidentUpdate
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def summary(session: Session, incident: Incident) -> dict[str, Any]:
+    """An incident as `incidents list --json` shows it."""
+    linked = session.scalars(
+        select(Call.ref).where(Call.incident_id == incident.id).order_by(Call.id)
+    ).all()
+    counts = dict(
+        session.execute(
+            select(Delivery.status, func.count(Delivery.id))
+            .join(IncidentUpdate, IncidentUpdate.id == Delivery.update_id)
+            .where(IncidentUpdate.incident_id == incident.id)
+            .group_by(Delivery.status)
+        ).all()
+    )
+    return {
+        "ref": incident.ref,
+        "title": incident.title,
+        "status": incident.status,
+        "email_down": incident.email_down,
+        "keywords": [k for k in incident.keywords.split("\n") if k],
+        "declared_at": _iso(incident.declared_at),
+        "declared_by": incident.declared_by,
+        "resolved_at": _iso(incident.resolved_at),
+        "calls": list(linked),
+        "notices": [
+            {"seq": u.seq, "kind": u.kind, "at": _iso(u.at), "by": u.by, "text": u.text}
+            for u in incident.updates
+        ],
+        "deliveries": {k: int(v) for k, v in counts.items()},
+    }
+
+
+def _declare(session: Session, config: Config, rules: Rules, args: argparse.Namespace) -> str:
+    by = incidents.By(args.by, args.now)
+    call = None
+    if args.call:
+        call = actions.find_call(session, rules, args.call)
+        if call is None:
+            raise MailbotError(f"no call {args.call}")
+        found = major.prepare(
+            session, config, rules, call, records.Staff(args.by, args.now),
+            f"declare {args.title}", args.details or "",
+        )  # fmt: skip
+        if isinstance(found, records.Refused):
+            raise MailbotError(found.message)
+    keywords = tuple(k for k in (args.keywords or "").split(",") if k.strip())
+    incident = incidents.declare(
+        session, rules, title=args.title, details=args.details or args.title, by=by, call=call,
+        email_down=args.email_down, keywords=keywords,
+    )  # fmt: skip
+    return f"declared {incident.ref}: {incident.title}"
+
+
+def _change(session: Session, config: Config, rules: Rules, args: argparse.Namespace) -> str:
+    incident = incidents.find(session, rules, args.ref)
+    if incident is None:
+        raise MailbotError(f"no incident {args.ref}")
+    if incident.status != "active":
+        raise MailbotError(f"{incident.ref} is already resolved")
+    by = incidents.By(args.by, args.now)
+    if args.incidents_command == "update":
+        if args.email_down is not None:
+            incidents.set_email_down(incident, args.email_down, by)
+        notice = incidents.update(session, incident, args.text, by)
+        return f"update {notice.seq - 1} on {incident.ref}"
+    solved = incidents.resolve(session, config, rules, incident, args.text, by)
+    return f"resolved {incident.ref}; {solved} linked calls solved"
+
+
+def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
+    """Carry out an `incidents` command and print what it did."""
+    rules = load_rules(config.rules.dir)
+    sessions = make_sessions(make_engine(config.database.url))
+    if args.incidents_command == "list":
+        with sessions() as session:
+            rows = [
+                summary(session, i)
+                for i in session.scalars(select(Incident).order_by(Incident.id.desc()))
+            ]
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print("no major incidents")
+        for row in [] if args.json else rows:
+            sent = row["deliveries"]
+            print(
+                f"{row['ref']}  {row['status']:<8}  {row['title'][:50]:<50}  "
+                f"calls {len(row['calls'])}, queued {sent.get('queued', 0)}, "
+                f"waiting {sent.get('pending', 0)}"
+            )
+        return 0
+    args.now = now
+    try:
+        with transaction(sessions) as session:
+            if args.incidents_command == "declare":
+                done = _declare(session, config, rules, args)
+            else:
+                done = _change(session, config, rules, args)
+    except Conflict:
+        raise MailbotError("nothing changed: another process changed this incident first") from None
+    print(done)
+    print("the notice is broadcast by the running daemon (or the next `mailbot run --once`)")
+    statuspage.publish(sessions, config, rules, now)
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Register `mailbot incidents ...`."""
+    parser = sub.add_parser("incidents", help="declare, update, resolve and list major incidents")
+    inner = parser.add_subparsers(dest="incidents_command", required=True)
+    by_help = "the officer acting (their address), for the record"
+    declare = inner.add_parser("declare", help="declare a major incident and broadcast it")
+    declare.add_argument("title", help="what is affected, e.g. 'Internet down in all schools'")
+    declare.add_argument("--details", help="more words for the first notice")
+    declare.add_argument("--call", help="the call it was reported on (linked, made Critical)")
+    declare.add_argument("--keywords", help="comma-separated words linking new emails to it")
+    declare.add_argument(
+        "--email-down", action="store_true", help="school email is down: use alternative addresses"
+    )
+    declare.add_argument("--by", required=True, help=by_help)
+    update = inner.add_parser("update", help="broadcast an update")
+    update.add_argument("ref")
+    update.add_argument("text")
+    update.add_argument("--email-down", dest="email_down", action="store_true", default=None)
+    update.add_argument("--email-up", dest="email_down", action="store_false")
+    update.add_argument("--by", required=True, help=by_help)
+    resolve = inner.add_parser("resolve", help="resolve it: broadcast, and solve its linked calls")
+    resolve.add_argument("ref")
+    resolve.add_argument("text")
+    resolve.add_argument("--by", required=True, help=by_help)
+    listing = inner.add_parser("list", help="list incidents with their calls and deliveries")
+    listing.add_argument("--json", action="store_true")
+    return parser

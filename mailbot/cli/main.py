@@ -1,0 +1,384 @@
+"""The `mailbot` command line: the one place that reads the clock and the environment."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO, cast
+from zoneinfo import ZoneInfo
+
+from mailbot.calls import listing
+from mailbot.cli import calls as callcmd
+from mailbot.cli import changes, incidents, senders, sla
+from mailbot.cli import report as reportcmd
+from mailbot.cli.termtext import SafeStream
+from mailbot.config import Config, load_config
+from mailbot.daemon import health
+from mailbot.daemon.service import Clock, Daemon
+from mailbot.errors import ConfigError, MailbotError, RulesError
+from mailbot.rules.loader import load_rules
+from mailbot.storage import parked
+from mailbot.storage.db import make_engine, make_sessions, upgrade
+
+
+def parse_now(value: str, zone: str = "Europe/London") -> datetime:
+    """Read --now: ISO 8601, local time in ``zone`` when no offset is given."""
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise MailbotError(f"--now: not an ISO 8601 time: {value!r}") from exc
+    return t.replace(tzinfo=ZoneInfo(zone)) if t.tzinfo is None else t
+
+
+def make_clock(fixed: datetime | None) -> Clock:
+    """A clock that is frozen at --now when given, else the real UTC clock."""
+    if fixed is not None:
+        return lambda: fixed
+    return lambda: datetime.now(UTC)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(Path(args.config))
+
+
+def _clock(args: argparse.Namespace, zone: str = "Europe/London") -> Clock:
+    value = args.now or os.environ.get("MAILBOT_NOW")
+    return make_clock(parse_now(value, zone) if value else None)
+
+
+def _warn_about_trust(config: Config) -> None:
+    """Say, in one line on stderr, when staff mail is not verified by the receiving server."""
+    warning = config.service.insecure_warning()
+    if warning:
+        print(warning, file=sys.stderr)
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    config: Config | None = None
+    if not args.dir or Path(args.config).exists():
+        config = _config(args)
+        _warn_about_trust(config)
+    rules_dir = Path(args.dir) if args.dir else config.rules.dir if config else Path("rules")
+    try:
+        rules = load_rules(rules_dir)
+    except RulesError as exc:
+        print(f"rules in {rules_dir} have problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    d = rules.directory
+    print(
+        f"rules in {rules_dir} are valid: {len(d.schools)} schools, {len(d.officers)} officers, "
+        f"{len(d.teams)} teams, {len(rules.classification.rule)} classification rules, "
+        "all templates render"
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = _config(args)
+    upgrade(config.database.url)
+    print(f"database schema is up to date ({config.database.url.split('@')[-1]})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    _warn_about_trust(config)
+    rules = load_rules(config.rules.dir)
+    zone = rules.sla.calendar.zone
+    sessions = make_sessions(make_engine(config.database.url))
+    upgrade(config.database.url)
+
+    async def main() -> int:
+        daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_clock(args, zone))
+        if args.once:
+            report, sent, tick = await daemon.run_once()
+            for o in report.outcomes:
+                ref = f" {o.ref}" if o.ref else ""
+                print(f"{o.action:14} {o.sender}: {o.subject[:60]!r}{ref} ({o.reason})")
+            for ref, level in tick.escalated:
+                print(f"{'escalated':14} {ref} to level {level}")
+            for ref in tick.closed:
+                print(f"{'closed':14} {ref} (solved, no reply from the school)")
+            for line in tick.reports:
+                print(f"{'report':14} {line}")
+            for ref in tick.reminded:
+                print(f"{'reminded':14} {ref} (emergency change undecided at its deadline)")
+            print(
+                f"processed {len(report.outcomes)}, failed {len(report.failed)}; "
+                f"escalated {len(tick.escalated)}, closed {len(tick.closed)}; "
+                f"sent {sent.sent}, retrying {sent.retrying}, send failures {sent.failed}"
+            )
+            return 0
+        await daemon.run_forever(config.rules.dir)
+        return 0
+
+    return asyncio.run(main())
+
+
+def cmd_calls_list(args: argparse.Namespace) -> int:
+    config = _config(args)
+    rows = listing.list_calls(make_sessions(make_engine(config.database.url)))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no calls")
+        return 0
+    zone = ZoneInfo(load_rules(config.rules.dir).sla.calendar.zone)
+
+    def when(value: str | None) -> str:
+        # Due times are shown in the support calendar's local time.
+        return listing.short_local(value, zone)
+
+    print(
+        f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "
+        f"{'RESPONSE DUE':16} {'FIX DUE':16} SUBJECT"
+    )
+    for r in rows:
+        response = "done" if r["responded_at"] else when(r["response_due_at"])
+        print(
+            f"{r['ref']:11} {r['status']:17} {r['priority']:8} {r['escalation_level']:<3} "
+            f"{(r['school'] or '-')[:18]:18} {response:16} {when(r['fix_due_at']):16} "
+            f"{r['subject'][:40]}"
+        )
+    return 0
+
+
+def cmd_calls_show(args: argparse.Namespace) -> int:
+    config = _config(args)
+    record = listing.show_call(make_sessions(make_engine(config.database.url)), args.ref)
+    if record is None:
+        print(f"no call {args.ref}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{record['ref']}  {record['subject']}")
+    for key in (
+        "status",
+        "type",
+        "priority",
+        "school",
+        "requester",
+        "assignee",
+        "created_at",
+        "response_due_at",
+        "fix_due_at",
+        "escalation_level",
+        "next_escalation_at",
+        "responded_at",
+        "solved_at",
+        "close_due_at",
+        "revised_due_at",
+        "revised_reason",
+        "related",
+    ):
+        print(f"  {key:18} {record[key]}")
+    for m in record["messages"]:
+        print(f"\n--- {m['direction']} {m['date']} from {m['from']} ---\n{m['text'].strip()}")
+    print("\nevents:")
+    for e in record["events"]:
+        print(f"  {e['at']} {e['actor']}: {e['kind']} {e['detail']}")
+    return 0
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    config = _config(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return incidents.run(args, config, _clock(args, zone)())
+
+
+def cmd_calls_change(args: argparse.Namespace) -> int:
+    config = _config(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return callcmd.run(args, config, _clock(args, zone)())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    config = _config(args)
+    rules = load_rules(config.rules.dir)
+    return reportcmd.run(args, config, rules, _clock(args, rules.sla.calendar.zone)())
+
+
+def cmd_changes_list(args: argparse.Namespace) -> int:
+    return changes.run(args, _config(args))
+
+
+def cmd_sla_deadline(args: argparse.Namespace) -> int:
+    rules = load_rules(_config(args).rules.dir)
+    return sla.run(args, rules, _clock(args, rules.sla.calendar.zone)())
+
+
+# How many parked emails `mailbot status` lists (the count covers them all).
+_PARKED_SHOWN = 10
+
+
+def cmd_senders(args: argparse.Namespace) -> int:
+    config = _config(args)
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+    sessions = make_sessions(make_engine(config.database.url))
+    return senders.run(args, sessions, _clock(args)(), user)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    now = _clock(args)()
+    sessions = make_sessions(make_engine(config.database.url))
+    h = health.check(sessions, now)
+    blocked = senders.blocked(sessions)
+    problems = h.problems(now, config.imap.poll_seconds)
+    print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
+    _warn_about_trust(config)
+    print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
+    if h.last_error:
+        print(f"  last error            {h.last_error_at} {h.last_error}")
+    print(f"  outbox waiting        {h.outbox_pending}")
+    print(f"  outbox failed         {h.outbox_failed}")
+    print(f"  bounced contacts      {h.bounced_total}")
+    for b in h.bounced:
+        times = f", {b.bounces} bounces" if b.bounces > 1 else ""
+        print(f"    {b.address}  bounced {b.bounced_at.isoformat()}{times}  ({b.message_id})")
+    print(
+        f"  open calls            {h.open_calls} ({h.near_target} near target, "
+        f"{h.past_target} past target)"
+    )
+    total, latest = parked.recent(sessions, _PARKED_SHOWN)
+    print(f"  parked emails         {total}")
+    for note in latest:
+        # Sender and subject come from a stranger's email; parked.py kept
+        # only printable characters of them.
+        who, subject = note.sender or "(no From)", note.subject[:60]
+        print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
+    print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
+    # A blocked address gets no answer at all until someone clears it, so the
+    # administrator must see every one.
+    print(f"  blocked addresses     {len(blocked)}")
+    for address, since, why in blocked:
+        print(f"    {address} since {since.isoformat()} ({why})")
+    if blocked:
+        problems.append(
+            f"{len(blocked)} address(es) blocked as mail loops: check them, then "
+            "`mailbot senders unblock ADDRESS`"
+        )
+    try:
+        from mailbot.daemon.service import imap_settings
+        from mailbot.mail.imap import Mailbox
+
+        with Mailbox(imap_settings(config)) as mailbox:
+            print(f"  messages waiting      {mailbox.count(config.imap.folder)}")
+            print(f"  Failed folder         {mailbox.count(config.imap.failed_folder)}")
+    except MailbotError as exc:
+        problems.append(f"cannot reach the mailbox: {exc}")
+    for p in problems:
+        print(f"  ! {p}")
+    return 0 if not problems else 2
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mailbot.demo.run import run_demo
+
+    code: int = asyncio.run(run_demo(speed=args.speed))
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    p = argparse.ArgumentParser(prog="mailbot", description=__doc__)
+    p.add_argument(
+        "--config",
+        default=os.environ.get("MAILBOT_CONFIG", "config.toml"),
+        help="configuration file (default: $MAILBOT_CONFIG or ./config.toml)",
+    )
+    p.add_argument("--now", help="treat this ISO 8601 instant as the current time")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--once", action="store_true", help="process the mailbox once and exit")
+    run.set_defaults(func=cmd_run)
+
+    calls_p = sub.add_parser("calls", help="list, show and work calls")
+    calls_sub = calls_p.add_subparsers(dest="calls_command", required=True)
+    lst = calls_sub.add_parser("list", help="list calls")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_calls_list)
+    show = calls_sub.add_parser("show", help="show one call with its messages")
+    show.add_argument("ref")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_calls_show)
+    callcmd.add_parsers(calls_sub)
+    for name in ("assign", "update", "note", "reply", "authorise", "decline", "approve", "reject"):
+        calls_sub.choices[name].set_defaults(func=cmd_calls_change)
+
+    incidents.add_parser(sub).set_defaults(func=cmd_incidents)
+
+    rules_p = sub.add_parser("rules", help="check the rule files")
+    rules_sub = rules_p.add_subparsers(dest="rules_command", required=True)
+    check = rules_sub.add_parser("check", help="validate rules and render every template")
+    check.add_argument("dir", nargs="?")
+    check.set_defaults(func=cmd_rules_check)
+
+    db_p = sub.add_parser("db", help="database schema")
+    db_sub = db_p.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="create or migrate the schema").set_defaults(
+        func=cmd_db_upgrade
+    )
+
+    sla.add_parser(sub).set_defaults(func=cmd_sla_deadline)
+    changes.add_parser(sub).set_defaults(func=cmd_changes_list)
+    reportcmd.add_parser(sub).set_defaults(func=cmd_report)
+    senders.add_parser(sub).set_defaults(func=cmd_senders)
+    sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
+    demo = sub.add_parser("demo", help="show the whole job with embedded servers")
+    demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mailbot` console script."""
+    args = build_parser().parse_args(argv)
+    # Every command may print text that came in by email; on a terminal its
+    # control characters are shown, never obeyed.  JSON output is left exact:
+    # json.dumps already escapes control characters.
+    out = sys.stdout if getattr(args, "json", False) else cast(TextIO, SafeStream(sys.stdout))
+    err = cast(TextIO, SafeStream(sys.stderr))
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # The demo tells its own story; server chatter would bury it.
+    quiet = args.command == "demo" and not args.verbose
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except (ConfigError, RulesError) as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1
+    except MailbotError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`mailbot calls list | head`): not worth a
+        # traceback.  Point stdout at nothing so the exit flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

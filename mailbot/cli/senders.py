@@ -1,0 +1,51 @@
+"""`mailbot senders`: list the addresses blocked as mail loops, and clear a block."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.calls.store import Store
+from mailbot.storage.db import transaction
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Add `senders list` and `senders unblock ADDRESS` to the command line."""
+    p = sub.add_parser("senders", help="addresses blocked as mail loops")
+    inner = p.add_subparsers(dest="senders_command", required=True)
+    inner.add_parser("list", help="list the blocked addresses")
+    unblock = inner.add_parser("unblock", help="answer an address again after a loop")
+    unblock.add_argument("address")
+    unblock.add_argument("--by", default="", help="who cleared it (default: the login name)")
+    return p
+
+
+def blocked(sessions: sessionmaker[Session]) -> list[tuple[str, datetime, str]]:
+    """Every address blocked now: (address, since, why)."""
+    with sessions() as session:
+        return Store(session, "", 0).blocked_addresses()
+
+
+def unblock(sessions: sessionmaker[Session], address: str, *, by: str, now: datetime) -> int:
+    """Clear the block on ``address``; return how many blocks were cleared (0 or 1)."""
+    with transaction(sessions) as session:
+        return Store(session, "", 0).unblock(address, at=now, by=by)
+
+
+def run(args: argparse.Namespace, sessions: sessionmaker[Session], now: datetime, user: str) -> int:
+    """Carry out `mailbot senders ...`; ``user`` is who runs it, for the record."""
+    if args.senders_command == "unblock":
+        cleared = unblock(sessions, args.address, by=args.by or user, now=now)
+        if not cleared:
+            print(f"{args.address} is not blocked")
+            return 1
+        print(f"{args.address} unblocked: mailbot answers it again")
+        return 0
+    rows = blocked(sessions)
+    if not rows:
+        print("no blocked addresses")
+    for address, since, why in rows:
+        print(f"{address:40} blocked {since.isoformat()}  ({why})")
+    return 0

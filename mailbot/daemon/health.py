@@ -1,0 +1,98 @@
+"""Record the daemon's heartbeat and report on its health for `mailbot status`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.sla.clock import HELD, LIVE
+from mailbot.storage import verp
+from mailbot.storage.models import Call, Message, Outbox, ServiceState
+
+
+@dataclass(frozen=True)
+class Health:
+    """The numbers an administrator wants at a glance."""
+
+    last_poll: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    outbox_pending: int
+    outbox_failed: int
+    oldest_pending: datetime | None
+    open_calls: int
+    near_target: int
+    past_target: int
+    # Contacts an email of mailbot's bounced from (VERP), and the latest few.
+    bounced_total: int = 0
+    bounced: tuple[verp.BouncedContactView, ...] = ()
+    # Emails from staff addresses held because they could not be verified.
+    unverified_day: int = 0
+
+    def problems(self, now: datetime, poll_seconds: float) -> list[str]:
+        """Plain-language reasons the service is not healthy (empty when it is)."""
+        found = []
+        if self.last_poll is None:
+            found.append("the mailbox has never been polled successfully")
+        elif now - self.last_poll > timedelta(seconds=max(300, 5 * poll_seconds)):
+            found.append(f"no successful mailbox poll since {self.last_poll.isoformat()}")
+        if self.outbox_failed:
+            found.append(f"{self.outbox_failed} outgoing email(s) failed permanently")
+        if self.oldest_pending and now - self.oldest_pending > timedelta(minutes=15):
+            found.append(f"outgoing email waiting since {self.oldest_pending.isoformat()}")
+        return found
+
+
+def check(sessions: sessionmaker[Session], now: datetime) -> Health:
+    """Read the health figures from the database (indexed queries only)."""
+    with sessions() as session:
+
+        def state(key: str) -> ServiceState | None:
+            return session.get(ServiceState, key)
+
+        poll, error = state("last_poll"), state("last_error")
+        count = func.count(Outbox.id)
+        pending = session.scalar(select(count).where(Outbox.status == "pending")) or 0
+        failed = session.scalar(select(count).where(Outbox.status == "failed")) or 0
+        oldest = session.scalar(
+            select(func.min(Outbox.created_at)).where(Outbox.status == "pending")
+        )
+        live = select(func.count(Call.id)).where(Call.status.in_(LIVE))
+        open_calls = session.scalar(live) or 0
+        # A call held for the headteacher or the Change Advisory Board has no
+        # running clock, so it is neither near nor past its target.
+        running = live.where(Call.status.not_in(HELD))
+        past = session.scalar(running.where(Call.fix_due_at < now)) or 0
+        unverified = (
+            session.scalar(
+                select(func.count(Message.id)).where(
+                    Message.outcome == "unverified",
+                    Message.received_at > now - timedelta(days=1),
+                )
+            )
+            or 0
+        )
+        near = (
+            session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now))
+            or 0
+        )
+        bounced_total, bounced = verp.recent(session, limit=10)
+    return Health(
+        last_poll=datetime.fromisoformat(poll.value) if poll else None,
+        last_error=error.value if error else "",
+        last_error_at=error.at if error else None,
+        outbox_pending=pending,
+        outbox_failed=failed,
+        oldest_pending=oldest.replace(tzinfo=now.tzinfo)
+        if oldest and oldest.tzinfo is None
+        else oldest,
+        open_calls=open_calls,
+        near_target=near,
+        past_target=past,
+        bounced_total=bounced_total,
+        bounced=bounced,
+        unverified_day=unverified,
+    )

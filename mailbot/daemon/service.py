@@ -1,0 +1,367 @@
+"""The long-running service: intake, outbox and scheduler on one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.config import Config
+from mailbot.daemon.intake import BatchReport, run_batch
+from mailbot.daemon.jobs import TickReport, run_due
+from mailbot.daemon.metronome import Metronome
+from mailbot.daemon.sandbox import Budget, Sandbox
+from mailbot.errors import RulesError, TransientError
+from mailbot.incidents import broadcast, statuspage
+from mailbot.incidents.broadcast import BroadcastReport
+from mailbot.mail.imap import ImapSettings, Mailbox
+from mailbot.mail.smtp import SmtpSender, SmtpSettings
+from mailbot.pipeline.outbox import SendReport, send_due
+from mailbot.rules.loader import Rules, load_rules
+from mailbot.storage import heartbeats
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def imap_settings(config: Config) -> ImapSettings:
+    """Translate the [imap] section into the IMAP module's settings."""
+    c = config.imap
+    return ImapSettings(
+        host=c.host,
+        port=c.port,
+        username=c.username,
+        password=c.secret(),
+        security=c.security,
+        folder=c.folder,
+        processed_folder=c.processed_folder,
+        failed_folder=c.failed_folder,
+        ca_file=c.ca_file,
+        timeout=c.timeout,
+    )
+
+
+def smtp_settings(config: Config, fallback: bool = False) -> SmtpSettings:
+    """Translate the [smtp] (or [fallback_smtp]) section into the SMTP module's settings."""
+    c = config.fallback_smtp if fallback and config.fallback_smtp else config.smtp
+    return SmtpSettings(
+        host=c.host,
+        port=c.port,
+        username=c.username,
+        password=c.secret(),
+        security=c.security,
+        ca_file=c.ca_file,
+        timeout=c.timeout,
+    )
+
+
+def _add(a: SendReport, b: SendReport) -> SendReport:
+    return SendReport(a.sent + b.sent, a.retrying + b.retrying, a.failed + b.failed)
+
+
+@dataclass
+class Outage:
+    """Logs a server outage once when it starts and once when it ends."""
+
+    what: str
+    failures: int = 0
+
+    def failed(self, exc: Exception) -> float:
+        """Note a failure; return how long to wait before the next try."""
+        self.failures += 1
+        if self.failures == 1:
+            log.warning("%s unavailable, will keep retrying: %s", self.what, exc)
+        return float(min(300, 2 ** min(self.failures, 9)))
+
+    def recovered(self) -> None:
+        """Note a success."""
+        if self.failures:
+            log.warning("%s back after %d failed attempts", self.what, self.failures)
+        self.failures = 0
+
+
+@dataclass
+class Daemon:
+    """Owns the live state of a running mailbot: rules, connections, tasks."""
+
+    config: Config
+    rules: Rules
+    sessions: sessionmaker[Session]
+    clock: Clock
+    wake_outbox: asyncio.Event = field(default_factory=asyncio.Event)
+    wake_intake: asyncio.Event = field(default_factory=asyncio.Event)
+    wake_fallback: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The same as ``stopping`` for code running in worker threads: an intake
+    # pass waiting on the intake worker looks at it several times a second.
+    halt: threading.Event = field(default_factory=threading.Event)
+
+    def stop(self) -> None:
+        """Ask every loop to finish (SIGTERM, SIGINT)."""
+        self.halt.set()
+        self.stopping.set()
+
+    def reload_rules(self, rules_dir: Path) -> bool:
+        """Re-read the rules; keep the last good ones if the new ones are bad."""
+        try:
+            self.rules = load_rules(rules_dir)
+        except RulesError as exc:
+            log.error("rules not reloaded, keeping the last good rules:\n%s", exc)
+            return False
+        log.info("rules reloaded from %s", rules_dir)
+        return True
+
+    def intake_pass(self, mailbox: Mailbox, sandbox: Sandbox | None = None) -> BatchReport:
+        """Process the inbox until it is empty (runs in a worker thread).
+
+        With a ``sandbox`` each email is parsed and screened in its worker
+        process under the per-email budget.
+        """
+        total = BatchReport()
+        while not self.halt.is_set():
+            report = run_batch(
+                mailbox,
+                sessions=self.sessions,
+                config=self.config,
+                rules=self.rules,
+                now=self.clock(),
+                sandbox=sandbox,
+                halt=self.halt,
+            )
+            total.outcomes.extend(report.outcomes)
+            total.failed.extend(report.failed)
+            heartbeats.record(self.sessions, "last_poll", self.clock().isoformat(), self.clock())
+            if len(report.outcomes) + len(report.failed) < self.config.imap.batch_size:
+                return total
+        return total
+
+    def routes(self, fallback: bool) -> tuple[str, ...]:
+        """The outbox routes a sender handles; with no [fallback_smtp] the main relay takes both."""
+        if fallback:
+            return ("fallback",)
+        return ("smtp",) if self.config.fallback_smtp else ("smtp", "fallback")
+
+    def broadcast_pass(self) -> BroadcastReport:
+        """Queue one batch of major-incident notices and refresh the status page (in a thread)."""
+        now = self.clock()
+        report = broadcast.run(self.sessions, self.config, self.rules, now)
+        try:
+            statuspage.publish(self.sessions, self.config, self.rules, now)
+        except OSError as exc:
+            log.error("status page not written to %s: %s", self.config.status_page.dir, exc)
+        return report
+
+    async def send_outbox(self, sender: SmtpSender, fallback: bool = False) -> SendReport:
+        """Send whatever is due in the outbox, batch after batch until none is left."""
+        total = SendReport()
+        settings = self.config.fallback_smtp if fallback else None
+        max_attempts = (settings or self.config.smtp).max_attempts
+        while True:
+            report = await send_due(
+                self.sessions,
+                sender,
+                now=self.clock(),
+                max_attempts=max_attempts,
+                routes=self.routes(fallback),
+            )
+            total = SendReport(
+                total.sent + report.sent,
+                total.retrying + report.retrying,
+                total.failed + report.failed,
+            )
+            if report.retrying or report.sent + report.failed == 0:
+                return total
+
+    def due_work(self, reports: bool = True) -> TickReport:
+        """Run the scheduler's due jobs (escalations, closures, reports) once; in a thread."""
+        report = run_due(
+            self.sessions,
+            self.config,
+            self.rules,
+            self.clock(),
+            self.config.scheduler.batch,
+            reports=reports,
+        )
+        for ref, level in report.escalated:
+            log.info("%s escalated to level %d", ref, level)
+        for ref in report.closed:
+            log.info("%s closed automatically", ref)
+        for line in report.reports:
+            log.info("monthly report %s queued", line)
+        for ref in report.reminded:
+            log.info("%s: emergency change undecided at its deadline; board reminded", ref)
+        return report
+
+    async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
+        """Process the mailbox once, run what is due, send the outbox; say what happened."""
+        mailbox = Mailbox(imap_settings(self.config))
+        with Sandbox(Budget.of(self.config)) as sandbox:
+            sandbox.launch()
+            await asyncio.to_thread(mailbox.connect)
+            try:
+                report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
+            finally:
+                await asyncio.to_thread(mailbox.close)
+        tick = await asyncio.to_thread(self.due_work)
+        sender = SmtpSender(smtp_settings(self.config))
+        spare = SmtpSender(smtp_settings(self.config, fallback=True))
+        sent = SendReport()
+        try:
+            # Broadcasts are queued a batch at a time, each batch sent before
+            # the next is queued, as the running daemon does.
+            while True:
+                queued = await asyncio.to_thread(self.broadcast_pass)
+                sent = _add(sent, await self.send_outbox(sender))
+                if self.config.fallback_smtp:
+                    sent = _add(sent, await self.send_outbox(spare, fallback=True))
+                if not queued.queued or sent.retrying:
+                    break
+        finally:
+            await sender.close()
+            await spare.close()
+        return report, sent, tick
+
+    async def _intake_loop(self) -> None:
+        # One worker process for the life of the loop (restarted only when
+        # an email kills or overruns it); killed when the loop ends.
+        with Sandbox(Budget.of(self.config)) as sandbox:
+            sandbox.launch()
+            await self._intake_rounds(sandbox)
+
+    async def _intake_rounds(self, sandbox: Sandbox) -> None:
+        outage = Outage("IMAP server")
+        settings = imap_settings(self.config)
+        while not self.stopping.is_set():
+            mailbox = Mailbox(settings)
+            try:
+                await asyncio.to_thread(mailbox.connect)
+                while not self.stopping.is_set():
+                    report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
+                    outage.recovered()
+                    if report.outcomes:
+                        self.wake_outbox.set()
+                    if self.config.imap.idle and mailbox.has_idle:
+                        # Short IDLE rounds keep shutdown and reload prompt:
+                        # the process exits only when this thread returns, and
+                        # SIGTERM must be answered within 10 s.
+                        await asyncio.to_thread(mailbox.wait_for_mail, 5.0)
+                    else:
+                        # Without IDLE the scheduler's poll job wakes us.
+                        self.wake_intake.clear()
+                        await self._wait(self.wake_intake, self.config.imap.poll_seconds * 2)
+            except TransientError as exc:
+                heartbeats.record(self.sessions, "last_error", str(exc), self.clock())
+                await self._sleep(outage.failed(exc))
+            finally:
+                await asyncio.to_thread(mailbox.close)
+
+    async def _outbox_loop(self, fallback: bool = False) -> None:
+        outage = Outage("fallback SMTP server" if fallback else "SMTP server")
+        sender = SmtpSender(smtp_settings(self.config, fallback=fallback))
+        try:
+            while not self.stopping.is_set():
+                queued = 0
+                if not fallback:
+                    # Queue the next batch of any broadcast between sends, so
+                    # a broadcast to thousands never holds up other mail for long.
+                    try:
+                        queued = (await asyncio.to_thread(self.broadcast_pass)).queued
+                    except TransientError as exc:
+                        log.warning("broadcast postponed: %s", exc)
+                    if queued and self.config.fallback_smtp:
+                        self.wake_fallback.set()
+                report = await self.send_outbox(sender, fallback=fallback)
+                if report.retrying:
+                    outage.failed(TransientError("send failed; backing off"))
+                elif report.sent:
+                    outage.recovered()
+                if queued and not report.retrying:
+                    continue
+                wake = self.wake_fallback if fallback else self.wake_outbox
+                wake.clear()
+                # Due retries are picked up by the periodic wake below.
+                await self._wait(wake, 30.0)
+        finally:
+            await sender.close()
+
+    async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run one of the daemon's loops, restarting it if it ever fails.
+
+        The loops handle the failures they expect (servers away); anything
+        else is a bug, and a daemon that silently stopped sending or reading
+        mail would be worse than one that logs the bug and carries on.
+        """
+        while not self.stopping.is_set():
+            try:
+                await loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the %s loop failed; restarting it in 5 seconds", name)
+                await self._sleep(5.0)
+
+    async def _sleep(self, seconds: float) -> None:
+        await self._wait(self.stopping, seconds)
+
+    @staticmethod
+    async def _wait(event: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=seconds)
+
+    async def run_forever(self, rules_dir: Path) -> None:
+        """Run until SIGTERM or SIGINT; SIGHUP reloads the rules."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
+        loop.add_signal_handler(signal.SIGINT, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_rules, rules_dir)
+        metronome = Metronome()
+
+        async def tick_outbox() -> None:
+            self.wake_outbox.set()
+            self.wake_fallback.set()
+
+        async def tick_poll() -> None:
+            self.wake_intake.set()
+
+        async def tick_due(reports: bool = False) -> None:
+            try:
+                report = await asyncio.to_thread(self.due_work, reports)
+            except TransientError as exc:
+                log.warning("scheduled jobs postponed: %s", exc)
+                return
+            if report.escalated or report.closed or report.reports or report.reminded:
+                self.wake_outbox.set()
+
+        async def tick_reports() -> None:
+            await tick_due(reports=True)
+
+        metronome.every(30, tick_outbox, "outbox-retry")
+        metronome.every(self.config.imap.poll_seconds, tick_poll, "mailbox-poll")
+        metronome.every(self.config.scheduler.tick_seconds, tick_due, "sla-due")
+        # Monthly reports fall due once a month; looking every ten minutes is
+        # prompt enough and keeps their lookup out of the per-minute tick.
+        metronome.every(max(600.0, self.config.scheduler.tick_seconds), tick_reports, "reports")
+        metronome.start()
+        tasks = [
+            asyncio.create_task(self._supervised("intake", self._intake_loop), name="intake"),
+            asyncio.create_task(self._supervised("outbox", self._outbox_loop), name="outbox"),
+        ]
+        if self.config.fallback_smtp:
+            fallback = self._supervised("fallback outbox", lambda: self._outbox_loop(fallback=True))
+            tasks.append(asyncio.create_task(fallback, name="fallback"))
+        log.info("mailbot running: %s as %s", self.config.imap.host, self.config.service.address)
+        await self.stopping.wait()
+        metronome.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("mailbot stopped")

@@ -1,0 +1,1 @@
+"""`mailbot demo`: the whole job on loopback servers with a readable account."""

@@ -1,0 +1,1 @@
+"""Major incidents: declaring, updating, resolving, broadcasting, the status page."""

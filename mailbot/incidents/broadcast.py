@@ -1,0 +1,259 @@
+"""Broadcasting major-incident notices to the distribution lists, in bounded batches.
+
+A notice is broadcast in two steps, each its own short transaction, so that a
+crash at any instant loses nothing and sends nothing twice:
+
+1. expand: the lists are worked out from the schools directory *at send
+   time* and one delivery row per address is written (a unique key per
+   notice and address), and the notice is marked expanded;
+2. queue: pending deliveries are claimed a batch at a time and each becomes
+   an outbox email in the same transaction, with a Message-ID fixed by the
+   incident, the notice and the address.
+
+The outbox then sends them like any other email, while intake goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.calls import door
+from mailbot.calls.store import Store
+from mailbot.config import Config
+from mailbot.mail.outgoing import Outgoing
+from mailbot.rules.loader import Rules
+from mailbot.sla.calendar import describe
+from mailbot.storage.db import transaction
+from mailbot.storage.models import Delivery, Incident, IncidentUpdate
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One address a notice goes to; ``route`` is "smtp", "fallback" or "" (unreachable)."""
+
+    address: str
+    name: str
+    school_id: str
+    lists: tuple[str, ...]
+    route: str
+
+
+def recipients(rules: Rules, email_down: bool) -> list[Recipient]:
+    """Everyone on the incident lists, once each, with the address and route to use.
+
+    While school email is down a contact is written to at their alternative
+    address through the fallback route; one with none is unreachable (kept,
+    so that it shows in the record, but never sent).
+    """
+    wanted = rules.incidents.lists or tuple(entry.name for entry in rules.lists)
+    by_address: dict[str, Recipient] = {}
+    for entry in rules.lists:
+        if entry.name not in wanted:
+            continue
+        for school in rules.directory.schools:
+            if entry.phases and school.phase not in entry.phases:
+                continue
+            for contact in school.contacts:
+                if entry.roles and not set(entry.roles) & set(contact.roles):
+                    continue
+                if email_down:
+                    address, route = (
+                        (contact.alt_email or contact.email),
+                        ("fallback" if contact.alt_email else ""),
+                    )
+                else:
+                    address, route = contact.email, "smtp"
+                key = address.lower()
+                found = by_address.get(key)
+                lists = (*found.lists, entry.name) if found else (entry.name,)
+                by_address[key] = Recipient(key, contact.name, school.id, lists, route)
+    return sorted(by_address.values(), key=lambda r: (r.school_id, r.address))
+
+
+def expand(sessions: sessionmaker[Session], rules: Rules, now: datetime) -> int:
+    """Write the delivery rows of every notice not yet expanded; return how many notices."""
+    with sessions() as session:
+        waiting = list(
+            session.scalars(
+                select(IncidentUpdate.id)
+                .where(IncidentUpdate.expanded.is_(False))
+                .order_by(IncidentUpdate.id)
+                .limit(20)
+            )
+        )
+    done = 0
+    for update_id in waiting:
+        with transaction(sessions) as session:
+            # One conditional update claims the notice: of two processes, the
+            # second finds it already expanded and writes nothing.
+            claimed = session.scalar(
+                update(IncidentUpdate)
+                .where(IncidentUpdate.id == update_id, IncidentUpdate.expanded.is_(False))
+                .values(expanded=True)
+                .returning(IncidentUpdate.incident_id)
+            )
+            if claimed is None:
+                continue
+            incident = session.get_one(Incident, claimed)
+            rows = [
+                {
+                    "update_id": update_id,
+                    "address": r.address,
+                    "name": r.name[:200],
+                    "school_id": r.school_id,
+                    "lists": ", ".join(r.lists),
+                    "route": r.route or "smtp",
+                    "status": "pending" if r.route else "unreachable",
+                }
+                for r in recipients(rules, incident.email_down)
+            ]
+            if rows:
+                session.execute(insert(Delivery), rows)
+            done += 1
+    return done
+
+
+def notice_id(config: Config, ref: str, seq: int, address: str) -> str:
+    """The Message-ID of notice ``seq`` of an incident to one address."""
+    digest = hashlib.sha256(f"{ref}\0{seq}\0{address}".encode()).hexdigest()[:20]
+    return f"<{ref}.n{seq}.{digest}@{config.service.id_domain}>"
+
+
+def _compose(
+    config: Config,
+    rules: Rules,
+    incident: Incident,
+    notice: IncidentUpdate,
+    delivery: Delivery,
+    now: datetime,
+) -> Outgoing:
+    cal = rules.calendar
+    context = {
+        "service": {"name": config.service.name, "address": config.service.address},
+        "incident": {
+            "ref": incident.ref,
+            "title": incident.title,
+            "status": incident.status,
+            "email_down": incident.email_down,
+            "declared": describe(incident.declared_at, cal, now).removeprefix("by "),
+        },
+        "notice": {
+            "kind": notice.kind,
+            "seq": notice.seq,
+            "text": notice.text,
+            "at": describe(notice.at, cal, now).removeprefix("by "),
+        },
+        "recipient": {"name": delivery.name, "lists": delivery.lists},
+        "status_url": config.status_page.url,
+    }
+    rendered = rules.templates.render("incident_notice", context)
+    # Each recipient's notices about one incident form one thread.
+    earlier = tuple(
+        notice_id(config, incident.ref, seq, delivery.address) for seq in range(1, notice.seq)
+    )
+    return Outgoing(
+        kind="incident_notice",
+        to=(delivery.address,),
+        cc=(),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=notice_id(config, incident.ref, notice.seq, delivery.address),
+        in_reply_to=earlier[-1] if earlier else None,
+        references=earlier[-10:],
+        auto="auto-generated",
+    )
+
+
+def _claim(session: Session, ids: list[int], now: datetime) -> list[Delivery]:
+    """Take pending deliveries for this batch; another process gets the others."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.id.in_(ids), Delivery.status == "pending")
+                .with_for_update(skip_locked=True)
+            )
+        )
+    if not ids:
+        return []
+    taken = list(
+        session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.status == "pending")
+            .values(status="queued", queued_at=now)
+            .returning(Delivery.id),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    if not taken:
+        return []
+    query = select(Delivery).where(Delivery.id.in_(taken)).order_by(Delivery.id)
+    return list(session.scalars(query.execution_options(populate_existing=True)))
+
+
+def queue(
+    sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime, batch: int
+) -> int:
+    """Turn up to ``batch`` pending deliveries into outbox emails; return how many were handled.
+
+    Every email goes through the door (``door.send_broadcast``); a delivery to
+    an address blocked as a mail loop is marked ``blocked`` instead of sent.
+    """
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(Delivery.id)
+                .where(Delivery.status == "pending")
+                .order_by(Delivery.update_id, Delivery.id)
+                .limit(batch)
+            )
+        )
+    if not ids:
+        return 0
+    refs = rules.policy.references
+    with transaction(sessions) as session:
+        taken = _claim(session, ids, now)
+        notices: dict[int, tuple[Incident, IncidentUpdate]] = {}
+        queued: list[tuple[Outgoing, str]] = []
+        for delivery in taken:
+            if delivery.update_id not in notices:
+                notice = session.get_one(IncidentUpdate, delivery.update_id)
+                notices[delivery.update_id] = (
+                    session.get_one(Incident, notice.incident_id),
+                    notice,
+                )
+            incident, notice = notices[delivery.update_id]
+            out = _compose(config, rules, incident, notice, delivery, now)
+            delivery.message_id = out.message_id
+            queued.append((out, delivery.route))
+        store = Store(session, refs.prefix, refs.width)
+        kept_back = door.send_broadcast(store, config, queued, now)
+        for delivery in taken:
+            if delivery.message_id in kept_back:
+                # A looping address blocked by the guard: recorded, not sent.
+                delivery.status = "blocked"
+        # Deliveries handled, sent or kept back: a batch wholly to blocked
+        # addresses must not look like the end of the work.
+        return len(queued)
+
+
+@dataclass(frozen=True)
+class BroadcastReport:
+    """What one broadcast pass did."""
+
+    expanded: int = 0
+    queued: int = 0
+
+
+def run(
+    sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime
+) -> BroadcastReport:
+    """Expand new notices and queue one batch of deliveries."""
+    expanded = expand(sessions, rules, now)
+    return BroadcastReport(expanded, queue(sessions, config, rules, now, rules.incidents.batch))

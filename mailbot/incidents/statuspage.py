@@ -1,0 +1,174 @@
+"""The public status page: active and recent major incidents as static HTML and an Atom feed.
+
+Any web server can serve the configured directory.  Both files are written
+to a temporary name in the same directory and renamed over the old ones, so
+a reader only ever sees a whole page.  The page is rewritten whenever the
+incidents change; a version stamp in the database tells when.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.config import Config
+from mailbot.mail.xmltext import xml_safe
+from mailbot.rules.loader import Rules
+from mailbot.sla.calendar import describe
+from mailbot.storage import heartbeats
+from mailbot.storage.models import Incident, IncidentUpdate, ServiceState
+
+ATOM = "http://www.w3.org/2005/Atom"
+KIND_LABELS = {"declare": "Declared", "update": "Update", "resolve": "Resolved"}
+
+
+def _duration(start: datetime, end: datetime) -> str:
+    minutes = max(0, round((end - start).total_seconds() / 60))
+    hours, mins = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if mins or not parts:
+        parts.append(f"{mins} minute{'s' if mins != 1 else ''}")
+    return " ".join(parts)
+
+
+def _incidents(session: Session, config: Config) -> tuple[list[Incident], list[Incident]]:
+    current = list(
+        session.scalars(select(Incident).where(Incident.status == "active").order_by(Incident.id))
+    )
+    recent = list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.status != "active")
+            .order_by(Incident.resolved_at.desc(), Incident.id.desc())
+            .limit(config.status_page.recent)
+        )
+    )
+    return current, recent
+
+
+def _as_dict(incident: Incident, rules: Rules, now: datetime) -> dict[str, Any]:
+    cal = rules.calendar
+    end = incident.resolved_at or now
+    return {
+        "ref": incident.ref,
+        "title": incident.title,
+        "status": incident.status,
+        "email_down": incident.email_down,
+        "declared": describe(incident.declared_at, cal, now).removeprefix("by "),
+        "resolved": describe(incident.resolved_at, cal, now).removeprefix("by ")
+        if incident.resolved_at
+        else "",
+        "duration": _duration(incident.declared_at, end),
+        "updates": [
+            {
+                "label": KIND_LABELS.get(u.kind, u.kind),
+                "at": describe(u.at, cal, now).removeprefix("by "),
+                "text": u.text,
+            }
+            for u in sorted(incident.updates, key=lambda u: -u.seq)
+        ],
+    }
+
+
+def page_context(session: Session, config: Config, rules: Rules, now: datetime) -> dict[str, Any]:
+    """What the status page template sees."""
+    current, recent = _incidents(session, config)
+    return {
+        "service": {"name": config.service.name, "address": config.service.address},
+        "title": config.status_page.title,
+        "url": config.status_page.url,
+        "updated": describe(now, rules.calendar, now).removeprefix("by "),
+        "active": [_as_dict(i, rules, now) for i in current],
+        "recent": [_as_dict(i, rules, now) for i in recent],
+    }
+
+
+def atom_feed(session: Session, config: Config, now: datetime) -> bytes:
+    """An Atom feed with one entry per incident notice, newest first."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    base = config.status_page.url.rstrip("/") or f"urn:mailbot:{config.service.id_domain}"
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = xml_safe(config.status_page.title)
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = xml_safe(f"{base}/feed.atom")
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = now.astimezone(UTC).isoformat()
+    if config.status_page.url:
+        ET.SubElement(feed, f"{{{ATOM}}}link", href=xml_safe(config.status_page.url))
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = xml_safe(config.service.name)
+    rows = session.execute(
+        select(IncidentUpdate, Incident)
+        .join(Incident, Incident.id == IncidentUpdate.incident_id)
+        .order_by(IncidentUpdate.at.desc(), IncidentUpdate.id.desc())
+        .limit(50)
+    ).all()
+    for notice, incident in rows:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        label = KIND_LABELS.get(notice.kind, notice.kind)
+        title = f"[{incident.ref}] {label}: {incident.title}"
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = xml_safe(title)
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = xml_safe(f"{base}/{incident.ref}/{notice.seq}")
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = notice.at.astimezone(UTC).isoformat()
+        # ElementTree escapes markup but not the characters XML 1.0 forbids
+        # (a vertical tab pasted from Word would make the whole feed invalid).
+        ET.SubElement(entry, f"{{{ATOM}}}content", type="text").text = xml_safe(notice.text)
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _version(session: Session) -> str:
+    """A stamp that changes whenever any incident or notice does."""
+    count, latest = session.execute(
+        select(func.count(IncidentUpdate.id), func.max(IncidentUpdate.id))
+    ).one()
+    changed = session.scalar(select(func.max(Incident.updated_at)))
+    return f"{count}:{latest}:{changed.isoformat() if changed else ''}"
+
+
+def publish(
+    sessions: sessionmaker[Session],
+    config: Config,
+    rules: Rules,
+    now: datetime,
+    force: bool = False,
+) -> bool:
+    """Rewrite the page and feed if the incidents changed since last time; say whether it did."""
+    folder = config.status_page.dir
+    if folder is None:
+        return False
+    with sessions() as session:
+        version = _version(session)
+        stored = session.get(ServiceState, "status_page")
+        current = stored is not None and stored.value == version
+        if current and not force and (folder / "index.html").exists():
+            return False
+        html = rules.templates.render_page("status_page", page_context(session, config, rules, now))
+        feed = atom_feed(session, config, now)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(folder / "feed.atom", feed)
+    _write_atomically(folder / "index.html", html.encode("utf-8"))
+    heartbeats.record(sessions, "status_page", version, now)
+    return True

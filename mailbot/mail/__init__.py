@@ -1,0 +1,1 @@
+"""Email itself: IMAP, SMTP, parsing, MIME, charsets, quotes, screening. Knows nothing of calls."""

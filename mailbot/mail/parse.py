@@ -1,0 +1,360 @@
+"""Pipeline stage: turn raw message bytes into a clean ParsedMessage, whatever the damage."""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import Message
+
+import mailparser
+
+from mailbot.mail.bounds import cut
+from mailbot.mail.charsets import clean, decode_bytes, decode_header
+from mailbot.mail.message import ParsedMessage
+from mailbot.mail.mimewalk import Body, content_type, raw_header, read_body
+from mailbot.mail.quotes import strip_quoted
+
+# mail-parser logs each part it does not render and each error it recovers
+# from; mailbot reads every part itself, so those records are only noise.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+
+# Header bombs (hundreds of KB in one field) cost the email package seconds
+# and hundreds of MB; no real field needs more than this, nor a real header
+# block more than these.
+MAX_HEADER_VALUE = 8 * 1024
+MAX_HEADER_BYTES = 256 * 1024
+MAX_HEADERS = 500
+MAX_IDS = 50
+MAX_ADDRESSES = 200
+MAX_NAME = 200
+MAX_ADDRESS = 320
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+_ID = re.compile(r"<[^<>\s]{1,900}>")
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A message cut into its capped header block and its body."""
+
+    head: bytes
+    body: bytes
+    defects: tuple[str, ...]
+
+
+# Trace and authentication headers are structured by their own grammars, where
+# an RFC 2047 encoded word means nothing.  Decoding one would let a sender hide
+# text such as "dmarc=pass" inside an address our own server copies into its
+# Authentication-Results, so these are only unfolded, never decoded.
+_UNDECODED = frozenset(
+    {
+        "authentication-results",
+        "arc-authentication-results",
+        "received",
+        "received-spf",
+        "dkim-signature",
+        "arc-seal",
+        "arc-message-signature",
+    }
+)
+
+
+def _header_value(name: str, value: str) -> str:
+    if name.strip().lower() in _UNDECODED:
+        return " ".join(clean(value).split())
+    return decode_header(value)
+
+
+def _split(raw: bytes) -> _Split:
+    """Read each header field once, keeping at most MAX_HEADER_VALUE bytes of each.
+
+    Fields past MAX_HEADERS or past MAX_HEADER_BYTES in all are dropped.
+    """
+    pos = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+    fields: list[list[bytes]] = []
+    current: list[bytes] | None = None
+    size = total = 0
+    defects: set[str] = set()
+    while pos < len(raw):
+        match = _LINE.match(raw, pos)
+        line = match.group(0) if match else b""
+        if not line:
+            break
+        content = line.rstrip(b"\r\n")
+        eol = line[len(content) :] or b"\n"
+        pos += len(line)
+        if pos == len(line) and content.startswith(b"From "):
+            continue  # An mbox separator line, not a header.
+        if not content:
+            break
+        if content[:1] in b" \t":
+            if current is None:
+                continue  # A stray continuation, or one of a field already cut.
+            if size + len(content) > MAX_HEADER_VALUE or total + len(content) > MAX_HEADER_BYTES:
+                defects.add("header-truncated")
+                current = None
+                continue
+            current.append(content + eol)
+        elif _FIELD.match(content):
+            current = None
+            kept = content[:MAX_HEADER_VALUE]
+            if len(kept) < len(content):
+                defects.add("header-truncated")
+            if len(fields) >= MAX_HEADERS or total + len(kept) > MAX_HEADER_BYTES:
+                defects.add("header-truncated")
+                continue
+            current = [kept + eol]
+            fields.append(current)
+            size = 0
+        else:
+            # Python's parser starts the body at the first line that is not a
+            # header, and so does this.
+            pos -= len(line)
+            defects.add("no-header-separator")
+            break
+        size += len(current[-1])
+        total += len(current[-1])
+    head = b"".join(b"".join(f) for f in fields)
+    return _Split(head, raw[pos:], tuple(sorted(defects)))
+
+
+def _defect_names(categories: Iterable[object]) -> tuple[str, ...]:
+    """mail-parser's defect class names as short words: DateHeaderDefect -> date-header."""
+    names = {str(c).removesuffix("Defect") for c in categories}
+    return tuple(sorted(_CAMEL.sub("-", n).lower() for n in names if n))
+
+
+def _tree(data: bytes) -> tuple[Message | None, tuple[str, ...]]:
+    """The MIME tree from mail-parser, else from the standard library, else nothing."""
+    try:
+        parsed = mailparser.parse_from_bytes(data)
+        if isinstance(parsed.message, Message):
+            return parsed.message, _defect_names(parsed.defects_categories or ())
+    except Exception:  # mail-parser raises on some malformed MIME and on deep nesting.
+        pass
+    try:
+        return email.message_from_bytes(data, policy=policy.compat32), ("fallback-parser",)
+    except Exception:  # Deep nesting exhausts the standard library's recursion too.
+        return None, ("fallback-parser", "body-as-text")
+
+
+def _bare_address(value: str) -> str | None:
+    """A usable lower-case address from what parseaddr returned, or None.
+
+    Broken From lines such as ``Big Bug bb@bug.com`` (no angle brackets) come
+    back with the name run into the address; the last token with an @ in it
+    is the address the sender meant.
+    """
+    tokens = [t.strip('"<>') for t in value.split() if "@" in t]
+    if not tokens:
+        return None
+    local, _, domain = tokens[-1].lower().rpartition("@")
+    if not local or not domain or "@" in local or len(tokens[-1]) > MAX_ADDRESS:
+        return None
+    return f"{local}@{domain}"
+
+
+def _addresses(values: list[str]) -> tuple[str, ...]:
+    # Addresses are read before encoded words are decoded: a decoded display
+    # name may hold commas or angle brackets that would split or hide them.
+    found: dict[str, None] = {}
+    for _name, addr in email.utils.getaddresses([clean(v) for v in values]):
+        usable = _bare_address(addr)
+        if usable:
+            found[usable] = None
+    return tuple(found)[:MAX_ADDRESSES]
+
+
+@dataclass(frozen=True)
+class _From:
+    """The From field read as a mail server authenticates it."""
+
+    name: str
+    addr: str | None
+    suspect: bool
+
+
+# Separators around an address-looking token in free text; splitting on them
+# (rather than searching with a pattern) keeps the scan linear.
+_NOT_ADDRESS = re.compile(r"[\s<>()\[\]\"',;:]+")
+_BRACKETED = re.compile(r"<([^<>]*)>")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"\(([^()]*)\)")
+
+
+def _address_tokens(text: str) -> list[str]:
+    """Lower-case tokens of ``text`` that look like an address (something@something)."""
+    found = []
+    for token in _NOT_ADDRESS.split(text):
+        local, at, domain = token.rpartition("@")
+        if at and local and domain:
+            found.append(token.lower())
+    return found
+
+
+def _sender(value: str | None) -> _From:
+    """The From field's display name, its addr-spec, and whether it is suspect.
+
+    The addr-spec (the address in angle brackets, or the one bare address) is
+    the address DMARC and the receiving server judge, so it alone says who
+    sent the email; display text never does.  A field with more than one
+    address, or an address in its display name other than the addr-spec, is
+    suspect: ``sam@council.example <attacker@evil.example>`` shows one sender
+    and is authenticated as another.  The null sender ``<>`` has no address.
+    """
+    if not value:
+        return _From("", None, False)
+    text = clean(value)
+    # Angle brackets inside a quoted display name are not an addr-spec; the
+    # mask keeps positions so the display text can be cut from ``text``.
+    masked = _QUOTED.sub(lambda m: m[0].replace("<", " ").replace(">", " "), text)
+    brackets = list(_BRACKETED.finditer(masked))
+    if brackets:
+        first = brackets[0]
+        addr = _bare_address(first[1].strip())
+        display = text[: first.start()]
+        suspect = len(brackets) > 1 or bool(_address_tokens(masked[first.end() :]))
+    else:
+        # No angle brackets: a bare address, perhaps with a comment, or a
+        # broken line such as ``Big Bug bb@bug.com`` whose address is its
+        # last token with an @ in it.
+        comments = " ".join(_COMMENT.findall(text))
+        bare = _COMMENT.sub(" ", text)
+        tokens = _address_tokens(bare)
+        addr = _bare_address(tokens[-1]) if tokens else None
+        display = comments or " ".join(t for t in bare.split() if "@" not in t)
+        suspect = len(tokens) > 1
+    name = decode_header(email.utils.unquote(display.strip()).strip())[:MAX_NAME]
+    # The display name is checked after decoding: an encoded word may spell
+    # an address ("sam=40council.example") that a mail client shows decoded.
+    shown = set(_address_tokens(name)) | set(_address_tokens(display))
+    if shown - {addr}:
+        suspect = True
+    return _From(name, addr, suspect)
+
+
+def _ids(values: list[str]) -> tuple[str, ...]:
+    """Message ids in order, each once; of a long list the first (the thread's root) and
+    the most recent, which are the ones threading needs."""
+    ids = list(dict.fromkeys(_ID.findall(" ".join(values))))
+    return tuple(ids if len(ids) <= MAX_IDS else ids[:1] + ids[-(MAX_IDS - 1) :])
+
+
+def _message_id(value: str | None) -> str | None:
+    found = _ids([value or ""])
+    if found:
+        return found[0]
+    # Some mailers leave out the angle brackets; the id is still the id.
+    bare = (value or "").strip()
+    usable = "@" in bare and len(bare) < 900 and not re.search(r"[\s<>]", bare)
+    return f"<{bare}>" if usable else None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # "-0000" means the sender's zone is unknown; the time is still UTC.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _body(msg: Message, split: _Split, found: tuple[str, ...], limit: int) -> Body:
+    """Read the body from the tree, or as plain text when there is no usable tree."""
+    if "body-as-text" in found:
+        text = decode_bytes(split.body).replace("\r\n", "\n").replace("\r", "\n")
+        return Body(text, None, (), (content_type(msg),), ())
+    body = read_body(msg, max_attachment_bytes=limit)
+    if body.text.strip() or body.attachments or msg.get_content_maintype() != "multipart":
+        return body
+    # A boundary that never occurs hides every part; the raw text beats nothing.
+    text = decode_bytes(split.body, msg.get_content_charset()).replace("\r\n", "\n")
+    defects = tuple(dict.fromkeys((*body.defects, "broken-boundary")))
+    return Body(text.replace("\r", "\n"), body.html, (), body.part_types, defects)
+
+
+def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool, max_text: int) -> ParsedMessage:
+    split = _split(raw)
+    msg, found = _tree(split.head + b"\n" + (b"" if truncated else split.body))
+    if msg is None:
+        # Headers alone cannot nest, so this parse always succeeds.
+        msg = email.message_from_bytes(split.head + b"\n", policy=policy.compat32)
+    if truncated:
+        body = Body("", None, (), (content_type(msg),), ())
+    else:
+        body = _body(msg, split, found, limit)
+    fields = [(k.lower(), str(v)) for k, v in msg.raw_items()]
+
+    def every(name: str) -> list[str]:
+        return [v for k, v in fields if k == name]
+
+    sender = _sender(raw_header(msg, "from"))
+    # Every later pass, the database and the emails quoting it see at most
+    # max_text characters; the whole message stays in the mailbox.
+    text = cut(body.text, max_text)
+    cut_defect = ("text-cut",) if len(text) < len(body.text) else ()
+    return ParsedMessage(
+        raw_size=raw_size,
+        message_id=_message_id(raw_header(msg, "message-id")),
+        subject=decode_header(raw_header(msg, "subject")),
+        from_name=sender.name,
+        from_addr=sender.addr,
+        from_suspect=sender.suspect,
+        to=_addresses(every("to")),
+        cc=_addresses(every("cc")),
+        reply_to=_addresses(every("reply-to")),
+        date=_date(clean(raw_header(msg, "date") or "")),
+        in_reply_to=_ids(every("in-reply-to")),
+        references=_ids(every("references")),
+        headers=tuple((clean(k), _header_value(k, v)) for k, v in fields),
+        content_type=content_type(msg),
+        part_types=body.part_types,
+        text=text,
+        html=body.html,
+        new_text=clean(strip_quoted(text)) if text.strip() else text,
+        attachments=body.attachments,
+        truncated=truncated,
+        defects=tuple(dict.fromkeys((*split.defects, *found, *body.defects, *cut_defect))),
+    )
+
+
+def parse_message(
+    raw: bytes,
+    *,
+    max_attachment_bytes: int = 5_000_000,
+    raw_size: int | None = None,
+    truncated: bool = False,
+    max_text_chars: int = 200_000,
+) -> ParsedMessage:
+    """Parse ``raw`` into a ParsedMessage; never raises.
+
+    ``truncated`` says only the header block was fetched (the message was over
+    the size limit): the headers are read and the body is left empty.  The
+    text is cut at ``max_text_chars`` characters, with a note saying so.
+    """
+    size = len(raw) if raw_size is None else raw_size
+    try:
+        return _parse(raw, max_attachment_bytes, size, truncated, max_text_chars)
+    except Exception:  # Whatever went wrong, the person's words are kept as text.
+        text = "" if truncated else decode_bytes(raw).replace("\r\n", "\n").replace("\r", "\n")
+        text = cut(text, max_text_chars)
+        return ParsedMessage(
+            raw_size=size,
+            message_id=None,
+            subject="",
+            from_name="",
+            from_addr=None,
+            text=text,
+            new_text=text,
+            truncated=truncated,
+            defects=("unparsed",),
+        )

@@ -1,0 +1,103 @@
+"""Pipeline stage: decide what to do with an email, from what earlier stages found."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from mailbot.calls.records import CallView
+from mailbot.pipeline.changeasks import school_command
+from mailbot.pipeline.records import Action, Context, Triage
+from mailbot.rules.directory import SenderKind
+from mailbot.sla.clock import DONE, reopen_deadline
+
+
+def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
+    """A person wrote on an existing call: add to it, reopen it, or start a follow-up."""
+    staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
+    if staff or call.status not in DONE:
+        return Action.APPEND, f"continues {call.ref} ({t.thread_via})"
+    if school_command(t, call) and not t.parsed.from_suspect:
+        # An #appeal (or #withdraw) answers the change itself, however it ended.
+        return Action.APPEND, f"answers change {call.ref} ({t.thread_via})"
+    if call.status == "solved" and call.solved_at is not None:
+        until = reopen_deadline(ctx.rules.clock, call.solved_at)
+        if ctx.now <= until:
+            return Action.REOPEN, f"reply reopens {call.ref}, solved {call.solved_at.isoformat()}"
+    return Action.FOLLOW_UP, f"reply after {call.ref} was {call.status}: new call follows on"
+
+
+def _unverified(t: Triage, ctx: Context) -> tuple[Action, str]:
+    """Possibly forged staff mail runs nothing and reaches no school; its owner is warned.
+
+    Every such email is recorded as unverified (status counts them); the
+    warning itself is limited to one an hour by the outbox's guard, and the
+    next warning lists those held in between.
+    """
+    sender = t.sender
+    reason = f"staff address failed authentication ({t.reason})"
+    if sender is None or sender.address is None:
+        return Action.HOLD, reason
+    since = ctx.now - timedelta(hours=1)
+    if ctx.store.auto_replies_since(sender.address, since, kind="unverified_staff"):
+        reason += "; its owner was already warned this hour"
+    return Action.UNVERIFIED, reason
+
+
+def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
+    screening = t.screening
+    sender = t.sender
+    automatic = screening is not None and screening.automatic
+    if t.oversize:
+        if automatic:
+            return Action.IGNORE, "oversize automatic mail"
+        return Action.OVERSIZE, "message over the size limit"
+    if automatic:
+        reason = screening.reason if screening else "automatic"
+        return (Action.RECORD, reason) if t.call else (Action.IGNORE, reason)
+    if sender is not None and sender.kind is SenderKind.UNVERIFIED:
+        return _unverified(t, ctx)
+    if t.call is not None:
+        return _on_call(t, ctx, t.call)
+    if sender is None or sender.kind is SenderKind.NONE:
+        return Action.HOLD, "no usable sender address"
+    if sender.kind in (SenderKind.SCHOOL, SenderKind.STAFF):
+        return Action.OPEN_CALL, f"new {sender.kind.value} request"
+    policy = ctx.rules.policy.unknown_senders
+    if policy.action == "open":
+        return Action.OPEN_CALL, "unknown sender; open service"
+    if policy.action == "hold" or sender.address is None:
+        return Action.HOLD, "unknown sender; held for a human"
+    since = ctx.now - timedelta(hours=policy.reply_interval_hours)
+    if ctx.store.auto_replies_since(sender.address, since, kind="unknown_sender"):
+        return Action.HOLD, "unknown sender; already told within the interval"
+    return Action.UNKNOWN_REPLY, "unknown sender; polite reply"
+
+
+def _flooded(t: Triage, ctx: Context) -> str:
+    """The sender's domain when it already opened its hourly share of new calls, else ""."""
+    sender = t.sender
+    if sender is None or sender.address is None or sender.kind is SenderKind.STAFF:
+        return ""
+    domain = sender.address.rsplit("@", 1)[-1].lower()
+    cap = ctx.rules.policy.limits.new_calls_per_domain_per_hour
+    since = ctx.now - timedelta(hours=1)
+    return domain if ctx.store.new_calls_from_domain_since(domain, since) >= cap else ""
+
+
+def decide(t: Triage, ctx: Context) -> Triage:
+    """Choose the Action for this email and say why."""
+    sender = t.sender
+    if sender is not None and sender.address and ctx.store.is_blocked(sender.address):
+        # A loop that reached the daily cap: nothing is answered and no call
+        # is opened until a human clears the address.
+        reason = "address blocked as a mail loop; held until `mailbot senders unblock`"
+        return replace(t, action=Action.BLOCKED, reason=reason)
+    action, reason = _decide(t, ctx)
+    if action in (Action.OPEN_CALL, Action.FOLLOW_UP):
+        domain = _flooded(t, ctx)
+        if domain:
+            cap = ctx.rules.policy.limits.new_calls_per_domain_per_hour
+            reason = f"{cap} new calls from {domain} within the hour; held for a human"
+            return replace(t, action=Action.FLOODED, reason=reason)
+    return replace(t, action=action, reason=reason)

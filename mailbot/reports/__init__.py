@@ -1,0 +1,1 @@
+"""The monthly report: figures, charts, HTML, CSV and the scheduled email."""

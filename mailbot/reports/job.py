@@ -1,0 +1,191 @@
+"""The monthly report's scheduler job: on the month's first working day, send last month's once.
+
+Each version of a report (the overall one, and each school's that asked) is
+an audience.  Its email goes into the outbox in the same transaction as its
+row in ``report_runs``, whose unique key (month, audience) lets only one
+process, tick or rerun ever commit it.  Until the first working day the job
+costs nothing but date arithmetic; from then on, one lookup on that key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.calls import door
+from mailbot.calls.store import Store
+from mailbot.config import Config
+from mailbot.errors import Conflict
+from mailbot.reports import store as reportstore
+from mailbot.reports.figures import Figures, compute
+from mailbot.rules.directory import School
+from mailbot.rules.loader import Rules
+from mailbot.sla.calendar import SupportCalendar
+from mailbot.sla.months import Month
+from mailbot.storage.db import transaction
+
+log = logging.getLogger(__name__)
+
+OVERALL = "overall"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who gets one version of the report: everyone's (school None) or one school's."""
+
+    key: str
+    school: School | None
+    to: tuple[str, ...]
+
+
+def due_month(cal: SupportCalendar, now: datetime) -> Month | None:
+    """The month whose reports are due at ``now``, or None before they are.
+
+    Last month's reports fall due when support opens on this month's first
+    working day, and stay due (for a late or restarted daemon) until the
+    month ends.
+    """
+    this = Month.of(now, cal.zone)
+    day = this.first_day()
+    while day.month == this.month:
+        span = cal.span_on(day)
+        if span is not None:
+            return this.shift(-1) if now >= span[0] else None
+        day += timedelta(days=1)
+    return None
+
+
+def audiences(rules: Rules) -> list[Audience]:
+    """Every version of the report the rules ask for, with its recipients.
+
+    The overall report goes to ``reports.to`` (officer ids or addresses),
+    else to the project manager; a school's to its ``to`` addresses, else to
+    its headteachers.  A version with nobody to send it to is left out.
+    """
+    directory = rules.directory
+    wanted = rules.reports
+    overall = []
+    for entry in wanted.to or ((directory.project_manager,) if directory.project_manager else ()):
+        officer = directory.officer(entry)
+        overall.append(officer.email if officer else entry)
+    found = [Audience(OVERALL, None, tuple(dict.fromkeys(overall)))]
+    for asked in wanted.schools:
+        school = directory.school(asked.school)
+        if school is None:
+            continue
+        to = asked.to or tuple(c.email for c in school.with_role("headteacher"))
+        key = f"school:{school.id}"
+        if len(key) > 64:
+            # report_runs.audience holds 64 characters; a long id is hashed to fit.
+            key = "school:" + hashlib.sha256(school.id.encode()).hexdigest()[:32]
+        found.append(Audience(key, school, tuple(dict.fromkeys(to))))
+    return [a for a in found if a.to]
+
+
+def figures_for(
+    sessions: sessionmaker[Session],
+    rules: Rules,
+    month: Month,
+    school_id: str | None,
+    now: datetime,
+) -> Figures:
+    """The figures of one version of ``month``'s report, from that version's rows alone."""
+    zone = rules.calendar.zone
+    with sessions() as session:
+        source = reportstore.load(session, month, zone, school_id)
+    return compute(
+        month,
+        source.calls,
+        source.problems,
+        source.incidents,
+        aims=rules.reports.aims,
+        zone=zone,
+        now=now,
+    )
+
+
+def send_due(
+    sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime
+) -> list[str]:
+    """Queue every report that is due and not yet sent; say which were queued.
+
+    Safe late (a report stays due all month), twice (a recorded report is
+    skipped) and in two processes at once (the unique key admits one).
+    """
+    month = due_month(rules.calendar, now)
+    if month is None:
+        return []
+    wanted = audiences(rules)
+    with sessions() as session:
+        done = reportstore.sent(session, month)
+    todo = [a for a in wanted if a.key not in done]
+    if not todo:
+        return []
+    try:
+        return _send(sessions, config, rules, month, todo, now)
+    except Exception:
+        # A scheduler job must never die of a report; nothing was recorded,
+        # so the report stays due and is tried (and logged) again next tick.
+        log.exception("monthly report for %s not sent", month.label)
+        return []
+
+
+def _send(
+    sessions: sessionmaker[Session],
+    config: Config,
+    rules: Rules,
+    month: Month,
+    todo: list[Audience],
+    now: datetime,
+) -> list[str]:
+    # Imported here, not at the top: matplotlib takes most of a second to
+    # load, which every `mailbot` command would otherwise pay for a report
+    # that is sent once a month.
+    from mailbot.reports import monthly
+
+    overall = figures_for(sessions, rules, month, None, now)
+    if overall.empty:
+        # Nothing happened that month (mailbot was not yet running, say): an
+        # empty report would only be noise, so the month is marked done.
+        for audience in todo:
+            _record(sessions, month, audience.key, now)
+        log.info("no monthly report for %s: no calls or major incidents", month.label)
+        return []
+    queued = []
+    for audience in todo:
+        school = audience.school
+        try:
+            figures = overall
+            if school is not None:
+                figures = figures_for(sessions, rules, month, school.id, now)
+            # Drawn and rendered before the transaction, which then stays short.
+            out, raw = monthly.email(
+                config, rules, figures, school, audience=audience.key, to=audience.to, now=now
+            )
+            with transaction(sessions) as session:
+                reportstore.record(session, month, audience.key, now)
+                store = Store(
+                    session, rules.policy.references.prefix, rules.policy.references.width
+                )
+                door.send(store, config, rules, out, now, raw=raw)
+        except Conflict:
+            continue  # Another process or tick sent this one first.
+        except Exception:
+            # One version failing must not hold up the others; it stays due.
+            log.exception("monthly report for %s (%s) not sent", month.label, audience.key)
+            continue
+        label = school.name if school else "all schools"
+        queued.append(f"{month} {label} to {', '.join(audience.to)}")
+    return queued
+
+
+def _record(sessions: sessionmaker[Session], month: Month, key: str, now: datetime) -> None:
+    try:
+        with transaction(sessions) as session:
+            reportstore.record(session, month, key, now)
+    except Conflict:
+        pass  # Recorded by another process meanwhile.

@@ -1,0 +1,1 @@
+"""The administrators' rule files and templates: loading, validating, the directories."""

@@ -1,0 +1,238 @@
+"""The shape of each rule file, as pydantic models: what keys exist, their types and limits."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mailbot.rules.directory import Officer, School, Team
+from mailbot.sla.calendar import Target
+
+PRIORITIES = ("Critical", "P1", "P2", "P3", "P4")
+CALL_TYPES = ("incident", "service_request", "change_request", "complaint")
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- policy.toml -----------------------------------------------------------
+
+
+class References(_Rule):
+    prefix: str = Field(default="ICT", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    width: int = Field(default=6, ge=3, le=12)
+
+
+class Limits(_Rule):
+    max_message_mb: float = Field(default=15, gt=0)
+    auto_replies_per_sender_per_hour: int = Field(default=5, ge=1)
+    # A loop that stays under the hourly cap (an auto-acknowledger that strips
+    # Auto-Submitted) still reaches this many replies a day: the address is then
+    # blocked, answered no more and its mail held, until a human unblocks it.
+    auto_replies_per_address_per_day: int = Field(default=30, ge=1)
+    # Replies to strangers (addresses that are neither a school's nor staff)
+    # can be aimed at a victim by forging From, so they are capped per domain
+    # and overall, as well as per address.
+    stranger_replies_per_domain_per_hour: int = Field(default=3, ge=1)
+    stranger_replies_per_hour: int = Field(default=20, ge=1)
+    # More new calls than this from one sender domain in an hour is a flood:
+    # the rest are held for a human and the team below told once an hour.
+    new_calls_per_domain_per_hour: int = Field(default=20, ge=1)
+    flood_notice_team: str = "service-desk"
+
+
+class UnknownSenders(_Rule):
+    # reply: one polite reply a day, no call, message kept for a human.
+    # open: anyone may open a call.  hold: keep the message, say nothing.
+    action: Literal["reply", "open", "hold"] = "reply"
+    reply_interval_hours: float = Field(default=24, gt=0)
+
+
+class Policy(_Rule):
+    references: References = References()
+    limits: Limits = Limits()
+    unknown_senders: UnknownSenders = UnknownSenders()
+
+
+# --- classify.toml ---------------------------------------------------------
+
+
+class Assign(_Rule):
+    type: Literal["incident", "service_request", "change_request", "complaint"] | None = None
+    category: str | None = None
+    priority: Literal["Critical", "P1", "P2", "P3", "P4"] | None = None
+    team: str | None = None
+
+
+class Match(_Rule):
+    sender: str | None = None
+    subject: str | None = None
+    body: str | None = None
+    text: str | None = None
+
+    @field_validator("sender", "subject", "body", "text")
+    @classmethod
+    def _valid_regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return v
+
+
+class ClassRule(_Rule):
+    name: str
+    match: Match
+    set: Assign
+
+
+class Classification(_Rule):
+    default: Assign = Assign(type="incident", priority="P3", category="general")
+    rule: tuple[ClassRule, ...] = ()
+
+
+# --- sla.toml --------------------------------------------------------------
+
+
+class PriorityTarget(_Rule):
+    description: str
+    response: str
+    fix: str
+
+    @field_validator("response", "fix")
+    @classmethod
+    def _valid_target(cls, v: str) -> str:
+        Target.parse(v)
+        return v
+
+
+class Escalation(_Rule):
+    level: int = Field(ge=1)
+    share: float = Field(gt=0, lt=1)
+    notify: tuple[Literal["assignee", "line_manager", "team_lead", "project_manager"], ...]
+
+
+class Term(_Rule):
+    start: date
+    end: date
+
+
+class CalendarRules(_Rule):
+    zone: str = "Europe/London"
+    term_hours: str = Field(default="08:00-17:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    holiday_hours: str = Field(default="09:00-16:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    terms: tuple[Term, ...] = ()
+    closures: tuple[date, ...] = ()
+
+
+class Lifecycle(_Rule):
+    # Statuses during which the fix clock stands still.
+    pause_statuses: tuple[Literal["awaiting_customer", "in_progress"], ...] = ("awaiting_customer",)
+    close_after: str = "3 days"
+    reopen_within: str = "1 day"
+    # A problem record is opened once this many incidents recur in one chain.
+    problem_after: int = Field(default=2, ge=2)
+
+    @field_validator("close_after", "reopen_within")
+    @classmethod
+    def _valid_target(cls, v: str) -> str:
+        Target.parse(v)
+        return v
+
+
+class Sla(_Rule):
+    priorities: dict[Literal["Critical", "P1", "P2", "P3", "P4"], PriorityTarget]
+    escalation: tuple[Escalation, ...] = ()
+    calendar: CalendarRules = CalendarRules()
+    lifecycle: Lifecycle = Lifecycle()
+
+
+# --- lists.toml, incidents.toml, changes.toml, reports.toml ----------------
+# These files are optional: an installation that has not written one gets the
+# defaults below, so upgrading never breaks a working rules directory.
+
+Phase = Literal["nursery", "primary", "secondary", "special", "all-through"]
+
+
+class DistributionList(_Rule):
+    """A list of school contacts, built at send time from the schools directory."""
+
+    name: str = Field(min_length=1)
+    # Contacts holding any of these roles; an empty list means every contact.
+    roles: tuple[str, ...] = ()
+    # Schools of these phases; an empty list means every school.
+    phases: tuple[Phase, ...] = ()
+
+
+class ListsFile(_Rule):
+    list: tuple[DistributionList, ...] = ()
+
+
+class IncidentRules(_Rule):
+    """How major incidents are broadcast and recognised."""
+
+    prefix: str = Field(default="MI", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    # The distribution lists every declare, update and resolve goes to.
+    lists: tuple[str, ...] = ()
+    # Recipients queued into the outbox per scheduler tick, so that a large
+    # broadcast never holds the database for long.
+    batch: int = Field(default=200, ge=1, le=10000)
+    # While an incident is active, a new call in the category of the call it
+    # was declared on is linked to it (as well as any call matching its keywords).
+    match_category: bool = True
+
+
+class ChangeRules(_Rule):
+    """The electronic Change Advisory Board: who decides changes, and how."""
+
+    # Officer ids or addresses of the board, and of the smaller emergency board.
+    board: tuple[str, ...] = ()
+    emergency_board: tuple[str, ...] = ()
+    # "first": the first vote decides.  "quorum": `quorum` votes one way decide.
+    decision: Literal["first", "quorum"] = "first"
+    quorum: int = Field(default=2, ge=1)
+    # How long the emergency board has to decide (support time or hours).
+    emergency_deadline: str = "2 hours"
+
+    @field_validator("emergency_deadline")
+    @classmethod
+    def _valid_target(cls, v: str) -> str:
+        Target.parse(v)
+        return v
+
+
+class SchoolReport(_Rule):
+    """A school that asked for its own monthly report, and who receives it."""
+
+    school: str
+    to: tuple[str, ...] = ()
+
+
+class ReportRules(_Rule):
+    """The monthly report: its aims, and who receives which version."""
+
+    # Share of calls fixed within target the contract aims for, per call type.
+    aims: dict[str, float] = Field(
+        default_factory=lambda: {"incident": 0.97, "service_request": 0.87}
+    )
+    # Officer ids or addresses who get the overall report (default: the project manager).
+    to: tuple[str, ...] = ()
+    schools: tuple[SchoolReport, ...] = ()
+
+
+# --- staff.toml and schools.toml ------------------------------------------
+
+
+class StaffFile(_Rule):
+    project_manager: str | None = None
+    team: tuple[Team, ...] = ()
+    officer: tuple[Officer, ...] = ()
+
+
+class SchoolsFile(_Rule):
+    school: tuple[School, ...] = ()

@@ -1,0 +1,175 @@
+"""Email templates from the rules directory, rendered with Jinja2 and checked at load."""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jinja2.bccache
+
+from mailbot.mail.xmltext import xml_safe
+from mailbot.rules.samples import PAGE_SAMPLES, SAMPLES
+
+TEMPLATE_NAMES = tuple(SAMPLES)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One email's subject and bodies, ready to be put into MIME."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def text_to_html(text: str) -> str:
+    """Make a plain, readable HTML alternative from the text body."""
+    text = xml_safe(text)
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    body = "\n".join(
+        "<p>" + "<br>\n".join(html.escape(line) for line in p.splitlines()) + "</p>"
+        for p in paragraphs
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n'
+        '<body style="font-family: Arial, sans-serif; font-size: 15px; line-height: 1.4;">\n'
+        f"{body}\n</body></html>\n"
+    )
+
+
+@dataclass(frozen=True)
+class Templates:
+    """The loaded template set; render() produces a Rendered email."""
+
+    env: jinja2.Environment
+    # The same folder with autoescaping on, for HTML pages (see PAGE_SAMPLES).
+    pages: jinja2.Environment | None = None
+
+    def render_page(self, name: str, context: dict[str, Any]) -> str:
+        """Render the HTML page template ``NAME.html.j2``, escaping every value."""
+        env = self.pages or self.env
+        # Escaping stops markup, not control characters; those are dropped
+        # from the whole page so that it stays well-formed.
+        return xml_safe(env.get_template(f"{name}.html.j2").render(context))
+
+    def render(self, name: str, context: dict[str, Any]) -> Rendered:
+        """Render template ``name`` (subject and body blocks) with ``context``."""
+        template = self.env.get_template(f"{name}.txt.j2")
+        ctx = template.new_context(context)
+        subject = "".join(template.blocks["subject"](ctx))
+        text = "".join(template.blocks["body"](ctx))
+        # Subjects are one line whatever the template's whitespace does.
+        subject = " ".join(subject.split())
+        text = re.sub(r"\n{3,}", "\n\n", text.strip()) + "\n"
+        return Rendered(subject=subject, text=text, html=text_to_html(text))
+
+
+def placeholder() -> Templates:
+    """An empty template set, for a process that never renders (the intake worker).
+
+    Compiled templates cannot cross a process boundary; this stands in for
+    them, and rendering anything from it fails loudly (no template found).
+    """
+    return Templates(jinja2.Environment(loader=jinja2.DictLoader({})))
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory and on disk, keyed by file and content.
+
+    Compiling the 27 templates is nearly all of a rules load, and every command
+    loads the rules (some twice; the daemon again on each reload).  Jinja's
+    bucket key names the file and its checksum is a hash of the source, so an
+    edited template is compiled afresh and an unchanged one is not: the memory
+    serves later loads in this process, and the disk (Jinja's per-user cache
+    folder, which it creates with mode 0700 and refuses if anyone else owns
+    it) serves the next command.  Compiled code depends on the environment's
+    settings (autoescape above all), so each environment has a cache and a
+    file pattern of its own.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self._code: dict[tuple[str, str], bytes] = {}
+        self._disk: jinja2.BytecodeCache | None
+        try:
+            self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
+        except RuntimeError:
+            # No safe folder to be had: compile once per process instead.
+            self._disk = None
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get((bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.bytecode_from_string(code)
+        elif self._disk is not None:
+            # The bucket checks the file's checksum itself and stays empty on a mismatch.
+            self._disk.load_bytecode(bucket)
+            if bucket.code is not None:
+                self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+        if self._disk is not None:
+            # Jinja writes to a temporary file and renames it, ignoring a failed write.
+            self._disk.dump_bytecode(bucket)
+
+
+@functools.cache
+def _compiled(kind: str) -> _CompiledTemplates:
+    """The cache for one kind of environment, made on first use (it creates a folder)."""
+    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache")
+
+
+def load_templates(folder: Path, problems: list[str]) -> Templates | None:
+    """Load the templates in ``folder`` and render each against sample data."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        bytecode_cache=_compiled("text"),
+    )
+    pages = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(folder)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        keep_trailing_newline=True,
+        bytecode_cache=_compiled("page"),
+    )
+    templates = Templates(env, pages)
+    before = len(problems)
+    for name, sample in PAGE_SAMPLES.items():
+        file = f"templates/{name}.html.j2"
+        try:
+            templates.render_page(name, sample)
+        except jinja2.TemplateNotFound:
+            problems.append(f"{file}: template is missing")
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"{file}: line {exc.lineno}: {exc.message}")
+        except jinja2.UndefinedError as exc:
+            problems.append(f"{file}: {exc.message} (check the variable names)")
+        except (jinja2.TemplateError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{file}: cannot render: {exc}")
+    for name in TEMPLATE_NAMES:
+        file = f"templates/{name}.txt.j2"
+        try:
+            template = env.get_template(f"{name}.txt.j2")
+        except jinja2.TemplateNotFound:
+            problems.append(f"{file}: template is missing")
+            continue
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"{file}: line {exc.lineno}: {exc.message}")
+            continue
+        for block in ("subject", "body"):
+            if block not in template.blocks:
+                problems.append(f"{file}: block {block!r} is missing")
+        try:
+            templates.render(name, SAMPLES[name])
+        except jinja2.UndefinedError as exc:
+            problems.append(f"{file}: {exc.message} (check the variable names)")
+        except (jinja2.TemplateError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"{file}: cannot render: {exc}")
+    return templates if len(problems) == before else None

@@ -1,0 +1,1 @@
+"""Support time and the SLA clock: pure arithmetic over the rules' calendar."""

@@ -1,0 +1,1 @@
+"""The database: engine, sessions, tables, migrations, and queries several rooms share."""

@@ -1,0 +1,118 @@
+"""Database engine, sessions and schema migrations (Alembic)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event, make_url
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.errors import Conflict, TransientError
+
+if TYPE_CHECKING:
+    # Alembic takes a third of a second to import, and only `db upgrade` and
+    # the status check of the schema need it, so it is imported when used.
+    from alembic.config import Config as AlembicConfig
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets `mailbot status` and the CLI read while the daemon writes, and
+    # busy_timeout makes a second writer wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+# The database holds schools' mail, so only the service's own user may read
+# it, whatever the umask of whoever first starts mailbot.
+DATABASE_MODE = 0o600
+
+# The files SQLite keeps beside the database.  SQLite gives each the mode of
+# the database file when it creates it, so a 0600 database is enough for new
+# ones; ones left by an older version are tightened here too.
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def secure_sqlite_file(url: str) -> None:
+    """Create the SQLite file with mode 0600 (or tighten it) before SQLite opens it."""
+    path = _sqlite_path(url)
+    if path is None:
+        return
+    # O_CREAT with an explicit mode is applied before anyone can open the
+    # file; the umask can only remove bits from 0600, never add them.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE)
+    os.close(fd)
+    for file in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):
+        try:
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                file.chmod(DATABASE_MODE)
+        except FileNotFoundError:
+            continue
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the settings mailbot relies on."""
+    if url.startswith("sqlite"):
+        secure_sqlite_file(url)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory whose objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """Yield a session inside one transaction: committed on success, rolled back on error.
+
+    A unique-key refusal becomes Conflict (someone else did this first) and a
+    lost connection becomes TransientError, so callers need not know SQLAlchemy.
+    """
+    try:
+        with sessions() as session, session.begin():
+            yield session
+    except IntegrityError as exc:
+        raise Conflict(str(exc.orig)) from exc
+    except OperationalError as exc:
+        raise TransientError(f"database unavailable: {exc.orig}") from exc
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    """An Alembic configuration pointing at mailbot's bundled migrations."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Create or migrate the schema to ``revision``."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)

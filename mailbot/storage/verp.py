@@ -1,0 +1,161 @@
+"""Per-message return paths (VERP): sign them, and flag the contact a bounce came back from."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot.config import ServiceConfig
+from mailbot.mail.message import ParsedMessage
+from mailbot.storage.models import BouncedContact, Outbox, VerpKey
+
+# The tag after the separator: "b-" and 16 base32 characters (80 bits of an
+# HMAC), short enough for every mail server's local-part limit.
+_PREFIX = "b-"
+_TAG_CHARS = 16
+# How much of a bounce is searched for the addresses that failed: a bounce
+# names them in its first lines, and a bounded search stays linear.
+_BOUNCE_CHARS = 100_000
+
+
+def secret(session: Session, now: datetime) -> bytes:
+    """The database's VERP signing key (made by migration 0004; remade only if deleted)."""
+    row = session.get(VerpKey, 1)
+    if row is None:
+        row = VerpKey(id=1, secret=secrets.token_hex(32), created_at=now)
+        session.add(row)
+        session.flush()
+    return bytes.fromhex(row.secret)
+
+
+def tag(key: bytes, message_id: str) -> str:
+    """The signed tag for one email: nobody without the key can make one for a given email."""
+    digest = hmac.new(key, message_id.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:_TAG_CHARS]
+
+
+def return_path(service: ServiceConfig, key: bytes, message_id: str) -> str:
+    """The envelope sender for the email ``message_id``: tagged with VERP on, else the address."""
+    if not service.verp:
+        return service.address
+    local, domain = service.address.rsplit("@", 1)
+    path = f"{local}{service.verp_separator}{_PREFIX}{tag(key, message_id)}@{domain}"
+    return path.lower()
+
+
+def mail_from(session: Session, service: ServiceConfig, message_id: str, now: datetime) -> str:
+    """The envelope sender of one outgoing email, reading the key from ``session``."""
+    if not service.verp:
+        return service.address
+    return return_path(service, secret(session, now), message_id)
+
+
+def pattern(service: ServiceConfig) -> str:
+    """A regular expression for every return path this service sends with.
+
+    It is used whether VERP is on or off, so bounces of mail sent before it
+    was turned off are still recognised.
+    """
+    local, domain = service.address.lower().rsplit("@", 1)
+    sep = re.escape(service.verp_separator)
+    return rf"{re.escape(local)}{sep}{_PREFIX}[a-z2-7]{{{_TAG_CHARS}}}@{re.escape(domain)}"
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """What one bounce to a return path told us."""
+
+    outbox_id: int | None
+    contacts: tuple[str, ...]
+    note: str
+
+
+def _failed(msg: ParsedMessage, recipients: list[str]) -> tuple[str, ...]:
+    """Which of ``recipients`` the bounce names: only those failed when there were several."""
+    if len(recipients) == 1:
+        return (recipients[0].lower(),)
+    # The delivery-status part (Final-Recipient) arrives as an attachment.
+    reports = [
+        a.content[:_BOUNCE_CHARS].decode("utf-8", "replace")
+        for a in msg.attachments
+        if a.content is not None and a.content_type.startswith(("message/", "text/"))
+    ]
+    said = " ".join(
+        (*msg.header_all("x-failed-recipients"), msg.text[:_BOUNCE_CHARS], *reports)
+    ).lower()
+    # An address counts only as a whole: "head@school" is not in "bhead@school".
+    return tuple(
+        r.lower()
+        for r in recipients
+        if re.search(rf"(?<![\w.+-]){re.escape(r.lower())}(?![\w-]|\.\w)", said)
+    )
+
+
+def record(session: Session, address: str, msg: ParsedMessage, now: datetime) -> Bounce:
+    """Flag the contact whose email came back to the return path ``address``.
+
+    The return path is looked up among the emails mailbot sent, and its tag
+    checked against the key, so a made-up or guessed return path flags no one.
+    """
+    row = session.execute(
+        select(Outbox.id, Outbox.message_id, Outbox.recipients).where(
+            Outbox.mail_from == address.lower()
+        )
+    ).first()
+    if row is None:
+        return Bounce(None, (), f"bounce to unknown return path {address}")
+    outbox_id, message_id, recipients = row
+    local = address.split("@", 1)[0]
+    expected = tag(secret(session, now), message_id)
+    if not hmac.compare_digest(local[-_TAG_CHARS:], expected):
+        return Bounce(None, (), f"bounce to a return path with a bad tag {address}")
+    contacts = _failed(msg, list(json.loads(recipients)))
+    if not contacts:
+        return Bounce(outbox_id, (), f"bounce of {message_id} names none of its recipients")
+    for contact in contacts:
+        known = session.get(BouncedContact, contact)
+        if known is None:
+            session.add(
+                BouncedContact(
+                    address=contact,
+                    outbox_id=outbox_id,
+                    message_id=message_id,
+                    bounced_at=now,
+                    bounces=1,
+                )
+            )
+        else:
+            known.outbox_id, known.message_id = outbox_id, message_id
+            known.bounced_at, known.bounces = now, known.bounces + 1
+    return Bounce(outbox_id, contacts, f"bounce of {message_id}: {', '.join(contacts)}")
+
+
+def recent(session: Session, limit: int = 20) -> tuple[int, tuple[BouncedContactView, ...]]:
+    """How many contacts have bounced, and the latest ``limit`` of them."""
+    total = session.scalar(select(func.count(BouncedContact.address))) or 0
+    rows = session.scalars(
+        select(BouncedContact).order_by(BouncedContact.bounced_at.desc()).limit(limit)
+    )
+    views = tuple(
+        BouncedContactView(r.address, r.bounced_at, r.bounces, r.message_id) for r in rows
+    )
+    return total, views
+
+
+@dataclass(frozen=True)
+class BouncedContactView:
+    """One flagged contact, as `mailbot status` shows it."""
+
+    address: str
+    bounced_at: datetime
+    bounces: int
+    message_id: str
