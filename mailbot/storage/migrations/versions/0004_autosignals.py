@@ -6,7 +6,6 @@ Create Date: 2026-12-05
 """
 
 import secrets
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    keys = op.create_table(
+    op.create_table(
         "verp_keys",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("secret", sa.String(64), nullable=False),
@@ -26,15 +25,12 @@ def upgrade() -> None:
     )
     # The key is made here, once per database, so two daemons starting
     # together never race to create different ones.
-    op.bulk_insert(
-        keys,
-        [
-            {
-                "id": 1,
-                "secret": secrets.token_hex(32),
-                "created_at": datetime.now(UTC).replace(tzinfo=None),
-            }
-        ],
+    # The database's own clock stamps it, as for the reply-token key: the
+    # process never reads the time here.
+    op.execute(
+        sa.text(
+            "INSERT INTO verp_keys (id, secret, created_at) VALUES (1, :secret, CURRENT_TIMESTAMP)"
+        ).bindparams(secret=secrets.token_hex(32))
     )
     op.create_table(
         "bounced_contacts",
