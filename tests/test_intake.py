@@ -22,10 +22,10 @@ from support import bulk_rules, local, mail, make_config, write_config_file
 from mailbot.calls import listing
 from mailbot.config import Config
 from mailbot.daemon import intake
+from mailbot.daemon.sender import send_due
 from mailbot.daemon.service import Daemon, smtp_settings
 from mailbot.mail.imap import Mailbox
 from mailbot.mail.smtp import SmtpSender
-from mailbot.pipeline.outbox import send_due
 from mailbot.rules.loader import load_rules
 from mailbot.storage.db import make_engine, make_sessions, upgrade
 from mailbot.storage.models import Call

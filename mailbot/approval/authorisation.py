@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from mailbot.approval import board, changemail, changes
 from mailbot.calls import door, lifecycle, notices, staffmail
@@ -24,6 +23,7 @@ from mailbot.rules.directory import SenderKind
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import clock_start
 from mailbot.sla.clock import HELD, Clock
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Event
 
 # Call types that only an authorised person may ask for.

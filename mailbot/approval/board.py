@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from mailbot.approval import changemail
 from mailbot.approval.changemail import EMERGENCY, STANDARD, board_name
@@ -28,6 +27,7 @@ from mailbot.rules.directory import Officer, SenderKind
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import Target, apply_target, clock_start, describe
 from mailbot.sla.clock import Clock
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Event, Vote
 
 # Events that say where a change's review stands; the newest one counts.

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from mailbot.approval import board as ecab
 from mailbot.approval.board import Work, board_of, members, outcome, person
@@ -21,6 +20,7 @@ from mailbot.approval.changemail import EMERGENCY, STANDARD, board_name
 from mailbot.calls import lifecycle
 from mailbot.rules.loader import Rules
 from mailbot.sla.clock import DONE, LIVE
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Event
 
 # Statuses in which the team has a change to work (so is told if it is withdrawn).

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
-
 from mailbot.calls.store import Store
 from mailbot.config import Config
 from mailbot.mail.mime import build
@@ -16,7 +14,6 @@ from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.directory import SenderKind
 from mailbot.rules.loader import Rules
 from mailbot.storage import replytoken, verp
-from mailbot.storage.models import Outbox
 
 # The kind of a warning about unverified staff mail: it goes to a staff
 # address whatever the sender wrote, so it is capped like mail to anyone.
@@ -218,6 +215,5 @@ def send_broadcast(
                 "last_error": "",
             }
         )
-    if rows:
-        store.session.execute(insert(Outbox), rows)
+    store.enqueue_rows(rows)
     return kept_back

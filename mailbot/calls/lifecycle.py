@@ -6,10 +6,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
 
 from mailbot.sla import clock as sla
 from mailbot.sla.clock import Clock, SlaPolicy
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call, CallLink, Event, Message
 
 

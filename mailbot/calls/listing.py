@@ -7,8 +7,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import selectinload
 
+from mailbot.storage.db import Session, Sessions
 from mailbot.storage.models import Call, CallLink, Message
 
 
@@ -83,7 +84,7 @@ def _message(m: Message) -> dict[str, Any]:
 
 
 def list_calls(
-    sessions: sessionmaker[Session], *, include_closed: bool = True
+    sessions: Sessions, *, include_closed: bool = True
 ) -> list[dict[str, Any]]:
     """Every call, newest first."""
     with sessions() as session:
@@ -93,7 +94,7 @@ def list_calls(
         return [summary(session, c) for c in session.scalars(query)]
 
 
-def show_call(sessions: sessionmaker[Session], ref: str) -> dict[str, Any] | None:
+def show_call(sessions: Sessions, ref: str) -> dict[str, Any] | None:
     """One call with its messages and events, or None."""
     with sessions() as session:
         call = session.scalar(

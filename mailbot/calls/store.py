@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -14,16 +14,15 @@ from mailbot.calls.records import CallView, Classification
 from mailbot.mail.message import ParsedMessage
 from mailbot.sla.calendar import clock_start
 from mailbot.sla.clock import Clock, SlaPolicy
+from mailbot.storage.loopguard import LoopGuardRecords
 from mailbot.storage.models import (
     Attachment,
-    AutoReply,
-    BlockedAddress,
     Call,
     Event,
     Message,
-    Outbox,
     Processed,
 )
+from mailbot.storage.outbox import OutboxRecords
 
 
 def view(call: Call) -> CallView:
@@ -52,7 +51,7 @@ def view(call: Call) -> CallView:
     )
 
 
-class Store:
+class Store(LoopGuardRecords, OutboxRecords):
     """The pipeline's window on the database, bound to one open session."""
 
     def __init__(self, session: Session, ref_prefix: str, ref_width: int) -> None:
@@ -97,37 +96,6 @@ class Store:
                 return view(call) if call else None
         return None
 
-    def sent_to(self, ids: Sequence[str]) -> tuple[str, ...] | None:
-        """Everyone mailbot sent the emails ``ids`` to; None when none of them is mailbot's."""
-        if not ids:
-            return None
-        rows = list(
-            self.session.scalars(select(Outbox.recipients).where(Outbox.message_id.in_(ids[:50])))
-        )
-        if not rows:
-            return None
-        return tuple(a.lower() for r in rows for a in json.loads(r))
-
-    def auto_replies_since(
-        self, address: str, since: datetime, kind: str | None = None, *, direct: bool = False
-    ) -> int:
-        """Count automatic replies to ``address`` since ``since`` (with ``direct``, To only)."""
-        query = select(func.count(AutoReply.id)).where(
-            AutoReply.address == address, AutoReply.at >= since
-        )
-        if kind is not None:
-            query = query.where(AutoReply.kind == kind)
-        if direct:
-            query = query.where(AutoReply.copy.is_(False))
-        return self.session.scalar(query) or 0
-
-    def last_auto_reply(self, address: str, kind: str) -> datetime | None:
-        """When the latest automatic reply of ``kind`` went to ``address``, if ever."""
-        query = select(func.max(AutoReply.at)).where(
-            AutoReply.address == address, AutoReply.kind == kind
-        )
-        return self.session.scalar(query)
-
     def unverified_since(self, since: datetime, address: str | None = None) -> int:
         """Count emails held as unverified staff mail after ``since`` (from ``address``)."""
         query = select(func.count(Message.id)).where(
@@ -135,22 +103,6 @@ class Store:
         )
         if address is not None:
             query = query.where(Message.from_addr == address)
-        return self.session.scalar(query) or 0
-
-    def stranger_replies_since(self, since: datetime, domain: str | None = None) -> int:
-        """Count automatic replies to strangers since ``since`` (to ``domain`` only, if given)."""
-        query = select(func.count(AutoReply.id)).where(
-            AutoReply.stranger.is_(True), AutoReply.at >= since
-        )
-        if domain is not None:
-            query = query.where(AutoReply.domain == domain.lower())
-        return self.session.scalar(query) or 0
-
-    def notices_about_since(self, domain: str, kind: str, since: datetime) -> int:
-        """Count automatic mail of ``kind`` counted against ``domain`` since ``since``."""
-        query = select(func.count(AutoReply.id)).where(
-            AutoReply.domain == domain.lower(), AutoReply.kind == kind, AutoReply.at >= since
-        )
         return self.session.scalar(query) or 0
 
     def new_calls_from_domain_since(self, domain: str, since: datetime) -> int:
@@ -163,68 +115,7 @@ class Store:
         )
         return self.session.scalar(query) or 0
 
-    def is_blocked(self, address: str) -> bool:
-        """Whether ``address`` is blocked as a mail loop and not yet cleared."""
-        query = select(BlockedAddress.id).where(
-            BlockedAddress.address == address.lower(), BlockedAddress.cleared_at.is_(None)
-        )
-        return self.session.scalar(query.limit(1)) is not None
-
-    def blocked_among(self, addresses: Iterable[str]) -> set[str]:
-        """Which of ``addresses`` (lower-cased) are blocked now, in one query."""
-        wanted = {a.lower() for a in addresses}
-        if not wanted:
-            return set()
-        return set(
-            self.session.scalars(
-                select(BlockedAddress.address).where(
-                    BlockedAddress.address.in_(sorted(wanted)), BlockedAddress.cleared_at.is_(None)
-                )
-            )
-        )
-
-    def blocked_addresses(self) -> list[tuple[str, datetime, str]]:
-        """Every address blocked now: (address, since, why), oldest first."""
-        rows = self.session.execute(
-            select(BlockedAddress.address, BlockedAddress.blocked_at, BlockedAddress.reason)
-            .where(BlockedAddress.cleared_at.is_(None))
-            .order_by(BlockedAddress.blocked_at)
-        ).all()
-        return [(a, at, why) for a, at, why in rows]
-
     # --- writing -----------------------------------------------------------
-
-    def block(self, address: str, *, at: datetime, reason: str) -> None:
-        """Block ``address`` as a mail loop (once: a block in force is not repeated)."""
-        if not self.is_blocked(address):
-            self.session.add(BlockedAddress(address=address.lower(), blocked_at=at, reason=reason))
-            self.session.flush()
-
-    def unblock(self, address: str, *, at: datetime, by: str) -> int:
-        """Clear the block on ``address``, recording who did it; return how many were cleared.
-
-        The automatic replies counted so far are kept: the daily count starts
-        afresh from the moment of clearing, so the loop guard does not block
-        the address again at once.
-        """
-        rows = list(
-            self.session.scalars(
-                select(BlockedAddress).where(
-                    BlockedAddress.address == address.lower(), BlockedAddress.cleared_at.is_(None)
-                )
-            )
-        )
-        for row in rows:
-            row.cleared_at, row.cleared_by = at, by
-        return len(rows)
-
-    def last_unblocked(self, address: str) -> datetime | None:
-        """When the latest block on ``address`` was cleared, if ever."""
-        return self.session.scalar(
-            select(func.max(BlockedAddress.cleared_at)).where(
-                BlockedAddress.address == address.lower()
-            )
-        )
 
     def create_call(
         self,
@@ -388,84 +279,6 @@ class Store:
     ) -> None:
         """Append to a call's audit trail."""
         self.session.add(Event(call_id=call_id, at=at, actor=actor, kind=kind, detail=detail))
-
-    def record_auto_reply(
-        self,
-        address: str,
-        kind: str,
-        at: datetime,
-        *,
-        domain: str = "",
-        stranger: bool = False,
-        copy: bool = False,
-    ) -> None:
-        """Remember an automatic reply for the loop guard and the caps."""
-        counted = (domain or address.rsplit("@", 1)[-1]).lower()
-        self.session.add(
-            AutoReply(
-                address=address, kind=kind, at=at, domain=counted, stranger=stranger, copy=copy
-            )
-        )
-
-    def enqueue(
-        self,
-        *,
-        now: datetime,
-        message_id: str,
-        call_id: int | None,
-        kind: str,
-        mail_from: str,
-        recipients: Sequence[str],
-        return_path: str = "",
-        raw: bytes,
-        to: Sequence[str],
-        cc: Sequence[str],
-        subject: str,
-        text: str,
-        in_reply_to: str | None,
-        references: Sequence[str],
-    ) -> None:
-        """Put an email in the outbox and keep a copy on the call's record.
-
-        ``mail_from`` is the From address kept on the record; ``return_path``,
-        when given, is the envelope sender the email goes out with (VERP).
-        Only ``door.send`` calls this: every email must pass the loop guard
-        and be counted first.
-        """
-        self.session.add(
-            Outbox(
-                message_id=message_id,
-                call_id=call_id,
-                kind=kind,
-                mail_from=return_path or mail_from,
-                recipients=json.dumps(list(recipients)),
-                raw=raw,
-                status="pending",
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
-        self.session.add(
-            Message(
-                call_id=call_id,
-                direction="out",
-                message_id=message_id,
-                in_reply_to=in_reply_to or "",
-                references=" ".join(references),
-                from_addr=mail_from,
-                to_addrs=", ".join(to),
-                cc_addrs=", ".join(cc),
-                subject=subject,
-                sent_at=now,
-                received_at=now,
-                size=len(raw),
-                verdict="own",
-                outcome=kind,
-                body_text=text,
-                new_text=text,
-            )
-        )
 
     def mark_processed(
         self,

@@ -10,13 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.approval.board import OUTCOMES
 from mailbot.calls import listing as calls
 from mailbot.config import Config
 from mailbot.rules.loader import load_rules
-from mailbot.storage.db import make_engine, make_sessions
+from mailbot.storage.db import Sessions, make_engine, make_sessions
 from mailbot.storage.models import Call, Event, Vote
 
 # Where a review stands, from the call's newest review event.
@@ -44,7 +43,7 @@ def _review(call: Call, latest: str | None) -> str:
     return _REVIEW_WORDS.get(latest or "", "not reviewed")
 
 
-def list_changes(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
+def list_changes(sessions: Sessions) -> list[dict[str, Any]]:
     """Every change request (and every call a board has reviewed), newest first."""
     with sessions() as session:
         rows = list(

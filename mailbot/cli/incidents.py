@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from mailbot.calls import records
 from mailbot.commands import actions, major
@@ -17,7 +16,7 @@ from mailbot.errors import Conflict, MailbotError
 from mailbot.incidents import incident as incidents
 from mailbot.incidents import statuspage
 from mailbot.rules.loader import Rules, load_rules
-from mailbot.storage.db import make_engine, make_sessions, transaction
+from mailbot.storage.db import Session, make_engine, make_sessions, transaction
 from mailbot.storage.models import Call, Delivery, Incident, IncidentUpdate
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from mailbot.calls.store import Store
-from mailbot.storage.db import transaction
+from mailbot.storage.db import Sessions, transaction
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -22,19 +20,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     return p
 
 
-def blocked(sessions: sessionmaker[Session]) -> list[tuple[str, datetime, str]]:
+def blocked(sessions: Sessions) -> list[tuple[str, datetime, str]]:
     """Every address blocked now: (address, since, why)."""
     with sessions() as session:
         return Store(session, "", 0).blocked_addresses()
 
 
-def unblock(sessions: sessionmaker[Session], address: str, *, by: str, now: datetime) -> int:
+def unblock(sessions: Sessions, address: str, *, by: str, now: datetime) -> int:
     """Clear the block on ``address``; return how many blocks were cleared (0 or 1)."""
     with transaction(sessions) as session:
         return Store(session, "", 0).unblock(address, at=now, by=by)
 
 
-def run(args: argparse.Namespace, sessions: sessionmaker[Session], now: datetime, user: str) -> int:
+def run(args: argparse.Namespace, sessions: Sessions, now: datetime, user: str) -> int:
     """Carry out `mailbot senders ...`; ``user`` is who runs it, for the record."""
     if args.senders_command == "unblock":
         cleared = unblock(sessions, args.address, by=args.by or user, now=now)

@@ -6,7 +6,6 @@ import re
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from mailbot.approval import authorisation, board, changes
 from mailbot.calls import door, lifecycle, notices
@@ -19,6 +18,7 @@ from mailbot.mail.bounds import cut
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
 from mailbot.sla.clock import STATUSES
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from mailbot.calls import records
 from mailbot.commands.grammar import Command
 from mailbot.config import Config
 from mailbot.rules.loader import Rules
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call
 
 Plan = Callable[[], str]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session
-
 from mailbot.calls.records import Refused, Staff
 from mailbot.config import Config
 from mailbot.incidents import incident as incidents
 from mailbot.rules.loader import Rules
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Incident
 
 Plan = Callable[[], str]

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.sla.clock import HELD, LIVE
 from mailbot.storage import verp
+from mailbot.storage.db import Sessions
 from mailbot.storage.models import Call, Message, Outbox, ServiceState
 
 
@@ -46,7 +46,7 @@ class Health:
         return found
 
 
-def check(sessions: sessionmaker[Session], now: datetime) -> Health:
+def check(sessions: Sessions, now: datetime) -> Health:
     """Read the health figures from the database (indexed queries only)."""
     with sessions() as session:
 

@@ -8,8 +8,6 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from mailbot import pipeline
 from mailbot.calls.store import Store
 from mailbot.config import Config
@@ -19,7 +17,7 @@ from mailbot.mail.imap import Mailbox
 from mailbot.pipeline.records import Action, Context, RawMail, Triage
 from mailbot.rules.loader import Rules
 from mailbot.storage import parked
-from mailbot.storage.db import transaction
+from mailbot.storage.db import Sessions, transaction
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ class BatchReport:
 def process(
     raw: RawMail | Triage,
     *,
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     config: Config,
     rules: Rules,
     now: datetime,
@@ -79,7 +77,7 @@ def _outcome(uid: int | None, t: Triage) -> Outcome:
 
 
 def _park(
-    sessions: sessionmaker[Session], raw: RawMail, reason: str, now: datetime, failed: str
+    sessions: Sessions, raw: RawMail, reason: str, now: datetime, failed: str
 ) -> None:
     """Commit the record of why an email goes to the Failed folder, and log it in one line.
 
@@ -102,7 +100,7 @@ def _park(
 def run_batch(
     mailbox: Mailbox,
     *,
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     config: Config,
     rules: Rules,
     now: datetime,

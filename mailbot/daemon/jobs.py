@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from mailbot.approval import board
 from mailbot.calls import door, lifecycle, notices
@@ -20,7 +20,7 @@ from mailbot.reports import job
 from mailbot.rules.loader import Rules
 from mailbot.sla import clock as sla
 from mailbot.sla.calendar import describe
-from mailbot.storage.db import transaction
+from mailbot.storage.db import Session, Sessions, transaction
 from mailbot.storage.models import Call
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class TickReport:
 
 
 def _all_due(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     columns: tuple[InstrumentedAttribute[datetime | None], ...],
     now: datetime,
     batch: int,
@@ -175,7 +175,7 @@ Work = Callable[[Session, Config, Rules, list[int], datetime], list[tuple[str, i
 
 
 def _each(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     config: Config,
     rules: Rules,
     now: datetime,
@@ -214,7 +214,7 @@ def _each(
 
 
 def run_due(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     config: Config,
     rules: Rules,
     now: datetime,

@@ -12,21 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from mailbot.config import Config
 from mailbot.daemon.intake import BatchReport, run_batch
 from mailbot.daemon.jobs import TickReport, run_due
 from mailbot.daemon.metronome import Metronome
 from mailbot.daemon.sandbox import Budget, Sandbox
+from mailbot.daemon.sender import SendReport, send_due
 from mailbot.errors import RulesError, TransientError
 from mailbot.incidents import broadcast, statuspage
 from mailbot.incidents.broadcast import BroadcastReport
 from mailbot.mail.imap import ImapSettings, Mailbox
 from mailbot.mail.smtp import SmtpSender, SmtpSettings
-from mailbot.pipeline.outbox import SendReport, send_due
 from mailbot.rules.loader import Rules, load_rules
 from mailbot.storage import heartbeats
+from mailbot.storage.db import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ class Daemon:
 
     config: Config
     rules: Rules
-    sessions: sessionmaker[Session]
+    sessions: Sessions
     clock: Clock
     wake_outbox: asyncio.Event = field(default_factory=asyncio.Event)
     wake_intake: asyncio.Event = field(default_factory=asyncio.Event)

@@ -11,14 +11,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from mailbot.calls import listing
 from mailbot.config import Config
 from mailbot.daemon.service import Daemon
 from mailbot.demo.imapserver import DemoImapServer
 from mailbot.demo.smtpsink import SinkServer
 from mailbot.rules.loader import Rules
+from mailbot.storage.db import Sessions
 
 ZONE = ZoneInfo("Europe/London")
 SUPPORT = "ictsupport@westshire.gov.uk"
@@ -44,7 +43,7 @@ def _frozen(at: datetime) -> Callable[[], datetime]:
     return lambda: at
 
 
-def _team_notice(sessions: sessionmaker[Session], ref: str) -> str:
+def _team_notice(sessions: Sessions, ref: str) -> str:
     record = listing.show_call(sessions, ref)
     notices = [
         m["message_id"]
@@ -73,7 +72,7 @@ def _summarise(sink: SinkServer, seen: int, say: Say) -> int:
 async def scenes(
     config: Config,
     rules: Rules,
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     imap: DemoImapServer,
     sink: SinkServer,
     seen: int,

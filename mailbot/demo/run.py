@@ -14,8 +14,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
-
 import mailbot
 from mailbot.calls import listing
 from mailbot.config import Config, config_from_dict
@@ -24,7 +22,7 @@ from mailbot.demo import major
 from mailbot.demo.imapserver import DemoImapServer
 from mailbot.demo.smtpsink import SinkServer
 from mailbot.rules.loader import Rules, load_rules
-from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.db import Sessions, make_engine, make_sessions, upgrade
 
 SUPPORT = "ictsupport@westshire.gov.uk"
 MAIL = Path(__file__).resolve().parent / "mail"
@@ -128,7 +126,7 @@ def _describe_sent(sink: SinkServer, seen: int) -> int:
     return len(sink.messages)
 
 
-def _staff_reply(sessions: sessionmaker[Session], at: datetime) -> bytes:
+def _staff_reply(sessions: Sessions, at: datetime) -> bytes:
     """Sam's reply to the team's new-call notice: commands on top, words for the school below."""
     record = listing.show_call(sessions, "ICT-000001")
     notices = [
@@ -154,7 +152,7 @@ def _staff_reply(sessions: sessionmaker[Session], at: datetime) -> bytes:
 async def _clock_scenes(
     config: Config,
     rules: Rules,
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     imap: DemoImapServer,
     sink: SinkServer,
     seen: int,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.calls import door
 from mailbot.calls.store import Store
@@ -28,7 +27,7 @@ from mailbot.config import Config
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
-from mailbot.storage.db import transaction
+from mailbot.storage.db import Session, Sessions, transaction
 from mailbot.storage.models import Delivery, Incident, IncidentUpdate
 
 
@@ -75,7 +74,7 @@ def recipients(rules: Rules, email_down: bool) -> list[Recipient]:
     return sorted(by_address.values(), key=lambda r: (r.school_id, r.address))
 
 
-def expand(sessions: sessionmaker[Session], rules: Rules, now: datetime) -> int:
+def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
     """Write the delivery rows of every notice not yet expanded; return how many notices."""
     with sessions() as session:
         waiting = list(
@@ -198,7 +197,7 @@ def _claim(session: Session, ids: list[int], now: datetime) -> list[Delivery]:
 
 
 def queue(
-    sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime, batch: int
+    sessions: Sessions, config: Config, rules: Rules, now: datetime, batch: int
 ) -> int:
     """Turn up to ``batch`` pending deliveries into outbox emails; return how many were handled.
 
@@ -252,7 +251,7 @@ class BroadcastReport:
 
 
 def run(
-    sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime
+    sessions: Sessions, config: Config, rules: Rules, now: datetime
 ) -> BroadcastReport:
     """Expand new notices and queue one batch of deliveries."""
     expanded = expand(sessions, rules, now)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from mailbot.calls import door, lifecycle, notices
 from mailbot.calls.records import IncidentView
@@ -24,6 +23,7 @@ from mailbot.config import Config
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
 from mailbot.sla.clock import LIVE
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Incident, IncidentUpdate
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.config import Config
 from mailbot.mail.xmltext import xml_safe
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
 from mailbot.storage import heartbeats
+from mailbot.storage.db import Session, Sessions
 from mailbot.storage.models import Incident, IncidentUpdate, ServiceState
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -149,7 +149,7 @@ def _version(session: Session) -> str:
 
 
 def publish(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     config: Config,
     rules: Rules,
     now: datetime,

@@ -19,9 +19,9 @@ from mailbot.pipeline.classify import classify
 from mailbot.pipeline.compose import compose
 from mailbot.pipeline.correlate import correlate
 from mailbot.pipeline.decide import decide
+from mailbot.pipeline.enqueue import enqueue
 from mailbot.pipeline.identify import identify
 from mailbot.pipeline.instruct import instruct
-from mailbot.pipeline.outbox import enqueue
 from mailbot.pipeline.records import Action, Context, Triage
 from mailbot.storage import verp
 

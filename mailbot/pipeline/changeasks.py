@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from mailbot.approval import changes
 from mailbot.calls.records import CallView
 from mailbot.commands.change import SCHOOL_COMMANDS
 from mailbot.pipeline.records import Action, Triage
 from mailbot.rules.directory import SenderKind
 from mailbot.rules.loader import Rules
+from mailbot.storage.db import Session
 from mailbot.storage.models import Call
 
 

@@ -14,8 +14,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
@@ -26,7 +24,7 @@ from mailbot.rules.directory import School
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import SupportCalendar
 from mailbot.sla.months import Month
-from mailbot.storage.db import transaction
+from mailbot.storage.db import Sessions, transaction
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +85,7 @@ def audiences(rules: Rules) -> list[Audience]:
 
 
 def figures_for(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     rules: Rules,
     month: Month,
     school_id: str | None,
@@ -109,7 +107,7 @@ def figures_for(
 
 
 def send_due(
-    sessions: sessionmaker[Session], config: Config, rules: Rules, now: datetime
+    sessions: Sessions, config: Config, rules: Rules, now: datetime
 ) -> list[str]:
     """Queue every report that is due and not yet sent; say which were queued.
 
@@ -135,7 +133,7 @@ def send_due(
 
 
 def _send(
-    sessions: sessionmaker[Session],
+    sessions: Sessions,
     config: Config,
     rules: Rules,
     month: Month,
@@ -183,7 +181,7 @@ def _send(
     return queued
 
 
-def _record(sessions: sessionmaker[Session], month: Month, key: str, now: datetime) -> None:
+def _record(sessions: Sessions, month: Month, key: str, now: datetime) -> None:
     try:
         with transaction(sessions) as session:
             reportstore.record(session, month, key, now)

@@ -1,0 +1,72 @@
+"""The outbox sender: send what is due over the reused SMTP connection, with retry."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from mailbot.errors import PermanentSendError, TransientError
+from mailbot.mail.smtp import SmtpSender
+from mailbot.storage.db import Sessions
+from mailbot.storage.outbox import claim, due_ids, mark
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try: 30 s doubling to at most an hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+async def send_due(
+    sessions: Sessions,
+    sender: SmtpSender,
+    *,
+    now: datetime,
+    max_attempts: int,
+    batch: int = 200,
+    routes: tuple[str, ...] = ("smtp", "fallback"),
+) -> SendReport:
+    """Send every outbox email that is due on ``routes``, one short transaction each."""
+    with sessions() as session:
+        ids = due_ids(session, now, routes, batch)
+    report = SendReport()
+    for row_id in ids:
+        with sessions() as session, session.begin():
+            row = claim(session, row_id, now)
+            if row is None:
+                continue
+            try:
+                await sender.send(row.mail_from, json.loads(row.recipients), row.raw)
+            except PermanentSendError as exc:
+                mark(session, row, status="failed", last_error=str(exc))
+                report = replace(report, failed=report.failed + 1)
+                log.error(
+                    "outbox %s to %s failed for good: %s", row.message_id, row.recipients, exc
+                )
+            except TransientError as exc:
+                attempts = row.attempts + 1
+                if attempts >= max_attempts:
+                    mark(session, row, status="failed", last_error=str(exc))
+                    report = replace(report, failed=report.failed + 1)
+                    log.error("outbox %s gave up after %d tries: %s", row.message_id, attempts, exc)
+                else:
+                    mark(session, row, last_error=str(exc), next_attempt_at=now + backoff(attempts))
+                    report = replace(report, retrying=report.retrying + 1)
+                    # The rest of the batch would fail the same way; retry later.
+                    break
+            else:
+                mark(session, row, status="sent", sent_at=now)
+                report = replace(report, sent=report.sent + 1)
+    return report

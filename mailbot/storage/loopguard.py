@@ -1,0 +1,136 @@
+"""The loop guard's records: automatic replies sent, and addresses blocked as mail loops."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from mailbot.storage.db import Session
+from mailbot.storage.models import AutoReply, BlockedAddress
+
+
+class LoopGuardRecords:
+    """What the loop guard counts and blocks, read and written in the caller's session.
+
+    The one door (calls/door.py), the decide and compose stages and the
+    command line all consult these, so the queries live here in storage.
+    """
+
+    session: Session
+
+    def auto_replies_since(
+        self, address: str, since: datetime, kind: str | None = None, *, direct: bool = False
+    ) -> int:
+        """Count automatic replies to ``address`` since ``since`` (with ``direct``, To only)."""
+        query = select(func.count(AutoReply.id)).where(
+            AutoReply.address == address, AutoReply.at >= since
+        )
+        if kind is not None:
+            query = query.where(AutoReply.kind == kind)
+        if direct:
+            query = query.where(AutoReply.copy.is_(False))
+        return self.session.scalar(query) or 0
+
+    def last_auto_reply(self, address: str, kind: str) -> datetime | None:
+        """When the latest automatic reply of ``kind`` went to ``address``, if ever."""
+        query = select(func.max(AutoReply.at)).where(
+            AutoReply.address == address, AutoReply.kind == kind
+        )
+        return self.session.scalar(query)
+
+    def stranger_replies_since(self, since: datetime, domain: str | None = None) -> int:
+        """Count automatic replies to strangers since ``since`` (to ``domain`` only, if given)."""
+        query = select(func.count(AutoReply.id)).where(
+            AutoReply.stranger.is_(True), AutoReply.at >= since
+        )
+        if domain is not None:
+            query = query.where(AutoReply.domain == domain.lower())
+        return self.session.scalar(query) or 0
+
+    def notices_about_since(self, domain: str, kind: str, since: datetime) -> int:
+        """Count automatic mail of ``kind`` counted against ``domain`` since ``since``."""
+        query = select(func.count(AutoReply.id)).where(
+            AutoReply.domain == domain.lower(), AutoReply.kind == kind, AutoReply.at >= since
+        )
+        return self.session.scalar(query) or 0
+
+    def is_blocked(self, address: str) -> bool:
+        """Whether ``address`` is blocked as a mail loop and not yet cleared."""
+        query = select(BlockedAddress.id).where(
+            BlockedAddress.address == address.lower(), BlockedAddress.cleared_at.is_(None)
+        )
+        return self.session.scalar(query.limit(1)) is not None
+
+    def blocked_among(self, addresses: Iterable[str]) -> set[str]:
+        """Which of ``addresses`` (lower-cased) are blocked now, in one query."""
+        wanted = {a.lower() for a in addresses}
+        if not wanted:
+            return set()
+        return set(
+            self.session.scalars(
+                select(BlockedAddress.address).where(
+                    BlockedAddress.address.in_(sorted(wanted)), BlockedAddress.cleared_at.is_(None)
+                )
+            )
+        )
+
+    def blocked_addresses(self) -> list[tuple[str, datetime, str]]:
+        """Every address blocked now: (address, since, why), oldest first."""
+        rows = self.session.execute(
+            select(BlockedAddress.address, BlockedAddress.blocked_at, BlockedAddress.reason)
+            .where(BlockedAddress.cleared_at.is_(None))
+            .order_by(BlockedAddress.blocked_at)
+        ).all()
+        return [(a, at, why) for a, at, why in rows]
+
+    def block(self, address: str, *, at: datetime, reason: str) -> None:
+        """Block ``address`` as a mail loop (once: a block in force is not repeated)."""
+        if not self.is_blocked(address):
+            self.session.add(BlockedAddress(address=address.lower(), blocked_at=at, reason=reason))
+            self.session.flush()
+
+    def unblock(self, address: str, *, at: datetime, by: str) -> int:
+        """Clear the block on ``address``, recording who did it; return how many were cleared.
+
+        The automatic replies counted so far are kept: the daily count starts
+        afresh from the moment of clearing, so the loop guard does not block
+        the address again at once.
+        """
+        rows = list(
+            self.session.scalars(
+                select(BlockedAddress).where(
+                    BlockedAddress.address == address.lower(), BlockedAddress.cleared_at.is_(None)
+                )
+            )
+        )
+        for row in rows:
+            row.cleared_at, row.cleared_by = at, by
+        return len(rows)
+
+    def last_unblocked(self, address: str) -> datetime | None:
+        """When the latest block on ``address`` was cleared, if ever."""
+        return self.session.scalar(
+            select(func.max(BlockedAddress.cleared_at)).where(
+                BlockedAddress.address == address.lower()
+            )
+        )
+
+    def record_auto_reply(
+        self,
+        address: str,
+        kind: str,
+        at: datetime,
+        *,
+        domain: str = "",
+        stranger: bool = False,
+        copy: bool = False,
+    ) -> None:
+        """Remember an automatic reply for the loop guard and the caps."""
+        counted = (domain or address.rsplit("@", 1)[-1]).lower()
+        self.session.add(
+            AutoReply(
+                address=address, kind=kind, at=at, domain=counted, stranger=stranger, copy=copy
+            )
+        )
