@@ -23,6 +23,7 @@ from mailbot.rules.directory import SenderKind
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import clock_start
 from mailbot.sla.clock import HELD, Clock
+from mailbot.storage import threads
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Event
 
@@ -103,7 +104,7 @@ def _tell(
         extra,
         now=by.now,
         occasion=occasion,
-        thread=lifecycle.school_thread(session, call),
+        thread=threads.school_thread(session, call),
     )
     if school_out is not None:
         # The headteacher who decided is copied, which is their receipt.
@@ -121,7 +122,7 @@ def _tell(
         extra,
         now=by.now,
         occasion=occasion,
-        thread=lifecycle.staff_thread(session, call),
+        thread=threads.staff_thread(session, call),
     )
     if staff_out is not None:
         door.send(store, config, rules, staff_out, by.now)

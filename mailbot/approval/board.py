@@ -27,6 +27,7 @@ from mailbot.rules.directory import Officer, SenderKind
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import Target, apply_target, clock_start, describe
 from mailbot.sla.clock import Clock
+from mailbot.storage import threads
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Event, Vote
 
@@ -136,7 +137,7 @@ def tell_school(work: Work, kind: str, extra: Mapping[str, object], copy: str = 
         return
     out = notices.to_school(
         work.config, rules, view(call), kind, dict(extra), now=work.by.now,
-        occasion=work.key(kind), thread=lifecycle.school_thread(work.session, call),
+        occasion=work.key(kind), thread=threads.school_thread(work.session, call),
     )  # fmt: skip
     # A headteacher acting for the requester is copied: it is their receipt.
     school = rules.directory.identify(copy.lower()).kind is SenderKind.SCHOOL if copy else False
@@ -168,7 +169,7 @@ def tell_staff(
             to=(worker,) if worker else (),
             cc=tuple(m.email for m in board if m.email != me),
             now=work.by.now, occasion=work.key("update", str(extra["outcome"])),
-            thread=lifecycle.staff_thread(work.session, call),
+            thread=threads.staff_thread(work.session, call),
         )
     )  # fmt: skip
 
@@ -205,14 +206,14 @@ def submit(
     when = f"; due {due.isoformat()}" if due else ""
     work.event("change_review", f"round {call.change_round}, {board} board: {ids}{when}")
     if text is None:
-        text = lifecycle.first_words(session, [call.id]).get(call.id, "")
+        text = threads.first_words(session, [call.id]).get(call.id, "")
     # On a call an officer has just logged, their words are the request itself.
     note = "" if note.strip() and note.strip() in text else note
     work.send(
         changemail.review(
             work.config, rules, view(call), people, round_=call.change_round, board=board,
             due=due, raised_by=raised_by, note=note, appeal=appeal, text=text, now=now,
-            occasion=work.key("review"), thread=lifecycle.staff_thread(session, call),
+            occasion=work.key("review"), thread=threads.staff_thread(session, call),
         )
     )  # fmt: skip
     if tell:
@@ -355,7 +356,7 @@ def remind(work: Work, due: datetime) -> None:
         changemail.reminder(
             work.config, rules, view(call), to, round_=call.change_round,
             board=board_of(call), due=due, votes=vote_lines(rules, call, votes(work.session, call)),
-            now=work.by.now, thread=lifecycle.staff_thread(work.session, call),
+            now=work.by.now, thread=threads.staff_thread(work.session, call),
         )
     )  # fmt: skip
     work.event("change_reminder", f"{due.isoformat()} passed; reminded {', '.join(to)}")

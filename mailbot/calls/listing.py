@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
-
-from mailbot.storage.db import Session, Sessions
-from mailbot.storage.models import Call, CallLink, Message
+from mailbot.calls import store
+from mailbot.storage import links
+from mailbot.storage.db import Sessions
+from mailbot.storage.models import Call, Message
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -24,17 +23,7 @@ def short_local(value: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(value).astimezone(zone).strftime("%a %d %b %H:%M")
 
 
-def _related(session: Session, call: Call) -> list[str]:
-    links = session.scalars(
-        select(CallLink).where(or_(CallLink.call_id == call.id, CallLink.other_id == call.id))
-    ).all()
-    ids = {link.other_id if link.call_id == call.id else link.call_id for link in links}
-    if not ids:
-        return []
-    return sorted(session.scalars(select(Call.ref).where(Call.id.in_(ids))))
-
-
-def summary(session: Session, call: Call) -> dict[str, Any]:
+def summary(call: Call, related: list[str]) -> dict[str, Any]:
     """The stable JSON fields every consumer may rely on (DESIGN.md section 4)."""
     return {
         "ref": call.ref,
@@ -60,7 +49,7 @@ def summary(session: Session, call: Call) -> dict[str, Any]:
         "revised_due_at": _iso(call.revised_due_at),
         "revised_reason": call.revised_reason or None,
         "assignee": call.assignee,
-        "related": _related(session, call),
+        "related": related,
     }
 
 
@@ -88,24 +77,19 @@ def list_calls(
 ) -> list[dict[str, Any]]:
     """Every call, newest first."""
     with sessions() as session:
-        query = select(Call).order_by(Call.id.desc())
-        if not include_closed:
-            query = query.where(Call.status != "closed")
-        return [summary(session, c) for c in session.scalars(query)]
+        calls = store.newest_first(session, include_closed=include_closed)
+        # One query for every call's cross-references, not one per call.
+        related = links.related_refs(session, [c.id for c in calls])
+        return [summary(c, related.get(c.id, [])) for c in calls]
 
 
 def show_call(sessions: Sessions, ref: str) -> dict[str, Any] | None:
     """One call with its messages and events, or None."""
     with sessions() as session:
-        call = session.scalar(
-            select(Call)
-            .where(Call.ref == ref.upper())
-            .options(selectinload(Call.messages).selectinload(Message.attachments))
-            .options(selectinload(Call.events))
-        )
+        call = store.whole_record(session, ref.upper())
         if call is None:
             return None
-        record = summary(session, call)
+        record = summary(call, links.related_refs(session, [call.id]).get(call.id, []))
         record["messages"] = [_message(m) for m in call.messages]
         record["events"] = [
             {"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}

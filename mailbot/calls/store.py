@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailbot.calls import lifecycle
 from mailbot.calls.records import CallView, Classification
 from mailbot.mail.message import ParsedMessage
 from mailbot.sla.calendar import clock_start
 from mailbot.sla.clock import Clock, SlaPolicy
+from mailbot.storage import links, threads
 from mailbot.storage.loopguard import LoopGuardRecords
 from mailbot.storage.models import (
     Attachment,
@@ -174,15 +175,15 @@ class Store(LoopGuardRecords, OutboxRecords):
         """
         session = self.session
         new, old = session.get_one(Call, new_id), session.get_one(Call, old_id)
-        lifecycle.link(session, new, old, "follows")
+        links.link(session, new, old, "follows")
         lifecycle.add_event(session, new, at=now, actor="mailbot", kind="follows", detail=old.ref)
         lifecycle.add_event(
             session, old, at=now, actor="mailbot", kind="followed_by", detail=new.ref
         )
-        chain = [c for c in lifecycle.recurrence_chain(session, new) if c.type == "incident"]
+        chain = [c for c in links.recurrence_chain(session, new) if c.type == "incident"]
         if new.type != "incident" or len(chain) < problem_after:
             return None
-        problems = {p.id: p for c in chain for p in lifecycle.linked(session, c, "problem")}
+        problems = {p.id: p for c in chain for p in links.linked(session, c, "problem")}
         created = None
         if problems:
             problem = min(problems.values(), key=lambda p: p.id)
@@ -213,7 +214,7 @@ class Store(LoopGuardRecords, OutboxRecords):
             )
             created = problem
         for incident in chain:
-            lifecycle.link(session, problem, incident, "problem")
+            links.link(session, problem, incident, "problem")
         lifecycle.add_event(
             session, new, at=now, actor="mailbot", kind="problem", detail=problem.ref
         )
@@ -223,8 +224,8 @@ class Store(LoopGuardRecords, OutboxRecords):
         """Message-IDs of the staff side or the school side of a call's thread."""
         call = self.session.get_one(Call, call_id)
         if staff:
-            return lifecycle.staff_thread(self.session, call)
-        return lifecycle.school_thread(self.session, call)
+            return threads.staff_thread(self.session, call)
+        return threads.school_thread(self.session, call)
 
     def mark_responded(self, call_id: int, *, now: datetime, actor: str) -> bool:
         """Record the officer's first message to the school (stops the response clock)."""
@@ -302,3 +303,26 @@ class Store(LoopGuardRecords, OutboxRecords):
             )
         )
         self.session.flush()
+
+
+def newest_first(session: Session, *, include_closed: bool = True) -> list[Call]:
+    """Every call (or every one not closed), newest first."""
+    query = select(Call).order_by(Call.id.desc())
+    if not include_closed:
+        query = query.where(Call.status != "closed")
+    return list(session.scalars(query))
+
+
+def whole_record(session: Session, ref: str) -> Call | None:
+    """The call ``ref`` with its messages, their attachments and its events, loaded at once."""
+    return session.scalar(
+        select(Call)
+        .where(Call.ref == ref)
+        .options(selectinload(Call.messages).selectinload(Message.attachments))
+        .options(selectinload(Call.events))
+    )
+
+
+def by_ref(session: Session, ref: str) -> Call | None:
+    """The call with exactly this (canonical) reference."""
+    return session.scalar(select(Call).where(Call.ref == ref))

@@ -5,19 +5,18 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from sqlalchemy import select
-
 from mailbot.approval import authorisation, board, changes
 from mailbot.calls import door, lifecycle, notices
 from mailbot.calls.records import Refused, Staff
 from mailbot.calls.references import reference_number
-from mailbot.calls.store import Store, view
+from mailbot.calls.store import Store, by_ref, view
 from mailbot.calls.templatevars import spoc_copies
 from mailbot.config import Config
 from mailbot.mail.bounds import cut
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
 from mailbot.sla.clock import STATUSES
+from mailbot.storage import links, threads
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call
 
@@ -29,7 +28,7 @@ def find_call(session: Session, rules: Rules, ref: str) -> Call | None:
     if number is None:
         return None
     canonical = f"{policy.prefix}-{number:0{policy.width}d}"
-    return session.scalar(select(Call).where(Call.ref == canonical))
+    return by_ref(session, canonical)
 
 
 def resolve_officer(rules: Rules, who: str, actor: str) -> str | Refused:
@@ -134,9 +133,9 @@ def set_type(
 
 def link(session: Session, call: Call, other: Call, by: Staff) -> str:
     """Cross-reference two calls; each records the other."""
-    if other.id in {c.id for c in lifecycle.linked(session, call, "related")}:
+    if other.id in {c.id for c in links.linked(session, call, "related")}:
         return f"already linked to {other.ref}"
-    lifecycle.link(session, call, other, "related")
+    links.link(session, call, other, "related")
     lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="linked", detail=other.ref)
     lifecycle.add_event(session, other, at=by.now, actor=by.actor, kind="linked", detail=call.ref)
     call.updated_at = other.updated_at = by.now
@@ -211,7 +210,7 @@ def set_status(
             message,
             now=by.now,
             occasion=occasion or by.now.isoformat(),
-            thread=lifecycle.school_thread(session, call),
+            thread=threads.school_thread(session, call),
         )
         # Telling the school it is fixed is the officer contacting it, if
         # nothing had yet.
@@ -263,7 +262,7 @@ def reply_to_school(
         },
         now=by.now,
         occasion=occasion,
-        thread=lifecycle.school_thread(session, call),
+        thread=threads.school_thread(session, call),
     )
     if out is None:
         return Refused("the call has no school address to write to")

@@ -20,6 +20,7 @@ from mailbot.reports import job
 from mailbot.rules.loader import Rules
 from mailbot.sla import clock as sla
 from mailbot.sla.calendar import describe
+from mailbot.storage import threads
 from mailbot.storage.db import Session, Sessions, transaction
 from mailbot.storage.models import Call
 
@@ -96,7 +97,7 @@ def _escalate(
     policy = rules.clock
     guard = Call.next_escalation_at <= now
     calls = _claim(session, ids, guard, {"next_escalation_at": None})
-    words = lifecycle.first_words(session, [c.id for c in calls])
+    words = threads.first_words(session, [c.id for c in calls])
     store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
     done = []
     for call in calls:
@@ -147,7 +148,7 @@ def _close(
             {"solved": solved.removeprefix("by ")},
             now=now,
             occasion=solved_at.isoformat() if solved_at else "",
-            thread=lifecycle.school_thread(session, call),
+            thread=threads.school_thread(session, call),
         )
         if out is not None:
             door.send(store, config, rules, out, now)

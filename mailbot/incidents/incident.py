@@ -23,6 +23,7 @@ from mailbot.config import Config
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
 from mailbot.sla.clock import LIVE
+from mailbot.storage import threads
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Incident, IncidentUpdate
 
@@ -197,7 +198,7 @@ def resolve(
             text,
             now=by.now,
             occasion=f"{incident.ref}\0resolved",
-            thread=lifecycle.school_thread(session, call),
+            thread=threads.school_thread(session, call),
         )
         if out is not None:
             door.send(store, config, rules, out, by.now)
@@ -277,7 +278,7 @@ def link_call(
         status_extra(rules, config, snapshot(session, incident), by.now),
         now=by.now,
         occasion=occasion,
-        thread=lifecycle.school_thread(session, call),
+        thread=threads.school_thread(session, call),
     )
     if out is not None:
         store = Store(session, rules.policy.references.prefix, rules.policy.references.width)

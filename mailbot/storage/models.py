@@ -395,6 +395,8 @@ class BouncedContact(Base):
     message_id: Mapped[str] = mapped_column(String(998), default="")
     bounced_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     bounces: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class Secret(Base):
     """A secret mailbot generated for itself (the reply-token key); never shown or logged."""
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mailbot.mail.outgoing import Outgoing
+from mailbot.storage import threads
 from mailbot.storage.models import Message, Secret
 
 KEY_NAME = "reply_token_key"
@@ -46,20 +47,9 @@ _LOOKED_AT = 20
 PERSONAL_KINDS = frozenset({"authorisation_request", "change_review", "change_reminder"})
 # Emails to the school's side of a call: the token is bound to the person
 # they are addressed to (the requester), whose #withdraw or #appeal they prove.
-SCHOOL_KINDS = frozenset(
-    {
-        "confirmation",
-        "reopened",
-        "solved",
-        "closure",
-        "staff_reply",
-        "authorisation_result",
-        "incident_status",
-        "change_submitted",
-        "change_decision",
-        "change_withdrawn",
-    }
-)
+# The refusal of a school's #change emergency and the password advice answer
+# whoever wrote that one email, not the requester, so they prove nothing.
+SCHOOL_KINDS = frozenset(threads.SCHOOL_KINDS) - {"emergency_refused", "password_advice"}
 
 # Which emails a decision must answer for it to count.
 AUTHORISATION: tuple[str, ...] = ("authorisation_request",)

@@ -20,9 +20,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("stranger", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-        batch.add_column(
-            sa.Column("copy", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("copy", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_index("ix_auto_replies_domain_at", "auto_replies", ["domain", "at"])
     op.create_index("ix_auto_replies_stranger_at", "auto_replies", ["stranger", "at"])
     op.create_table(
