@@ -99,12 +99,7 @@ class Store(LoopGuardRecords, OutboxRecords):
 
     def unverified_since(self, since: datetime, address: str | None = None) -> int:
         """Count emails held as unverified staff mail after ``since`` (from ``address``)."""
-        query = select(func.count(Message.id)).where(
-            Message.outcome == "unverified", Message.received_at > since
-        )
-        if address is not None:
-            query = query.where(Message.from_addr == address)
-        return self.session.scalar(query) or 0
+        return unverified_since(self.session, since, address)
 
     def new_calls_from_domain_since(self, domain: str, since: datetime) -> int:
         """Count calls opened since ``since`` by requesters at ``domain``."""
@@ -326,3 +321,13 @@ def whole_record(session: Session, ref: str) -> Call | None:
 def by_ref(session: Session, ref: str) -> Call | None:
     """The call with exactly this (canonical) reference."""
     return session.scalar(select(Call).where(Call.ref == ref))
+
+
+def unverified_since(session: Session, since: datetime, address: str | None = None) -> int:
+    """Count emails held as unverified staff mail after ``since`` (from ``address``)."""
+    query = select(func.count(Message.id)).where(
+        Message.outcome == "unverified", Message.received_at > since
+    )
+    if address is not None:
+        query = query.where(Message.from_addr == address)
+    return session.scalar(query) or 0

@@ -7,17 +7,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from mailbot.calls import records
 from mailbot.commands import actions, major
 from mailbot.config import Config
 from mailbot.errors import Conflict, MailbotError
 from mailbot.incidents import incident as incidents
-from mailbot.incidents import statuspage
+from mailbot.incidents import statuspage, store
 from mailbot.rules.loader import Rules, load_rules
 from mailbot.storage.db import Session, make_engine, make_sessions, transaction
-from mailbot.storage.models import Call, Delivery, Incident, IncidentUpdate
+from mailbot.storage.models import Incident
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -26,17 +24,8 @@ def _iso(t: datetime | None) -> str | None:
 
 def summary(session: Session, incident: Incident) -> dict[str, Any]:
     """An incident as `incidents list --json` shows it."""
-    linked = session.scalars(
-        select(Call.ref).where(Call.incident_id == incident.id).order_by(Call.id)
-    ).all()
-    counts = dict(
-        session.execute(
-            select(Delivery.status, func.count(Delivery.id))
-            .join(IncidentUpdate, IncidentUpdate.id == Delivery.update_id)
-            .where(IncidentUpdate.incident_id == incident.id)
-            .group_by(Delivery.status)
-        ).all()
-    )
+    linked = store.linked_refs(session, incident.id)
+    counts = store.delivery_counts(session, incident.id)
     return {
         "ref": incident.ref,
         "title": incident.title,
@@ -98,10 +87,7 @@ def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
     sessions = make_sessions(make_engine(config.database.url))
     if args.incidents_command == "list":
         with sessions() as session:
-            rows = [
-                summary(session, i)
-                for i in session.scalars(select(Incident).order_by(Incident.id.desc()))
-            ]
+            rows = [summary(session, i) for i in store.newest_first(session)]
         if args.json:
             print(json.dumps(rows, indent=2))
         elif not rows:

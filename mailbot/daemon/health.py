@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
-from mailbot.sla.clock import HELD, LIVE
+from mailbot.calls.store import unverified_since
+from mailbot.daemon import store
 from mailbot.storage import verp
 from mailbot.storage.db import Sessions
-from mailbot.storage.models import Call, Message, Outbox, ServiceState
+from mailbot.storage.models import ServiceState
 
 
 @dataclass(frozen=True)
@@ -54,31 +53,9 @@ def check(sessions: Sessions, now: datetime) -> Health:
             return session.get(ServiceState, key)
 
         poll, error = state("last_poll"), state("last_error")
-        count = func.count(Outbox.id)
-        pending = session.scalar(select(count).where(Outbox.status == "pending")) or 0
-        failed = session.scalar(select(count).where(Outbox.status == "failed")) or 0
-        oldest = session.scalar(
-            select(func.min(Outbox.created_at)).where(Outbox.status == "pending")
-        )
-        live = select(func.count(Call.id)).where(Call.status.in_(LIVE))
-        open_calls = session.scalar(live) or 0
-        # A call held for the headteacher or the Change Advisory Board has no
-        # running clock, so it is neither near nor past its target.
-        running = live.where(Call.status.not_in(HELD))
-        past = session.scalar(running.where(Call.fix_due_at < now)) or 0
-        unverified = (
-            session.scalar(
-                select(func.count(Message.id)).where(
-                    Message.outcome == "unverified",
-                    Message.received_at > now - timedelta(days=1),
-                )
-            )
-            or 0
-        )
-        near = (
-            session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now))
-            or 0
-        )
+        pending, failed, oldest = store.outbox_backlog(session)
+        open_calls, near, past = store.call_counts(session, now)
+        unverified = unverified_since(session, now - timedelta(days=1))
         bounced_total, bounced = verp.recent(session, limit=10)
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,

@@ -76,9 +76,7 @@ def _outcome(uid: int | None, t: Triage) -> Outcome:
     )
 
 
-def _park(
-    sessions: Sessions, raw: RawMail, reason: str, now: datetime, failed: str
-) -> None:
+def _park(sessions: Sessions, raw: RawMail, reason: str, now: datetime, failed: str) -> None:
     """Commit the record of why an email goes to the Failed folder, and log it in one line.
 
     The caller moves the email only after this returned: a crash in between

@@ -7,20 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
-from sqlalchemy.orm import InstrumentedAttribute
-
 from mailbot.approval import board
 from mailbot.calls import door, lifecycle, notices
 from mailbot.calls.records import Staff
 from mailbot.calls.store import Store, view
 from mailbot.config import Config
+from mailbot.daemon.store import change_deadlines, due_ids
 from mailbot.errors import Conflict, TransientError
 from mailbot.reports import job
 from mailbot.rules.loader import Rules
 from mailbot.sla import clock as sla
 from mailbot.sla.calendar import describe
 from mailbot.storage import threads
+from mailbot.storage.claims import claim
 from mailbot.storage.db import Session, Sessions, transaction
 from mailbot.storage.models import Call
 
@@ -39,64 +38,13 @@ class TickReport:
     reminded: list[str] = field(default_factory=list)
 
 
-def _all_due(
-    sessions: Sessions,
-    columns: tuple[InstrumentedAttribute[datetime | None], ...],
-    now: datetime,
-    batch: int,
-) -> list[list[int]]:
-    """Ids of calls whose instant in each column has come, via its index: O(due), not O(open).
-
-    All are read in one session, so a tick checks out one connection for them.
-    """
-    with sessions() as session:
-        return [
-            list(
-                session.scalars(
-                    select(Call.id).where(column <= now).order_by(column, Call.id).limit(batch)
-                )
-            )
-            for column in columns
-        ]
-
-
-def _claim(
-    session: Session, ids: list[int], guard: ColumnElement[bool], marker: dict[str, object]
-) -> list[Call]:
-    """Take the due calls for this tick with one conditional update; return those taken.
-
-    The update re-checks ``guard`` under the write lock and clears the due
-    instant (``marker``), so of two processes only one takes each call: the
-    other finds the guard false.  On PostgreSQL the rows are first locked with
-    SKIP LOCKED, so a second daemon moves on instead of waiting.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(
-            session.scalars(
-                select(Call.id).where(Call.id.in_(ids), guard).with_for_update(skip_locked=True)
-            )
-        )
-        if not ids:
-            return []
-    taken = list(
-        session.scalars(
-            update(Call).where(Call.id.in_(ids), guard).values(**marker).returning(Call.id),
-            execution_options={"synchronize_session": False},
-        )
-    )
-    if not taken:
-        return []
-    query = select(Call).where(Call.id.in_(taken)).order_by(Call.id)
-    return list(session.scalars(query.execution_options(populate_existing=True)))
-
-
 def _escalate(
     session: Session, config: Config, rules: Rules, ids: list[int], now: datetime
 ) -> list[tuple[str, int]]:
     """Send the escalation each due call has reached, and set its next one."""
     policy = rules.clock
     guard = Call.next_escalation_at <= now
-    calls = _claim(session, ids, guard, {"next_escalation_at": None})
+    calls = claim(session, Call, Call.id, ids, guard, {"next_escalation_at": None})
     words = threads.first_words(session, [c.id for c in calls])
     store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
     done = []
@@ -136,7 +84,7 @@ def _close(
     guard = (Call.status == "solved") & (Call.close_due_at <= now)
     store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
     done = []
-    for call in _claim(session, ids, guard, {"close_due_at": None}):
+    for call in claim(session, Call, Call.id, ids, guard, {"close_due_at": None}):
         solved_at = call.solved_at
         lifecycle.set_status(session, call, "closed", policy=rules.clock, now=now, actor="mailbot")
         solved = describe(solved_at, rules.calendar, now) if solved_at else ""
@@ -161,9 +109,11 @@ def _remind(
 ) -> list[tuple[str, int]]:
     """Remind the emergency board (and the project manager) once of each overdue decision."""
     # The claim clears the deadline, so read it first: the reminder states it.
-    due = dict(session.execute(select(Call.id, Call.change_due_at).where(Call.id.in_(ids))).all())
+    due = change_deadlines(session, ids)
     done = []
-    for call in _claim(session, ids, Call.change_due_at <= now, {"change_due_at": None}):
+    for call in claim(
+        session, Call, Call.id, ids, Call.change_due_at <= now, {"change_due_at": None}
+    ):
         # A deadline left on a call the board has already decided is just cleared.
         if call.status == "awaiting_approval":
             work = board.Work(session, config, rules, call, Staff("mailbot", now), "reminder")
@@ -234,9 +184,11 @@ def run_due(
     # Each job's due calls are found before any job runs; a call an earlier
     # job changes is re-checked by the later job's claim, so nothing is done
     # on a stale reading.
-    escalate, close, remind = _all_due(
-        sessions, (Call.next_escalation_at, Call.close_due_at, Call.change_due_at), now, batch
-    )
+    # All are read in one session, so a tick checks out one connection for them.
+    with sessions() as session:
+        escalate, close, remind = due_ids(
+            session, (Call.next_escalation_at, Call.close_due_at, Call.change_due_at), now, batch
+        )
     report.escalated = _each(sessions, config, rules, now, escalate, _escalate)
     report.closed = [ref for ref, _ in _each(sessions, config, rules, now, close, _close)]
     report.reminded = [ref for ref, _ in _each(sessions, config, rules, now, remind, _remind)]

@@ -19,15 +19,15 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-
 from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
+from mailbot.incidents import store
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
-from mailbot.storage.db import Session, Sessions, transaction
+from mailbot.storage.claims import claim
+from mailbot.storage.db import Sessions, transaction
 from mailbot.storage.models import Delivery, Incident, IncidentUpdate
 
 
@@ -77,25 +77,11 @@ def recipients(rules: Rules, email_down: bool) -> list[Recipient]:
 def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
     """Write the delivery rows of every notice not yet expanded; return how many notices."""
     with sessions() as session:
-        waiting = list(
-            session.scalars(
-                select(IncidentUpdate.id)
-                .where(IncidentUpdate.expanded.is_(False))
-                .order_by(IncidentUpdate.id)
-                .limit(20)
-            )
-        )
+        waiting = store.unexpanded_notices(session, 20)
     done = 0
     for update_id in waiting:
         with transaction(sessions) as session:
-            # One conditional update claims the notice: of two processes, the
-            # second finds it already expanded and writes nothing.
-            claimed = session.scalar(
-                update(IncidentUpdate)
-                .where(IncidentUpdate.id == update_id, IncidentUpdate.expanded.is_(False))
-                .values(expanded=True)
-                .returning(IncidentUpdate.incident_id)
-            )
+            claimed = store.claim_expansion(session, update_id)
             if claimed is None:
                 continue
             incident = session.get_one(Incident, claimed)
@@ -111,8 +97,7 @@ def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
                 }
                 for r in recipients(rules, incident.email_down)
             ]
-            if rows:
-                session.execute(insert(Delivery), rows)
+            store.add_deliveries(session, rows)
             done += 1
     return done
 
@@ -169,55 +154,22 @@ def _compose(
     )
 
 
-def _claim(session: Session, ids: list[int], now: datetime) -> list[Delivery]:
-    """Take pending deliveries for this batch; another process gets the others."""
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(
-            session.scalars(
-                select(Delivery.id)
-                .where(Delivery.id.in_(ids), Delivery.status == "pending")
-                .with_for_update(skip_locked=True)
-            )
-        )
-    if not ids:
-        return []
-    taken = list(
-        session.scalars(
-            update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.status == "pending")
-            .values(status="queued", queued_at=now)
-            .returning(Delivery.id),
-            execution_options={"synchronize_session": False},
-        )
-    )
-    if not taken:
-        return []
-    query = select(Delivery).where(Delivery.id.in_(taken)).order_by(Delivery.id)
-    return list(session.scalars(query.execution_options(populate_existing=True)))
-
-
-def queue(
-    sessions: Sessions, config: Config, rules: Rules, now: datetime, batch: int
-) -> int:
+def queue(sessions: Sessions, config: Config, rules: Rules, now: datetime, batch: int) -> int:
     """Turn up to ``batch`` pending deliveries into outbox emails; return how many were handled.
 
     Every email goes through the door (``door.send_broadcast``); a delivery to
     an address blocked as a mail loop is marked ``blocked`` instead of sent.
     """
     with sessions() as session:
-        ids = list(
-            session.scalars(
-                select(Delivery.id)
-                .where(Delivery.status == "pending")
-                .order_by(Delivery.update_id, Delivery.id)
-                .limit(batch)
-            )
-        )
+        ids = store.pending_deliveries(session, batch)
     if not ids:
         return 0
     refs = rules.policy.references
     with transaction(sessions) as session:
-        taken = _claim(session, ids, now)
+        # Pending deliveries for this batch; another process gets the others.
+        pending = Delivery.status == "pending"
+        marker = {"status": "queued", "queued_at": now}
+        taken = claim(session, Delivery, Delivery.id, ids, pending, marker)
         notices: dict[int, tuple[Incident, IncidentUpdate]] = {}
         queued: list[tuple[Outgoing, str]] = []
         for delivery in taken:
@@ -231,8 +183,8 @@ def queue(
             out = _compose(config, rules, incident, notice, delivery, now)
             delivery.message_id = out.message_id
             queued.append((out, delivery.route))
-        store = Store(session, refs.prefix, refs.width)
-        kept_back = door.send_broadcast(store, config, queued, now)
+        call_store = Store(session, refs.prefix, refs.width)
+        kept_back = door.send_broadcast(call_store, config, queued, now)
         for delivery in taken:
             if delivery.message_id in kept_back:
                 # A looping address blocked by the guard: recorded, not sent.
@@ -250,9 +202,7 @@ class BroadcastReport:
     queued: int = 0
 
 
-def run(
-    sessions: Sessions, config: Config, rules: Rules, now: datetime
-) -> BroadcastReport:
+def run(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> BroadcastReport:
     """Expand new notices and queue one batch of deliveries."""
     expanded = expand(sessions, rules, now)
     return BroadcastReport(expanded, queue(sessions, config, rules, now, rules.incidents.batch))

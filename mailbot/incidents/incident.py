@@ -13,16 +13,14 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from mailbot.calls import door, lifecycle, notices
 from mailbot.calls.records import IncidentView
 from mailbot.calls.references import reference_number
 from mailbot.calls.store import Store, view
 from mailbot.config import Config
+from mailbot.incidents import store
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
-from mailbot.sla.clock import LIVE
 from mailbot.storage import threads
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Incident, IncidentUpdate
@@ -47,21 +45,9 @@ def ref_of(rules: Rules, incident_id: int) -> str:
     return f"{rules.incidents.prefix}-{incident_id:04d}"
 
 
-def active(session: Session) -> list[Incident]:
-    """Incidents not yet resolved, oldest first."""
-    return list(
-        session.scalars(select(Incident).where(Incident.status == "active").order_by(Incident.id))
-    )
-
-
 def latest(session: Session, incident: Incident) -> IncidentUpdate:
     """The incident's most recent notice."""
-    found = session.scalar(
-        select(IncidentUpdate)
-        .where(IncidentUpdate.incident_id == incident.id)
-        .order_by(IncidentUpdate.seq.desc())
-        .limit(1)
-    )
+    found = store.latest_notice(session, incident.id)
     if found is None:
         raise RuntimeError(f"incident {incident.ref} has no notices")
     return found
@@ -86,12 +72,7 @@ def snapshot(session: Session, incident: Incident) -> IncidentView:
 
 
 def _notice(session: Session, incident: Incident, kind: str, text: str, by: By) -> IncidentUpdate:
-    seq = (
-        session.scalar(
-            select(func.max(IncidentUpdate.seq)).where(IncidentUpdate.incident_id == incident.id)
-        )
-        or 0
-    ) + 1
+    seq = store.next_seq(session, incident.id)
     update = IncidentUpdate(
         incident_id=incident.id, seq=seq, kind=kind, text=text.strip(), by=by.actor, at=by.now
     )
@@ -173,13 +154,10 @@ def resolve(
     _notice(session, incident, "resolve", text, by)
     incident.status = "resolved"
     incident.resolved_at = by.now
-    store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+    call_store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
     told: set[str] = set()
     solved = 0
-    linked = session.scalars(
-        select(Call).where(Call.incident_id == incident.id, Call.status.in_(LIVE)).order_by(Call.id)
-    )
-    for call in linked:
+    for call in store.live_linked_calls(session, incident.id):
         lifecycle.set_status(
             session, call, "solved", policy=rules.clock, now=by.now, actor=by.actor
         )
@@ -201,7 +179,7 @@ def resolve(
             thread=threads.school_thread(session, call),
         )
         if out is not None:
-            door.send(store, config, rules, out, by.now)
+            door.send(call_store, config, rules, out, by.now)
     return solved
 
 
@@ -213,7 +191,7 @@ def matching(
     A reply to a broadcast carries the incident's tag and is linked whatever
     it was classified as; otherwise only incidents (not requests) are linked.
     """
-    found = active(session)
+    found = store.active(session)
     lowered = text.lower()
     for incident in found:
         if re.search(rf"\[\s*{re.escape(incident.ref)}\s*\]", text, re.I):
@@ -281,6 +259,6 @@ def link_call(
         thread=threads.school_thread(session, call),
     )
     if out is not None:
-        store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
-        door.send(store, config, rules, out, by.now)
+        call_store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+        door.send(call_store, config, rules, out, by.now)
     return f"linked to {incident.ref}; the school has been sent its status"

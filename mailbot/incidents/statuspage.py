@@ -15,15 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from mailbot.config import Config
+from mailbot.incidents import store
 from mailbot.mail.xmltext import xml_safe
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
 from mailbot.storage import heartbeats
 from mailbot.storage.db import Session, Sessions
-from mailbot.storage.models import Incident, IncidentUpdate, ServiceState
+from mailbot.storage.models import Incident, ServiceState
 
 ATOM = "http://www.w3.org/2005/Atom"
 KIND_LABELS = {"declare": "Declared", "update": "Update", "resolve": "Resolved"}
@@ -42,18 +41,7 @@ def _duration(start: datetime, end: datetime) -> str:
 
 
 def _incidents(session: Session, config: Config) -> tuple[list[Incident], list[Incident]]:
-    current = list(
-        session.scalars(select(Incident).where(Incident.status == "active").order_by(Incident.id))
-    )
-    recent = list(
-        session.scalars(
-            select(Incident)
-            .where(Incident.status != "active")
-            .order_by(Incident.resolved_at.desc(), Incident.id.desc())
-            .limit(config.status_page.recent)
-        )
-    )
-    return current, recent
+    return store.active(session), store.recently_resolved(session, config.status_page.recent)
 
 
 def _as_dict(incident: Incident, rules: Rules, now: datetime) -> dict[str, Any]:
@@ -105,13 +93,7 @@ def atom_feed(session: Session, config: Config, now: datetime) -> bytes:
         ET.SubElement(feed, f"{{{ATOM}}}link", href=xml_safe(config.status_page.url))
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = xml_safe(config.service.name)
-    rows = session.execute(
-        select(IncidentUpdate, Incident)
-        .join(Incident, Incident.id == IncidentUpdate.incident_id)
-        .order_by(IncidentUpdate.at.desc(), IncidentUpdate.id.desc())
-        .limit(50)
-    ).all()
-    for notice, incident in rows:
+    for notice, incident in store.newest_notices(session, 50):
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         label = KIND_LABELS.get(notice.kind, notice.kind)
         title = f"[{incident.ref}] {label}: {incident.title}"
@@ -139,15 +121,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _version(session: Session) -> str:
-    """A stamp that changes whenever any incident or notice does."""
-    count, latest = session.execute(
-        select(func.count(IncidentUpdate.id), func.max(IncidentUpdate.id))
-    ).one()
-    changed = session.scalar(select(func.max(Incident.updated_at)))
-    return f"{count}:{latest}:{changed.isoformat() if changed else ''}"
-
-
 def publish(
     sessions: Sessions,
     config: Config,
@@ -160,7 +133,7 @@ def publish(
     if folder is None:
         return False
     with sessions() as session:
-        version = _version(session)
+        version = store.version(session)
         stored = session.get(ServiceState, "status_page")
         current = stored is not None and stored.value == version
         if current and not force and (folder / "index.html").exists():

@@ -1,0 +1,58 @@
+"""The daemon's queries: what the scheduler finds due, and the figures `mailbot status` shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from mailbot.sla.clock import HELD, LIVE
+from mailbot.storage.db import Session
+from mailbot.storage.models import Call, Outbox
+
+
+def due_ids(
+    session: Session,
+    columns: tuple[InstrumentedAttribute[datetime | None], ...],
+    now: datetime,
+    batch: int,
+) -> list[list[int]]:
+    """Ids of calls whose instant in each column has come, via its index: O(due), not O(open)."""
+    return [
+        list(
+            session.scalars(
+                select(Call.id).where(column <= now).order_by(column, Call.id).limit(batch)
+            )
+        )
+        for column in columns
+    ]
+
+
+def change_deadlines(session: Session, ids: list[int]) -> dict[int, datetime | None]:
+    """The emergency-change deadline of each call in ``ids``."""
+    rows = session.execute(select(Call.id, Call.change_due_at).where(Call.id.in_(ids))).all()
+    return {call_id: due for call_id, due in rows}
+
+
+def outbox_backlog(session: Session) -> tuple[int, int, datetime | None]:
+    """Emails waiting, emails failed for good, and when the oldest waiting one was queued."""
+    count = func.count(Outbox.id)
+    pending = session.scalar(select(count).where(Outbox.status == "pending")) or 0
+    failed = session.scalar(select(count).where(Outbox.status == "failed")) or 0
+    oldest = session.scalar(select(func.min(Outbox.created_at)).where(Outbox.status == "pending"))
+    return pending, failed, oldest
+
+
+def call_counts(session: Session, now: datetime) -> tuple[int, int, int]:
+    """Open calls, and of those with a running clock how many are near and past their target."""
+    live = select(func.count(Call.id)).where(Call.status.in_(LIVE))
+    open_calls = session.scalar(live) or 0
+    # A call held for the headteacher or the Change Advisory Board has no
+    # running clock, so it is neither near nor past its target.
+    running = live.where(Call.status.not_in(HELD))
+    past = session.scalar(running.where(Call.fix_due_at < now)) or 0
+    near = (
+        session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now)) or 0
+    )
+    return open_calls, near, past

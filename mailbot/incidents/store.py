@@ -1,0 +1,126 @@
+"""The incidents room's queries: incidents, their notices, linked calls and deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from mailbot.sla.clock import LIVE
+from mailbot.storage.db import Session
+from mailbot.storage.models import Call, Delivery, Incident, IncidentUpdate
+
+
+def active(session: Session) -> list[Incident]:
+    """Incidents not yet resolved, oldest first."""
+    query = select(Incident).where(Incident.status == "active").order_by(Incident.id)
+    return list(session.scalars(query))
+
+
+def recently_resolved(session: Session, limit: int) -> list[Incident]:
+    """The latest ``limit`` incidents no longer active, most recently resolved first."""
+    return list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.status != "active")
+            .order_by(Incident.resolved_at.desc(), Incident.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def newest_first(session: Session) -> list[Incident]:
+    """Every incident, newest first."""
+    return list(session.scalars(select(Incident).order_by(Incident.id.desc())))
+
+
+def latest_notice(session: Session, incident_id: int) -> IncidentUpdate | None:
+    """An incident's most recent notice."""
+    return session.scalar(
+        select(IncidentUpdate)
+        .where(IncidentUpdate.incident_id == incident_id)
+        .order_by(IncidentUpdate.seq.desc())
+        .limit(1)
+    )
+
+
+def next_seq(session: Session, incident_id: int) -> int:
+    """The number the incident's next notice takes (1 for the first)."""
+    query = select(func.max(IncidentUpdate.seq)).where(IncidentUpdate.incident_id == incident_id)
+    return (session.scalar(query) or 0) + 1
+
+
+def newest_notices(session: Session, limit: int) -> list[tuple[IncidentUpdate, Incident]]:
+    """The latest ``limit`` notices of every incident, each with its incident, newest first."""
+    rows = session.execute(
+        select(IncidentUpdate, Incident)
+        .join(Incident, Incident.id == IncidentUpdate.incident_id)
+        .order_by(IncidentUpdate.at.desc(), IncidentUpdate.id.desc())
+        .limit(limit)
+    ).all()
+    return [(notice, incident) for notice, incident in rows]
+
+
+def version(session: Session) -> str:
+    """A stamp that changes whenever any incident or notice does."""
+    count, latest = session.execute(
+        select(func.count(IncidentUpdate.id), func.max(IncidentUpdate.id))
+    ).one()
+    changed = session.scalar(select(func.max(Incident.updated_at)))
+    return f"{count}:{latest}:{changed.isoformat() if changed else ''}"
+
+
+def live_linked_calls(session: Session, incident_id: int) -> list[Call]:
+    """The calls linked to an incident that are still being worked, oldest first."""
+    query = select(Call).where(Call.incident_id == incident_id, Call.status.in_(LIVE))
+    return list(session.scalars(query.order_by(Call.id)))
+
+
+def linked_refs(session: Session, incident_id: int) -> list[str]:
+    """The references of every call linked to an incident, oldest first."""
+    query = select(Call.ref).where(Call.incident_id == incident_id).order_by(Call.id)
+    return list(session.scalars(query))
+
+
+def delivery_counts(session: Session, incident_id: int) -> dict[str, int]:
+    """How many of an incident's deliveries are in each state."""
+    rows = session.execute(
+        select(Delivery.status, func.count(Delivery.id))
+        .join(IncidentUpdate, IncidentUpdate.id == Delivery.update_id)
+        .where(IncidentUpdate.incident_id == incident_id)
+        .group_by(Delivery.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def unexpanded_notices(session: Session, limit: int) -> list[int]:
+    """Notices whose delivery rows are not written yet, oldest first."""
+    query = select(IncidentUpdate.id).where(IncidentUpdate.expanded.is_(False))
+    return list(session.scalars(query.order_by(IncidentUpdate.id).limit(limit)))
+
+
+def claim_expansion(session: Session, update_id: int) -> int | None:
+    """Mark a notice expanded if nobody has; return its incident's id, or None if taken.
+
+    One conditional update claims the notice: of two processes, the second
+    finds it already expanded and writes nothing.
+    """
+    return session.scalar(
+        update(IncidentUpdate)
+        .where(IncidentUpdate.id == update_id, IncidentUpdate.expanded.is_(False))
+        .values(expanded=True)
+        .returning(IncidentUpdate.incident_id)
+    )
+
+
+def add_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Write a notice's delivery rows with one INSERT."""
+    if rows:
+        session.execute(insert(Delivery), list(rows))
+
+
+def pending_deliveries(session: Session, batch: int) -> list[int]:
+    """Up to ``batch`` deliveries still to queue, notice by notice."""
+    query = select(Delivery.id).where(Delivery.status == "pending")
+    return list(session.scalars(query.order_by(Delivery.update_id, Delivery.id).limit(batch)))
