@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import select
-
-from mailbot.approval import board, changemail, changes
+from mailbot.approval import board, changemail, changes, store
 from mailbot.calls import door, lifecycle, notices, staffmail
 from mailbot.calls.records import Staff
 from mailbot.calls.store import Store, view
@@ -25,7 +23,7 @@ from mailbot.sla.calendar import clock_start
 from mailbot.sla.clock import HELD, Clock
 from mailbot.storage import threads
 from mailbot.storage.db import Session
-from mailbot.storage.models import Call, Event
+from mailbot.storage.models import Call
 
 # Call types that only an authorised person may ask for.
 NEEDS_AUTHORISATION = ("service_request", "change_request")
@@ -39,10 +37,7 @@ def needed(session: Session, rules: Rules, call: Call) -> bool:
     if school is None or school.is_authorised(call.requester_name, call.requester_email):
         return False
     # Once given, an authorisation stands even if the type changes back and forth.
-    given = session.scalar(
-        select(Event.id).where(Event.call_id == call.id, Event.kind == "authorised").limit(1)
-    )
-    return given is None
+    return store.latest_event(session, call.id, ("authorised",)) is None
 
 
 def _store(session: Session, rules: Rules) -> Store:
@@ -95,7 +90,7 @@ def _tell(
 ) -> None:
     """Tell the requester and the team what the headteacher decided."""
     record = view(call)
-    store = _store(session, rules)
+    call_store = _store(session, rules)
     school_out = notices.to_school(
         config,
         rules,
@@ -114,7 +109,7 @@ def _tell(
             *school_out.cc,
         ):
             school_out = replace(school_out, cc=(*school_out.cc, decider))
-        door.send(store, config, rules, school_out, by.now)
+        door.send(call_store, config, rules, school_out, by.now)
     staff_out = staffmail.update_notice(
         config,
         rules,
@@ -125,7 +120,7 @@ def _tell(
         thread=threads.staff_thread(session, call),
     )
     if staff_out is not None:
-        door.send(store, config, rules, staff_out, by.now)
+        door.send(call_store, config, rules, staff_out, by.now)
 
 
 def authorise(

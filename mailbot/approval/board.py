@@ -14,9 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
-
-from mailbot.approval import changemail
+from mailbot.approval import changemail, store
 from mailbot.approval.changemail import EMERGENCY, STANDARD, board_name
 from mailbot.calls import door, lifecycle, notices, staffmail
 from mailbot.calls.records import Staff
@@ -29,7 +27,7 @@ from mailbot.sla.calendar import Target, apply_target, clock_start, describe
 from mailbot.sla.clock import Clock
 from mailbot.storage import threads
 from mailbot.storage.db import Session
-from mailbot.storage.models import Call, Event, Vote
+from mailbot.storage.models import Call, Vote
 
 # Events that say where a change's review stands; the newest one counts.
 OUTCOMES = ("change_review", "change_approved", "change_rejected", "change_withdrawn", "declined")
@@ -54,8 +52,8 @@ class Work:
         """Put an email in the outbox, in this transaction."""
         if out is not None:
             refs = self.rules.policy.references
-            store = Store(self.session, refs.prefix, refs.width)
-            door.send(store, self.config, self.rules, out, self.by.now)
+            call_store = Store(self.session, refs.prefix, refs.width)
+            door.send(call_store, self.config, self.rules, out, self.by.now)
 
     def event(self, kind: str, detail: str = "", actor: str = "") -> None:
         """Add to the call's audit trail."""
@@ -104,18 +102,13 @@ def person(rules: Rules, call: Call, address: str) -> str:
 
 def outcome(session: Session, call: Call) -> str | None:
     """The newest review event on the call: where its review stands."""
-    return session.scalar(
-        select(Event.kind)
-        .where(Event.call_id == call.id, Event.kind.in_(OUTCOMES))
-        .order_by(Event.id.desc())
-        .limit(1)
-    )
+    found = store.latest_event(session, call.id, OUTCOMES)
+    return found.kind if found else None
 
 
 def votes(session: Session, call: Call) -> list[Vote]:
     """The votes cast in the call's current review round, oldest first."""
-    query = select(Vote).where(Vote.call_id == call.id, Vote.round == call.change_round)
-    return list(session.scalars(query.order_by(Vote.id)))
+    return store.round_votes(session, call.id, call.change_round)
 
 
 def vote_lines(rules: Rules, call: Call, cast: list[Vote]) -> list[str]:

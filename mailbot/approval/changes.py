@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from mailbot.approval import board as ecab
+from mailbot.approval import store
 from mailbot.approval.board import Work, board_of, members, outcome, person
 from mailbot.approval.changemail import EMERGENCY, STANDARD, board_name
 from mailbot.calls import lifecycle
 from mailbot.rules.loader import Rules
 from mailbot.sla.clock import DONE, LIVE
 from mailbot.storage.db import Session
-from mailbot.storage.models import Call, Event
+from mailbot.storage.models import Call
 
 # Statuses in which the team has a change to work (so is told if it is withdrawn).
 WORKED = ("open", "in_progress", "awaiting_customer")
@@ -52,12 +51,8 @@ def appeal_problem(session: Session, rules: Rules, call: Call) -> str | None:
 def appeal(work: Work, words: str) -> str:
     """Reopen a rejected change's review: a new round, the board emailed, the school told."""
     call = work.call
-    previous = work.session.scalar(
-        select(Event.detail)
-        .where(Event.call_id == call.id, Event.kind == "change_rejected")
-        .order_by(Event.id.desc())
-        .limit(1)
-    )
+    rejected = store.latest_event(work.session, call.id, ("change_rejected",))
+    previous = rejected.detail if rejected else None
     name = person(work.rules, call, work.by.actor)
     words = words.strip()
     work.event("change_appealed", f"{name}: {words}" if words else name)

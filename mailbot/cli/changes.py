@@ -9,8 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
-
+from mailbot.approval import store
 from mailbot.approval.board import OUTCOMES
 from mailbot.calls import listing as calls
 from mailbot.config import Config
@@ -46,22 +45,14 @@ def _review(call: Call, latest: str | None) -> str:
 def list_changes(sessions: Sessions) -> list[dict[str, Any]]:
     """Every change request (and every call a board has reviewed), newest first."""
     with sessions() as session:
-        rows = list(
-            session.scalars(
-                select(Call)
-                .where(or_(Call.type == "change_request", Call.change_round > 0))
-                .order_by(Call.id.desc())
-            )
-        )
+        rows = store.change_calls(session)
         ids = [c.id for c in rows]
         events: dict[int, list[Event]] = defaultdict(list)
         kinds = (*OUTCOMES, "change_reminder")
-        for e in session.scalars(
-            select(Event).where(Event.call_id.in_(ids), Event.kind.in_(kinds)).order_by(Event.id)
-        ):
+        for e in store.events_of(session, ids, kinds):
             events[e.call_id].append(e)
         ballots: dict[int, list[Vote]] = defaultdict(list)
-        for v in session.scalars(select(Vote).where(Vote.call_id.in_(ids)).order_by(Vote.id)):
+        for v in store.votes_of(session, ids):
             ballots[v.call_id].append(v)
         return [_record(c, events[c.id], ballots[c.id]) for c in rows]
 
