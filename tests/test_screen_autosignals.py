@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.mail import screen as screen_module
-from mailbot.mail import screenwords
+from mailbot.mail import screenfacts, screenwords
 from mailbot.mail.parse import parse_message
 from mailbot.mail.screen import Screening, Verdict, screen
 
@@ -138,13 +137,13 @@ def test_person_asking_about_challenge_mail_is_still_a_person() -> None:
 def searches(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The length of the text each regular-expression search of the screen saw."""
     seen: list[int] = []
-    real = screen_module._search
+    real = screenfacts.search
 
     def counting(pattern: str, text: str) -> object:
         seen.append(len(text))
         return real(pattern, text)
 
-    monkeypatch.setattr(screen_module, "_search", counting)
+    monkeypatch.setattr(screenfacts, "search", counting)
     yield seen
 
 
@@ -181,17 +180,17 @@ def test_screen_searches_bounded_windows_and_grows_linearly(
     for n in (4_000, 16_000):
         searches.clear()
         screen(parse_message(_hostile(shape, n)), own_addresses=OWN)
-        assert max(searches) <= screen_module._WINDOW
+        assert max(searches) <= screenfacts.WINDOW
         totals.append(sum(searches))
     assert totals[1] <= 4.4 * totals[0]
 
 
 def test_body_windows_never_exceed_the_window_and_cover_long_lines() -> None:
     line = "x" * 5_000 + " this is the mail system at host mx.example " + "y" * 5_000
-    windows = screen_module._windows(line)
-    assert all(len(w) <= screen_module._WINDOW for w in windows)
+    windows = screenfacts.windows(line)
+    assert all(len(w) <= screenfacts.WINDOW for w in windows)
     assert any("this is the mail system at host" in w for w in windows)
-    assert screen_module._windows("\n" * 20_000) == ()
+    assert screenfacts.windows("\n" * 20_000) == ()
 
 
 def test_no_line_anchored_pattern_runs_on_across_lines() -> None:

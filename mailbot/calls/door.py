@@ -144,8 +144,10 @@ def send(
     for piece in pieces:
         # A prebuilt email keeps its headers; only its envelope loses the
         # recipients the guard left off, who then receive nothing.
-        body = raw if raw is not None else build(
-            piece, from_name=service.name, from_addr=service.address, now=now
+        body = (
+            raw
+            if raw is not None
+            else build(piece, from_name=service.name, from_addr=service.address, now=now)
         )
         store.enqueue(
             now=now,

@@ -72,9 +72,7 @@ def _message(m: Message) -> dict[str, Any]:
     }
 
 
-def list_calls(
-    sessions: Sessions, *, include_closed: bool = True
-) -> list[dict[str, Any]]:
+def list_calls(sessions: Sessions, *, include_closed: bool = True) -> list[dict[str, Any]]:
     """Every call, newest first."""
     with sessions() as session:
         calls = store.newest_first(session, include_closed=include_closed)

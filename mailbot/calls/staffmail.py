@@ -86,5 +86,3 @@ def update_notice(
     digest = hashlib.sha256(f"{call.ref}\0staff_update\0{occasion}".encode()).hexdigest()[:16]
     mid = f"<{call.ref}.staff_update.{digest}@{config.service.id_domain}>"
     return compose(config, rules, call, "staff_update", extra, now=now, mid=mid, thread=thread)
-
-

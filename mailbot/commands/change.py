@@ -88,5 +88,3 @@ def change(job: Job, arg: str) -> Plan | records.Refused:
     if problem is not None:
         return records.Refused(problem)
     return lambda: changes.raise_change(_work(job), board, job.body)
-
-

@@ -218,5 +218,3 @@ def priority_word(text: str, known: tuple[str, ...]) -> str | None:
         ):
             return name
     return None
-
-

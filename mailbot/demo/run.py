@@ -276,9 +276,7 @@ async def run_demo(speed: float = 1.0) -> int:
             seen = _describe_sent(sink, seen)
             await asyncio.sleep(0.2 * speed)
         seen = await _clock_scenes(config, rules, sessions, imap, sink, seen, speed)
-        seen = await major.scenes(
-            config, rules, sessions, imap, sink, seen, len(STEPS) + 5, _say
-        )
+        seen = await major.scenes(config, rules, sessions, imap, sink, seen, len(STEPS) + 5, _say)
         _say()
         _say("The calls, as `mailbot calls list` shows them:")
         for row in listing.list_calls(sessions):

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailbot.mail import screenfacts
 from mailbot.mail.message import ParsedMessage
+from mailbot.mail.screenfacts import (
+    OPENING_CHARS,
+    WINDOW,
+    Facts,
+    bare,
+    facts,
+    fold,
+    title,
+)
 from mailbot.mail.screenwords import (
     ASKING_BODY,
     ASKING_SUBJECT,
@@ -66,74 +75,15 @@ class Screening:
         return self.verdict is not Verdict.HUMAN
 
 
-@dataclass(frozen=True)
-class _Facts:
-    """What the checks look at, worked out once per message."""
-
-    msg: ParsedMessage
-    subject: str  # folded (see _fold), leading [list] tags removed
-    is_reply_or_forward: bool
-    local_part: str
-    null_sender: bool
-    report_type: str
-    # Part types of the message itself, not of any message it encloses: a
-    # person forwarding a bounce as an attachment has not sent a bounce.
-    types: frozenset[str]
-    opening: str  # folded start of the new text, where automatic wording sits
-    # The first paragraph as received: a server's notice starts with the
-    # server's words, a person's message with the person's.
-    first_paragraph: str
-    # The start of the body cut into windows a search may see (_windows).
-    body_windows: tuple[str, ...]
-    # Addresses the message was delivered to, from the headers delivering
-    # servers add (Delivered-To, X-Original-To, Envelope-To), and its To.
-    delivered_to: tuple[str, ...]
-    to: tuple[str, ...]
-
-
-# Linearity: every search in this module goes through _search, and each
-# sees at most _WINDOW characters: subjects, names and header values are cut
-# to a bounded length and the body is searched a window at a time.  With the
-# patterns themselves free of runaway repetition, the work per message grows
-# with the number of windows, that is linearly in its size.
-_WINDOW = 1000
-# A long line is cut into windows that overlap by this much, longer than any
-# phrase a pattern looks for, so no phrase is lost at a cut.
-_OVERLAP = 200
-_BODY_CHARS = 20_000
-_TAGS = re.compile(r"^([ \t]*\[[^\]]*\])+")
-_REPLY_PREFIX = re.compile(r"^ ?(re|aw|sv|vs|antw|fw|fwd|wg|tr|rv|doorst) ?(\[\d+\])? ?:", re.I)
-_REPORT_TYPE = r"report-type\s*=\s*\"?([\w-]+)"
+# DMARC aggregate reports, by their subject and their attachment's name.
 _DMARC_SUBJECT = r"^report domain: ?\S+ submitter: ?\S+"
 _DMARC_FILE = r"^[^!\s]+![^!\s]+!\d+!\d+"
-_OPENING_CHARS = 600
-# Headers in which delivering servers record the envelope recipient: Postfix
-# and Dovecot's LDA/LMTP write Delivered-To (Dovecot: lmtp_hdr_delivery_address),
-# Postfix X-Original-To, Exim Envelope-To, others X-Envelope-To.
-_DELIVERY_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
-
-
-def _title(name: str) -> str:
-    """A lower-cased header name as people write it: "list-id" becomes "List-Id"."""
-    return "-".join(part.capitalize() for part in name.split("-"))
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents or repeated spaces, so "Réponse" matches "reponse"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.casefold().split())
-
-
-def _search(pattern: str, text: str) -> re.Match[str] | None:
-    """One search of at most _WINDOW characters; every search in this module comes here."""
-    return re.search(pattern, text, re.IGNORECASE | re.MULTILINE)
 
 
 def _any(patterns: tuple[str, ...], text: str) -> str | None:
     """The first pattern found in ``text`` (patterns are regular expressions)."""
     for pattern in patterns:
-        if _search(pattern, text):
+        if screenfacts.search(pattern, text):
             return pattern
     return None
 
@@ -147,106 +97,20 @@ def _any_window(patterns: tuple[str, ...], windows: tuple[str, ...]) -> str | No
     return None
 
 
-def _windows(text: str) -> tuple[str, ...]:
-    """Cut ``text`` into windows of at most _WINDOW characters along its lines.
-
-    Blank lines are left out (no pattern looks for them), lines are gathered
-    whole while they fit, and a longer line is cut into overlapping pieces.
-    No pattern spans a line break, so nothing a pattern looks for is lost.
-    """
-    out: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in text.split("\n"):
-        if not line.strip():
-            continue
-        if size + len(line) + 1 > _WINDOW and current:
-            out.append("\n".join(current))
-            current, size = [], 0
-        if len(line) > _WINDOW:
-            step = _WINDOW - _OVERLAP
-            out.extend(line[i : i + _WINDOW] for i in range(0, len(line) - _OVERLAP, step))
-            continue
-        current.append(line)
-        size += len(line) + 1
-    if current:
-        out.append("\n".join(current))
-    return tuple(out)
-
-
-def _first_paragraph(text: str) -> str:
-    """The text up to its first blank line, at most _OPENING_CHARS characters of it."""
-    lines = []
-    for line in text.lstrip()[:_OPENING_CHARS].split("\n"):
-        if not line.strip():
-            break
-        lines.append(line)
-    return "\n".join(lines).rstrip()
-
-
-def _bare(value: str) -> str:
-    """A bare lower-case address from a header value ("<a@b>" or "a@b"), or ""."""
-    value = value[:_WINDOW].strip()
-    if "<" in value:
-        value = value[value.rfind("<") + 1 :]
-    value = value.strip().strip("<>").strip().lower()
-    return value if value.count("@") == 1 and " " not in value else ""
-
-
-def _null_sender(msg: ParsedMessage) -> bool:
-    """An empty envelope sender (RFC 5321 "<>"), as the delivering server recorded it."""
-    path = (msg.header("return-path") or "").strip().strip("<>").strip().lower()
-    from_header = msg.header("from") or ""
-    if msg.header("return-path") is not None and (not path or path.startswith("mailer-daemon")):
-        return True
-    return msg.from_addr is None and "<>" in from_header
-
-
-def _outer_types(msg: ParsedMessage) -> frozenset[str]:
-    """Part types up to and including the first enclosed message."""
-    outer = [msg.content_type]
-    for part_type in msg.part_types:
-        outer.append(part_type)
-        if part_type in ENCLOSED_PARTS:
-            break
-    return frozenset(outer)
-
-
-def _facts(msg: ParsedMessage) -> _Facts:
-    # Some gateways quote the subject they write ("\"Undeliverable: ...\"").
-    subject = _fold(_TAGS.sub("", msg.subject[:_WINDOW])).lstrip("\"'«“ ")[:_WINDOW]
-    report = _search(_REPORT_TYPE, (msg.header("content-type") or "")[:_WINDOW])
-    delivered = [_bare(v) for name in _DELIVERY_HEADERS for v in msg.header_all(name)]
-    return _Facts(
-        msg=msg,
-        subject=subject,
-        is_reply_or_forward=bool(_REPLY_PREFIX.match(subject)),
-        local_part=(msg.from_addr or "").split("@", 1)[0][:_WINDOW],
-        null_sender=_null_sender(msg),
-        report_type=report.group(1).lower() if report else "",
-        types=_outer_types(msg),
-        opening=_fold(msg.new_text.strip()[:_OPENING_CHARS] or msg.text.strip()[:_OPENING_CHARS]),
-        first_paragraph=_first_paragraph(msg.text),
-        body_windows=_windows(msg.text[:_BODY_CHARS]),
-        delivered_to=tuple(a for a in delivered if a),
-        to=tuple(a[:_WINDOW] for a in msg.to),
-    )
-
-
-def _system_sender(f: _Facts) -> bool:
+def _system_sender(f: Facts) -> bool:
     """Sent by a mail server itself (MAILER-DAEMON, postmaster, "Mail Delivery System")."""
     if _any(SYSTEM_LOCAL, f.local_part):
         return True
-    name = (f.msg.from_name or (f.msg.header("from") or ""))[:_WINDOW]
+    name = (f.msg.from_name or (f.msg.header("from") or ""))[:WINDOW]
     return bool(_any(SYSTEM_NAMES, name)) or (f.msg.from_addr is None and f.null_sender)
 
 
-def _machine_sender(f: _Facts) -> bool:
+def _machine_sender(f: Facts) -> bool:
     """An address nobody reads: noreply, notifications, bounce handlers, list robots."""
     return bool(_any(NOREPLY_LOCAL, f.local_part) or _any(LIST_ROBOT_LOCAL, f.local_part))
 
 
-def _bounce_recipient(f: _Facts) -> str | None:
+def _bounce_recipient(f: Facts) -> str | None:
     """Delivered to an address that only receives bounces (a list's, VERP, SRS, BATV).
 
     Delivery headers count on their own.  The To header counts only when
@@ -261,7 +125,7 @@ def _bounce_recipient(f: _Facts) -> str | None:
     return None
 
 
-def _bounce(f: _Facts) -> str | None:
+def _bounce(f: Facts) -> str | None:
     """RFC 3464 reports first, then the many bounces that only their wording gives away."""
     if f.report_type == "delivery-status":
         return "multipart/report; report-type=delivery-status"
@@ -303,14 +167,14 @@ def _auto_header(msg: ParsedMessage) -> str | None:
         return f"Auto-Submitted: {submitted}"
     for name, value in msg.headers:
         flag = value.strip().lower()
-        if _search(AUTO_HEADER_NAME, name[:_WINDOW]) and flag not in ("no", "false", "0"):
-            return f"{_title(name)} header"
+        if screenfacts.search(AUTO_HEADER_NAME, name[:WINDOW]) and flag not in ("no", "false", "0"):
+            return f"{title(name)} header"
         if (name, flag) in AUTO_HEADER_VALUES:
-            return f"{_title(name)}: {value.strip()}"
+            return f"{title(name)}: {value.strip()}"
     return None
 
 
-def _away_notice(f: _Facts) -> bool:
+def _away_notice(f: Facts) -> bool:
     """An out-of-office subject that the rest of the message bears out.
 
     People write these phrases too ("Out of office not working"), so the
@@ -326,7 +190,7 @@ def _away_notice(f: _Facts) -> bool:
     return answers or f.null_sender or bool(notice)
 
 
-def _challenge(f: _Facts) -> str | None:
+def _challenge(f: Facts) -> str | None:
     """A challenge-response service asking the sender to prove to be a person.
 
     Their headers say so outright.  Their wording ("please confirm you are
@@ -335,11 +199,11 @@ def _challenge(f: _Facts) -> str | None:
     the subject and the opening say it and neither asks a question.
     """
     for name, value in f.msg.headers:
-        if _search(CHALLENGE_HEADER_NAME, name[:_WINDOW]):
-            return f"challenge-response header {_title(name)}"
+        if screenfacts.search(CHALLENGE_HEADER_NAME, name[:WINDOW]):
+            return f"challenge-response header {title(name)}"
         for header, pattern in CHALLENGE_HEADER_VALUES:
-            if name == header and _search(pattern, value[:_WINDOW]):
-                return f"challenge-response {_title(name)}: {value.strip()[:40]}"
+            if name == header and screenfacts.search(pattern, value[:WINDOW]):
+                return f"challenge-response {title(name)}: {value.strip()[:40]}"
     in_subject = not f.is_reply_or_forward and _any(CHALLENGE_WORDS, f.subject)
     in_opening = _any(CHALLENGE_WORDS, f.opening)
     if not (in_subject or in_opening):
@@ -358,11 +222,11 @@ def challenge_wording(msg: ParsedMessage) -> bool:
     For the pipeline, which can tell whether such a message answers an email
     mailbot sent to someone else (see pipeline.screen).
     """
-    opening = _fold(msg.new_text.strip()[:_OPENING_CHARS] or msg.text.strip()[:_OPENING_CHARS])
+    opening = fold(msg.new_text.strip()[:OPENING_CHARS] or msg.text.strip()[:OPENING_CHARS])
     return bool(_any(CHALLENGE_WORDS, opening)) and not _any(CHALLENGE_REPORTING, opening)
 
 
-def _auto_reply(f: _Facts) -> str | None:
+def _auto_reply(f: Facts) -> str | None:
     """RFC 3834 headers, receipts and reports, then subjects that only responders write."""
     msg = f.msg
     header = _auto_header(msg)
@@ -370,8 +234,8 @@ def _auto_reply(f: _Facts) -> str | None:
         return header
     if f.report_type or f.types & REPORT_PARTS:
         return f"{f.report_type or 'multipart/report'} report"
-    if _search(_DMARC_SUBJECT, f.subject) or any(
-        _search(_DMARC_FILE, a.filename[:_WINDOW]) for a in msg.attachments
+    if screenfacts.search(_DMARC_SUBJECT, f.subject) or any(
+        screenfacts.search(_DMARC_FILE, a.filename[:WINDOW]) for a in msg.attachments
     ):
         return "DMARC aggregate report"
     challenge = _challenge(f)
@@ -390,21 +254,21 @@ def _auto_reply(f: _Facts) -> str | None:
     return None
 
 
-def _bulk(f: _Facts) -> str | None:
+def _bulk(f: Facts) -> str | None:
     """List and campaign headers, then senders nobody reads."""
     for name in ("precedence", "x-precedence"):
         value = " ".join((f.msg.header(name) or "").lower().split()[:1])
         if value in BULK_PRECEDENCE:
-            return f"{_title(name)}: {value}"
+            return f"{title(name)}: {value}"
     for name in BULK_HEADERS:
         if f.msg.header(name) is not None:
-            return f"{_title(name)} header"
+            return f"{title(name)} header"
     if _machine_sender(f):
         return f"sender {f.msg.from_addr}"
     return None
 
 
-def _weak_signals(f: _Facts) -> Screening | None:
+def _weak_signals(f: Facts) -> Screening | None:
     """Signs that a message is automatic without saying which kind.
 
     They are consulted last: a mailing list also asks not to be auto-answered,
@@ -425,17 +289,17 @@ def _own(msg: ParsedMessage, own_addresses: frozenset[str], own_marker: str) -> 
     return (msg.from_addr or "").lower() in own or msg.header(own_marker) is not None
 
 
-def _to_return_path(f: _Facts, own_return_path: str) -> str:
+def _to_return_path(f: Facts, own_return_path: str) -> str:
     """The address matching ``own_return_path`` (a pattern) the message was sent to, or ""."""
     msg = f.msg
     candidates = (
         *f.delivered_to,
         *f.to,
         *msg.cc,
-        _bare(msg.header("return-path") or ""),
+        bare(msg.header("return-path") or ""),
     )
     for address in candidates:
-        if address and re.fullmatch(own_return_path, address[:_WINDOW], re.IGNORECASE):
+        if address and re.fullmatch(own_return_path, address[:WINDOW], re.IGNORECASE):
             return address
     return ""
 
@@ -455,8 +319,8 @@ def screen(
     """
     if _own(msg, own_addresses, own_marker):
         return Screening(Verdict.OWN_MAIL, "sent by mailbot")
-    f = _facts(msg)
-    checks: tuple[tuple[Verdict, Callable[[_Facts], str | None]], ...] = (
+    f = facts(msg)
+    checks: tuple[tuple[Verdict, Callable[[Facts], str | None]], ...] = (
         (Verdict.BOUNCE, _bounce),
         (Verdict.AUTO_REPLY, _auto_reply),
         (Verdict.BULK, _bulk),

@@ -6,7 +6,7 @@ from __future__ import annotations
 # Subjects and the opening of the body are folded first (lower case, accents
 # removed, single spaces), so their patterns are written without accents.
 # Bounce wording is looked for in the body as received, a window of at most
-# a thousand characters at a time (see screen._windows).
+# a thousand characters at a time (see screenfacts.windows).
 #
 # Every pattern must be linear in its input: no unbounded repetition that can
 # re-scan the same text from many starting points.  In particular a line

@@ -138,9 +138,7 @@ def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
     return _to_sender(t, ctx, call, "confirmation", extra)
 
 
-def _incident_status(
-    t: Triage, ctx: Context, call: CallView, incident: IncidentView
-) -> Outgoing:
+def _incident_status(t: Triage, ctx: Context, call: CallView, incident: IncidentView) -> Outgoing:
     extra = incidents.status_extra(ctx.rules, ctx.config, incident, ctx.now)
     return _to_sender(t, ctx, call, "incident_status", extra)
 

@@ -119,8 +119,7 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         votes = [
             c
             for c in found.commands
-            if c.name in VOTES
-            and not isinstance(table.TABLE[c.name](job, c.arg), records.Refused)
+            if c.name in VOTES and not isinstance(table.TABLE[c.name](job, c.arg), records.Refused)
         ]
         if votes:
             refused = _unproven(t, ctx, call, votes[0].name, replytoken.VOTE)

@@ -106,9 +106,7 @@ def figures_for(
     )
 
 
-def send_due(
-    sessions: Sessions, config: Config, rules: Rules, now: datetime
-) -> list[str]:
+def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> list[str]:
     """Queue every report that is due and not yet sent; say which were queued.
 
     Safe late (a report stays due all month), twice (a recorded report is

@@ -77,6 +77,8 @@ def placeholder() -> Templates:
     them, and rendering anything from it fails loudly (no template found).
     """
     return Templates(jinja2.Environment(loader=jinja2.DictLoader({})))
+
+
 class _CompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates kept in memory and on disk, keyed by file and content.
 
