@@ -1,4 +1,4 @@
-"""Print how many calls' deadlines mailbot.supporttime computes per second."""
+"""Print how many new calls' deadlines the SLA clock (mailbot.sla) works out per second."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import random
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from mailbot.sla.calendar import SupportCalendar, Target, calendar_from_rules, deadlines
+from mailbot.sla import clock as sla
+from mailbot.sla.calendar import SupportCalendar, Target, calendar_from_rules, clock_start
 
 TERMS = (
     (date(2026, 9, 3), date(2026, 10, 23)),
@@ -39,9 +40,22 @@ def random_instants(seed: int, count: int) -> list[datetime]:
 
 
 def rate(cal: SupportCalendar, instants: list[datetime], response: Target, fix: Target) -> float:
+    """Calls per second through the service's own path: clock start, due instants, escalations."""
+    levels = tuple(sla.EscalationLevel(level, share, ()) for level, share in SHARES)
+    policy = sla.SlaPolicy(
+        calendar=cal,
+        targets={"P": (response, fix)},
+        levels=levels,
+        pause_statuses=frozenset(),
+        close_after=Target(5, "days"),
+        reopen_within=Target(5, "days"),
+    )
     began = time.perf_counter()
     for logged in instants:
-        deadlines(cal, logged, response, fix, SHARES)
+        clock = sla.Clock(priority="P", status="open", start=clock_start(cal, logged))
+        sla.due(policy, clock)
+        for level in levels:
+            sla.escalation_at(policy, clock, level)
     return len(instants) / (time.perf_counter() - began)
 
 

@@ -1,7 +1,9 @@
-"""Tests for mailbot.supporttime: the support-time calendar and SLA deadline arithmetic."""
+"""Tests for the support-time calendar (mailbot.sla.calendar) and the deadlines a new call gets."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -9,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailbot.rules.files import Escalation
+from mailbot.sla import clock as sla
 from mailbot.sla.calendar import (
     SupportCalendar,
     Target,
@@ -16,7 +20,6 @@ from mailbot.sla.calendar import (
     add_support_minutes,
     calendar_from_rules,
     clock_start,
-    deadlines,
     describe,
     support_minutes_between,
 )
@@ -74,6 +77,43 @@ TARGETS = {
 SHARES = ((1, 0.65), (2, 0.85))
 CAL = calendar_from_rules("Europe/London", "08:00-17:00", "09:00-16:00", TERMS, CLOSURES)
 MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A new call's clock start, its due instants and its escalation instants."""
+
+    start: datetime
+    response_due: datetime
+    fix_due: datetime
+    escalations: tuple[tuple[int, datetime], ...]
+
+
+def deadlines(
+    cal: SupportCalendar,
+    logged: datetime,
+    response: Target,
+    fix: Target,
+    shares: Sequence[tuple[int, float]],
+) -> Deadlines:
+    """Every deadline of a call logged at ``logged``, worked out as the service does.
+
+    The calls store starts the clock with ``clock_start`` and the scheduler asks
+    ``sla.clock`` for the due instants and each escalation level's instant.
+    """
+    levels = tuple(sla.EscalationLevel(level, share, ()) for level, share in shares)
+    policy = sla.SlaPolicy(
+        calendar=cal,
+        targets={"P": (response, fix)},
+        levels=levels,
+        pause_statuses=frozenset(),
+        close_after=Target(5, "days"),
+        reopen_within=Target(5, "days"),
+    )
+    clock = sla.Clock(priority="P", status="open", start=clock_start(cal, logged))
+    due = sla.due(policy, clock)
+    escalations = tuple((lv.level, sla.escalation_at(policy, clock, lv)) for lv in levels)
+    return Deadlines(clock.start, due.response_due, due.fix_due, escalations)
 
 
 def london(
@@ -421,7 +461,7 @@ def test_negative_durations_are_refused() -> None:
 
 def test_escalation_share_outside_zero_to_one_is_refused() -> None:
     with pytest.raises(ValueError, match="share"):
-        deadlines(CAL, london(2026, 11, 20, 10), *TARGETS["P2"], [(1, 1.5)])
+        Escalation(level=1, share=1.5, notify=("assignee",))
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from fractions import Fraction
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -261,42 +259,6 @@ def apply_target(cal: SupportCalendar, start: datetime, target: Target) -> datet
     if target.unit == "hours":
         return add_support_minutes(cal, start, target.amount * 60)
     return add_support_days(cal, start, target.amount)
-
-
-@dataclass(frozen=True)
-class Deadlines:
-    """A call's clock start, its due instants, and when each escalation level fires."""
-
-    start: datetime
-    response_due: datetime
-    fix_due: datetime
-    escalations: tuple[tuple[int, datetime], ...]
-
-
-def deadlines(
-    cal: SupportCalendar,
-    logged: datetime,
-    response: Target,
-    fix: Target,
-    escalation_shares: Sequence[tuple[int, float]],
-) -> Deadlines:
-    """Work out every deadline of a call logged at `logged`.
-
-    Escalation level L fires once its share of the support minutes from the clock start
-    to the fix deadline has passed. The share is read as the decimal it was written as
-    (0.65, not its binary neighbour), and the minute is rounded up, so a level never
-    fires before its share has fully elapsed.
-    """
-    start = clock_start(cal, logged)
-    fix_due = apply_target(cal, start, fix)
-    whole = support_minutes_between(cal, start, fix_due)
-    escalations = []
-    for level, share in escalation_shares:
-        if not 0 < share <= 1:
-            raise ValueError(f"escalation level {level}: share {share} is not within (0, 1]")
-        elapsed = math.ceil(Fraction(str(share)) * whole)
-        escalations.append((level, add_support_minutes(cal, start, elapsed)))
-    return Deadlines(start, apply_target(cal, start, response), fix_due, tuple(escalations))
 
 
 def _clock_words(t: time) -> str:
