@@ -75,7 +75,7 @@ def test_header_bomb_parses_in_bounded_memory(name: str) -> None:
 def test_no_corpus_message_is_redacted(row: dict[str, str]) -> None:
     # None of the corpus holds a password; every redaction here would be a
     # false positive (subject, names, text, HTML, attachment names or text).
-    from mailbot.mail.redact import redact_message
+    from mailbot.mail.redactmail import redact_message
 
     raw = (CORPUS / row["file"]).read_bytes()
     msg = parse_message(raw, max_attachment_bytes=1_000_000, raw_size=len(raw), truncated=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from mailbot.calls.records import CallView
 from mailbot.calls.templatevars import call_context, in_thread, spoc_copies
 from mailbot.config import Config
 from mailbot.mail.mime import valid_address
+from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.directory import Directory, Officer
 from mailbot.rules.loader import Rules
@@ -25,8 +25,7 @@ def notice_id(config: Config, call: CallView, kind: str, occasion: str) -> str:
     Two processes (or a rerun after a crash) composing the same notice get the
     same id, and the outbox's unique index lets only one of them commit.
     """
-    digest = hashlib.sha256(f"{call.ref}\0{kind}\0{occasion}".encode()).hexdigest()[:16]
-    return f"<{call.ref}.{kind}.{digest}@{config.service.id_domain}>"
+    return fixed_id(config.service.id_domain, call.ref, kind, occasion)
 
 
 @dataclass(frozen=True)

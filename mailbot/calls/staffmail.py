@@ -8,7 +8,6 @@ together.  What happened goes in the first lines of the body instead.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,7 @@ from mailbot.calls.records import CallView
 from mailbot.calls.templatevars import call_context, in_thread
 from mailbot.config import Config
 from mailbot.mail.message import ParsedMessage
+from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
 
@@ -83,6 +83,5 @@ def update_notice(
     thread: tuple[str, ...],
 ) -> Outgoing | None:
     """Tell whoever works the call that something happened to it outside their own mail."""
-    digest = hashlib.sha256(f"{call.ref}\0staff_update\0{occasion}".encode()).hexdigest()[:16]
-    mid = f"<{call.ref}.staff_update.{digest}@{config.service.id_domain}>"
+    mid = fixed_id(config.service.id_domain, call.ref, "staff_update", occasion)
     return compose(config, rules, call, "staff_update", extra, now=now, mid=mid, thread=thread)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
 from mailbot.calls.records import CallView
 from mailbot.config import Config
+from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
 from mailbot.rules.templates import Rendered
@@ -27,8 +27,7 @@ def message_id(config: Config, key: str, kind: str, label: str) -> str:
     Deriving it from the inbound key means a message processed again after a
     crash yields the same id, which the outbox's unique index then refuses.
     """
-    digest = hashlib.sha256(f"{key}\0{kind}".encode()).hexdigest()[:20]
-    return f"<{label}.{kind}.{digest}@{config.service.id_domain}>"
+    return fixed_id(config.service.id_domain, label, kind, key)
 
 
 def call_context(call: CallView, rules: Rules, now: datetime) -> dict[str, Any]:

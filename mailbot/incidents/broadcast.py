@@ -15,7 +15,6 @@ The outbox then sends them like any other email, while intake goes on.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
 from mailbot.incidents import store
+from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
@@ -104,8 +104,7 @@ def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
 
 def notice_id(config: Config, ref: str, seq: int, address: str) -> str:
     """The Message-ID of notice ``seq`` of an incident to one address."""
-    digest = hashlib.sha256(f"{ref}\0{seq}\0{address}".encode()).hexdigest()[:20]
-    return f"<{ref}.n{seq}.{digest}@{config.service.id_domain}>"
+    return fixed_id(config.service.id_domain, ref, f"n{seq}", address)
 
 
 def _compose(

@@ -11,7 +11,7 @@ from mailbot.mail.message import ParsedMessage
 from mailbot.mail.mime import OWN_MARKER
 from mailbot.mail.parse import parse_message
 from mailbot.mail.redact import redact as redact_text
-from mailbot.mail.redact import redact_message
+from mailbot.mail.redactmail import redact_message
 from mailbot.mail.screen import Screening, Verdict, challenge_wording
 from mailbot.mail.screen import screen as screen_message
 from mailbot.pipeline.act import act

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from typing import Any
 from mailbot.calls.templatevars import TYPE_LABELS
 from mailbot.config import Config
 from mailbot.mail.mime import Attached, Inline, build_related
+from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.reports import charts
 from mailbot.reports.csvfile import calls_csv, school_name
@@ -249,8 +249,7 @@ def write(
 
 def report_id(config: Config, month: str, audience: str) -> str:
     """The report email's Message-ID, fixed by the month and the audience."""
-    digest = hashlib.sha256(f"{month}\0{audience}".encode()).hexdigest()[:16]
-    return f"<report.{month}.{digest}@{config.service.id_domain}>"
+    return fixed_id(config.service.id_domain, "report", month, audience)
 
 
 def email(
