@@ -80,7 +80,7 @@ def _authorisation(t: Triage, ctx: Context, call: CallView) -> CallView:
     return view(row)
 
 
-def writes_to_school(t: Triage, ctx: Context, call: CallView) -> bool:
+def _writes_to_school(t: Triage, ctx: Context, call: CallView) -> bool:
     """Whether a staff email on a call also went to the school (it counts as the response)."""
     recipients = {a.lower() for a in (*t.parsed.to, *t.parsed.cc)}
     if call.requester_email and call.requester_email.lower() in recipients:
@@ -117,8 +117,9 @@ def act(t: Triage, ctx: Context) -> Triage:
     elif t.action is Action.APPEND and call is not None:
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="message", detail=t.thread_via)
         staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
-        if staff and writes_to_school(t, ctx, call):
+        if staff and _writes_to_school(t, ctx, call):
             ctx.store.mark_responded(call.id, now=ctx.now, actor=actor)
+            t = replace(t, staff_wrote_to_school=True)
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)

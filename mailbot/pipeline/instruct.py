@@ -13,7 +13,6 @@ from mailbot.commands.job import Job
 from mailbot.mail import authresults
 from mailbot.mail.bounds import cut
 from mailbot.pipeline import changeasks
-from mailbot.pipeline.act import writes_to_school
 from mailbot.pipeline.records import Action, Context, RefusedDecision, Triage
 from mailbot.rules.directory import SenderKind
 from mailbot.storage import replytoken
@@ -129,7 +128,7 @@ def instruct(t: Triage, ctx: Context) -> Triage:
         # A new call from staff keeps its text as the call's details; on an
         # existing call the words go to the school unless the officer already
         # wrote to the school directly (copying the support address).
-        relay = t.action is Action.APPEND and not writes_to_school(t, ctx, t.call)
+        relay = t.action is Action.APPEND and not t.staff_wrote_to_school
         if not asked and not (relay and found.body):
             return t
         worked = table.run(job, found, relay=relay)

@@ -82,6 +82,9 @@ class Triage:
     sender: Sender | None = None
     call: CallView | None = None
     thread_via: str = ""
+    # A staff email on a call that also went to the school (it counts as the
+    # response, and its words need no relaying); worked out once, by act.
+    staff_wrote_to_school: bool = False
     classification: Classification | None = None
     action: Action | None = None
     reason: str = ""
