@@ -71,8 +71,9 @@ def parse_deadline(rules: Rules, text: str) -> datetime | Refused:
 
 def school_recipients(rules: Rules, call: Call) -> tuple[str, ...]:
     """Who the school's side of a call is written to: the requester, then its SPOCs."""
-    to = notices.school_to(view(call))
-    return (*to, *spoc_copies(rules, view(call), to))
+    record = view(call)
+    to = notices.school_to(record)
+    return (*to, *spoc_copies(rules, record, to))
 
 
 def assign(session: Session, rules: Rules, call: Call, who: str, by: Staff) -> str | Refused:
