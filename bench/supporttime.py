@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+from mailbot.rules.loader import load_rules
 from mailbot.sla import clock as sla
 from mailbot.sla.calendar import SupportCalendar, Target, calendar_from_rules, clock_start
 
+RULES = Path(__file__).resolve().parent.parent / "rules"
 TERMS = (
     (date(2026, 9, 3), date(2026, 10, 23)),
     (date(2026, 11, 2), date(2026, 12, 18)),
@@ -18,13 +22,6 @@ TERMS = (
     (date(2027, 6, 7), date(2027, 7, 21)),
 )
 CLOSURES = (date(2026, 12, 29), date(2026, 12, 30), date(2026, 12, 31))
-TARGETS = {
-    "P1": ("1 hour", "1 day"),
-    "P2": ("1 day", "2 days"),
-    "P3": ("1 day", "5 days"),
-    "P4": ("1 day", "10 days"),
-}
-SHARES = ((1, 0.65), (2, 0.85))
 CALLS = 20_000
 
 
@@ -39,37 +36,36 @@ def random_instants(seed: int, count: int) -> list[datetime]:
     return [base + timedelta(seconds=rng.randrange(5 * 365 * 86_400)) for _ in range(count)]
 
 
-def rate(cal: SupportCalendar, instants: list[datetime], response: Target, fix: Target) -> float:
+def words(target: Target) -> str:
+    unit = target.unit.removesuffix("s")
+    return f"{target.amount} {unit}{'' if target.amount == 1 else 's'}"
+
+
+def rate(policy: sla.SlaPolicy, instants: list[datetime], priority: str) -> float:
     """Calls per second through the service's own path: clock start, due instants, escalations."""
-    levels = tuple(sla.EscalationLevel(level, share, ()) for level, share in SHARES)
-    policy = sla.SlaPolicy(
-        calendar=cal,
-        targets={"P": (response, fix)},
-        levels=levels,
-        pause_statuses=frozenset(),
-        close_after=Target(5, "days"),
-        reopen_within=Target(5, "days"),
-    )
     began = time.perf_counter()
     for logged in instants:
-        clock = sla.Clock(priority="P", status="open", start=clock_start(cal, logged))
+        clock = sla.Clock(priority, "open", clock_start(policy.calendar, logged))
         sla.due(policy, clock)
-        for level in levels:
+        for level in policy.levels:
             sla.escalation_at(policy, clock, level)
     return len(instants) / (time.perf_counter() - began)
 
 
 def main() -> None:
+    # The shipped rules' targets and escalation levels, over a fixed calendar
+    # so that the figures do not move with the terms in rules/sla.toml.
+    shipped = load_rules(RULES).clock
     instants = random_instants(2026, CALLS)
-    print(f"{CALLS} random instants in 2025-2029, escalations at 65% and 85%")
-    for priority, (response, fix) in TARGETS.items():
-        targets = Target.parse(response), Target.parse(fix)
-        cold = rate(fresh_calendar(), instants, *targets)
-        cal = fresh_calendar()
-        rate(cal, instants, *targets)
-        warm = rate(cal, instants, *targets)
+    shares = " and ".join(f"{lv.share:.0%}" for lv in shipped.levels)
+    print(f"{CALLS} random instants in 2025-2029, escalations at {shares}")
+    for priority, (response, fix) in shipped.targets.items():
+        cold = rate(replace(shipped, calendar=fresh_calendar()), instants, priority)
+        policy = replace(shipped, calendar=fresh_calendar())
+        rate(policy, instants, priority)
+        warm = rate(policy, instants, priority)
         print(
-            f"{priority} ({response} / {fix}): {cold:,.0f}/s with a new calendar, "
+            f"{priority} ({words(response)} / {words(fix)}): {cold:,.0f}/s with a new calendar, "
             f"{warm:,.0f}/s warm ({1e6 / warm:.1f} µs per call)"
         )
 
