@@ -114,11 +114,26 @@ def _refused(provider: str, error: str, detail: str) -> GrantError:
     return GrantError(f"{provider} refused the OAuth2 grant: {error}: {detail}".strip(": "))
 
 
+class _Session(requests.Session):
+    """A requests session that always verifies with ``ca_file`` and has a timeout.
+
+    requests lets REQUESTS_CA_BUNDLE override a session's own ``verify``;
+    passing it with every request keeps the configured CA in force.
+    """
+
+    def __init__(self, ca_file: str | None, timeout: float) -> None:
+        super().__init__()
+        self._ca_file, self._timeout = ca_file, timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        if self._ca_file:
+            kwargs["verify"] = self._ca_file
+        kwargs.setdefault("timeout", self._timeout)
+        return super().request(*args, **kwargs)
+
+
 def _session(settings: OAuthSettings) -> requests.Session:
-    session = requests.Session()
-    if settings.ca_file:
-        session.verify = settings.ca_file
-    return session
+    return _Session(settings.ca_file, settings.timeout)
 
 
 class _Microsoft:
@@ -143,23 +158,27 @@ class _Microsoft:
                     s.client_id,
                     client_credential=credential,
                     authority=authority,
-                    verify=s.ca_file or True,
-                    timeout=s.timeout,
+                    http_client=_session(s),
                     # An authority of our own (a national cloud, a test endpoint)
                     # is not in Microsoft's list of instances; trust the setting.
                     instance_discovery=False if s.authority else None,
                 )
             except ValueError as exc:
                 raise GrantError(f"microsoft authority {authority}: {exc}") from exc
+            except requests.RequestException as exc:
+                raise TransientError(f"microsoft authority {authority} unreachable: {exc}") from exc
         return self._app
 
     def fetch(self, fresh: bool) -> _Token:
         app = self._application()
         if fresh:
             app.remove_tokens_for_client()
-        result: dict[str, Any] = app.acquire_token_for_client(
-            scopes=[self.settings.scope or MICROSOFT_SCOPE]
-        )
+        try:
+            result: dict[str, Any] = app.acquire_token_for_client(
+                scopes=[self.settings.scope or MICROSOFT_SCOPE]
+            )
+        except requests.RequestException as exc:
+            raise TransientError(f"microsoft token endpoint unreachable: {exc}") from exc
         if "access_token" not in result:
             error = str(result.get("error", "no access token"))
             detail = str(result.get("error_description", "")).splitlines()[0:1]
@@ -287,6 +306,7 @@ class TokenSource:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._token: _Token | None = None
+        self._refused = False
         self._renew_at = 0.0
         self._fetches = 0
         self.problem: str | None = None
@@ -300,14 +320,16 @@ class TokenSource:
         """A token good for a while yet; fetched when none is cached or it is near expiry."""
         with self._lock:
             if self._token is None or self._monotonic() >= self._renew_at:
-                self._fetch(fresh=self._token is not None)
+                # Near expiry or refused by a server: the provider's own cache
+                # (MSAL keeps one) must not hand the same token back.
+                self._fetch(fresh=self._token is not None or self._refused)
             assert self._token is not None
             return self._token.value
 
     def refused(self) -> None:
         """The server refused the cached token: the next ``token()`` fetches a new one."""
         with self._lock:
-            self._token = None
+            self._token, self._refused = None, True
 
     def _fetch(self, fresh: bool) -> None:
         started = self._monotonic()
@@ -323,7 +345,7 @@ class TokenSource:
             log.warning("mail sign-in for %s: token issued again", self.settings.user)
         self.problem = None
         self._fetches += 1
-        self._token = token
+        self._token, self._refused = token, False
         # Renew with a quarter of the lifetime left, and never later than
         # five minutes before expiry, so a slow login still has a valid token.
         margin = min(300.0, token.lifetime / 4)
@@ -333,7 +355,8 @@ class TokenSource:
 class TokenSources:
     """The token sources of one process, one per distinct account, so IMAP and SMTP share."""
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._sources: dict[OAuthSettings, TokenSource] = {}
 
@@ -343,7 +366,7 @@ class TokenSources:
             return None
         with self._lock:
             if settings not in self._sources:
-                self._sources[settings] = TokenSource(settings)
+                self._sources[settings] = TokenSource(settings, self._monotonic)
             return self._sources[settings]
 
     def active(self) -> bool:
