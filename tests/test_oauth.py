@@ -82,11 +82,16 @@ def microsoft(tokens: TokenServer, client: str = APP) -> dict[str, Any]:
 
 
 def configure(
-    tmp_path: Path, box: ImapAccount, relay: OAuthSmtpSink, oauth2: dict[str, Any]
+    tmp_path: Path,
+    box: ImapAccount,
+    relay: OAuthSmtpSink,
+    oauth2: dict[str, Any],
+    smtp_oauth2: dict[str, Any] | None = None,
 ) -> Config:
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
     upgrade(url)
     server = {"username": box.username, "auth": "oauth2", "oauth2": oauth2}
+    relay_login = {**server, "oauth2": smtp_oauth2 or oauth2}
     return config_from_dict(
         {
             "service": {"address": "ictsupport@westshire.gov.uk", "authserv_id": "mx.test"},
@@ -96,8 +101,8 @@ def configure(
                 "port": relay.port,
                 "security": "starttls",
                 "ca_file": relay.ca_file,
-                "max_attempts": 5,
-                **server,
+                "max_attempts": 3,
+                **relay_login,
             },
             "database": {"url": url},
             "rules": {"dir": str(SHIPPED_RULES)},
@@ -383,6 +388,11 @@ def test_a_revoked_grant_is_one_log_line_and_a_status_problem(
     # Nothing was lost: the second email waits in the inbox for the grant's return.
     assert len(account.uids("INBOX")) == 1 and calls(config) == 1
     assert len(relay.messages) == 2
+    tokens.restore(client)
+    report, sent, _ = asyncio.run(running.run_once())
+    assert [o.action for o in report.outcomes] == ["open_call"] and sent.sent == 2
+    assert not [p for p in health.check(running.sessions, NOW).problems(NOW, 60) if "sign-in" in p]
+    assert calls(config) == 2 and len(relay.messages) == 4
 
 
 def test_token_source_renews_before_expiry_without_a_refusal(tokens: TokenServer) -> None:
@@ -406,3 +416,23 @@ def test_token_source_renews_before_expiry_without_a_refusal(tokens: TokenServer
     assert source.token() == first and source.fetches == 1
     now[0] = 30.5
     assert source.token() != first and source.fetches == 2
+
+
+def test_outgoing_mail_waits_out_a_refused_grant_without_using_up_its_tries(
+    tmp_path: Path, account: ImapAccount, relay: OAuthSmtpSink, tokens: TokenServer
+) -> None:
+    tokens.add_microsoft_app(APP, SECRET, account.username)
+    tokens.add_microsoft_app("smtp-app", SECRET, account.username)
+    tokens.revoke("smtp-app")
+    config = configure(
+        tmp_path, account, relay, microsoft(tokens), smtp_oauth2=microsoft(tokens, "smtp-app")
+    )
+    account.deliver(school_mail(1))
+    # Hours of a refused grant, well past max_attempts (3) tries with backoff.
+    for hour in range(6):
+        _, sent, _ = asyncio.run(daemon(config, now=local(2026, 11, 23, 9 + hour, 5)).run_once())
+        assert sent.failed == 0
+    assert calls(config) == 1 and relay.messages == []
+    tokens.restore("smtp-app")
+    _, sent, _ = asyncio.run(daemon(config, now=local(2026, 11, 23, 16, 5)).run_once())
+    assert sent.sent == 2 and len(relay.messages) == 2

@@ -116,6 +116,11 @@ class TokenServer:
         with self.grants.lock:
             self.grants.revoked.add(who)
 
+    def restore(self, who: str) -> None:
+        """Undo ``revoke``, as an administrator's new secret or consent would."""
+        with self.grants.lock:
+            self.grants.revoked.discard(who)
+
     @property
     def issued(self) -> list[str]:
         with self.grants.lock:
