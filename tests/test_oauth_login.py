@@ -28,7 +28,7 @@ from tokenserver import TokenServer
 
 from mailbot.config import config_from_dict
 from mailbot.daemon.service import imap_settings, smtp_settings
-from mailbot.errors import ConfigError, TransientError
+from mailbot.errors import ConfigError, GrantError, TransientError
 from mailbot.mail import imap, smtp
 from mailbot.mail.oauth import OAuthSettings, TokenSource, TokenSources
 
@@ -82,6 +82,32 @@ def test_microsoft_client_credentials_sign_in_to_imap_and_smtp(
     # offers) and SMTP (XOAUTH2, all this relay takes).
     assert tokens.issued[before:] == [account.username]
     assert relay.tally == {"accepted": 1, "refused": 0}
+
+
+def test_microsoft_certificate_credential_signs_in(
+    tmp_path: Path, account: ImapAccount, relay: OAuthSmtpSink, tokens: TokenServer
+) -> None:
+    key, thumbprint = tokens.add_microsoft_certificate_app("cert-app", account.username)
+    key_file = tmp_path / "app-key.pem"
+    key_file.write_text(key)
+    oauth2 = {
+        "provider": "microsoft",
+        "tenant": TENANT,
+        "client_id": "cert-app",
+        "certificate_key_file": str(key_file),
+        "certificate_thumbprint": thumbprint,
+        "authority": tokens.authority(TENANT),
+        "ca_file": tokens.ca_file,
+    }
+    config = configure(tmp_path, account, relay, oauth2)
+    imap.check_login(imap_settings(config))
+    asyncio.run(smtp.SmtpSender(smtp_settings(config)).check_login())
+    assert relay.tally["accepted"] == 1
+    # A key the app registration does not hold is refused as the grant.
+    other, _ = tokens.add_microsoft_certificate_app("cert-app-2", account.username)
+    key_file.write_text(other)
+    with pytest.raises(GrantError, match="invalid_client: AADSTS700027"):
+        imap.check_login(imap_settings(configure(tmp_path, account, relay, oauth2)))
 
 
 def test_google_service_account_signs_in_as_the_delegated_mailbox(

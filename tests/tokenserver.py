@@ -9,7 +9,9 @@ validates locally with the public key and the SMTP sink checks the same way.
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import ssl
 import tempfile
 import threading
@@ -35,6 +37,8 @@ class _Grants:
     """Who may have tokens, and for which mailbox; guarded by ``lock``."""
 
     microsoft: dict[str, tuple[str, str]] = field(default_factory=dict)  # client id: secret, box
+    # client id: (public key, SHA-1 thumbprint in hex, mailbox)
+    certificates: dict[str, tuple[Any, str, str]] = field(default_factory=dict)
     service_accounts: dict[str, Any] = field(default_factory=dict)  # client email: public key
     refresh_tokens: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
@@ -85,6 +89,19 @@ class TokenServer:
         """An app registration with a secret, given full access to ``mailbox``."""
         with self.grants.lock:
             self.grants.microsoft[client_id] = (secret, mailbox)
+
+    def add_microsoft_certificate_app(self, client_id: str, mailbox: str) -> tuple[str, str]:
+        """An app registration with a certificate; returns its private key (PEM) and thumbprint."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        thumbprint = secrets.token_hex(20).upper()
+        with self.grants.lock:
+            self.grants.certificates[client_id] = (key.public_key(), thumbprint, mailbox)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        return pem, thumbprint
 
     def add_service_account(self, client_email: str) -> str:
         """A Google service account with domain-wide delegation; returns its JSON key file."""
@@ -157,15 +174,46 @@ class TokenServer:
         """Answer one token request: (HTTP status, JSON body)."""
         grant = form.get("grant_type", "")
         if path.endswith("/oauth2/v2.0/token") and grant == "client_credentials":
-            return self._client_credentials(form)
+            return self._client_credentials(path, form)
         if path == "/google/token" and grant == JWT_BEARER:
             return self._jwt_bearer(form.get("assertion", ""))
         if path == "/google/token" and grant == "refresh_token":
             return self._refresh(form)
         return 400, {"error": "unsupported_grant_type"}
 
-    def _client_credentials(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def _certificate_holder(self, path: str, form: dict[str, str]) -> str | None:
+        """The mailbox of the app whose certificate signed the client assertion, if one did."""
         client = form.get("client_id", "")
+        with self.grants.lock:
+            known = self.grants.certificates.get(client)
+        if known is None or client in self.grants.revoked:
+            return None
+        public_key, thumbprint, mailbox = known
+        assertion = form.get("client_assertion", "")
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(
+                assertion, public_key, algorithms=["RS256", "PS256"], audience=self.base + path
+            )
+        except jwt.PyJWTError:
+            return None
+        x5t = base64.urlsafe_b64encode(bytes.fromhex(thumbprint)).decode().rstrip("=")
+        # x5t is base64url of the SHA-1 thumbprint; MSAL keeps the padding.
+        signer = str(header.get("x5t", "")).rstrip("=")
+        if signer != x5t or claims.get("iss") != client or claims.get("sub") != client:
+            return None
+        return mailbox
+
+    def _client_credentials(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        client = form.get("client_id", "")
+        if "client_assertion" in form:
+            mailbox = self._certificate_holder(path, form)
+            if mailbox is None:
+                return 401, {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS700027: assertion failed signature validation.",
+                }
+            return 200, self._issue(mailbox)
         with self.grants.lock:
             known, revoked = self.grants.microsoft.get(client), client in self.grants.revoked
         if known is None or known[0] != form.get("client_secret") or revoked:

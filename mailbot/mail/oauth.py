@@ -111,7 +111,8 @@ class _Provider(Protocol):
 
 
 def _refused(provider: str, error: str, detail: str) -> GrantError:
-    return GrantError(f"{provider} refused the OAuth2 grant: {error}: {detail}".strip(": "))
+    reason = f"{error}: {detail}" if detail else error
+    return GrantError(f"{provider} refused the OAuth2 grant: {reason}")
 
 
 class _Session(requests.Session):
