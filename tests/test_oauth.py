@@ -7,6 +7,7 @@ the local token endpoint (tests/tokenserver.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from pathlib import Path
@@ -27,9 +28,10 @@ from oauthsupport import (
 )
 from servers import ImapAccount
 from smtpserver import OAuthSmtpSink
-from support import local
+from support import SHIPPED_RULES, local
 from tokenserver import TokenServer
 
+from mailbot.cli.main import main
 from mailbot.daemon import health
 from mailbot.errors import GrantError
 from mailbot.mail.oauth import TokenSources
@@ -161,3 +163,35 @@ def test_outgoing_mail_waits_out_a_refused_grant_without_using_up_its_tries(
     tokens.restore("smtp-app")
     _, sent, _ = asyncio.run(daemon(config, now=local(2026, 11, 23, 16, 5)).run_once())
     assert sent.sent == 2 and len(relay.messages) == 2
+
+
+def test_the_command_line_says_a_revoked_grant_in_one_line_and_status_shows_it(
+    tmp_path: Path,
+    account: ImapAccount,
+    relay: OAuthSmtpSink,
+    tokens: TokenServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tokens.add_microsoft_app("cli-app", SECRET, account.username)
+    tokens.revoke("cli-app")
+    oauth2 = "\n".join(f"{k} = {json.dumps(v)}" for k, v in microsoft(tokens, "cli-app").items())
+    login = f'username = "{account.username}"\nauth = "oauth2"'
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[service]\naddress = "ictsupport@westshire.gov.uk"\nauthserv_id = "mx.test"\n'
+        f'[imap]\nhost = "{account.host}"\nport = {account.port}\nsecurity = "none"\n{login}\n'
+        f"[imap.oauth2]\n{oauth2}\n"
+        f'[smtp]\nhost = "{relay.host}"\nport = {relay.port}\nsecurity = "starttls"\n'
+        f'ca_file = "{relay.ca_file}"\n{login}\n[smtp.oauth2]\n{oauth2}\n'
+        f'[database]\nurl = "sqlite:///{tmp_path / "mailbot.db"}"\n'
+        f'[rules]\ndir = "{SHIPPED_RULES}"\n'
+    )
+    account.deliver(school_mail(1))
+    assert main(["--config", str(path), "run", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("mailbot: microsoft refused the OAuth2 grant")
+    assert main(["--config", str(path), "status"]) == 2
+    out = capsys.readouterr().out
+    assert "! mail sign-in refused: " in out and "invalid_client" in out
+    assert len(account.uids("INBOX")) == 1
