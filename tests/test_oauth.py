@@ -9,8 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import oauthsupport
 import pytest
@@ -165,6 +170,62 @@ def test_outgoing_mail_waits_out_a_refused_grant_without_using_up_its_tries(
     assert sent.sent == 2 and len(relay.messages) == 2
 
 
+def write_config(
+    tmp_path: Path, account: ImapAccount, relay: OAuthSmtpSink, oauth: dict[str, Any]
+) -> Path:
+    """config.toml signing in to both servers with ``oauth``, for the command line."""
+    oauth2 = "\n".join(f"{k} = {json.dumps(v)}" for k, v in oauth.items())
+    login = f'username = "{account.username}"\nauth = "oauth2"'
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[service]\naddress = "ictsupport@westshire.gov.uk"\nauthserv_id = "mx.test"\n'
+        f'[imap]\nhost = "{account.host}"\nport = {account.port}\nsecurity = "none"\n{login}\n'
+        f"poll_seconds = 1\n[imap.oauth2]\n{oauth2}\n"
+        f'[smtp]\nhost = "{relay.host}"\nport = {relay.port}\nsecurity = "starttls"\n'
+        f'ca_file = "{relay.ca_file}"\n{login}\n[smtp.oauth2]\n{oauth2}\n'
+        f'[database]\nurl = "sqlite:///{tmp_path / "mailbot.db"}"\n'
+        f'[rules]\ndir = "{SHIPPED_RULES}"\n'
+    )
+    return path
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_running_daemon_answers_each_email_once_across_token_lifetimes(
+    tmp_path: Path, account: ImapAccount, relay: OAuthSmtpSink, tokens: TokenServer
+) -> None:
+    tokens.add_microsoft_app("loop-app", SECRET, account.username)
+    tokens.lifetime = 3
+    path = write_config(tmp_path, account, relay, microsoft(tokens, "loop-app"))
+    log = tmp_path / "daemon.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailbot", "--config", str(path), "run"],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert wait_for(lambda: "mailbot running" in log.read_text()), log.read_text()
+        for n in (1, 2, 3):
+            account.deliver(school_mail(n))
+            assert wait_for(lambda n=n: len(relay.to_schools()) == n), log.read_text()
+            time.sleep(3.5)  # the token in use expires before the next email
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    assert confirmations(relay) == [
+        f"[ICT-00000{n}] Printer {n} jammed in the ICT suite" for n in (1, 2, 3)
+    ]
+    assert len(relay.messages) == 6 and account.uids("INBOX") == []
+    assert "Traceback" not in log.read_text()
+
+
 def test_the_command_line_says_a_revoked_grant_in_one_line_and_status_shows_it(
     tmp_path: Path,
     account: ImapAccount,
@@ -174,18 +235,7 @@ def test_the_command_line_says_a_revoked_grant_in_one_line_and_status_shows_it(
 ) -> None:
     tokens.add_microsoft_app("cli-app", SECRET, account.username)
     tokens.revoke("cli-app")
-    oauth2 = "\n".join(f"{k} = {json.dumps(v)}" for k, v in microsoft(tokens, "cli-app").items())
-    login = f'username = "{account.username}"\nauth = "oauth2"'
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f'[service]\naddress = "ictsupport@westshire.gov.uk"\nauthserv_id = "mx.test"\n'
-        f'[imap]\nhost = "{account.host}"\nport = {account.port}\nsecurity = "none"\n{login}\n'
-        f"[imap.oauth2]\n{oauth2}\n"
-        f'[smtp]\nhost = "{relay.host}"\nport = {relay.port}\nsecurity = "starttls"\n'
-        f'ca_file = "{relay.ca_file}"\n{login}\n[smtp.oauth2]\n{oauth2}\n'
-        f'[database]\nurl = "sqlite:///{tmp_path / "mailbot.db"}"\n'
-        f'[rules]\ndir = "{SHIPPED_RULES}"\n'
-    )
+    path = write_config(tmp_path, account, relay, microsoft(tokens, "cli-app"))
     account.deliver(school_mail(1))
     assert main(["--config", str(path), "run", "--once"]) == 2
     err = capsys.readouterr().err
