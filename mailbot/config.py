@@ -12,11 +12,114 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from mailbot.errors import ConfigError
 
 Security = Literal["ssl", "starttls", "none"]
+Auth = Literal["password", "oauth2"]
 
 
 class _Strict(BaseModel):
     # Unknown keys are almost always typos, so they are errors, not silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _read_secret(name: str, value: str | None, file: Path | None, env: str | None) -> str:
+    """One secret from whichever of its value, file or environment variable is given."""
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_file {file}: {exc.strerror}") from exc
+    if env is not None:
+        found = os.environ.get(env)
+        if found is None:
+            raise ConfigError(f"{name}_env: environment variable {env} is unset")
+        return found
+    return value or ""
+
+
+def _one_of(section: _Strict, *keys: str) -> list[str]:
+    """The keys of ``keys`` that are set; more than one is an error."""
+    given = [k for k in keys if getattr(section, k)]
+    if len(given) > 1:
+        raise ValueError(f"give only one of {', '.join(given)}")
+    return given
+
+
+class OAuth2Config(_Strict):
+    """How mailbot gets the access token it signs in with when ``auth = "oauth2"``."""
+
+    # microsoft: app-only client credentials (MSAL); google: a service account
+    # with domain-wide delegation, or a stored refresh token (google-auth);
+    # command: an external program that prints a token.
+    provider: Literal["microsoft", "google", "command"]
+    # Which SASL mechanism to use; "auto" takes OAUTHBEARER where the server
+    # offers it and XOAUTH2 otherwise.
+    mechanism: Literal["auto", "xoauth2", "oauthbearer"] = "auto"
+    # The scope asked for; empty means the provider's mail scope.
+    scope: str = ""
+    tenant: str = ""
+    client_id: str = ""
+    client_secret: str | None = None
+    client_secret_file: Path | None = None
+    client_secret_env: str | None = None
+    # Microsoft: a certificate credential instead of a secret: the private key
+    # (PEM) and the certificate's SHA-1 thumbprint as shown in Entra ID.
+    certificate_key_file: Path | None = None
+    certificate_thumbprint: str = ""
+    # Microsoft: the authority, for a national cloud or a test endpoint;
+    # empty means https://login.microsoftonline.com/<tenant>.
+    authority: str = ""
+    # Google: the service account's JSON key file...
+    service_account_file: Path | None = None
+    # ...or a refresh token issued to client_id (with client_secret).
+    refresh_token: str | None = None
+    refresh_token_file: Path | None = None
+    refresh_token_env: str | None = None
+    # Google: the token endpoint; empty means the service account's own or Google's.
+    token_uri: str = ""
+    # command: the program and its arguments; it prints a token, or a JSON
+    # object with access_token and expires_in.
+    command: tuple[str, ...] = ()
+    # How long a plain token printed by the command is used for.
+    command_token_seconds: float = Field(default=300.0, gt=0)
+    # A CA to trust for the token endpoint besides the system's.
+    ca_file: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> OAuth2Config:
+        secrets = _one_of(self, "client_secret", "client_secret_file", "client_secret_env")
+        refresh = _one_of(self, "refresh_token", "refresh_token_file", "refresh_token_env")
+        if self.provider == "microsoft":
+            if not (self.tenant or self.authority) or not self.client_id:
+                raise ValueError("provider microsoft needs tenant and client_id")
+            certificate = self.certificate_key_file is not None
+            if certificate != bool(self.certificate_thumbprint):
+                raise ValueError("certificate_key_file and certificate_thumbprint go together")
+            if bool(secrets) == certificate:
+                raise ValueError("provider microsoft needs a client secret or a certificate")
+        elif self.provider == "google":
+            if (self.service_account_file is None) == (not refresh):
+                raise ValueError("provider google needs service_account_file or a refresh token")
+            if refresh and not (self.client_id and secrets):
+                raise ValueError("a google refresh token needs client_id and the client secret")
+        elif not self.command:
+            raise ValueError("provider command needs command = [program, args...]")
+        return self
+
+    def client_secret_value(self) -> str:
+        """The client secret, from the configuration, its file or its environment variable."""
+        return _read_secret(
+            "client_secret", self.client_secret, self.client_secret_file, self.client_secret_env
+        )
+
+    def refresh_token_value(self) -> str:
+        """The stored refresh token, from wherever the configuration names."""
+        return _read_secret(
+            "refresh_token", self.refresh_token, self.refresh_token_file, self.refresh_token_env
+        )
+
+    def file_text(self, key: str) -> str:
+        """The text of the file named by ``key`` (a key file or service account)."""
+        path = getattr(self, key)
+        return _read_secret(key.removesuffix("_file"), None, path, None) if path else ""
 
 
 class ServerConfig(_Strict):
@@ -31,29 +134,24 @@ class ServerConfig(_Strict):
     security: Security = "ssl"
     ca_file: str | None = None
     timeout: float = Field(default=30.0, gt=0)
+    # "password", or "oauth2" with an [imap.oauth2] / [smtp.oauth2] table.
+    auth: Auth = "password"
+    oauth2: OAuth2Config | None = None
 
     @model_validator(mode="after")
     def _one_password_source(self) -> ServerConfig:
-        given = [k for k in ("password", "password_file", "password_env") if getattr(self, k)]
-        if len(given) > 1:
-            raise ValueError(f"give only one of {', '.join(given)}")
+        given = _one_of(self, "password", "password_file", "password_env")
+        if self.auth == "oauth2" and self.oauth2 is None:
+            raise ValueError('auth = "oauth2" needs an oauth2 table')
+        if self.auth == "oauth2" and given:
+            raise ValueError(f'auth = "oauth2" signs in with a token: remove {given[0]}')
+        if self.auth == "password" and self.oauth2 is not None:
+            raise ValueError('an oauth2 table is used only with auth = "oauth2"')
         return self
 
     def secret(self) -> str:
         """Return the password from whichever source the configuration names."""
-        if self.password_file is not None:
-            try:
-                return self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(f"password_file {self.password_file}: {exc.strerror}") from exc
-        if self.password_env is not None:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ConfigError(
-                    f"password_env: environment variable {self.password_env} is unset"
-                )
-            return value
-        return self.password or ""
+        return _read_secret("password", self.password, self.password_file, self.password_env)
 
 
 class ImapConfig(ServerConfig):

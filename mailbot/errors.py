@@ -21,6 +21,15 @@ class TransientError(MailbotError):
     """A server (IMAP, SMTP, database) is unreachable for now; retry later."""
 
 
+class GrantError(TransientError):
+    """The identity provider refused to issue a mail sign-in token (grant revoked, expired, wrong).
+
+    It is transient for the daemon, which retries, because an administrator
+    usually puts it right at the provider; but it is logged once and shown
+    by ``mailbot status`` rather than retried in silence.
+    """
+
+
 class PermanentSendError(MailbotError):
     """The SMTP server refused a message for good; retrying will not help."""
 

@@ -90,6 +90,7 @@ mailbox_idle_check_interval = 1 secs
 auth_failure_delay = 0
 {capability}
 {extra}
+{oauth2}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {base}/passwd
@@ -215,6 +216,28 @@ def _write_users(passwd: Path, first: int, last: int) -> None:
             file.write(f"support{number}@test.example:{{PLAIN}}{PASSWORD}::::\n")
 
 
+def _oauth2_passdb(base: Path, public_key: bytes) -> str:
+    """Dovecot 2.3's oauth2 passdb with local JWT validation, before the passwd-file one.
+
+    Dovecot looks a key up in the dict as <azp>/<alg>/<kid> ("default" for
+    a token without azp); the fs dict maps that to a file under the prefix.
+    """
+    keys = base / "oauth2-keys" / "default" / "ES256"
+    keys.mkdir(parents=True)
+    (keys / "mailbot-test").write_bytes(public_key)
+    ext = base / "oauth2.conf.ext"
+    ext.write_text(
+        "introspection_mode = local\n"
+        f"local_validation_key_dict = fs:posix:prefix={base}/oauth2-keys/\n"
+        "username_attribute = email\n"
+    )
+    subprocess.run(["chmod", "-R", "a+rX", str(base / "oauth2-keys"), str(ext)], check=True)
+    return (
+        "auth_mechanisms = plain login xoauth2 oauthbearer\n"
+        f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {ext}\n}}\n"
+    )
+
+
 class DovecotServer:
     """A private Dovecot with a plaintext port (STARTTLS offered) and an implicit-TLS port."""
 
@@ -236,11 +259,15 @@ class DovecotServer:
         self._users = _USER_BATCH
 
     @classmethod
-    def start(cls, *, capability: str = "", extra: str = "") -> DovecotServer:
+    def start(
+        cls, *, capability: str = "", extra: str = "", oauth2_key: bytes = b""
+    ) -> DovecotServer:
         """Start Dovecot in a new temporary directory.
 
         ``capability`` overrides what the server offers; ``extra`` is more
-        configuration, appended as it stands.
+        configuration, appended as it stands. With ``oauth2_key`` (a PEM
+        public key) the server also takes XOAUTH2 and OAUTHBEARER, validating
+        the tokens as ES256 JWTs locally with that key (see tokenserver.py).
         """
         binary = require_binary("dovecot", "dovecot-imapd")
         base = Path(tempfile.mkdtemp(prefix="mailbot-dovecot-"))
@@ -249,6 +276,7 @@ class DovecotServer:
         certificate = make_certificate(base)
         _write_users(base / "passwd", 1, _USER_BATCH)
         port, tls_port = free_port(), free_port()
+        oauth2 = _oauth2_passdb(base, oauth2_key) if oauth2_key else ""
         conf = base / "dovecot.conf"
         conf.write_text(
             _DOVECOT_CONF.format(
@@ -260,6 +288,7 @@ class DovecotServer:
                 key=certificate.key_file,
                 capability=f"imap_capability = {capability}" if capability else "",
                 extra=extra,
+                oauth2=oauth2,
             )
         )
         # Mail processes run as user mail and the login processes as dovenull;

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import email
+import json
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 from certs import Certificate, make_certificate
 from servers import HOST, free_port
 
@@ -149,3 +153,76 @@ def _server_context(certificate: Certificate) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificate.cert_file, certificate.key_file)
     return context
+
+
+# --- a relay that takes only XOAUTH2 ------------------------------------------------
+
+TokenCheck = Callable[[str, str], bool]
+
+
+class _XOAuth2Smtp(SMTP):
+    """aiosmtpd with one SASL mechanism, XOAUTH2, checking each token with ``check``."""
+
+    def __init__(self, handler: object, *, check: TokenCheck, tally: dict[str, int], **kw: object):
+        super().__init__(handler, **kw)  # type: ignore[arg-type]
+        self._check, self._tally = check, tally
+
+    async def auth_XOAUTH2(self, _: SMTP, args: list[str]) -> AuthResult:
+        if len(args) > 1:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(success=False, handled=False)
+        else:
+            answer = await self.challenge_auth("")
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=False)
+            blob = answer
+        fields = dict(
+            part.split("=", 1)
+            for part in blob.decode(errors="replace").split("\x01")
+            if "=" in part
+        )
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        if self._check(token, user):
+            self._tally["accepted"] += 1
+            return AuthResult(success=True, handled=False, auth_data=user)
+        self._tally["refused"] += 1
+        # As Gmail and Exchange do: the error as a challenge, then 535 after the empty reply.
+        error = json.dumps({"status": "401", "schemes": "bearer"}).encode()
+        await self.challenge_auth(error)
+        return AuthResult(success=False, handled=False)
+
+
+class OAuthSmtpSink(SmtpSink):
+    """An SMTP sink with STARTTLS that accepts mail only after AUTH XOAUTH2 with a valid token.
+
+    ``check(token, user)`` says whether a token is good for that user.
+    """
+
+    def __init__(self, check: TokenCheck) -> None:
+        self._check = check
+        self.tally = {"accepted": 0, "refused": 0}
+        super().__init__(starttls=True)
+
+    def start(self) -> None:
+        if self._controller is not None:
+            return
+        check, tally = self._check, self.tally
+
+        class _Controller(Controller):
+            def factory(self) -> SMTP:
+                return _XOAuth2Smtp(
+                    self.handler,
+                    check=check,
+                    tally=tally,
+                    auth_required=True,
+                    auth_exclude_mechanism=["LOGIN", "PLAIN"],
+                    **self.SMTP_kwargs,
+                )
+
+        controller = _Controller(
+            self._handler, hostname=self.host, port=self.port, tls_context=self._tls
+        )
+        controller.start()
+        self._controller = controller

@@ -30,10 +30,14 @@ class Health:
     bounced: tuple[verp.BouncedContactView, ...] = ()
     # Emails from staff addresses held because they could not be verified.
     unverified_day: int = 0
+    # Why the OAuth2 grant mailbot signs in to the mail servers with is refused.
+    sign_in_problem: str = ""
 
     def problems(self, now: datetime, poll_seconds: float) -> list[str]:
         """Plain-language reasons the service is not healthy (empty when it is)."""
         found = []
+        if self.sign_in_problem:
+            found.append(f"mail sign-in refused: {self.sign_in_problem}")
         if self.last_poll is None:
             found.append("the mailbox has never been polled successfully")
         elif now - self.last_poll > timedelta(seconds=max(300, 5 * poll_seconds)):
@@ -53,6 +57,7 @@ def check(sessions: Sessions, now: datetime) -> Health:
             return session.get(ServiceState, key)
 
         poll, error = state("last_poll"), state("last_error")
+        sign_in = state("sign_in_problem")
         pending, failed, oldest = store.outbox_backlog(session)
         open_calls, near, past = store.call_counts(session, now)
         unverified = unverified_since(session, now - timedelta(days=1))
@@ -72,4 +77,5 @@ def check(sessions: Sessions, now: datetime) -> Health:
         bounced_total=bounced_total,
         bounced=bounced,
         unverified_day=unverified,
+        sign_in_problem=sign_in.value if sign_in else "",
     )

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mailbot.errors import PermanentSendError, TransientError
+from mailbot.errors import GrantError, PermanentSendError, TransientError
 from mailbot.mail.smtp import SmtpSender
 from mailbot.storage.db import Sessions
 from mailbot.storage.outbox import claim, due_ids, mark
@@ -55,6 +55,18 @@ async def send_due(
                 log.error(
                     "outbox %s to %s failed for good: %s", row.message_id, row.recipients, exc
                 )
+            except GrantError as exc:
+                # The sign-in grant is refused (logged once, shown by status):
+                # not this email's fault, so it waits without using up a try.
+                mark(
+                    session,
+                    row,
+                    attempts=row.attempts,
+                    last_error=str(exc),
+                    next_attempt_at=now + backoff(row.attempts + 1),
+                )
+                report = replace(report, retrying=report.retrying + 1)
+                break
             except TransientError as exc:
                 attempts = row.attempts + 1
                 if attempts >= max_attempts:

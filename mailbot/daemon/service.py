@@ -18,10 +18,11 @@ from mailbot.daemon.jobs import TickReport, run_due
 from mailbot.daemon.metronome import Metronome
 from mailbot.daemon.sandbox import Budget, Sandbox
 from mailbot.daemon.sender import SendReport, send_due
-from mailbot.errors import RulesError, TransientError
+from mailbot.errors import GrantError, RulesError, TransientError
 from mailbot.incidents import broadcast, statuspage
 from mailbot.incidents.broadcast import BroadcastReport
 from mailbot.mail.imap import ImapSettings, Mailbox
+from mailbot.mail.oauth import TokenSources, oauth_settings
 from mailbot.mail.smtp import SmtpSender, SmtpSettings
 from mailbot.rules.loader import Rules, load_rules
 from mailbot.storage import heartbeats
@@ -46,6 +47,7 @@ def imap_settings(config: Config) -> ImapSettings:
         failed_folder=c.failed_folder,
         ca_file=c.ca_file,
         timeout=c.timeout,
+        oauth=oauth_settings(c),
     )
 
 
@@ -60,6 +62,7 @@ def smtp_settings(config: Config, fallback: bool = False) -> SmtpSettings:
         security=c.security,
         ca_file=c.ca_file,
         timeout=c.timeout,
+        oauth=oauth_settings(c),
     )
 
 
@@ -77,7 +80,8 @@ class Outage:
     def failed(self, exc: Exception) -> float:
         """Note a failure; return how long to wait before the next try."""
         self.failures += 1
-        if self.failures == 1:
+        # A refused grant was logged once already, where the token was asked for.
+        if self.failures == 1 and not isinstance(exc, GrantError):
             log.warning("%s unavailable, will keep retrying: %s", self.what, exc)
         return float(min(300, 2 ** min(self.failures, 9)))
 
@@ -103,6 +107,27 @@ class Daemon:
     # The same as ``stopping`` for code running in worker threads: an intake
     # pass waiting on the intake worker looks at it several times a second.
     halt: threading.Event = field(default_factory=threading.Event)
+    # OAuth2 tokens, one source per account, shared by IMAP and SMTP.
+    tokens: TokenSources = field(default_factory=TokenSources)
+    sign_in_noted: str | None = None
+
+    def mailbox(self) -> Mailbox:
+        """A mailbox connection that signs in with the shared token, if any."""
+        settings = imap_settings(self.config)
+        return Mailbox(settings, self.tokens.get(settings.oauth))
+
+    def sender(self, fallback: bool = False) -> SmtpSender:
+        """An SMTP sender that signs in with the shared token, if any."""
+        settings = smtp_settings(self.config, fallback=fallback)
+        return SmtpSender(settings, self.tokens.get(settings.oauth))
+
+    def note_sign_in(self) -> None:
+        """Record for `mailbot status` whether a mail sign-in grant is refused (empty when not)."""
+        problems = "; ".join(self.tokens.problems())
+        # Written when it changes only, so a healthy daemon adds no writes.
+        if self.tokens.active() and problems != self.sign_in_noted:
+            heartbeats.record(self.sessions, "sign_in_problem", problems, self.clock())
+            self.sign_in_noted = problems
 
     def stop(self) -> None:
         """Ask every loop to finish (SIGTERM, SIGINT)."""
@@ -202,17 +227,20 @@ class Daemon:
 
     async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
         """Process the mailbox once, run what is due, send the outbox; say what happened."""
-        mailbox = Mailbox(imap_settings(self.config))
+        mailbox = self.mailbox()
         with Sandbox(Budget.of(self.config)) as sandbox:
             sandbox.launch()
-            await asyncio.to_thread(mailbox.connect)
+            try:
+                await asyncio.to_thread(mailbox.connect)
+            finally:
+                self.note_sign_in()
             try:
                 report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
             finally:
                 await asyncio.to_thread(mailbox.close)
         tick = await asyncio.to_thread(self.due_work)
-        sender = SmtpSender(smtp_settings(self.config))
-        spare = SmtpSender(smtp_settings(self.config, fallback=True))
+        sender = self.sender()
+        spare = self.sender(fallback=True)
         sent = SendReport()
         try:
             # Broadcasts are queued a batch at a time, each batch sent before
@@ -227,6 +255,7 @@ class Daemon:
         finally:
             await sender.close()
             await spare.close()
+            self.note_sign_in()
         return report, sent, tick
 
     async def _intake_loop(self) -> None:
@@ -238,11 +267,13 @@ class Daemon:
 
     async def _intake_rounds(self, sandbox: Sandbox) -> None:
         outage = Outage("IMAP server")
-        settings = imap_settings(self.config)
         while not self.stopping.is_set():
-            mailbox = Mailbox(settings)
+            mailbox = self.mailbox()
             try:
-                await asyncio.to_thread(mailbox.connect)
+                try:
+                    await asyncio.to_thread(mailbox.connect)
+                finally:
+                    self.note_sign_in()
                 while not self.stopping.is_set():
                     report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
                     outage.recovered()
@@ -265,7 +296,7 @@ class Daemon:
 
     async def _outbox_loop(self, fallback: bool = False) -> None:
         outage = Outage("fallback SMTP server" if fallback else "SMTP server")
-        sender = SmtpSender(smtp_settings(self.config, fallback=fallback))
+        sender = self.sender(fallback=fallback)
         try:
             while not self.stopping.is_set():
                 queued = 0
@@ -279,6 +310,7 @@ class Daemon:
                     if queued and self.config.fallback_smtp:
                         self.wake_fallback.set()
                 report = await self.send_outbox(sender, fallback=fallback)
+                self.note_sign_in()
                 if report.retrying:
                     outage.failed(TransientError("send failed; backing off"))
                 elif report.sent:

@@ -15,6 +15,7 @@ import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from mailbot.errors import TransientError
+from mailbot.mail.oauth import OAuthSettings, TokenSource
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class ImapSettings:
     failed_folder: str = "Failed"
     ca_file: str | None = None  # a CA to trust besides the system's (a private CA, tests)
     timeout: float = 30.0
+    oauth: OAuthSettings | None = None  # sign in with a token instead of the password
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,11 @@ class Mailbox:
     on the server, and the daemon should then resume by itself.
     """
 
-    def __init__(self, settings: ImapSettings) -> None:
+    def __init__(self, settings: ImapSettings, tokens: TokenSource | None = None) -> None:
         self.settings = settings
+        if tokens is None and settings.oauth is not None:
+            tokens = TokenSource(settings.oauth)
+        self._tokens = tokens
         self._client: imapclient.IMAPClient | None = None
         self._capabilities: frozenset[bytes] = frozenset()
         self._uidvalidity = 0
@@ -132,19 +137,48 @@ class Mailbox:
         try:
             if s.security == "starttls":
                 client.starttls(_tls_context(s.ca_file))
-            client.login(s.username, s.password)
+            self._login(client)
             for folder in (s.processed_folder, s.failed_folder):
                 _ensure_folder(client, folder)
             selected = client.select_folder(s.folder)
             capabilities = frozenset(client.capabilities())
         except LoginError as exc:
             _drop(client)
-            raise TransientError(f"IMAP server {s.host} refused login as {s.username}") from exc
+            how = "the OAuth2 token" if s.oauth else "login"
+            raise TransientError(f"IMAP server {s.host} refused {how} for {s.username}") from exc
+        except TransientError:
+            # No token to be had (a refused grant, the token endpoint away).
+            _drop(client)
+            raise
         except _NETWORK_ERRORS as exc:
             _drop(client)
             raise TransientError(f"IMAP session with {s.host}:{s.port} failed: {exc}") from exc
         self._client, self._capabilities = client, capabilities
         self._note_uidvalidity(int(selected.get(b"UIDVALIDITY", 0)))
+
+    def _login(self, client: imapclient.IMAPClient) -> None:
+        """Sign in with the password, or with a token (renewed once if the server refuses it)."""
+        s, tokens = self.settings, self._tokens
+        if s.oauth is None or tokens is None:
+            client.login(s.username, s.password)
+            return
+        mechanism = s.oauth.mechanism
+        if mechanism == "auto":
+            offered = b"AUTH=OAUTHBEARER" in client.capabilities()
+            mechanism = "oauthbearer" if offered else "xoauth2"
+        for attempt in range(2):
+            token = tokens.token()
+            try:
+                if mechanism == "oauthbearer":
+                    client.oauthbearer_login(s.username, token)
+                else:
+                    client.oauth2_login(s.username, token)
+                return
+            except LoginError:
+                # A token revoked or expired early: one fresh token, then give up.
+                tokens.refused()
+                if attempt:
+                    raise
 
     def _note_uidvalidity(self, validity: int) -> None:
         if self._uidvalidity and validity != self._uidvalidity:
@@ -317,3 +351,10 @@ class Mailbox:
     def append(self, folder: str, raw: bytes) -> None:
         """Add a message to ``folder``."""
         self._call("APPEND", self._connected().append, folder, raw)
+
+
+def check_login(settings: ImapSettings, tokens: TokenSource | None = None) -> None:
+    """Connect, sign in, make the folders and log out; TransientError says what failed."""
+    mailbox = Mailbox(settings, tokens)
+    mailbox.connect()
+    mailbox.close()

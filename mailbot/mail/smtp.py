@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import aiosmtplib
 
 from mailbot.errors import PermanentSendError, TransientError
+from mailbot.mail.oauth import OAuthSettings, TokenSource, sasl_base64
 
 
 @dataclass(frozen=True)
@@ -22,13 +24,17 @@ class SmtpSettings:
     security: str = "ssl"
     ca_file: str | None = None
     timeout: float = 30.0
+    oauth: OAuthSettings | None = None  # sign in with a token instead of the password
 
 
 class SmtpSender:
     """One reusable SMTP connection; reconnects when the server has dropped it."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings, tokens: TokenSource | None = None) -> None:
         self.settings = settings
+        if tokens is None and settings.oauth is not None:
+            tokens = TokenSource(settings.oauth)
+        self._tokens = tokens
         self._client: aiosmtplib.SMTP | None = None
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -37,9 +43,9 @@ class SmtpSender:
             context.load_verify_locations(self.settings.ca_file)
         return context
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    def _client_for(self) -> aiosmtplib.SMTP:
         s = self.settings
-        client = aiosmtplib.SMTP(
+        return aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
             timeout=s.timeout,
@@ -47,14 +53,44 @@ class SmtpSender:
             start_tls=s.security == "starttls",
             tls_context=self._tls_context() if s.security != "none" else None,
         )
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        if s.oauth is not None and self._tokens is not None:
+            # One fresh token after a refusal, on a new connection (some
+            # servers hang up after a failed AUTH), then give up for now.
+            try:
+                return await self._connect_once(self._tokens)
+            except _TokenRefused:
+                self._tokens.refused()
+            try:
+                return await self._connect_once(self._tokens)
+            except _TokenRefused as exc:
+                self._tokens.refused()
+                raise TransientError(
+                    f"SMTP server {s.host} refused the OAuth2 token for {s.username}: {exc}"
+                ) from exc
+        return await self._connect_once(None)
+
+    async def _connect_once(self, tokens: TokenSource | None) -> aiosmtplib.SMTP:
+        s = self.settings
+        client = self._client_for()
         try:
             await client.connect()
-            if s.username:
+            if tokens is not None:
+                token = await asyncio.to_thread(tokens.token)
+                await _token_login(client, s.username, token, s.oauth)
+            elif s.username:
                 await client.login(s.username, s.password)
         except aiosmtplib.SMTPAuthenticationError as exc:
+            client.close()
             raise TransientError(f"SMTP login refused: {exc.message}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
             raise TransientError(f"cannot connect to SMTP {s.host}:{s.port}: {exc}") from exc
+        except TransientError:
+            client.close()
+            raise
         return client
 
     async def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
@@ -80,6 +116,12 @@ class SmtpSender:
         # not retried, because retrying would send the rest a second copy.
         del errors
 
+    async def check_login(self) -> None:
+        """Connect and sign in, then hang up: for ``mailbot check``; TransientError says why."""
+        await self.close()
+        self._client = await self._connect()
+        await self.close()
+
     async def close(self) -> None:
         """Close the connection if open."""
         client, self._client = self._client, None
@@ -88,3 +130,27 @@ class SmtpSender:
                 await client.quit()
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
+
+
+class _TokenRefused(TransientError):
+    """The server answered AUTH with a refusal of the token."""
+
+
+async def _token_login(
+    client: aiosmtplib.SMTP, user: str, token: str, oauth: OAuthSettings | None
+) -> None:
+    """AUTH XOAUTH2 or OAUTHBEARER with the token as the initial response."""
+    await client.ehlo()
+    offered = {m.lower() for m in client.server_auth_methods}
+    mechanism = oauth.mechanism if oauth else "auto"
+    if mechanism == "auto":
+        mechanism = "oauthbearer" if "oauthbearer" in offered else "xoauth2"
+    response = await client.execute_command(
+        b"AUTH", mechanism.upper().encode(), sasl_base64(mechanism, user, token)
+    )
+    if response.code == 334:
+        # The server's error details come as a challenge (RFC 7628 3.2.3);
+        # an empty line ends the exchange and brings the final refusal.
+        response = await client.execute_command(b"")
+    if response.code != 235:
+        raise _TokenRefused(f"{response.code} {response.message}")

@@ -145,6 +145,6 @@ def mark(session: Session, row: Due, **values: object) -> None:
     """Record a try at sending ``row`` (sent, failed, or when to try again)."""
     # A plain UPDATE: at a thousand emails a second the ORM's unit of work
     # would cost more than the SMTP exchange itself.
-    session.execute(
-        update(Outbox).where(Outbox.id == row.id).values(attempts=row.attempts + 1, **values)
-    )
+    # A caller may say how many tries to count (a refused sign-in grant counts none).
+    values = {"attempts": row.attempts + 1, **values}
+    session.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
