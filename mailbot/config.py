@@ -228,8 +228,10 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
     rules_dir = config.rules.dir if config.rules.dir.is_absolute() else base / config.rules.dir
     url = config.database.url
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-        url = prefix + str((base / url[len(prefix) :]).resolve())
+    rest = url[len(prefix) :]
+    # A SQLite URI ("file:...?mode=ro&uri=true") names its file itself.
+    if url.startswith(prefix) and rest and not rest.startswith(("/", "file:")):
+        url = prefix + str((base / rest).resolve())
     page = config.status_page
     if page.dir is not None and not page.dir.is_absolute():
         page = page.model_copy(update={"dir": base / page.dir})

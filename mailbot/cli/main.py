@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
 from mailbot.cli import changes, incidents, senders, sla
+from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
@@ -284,6 +285,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if not problems else 2
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(f"checking {Path(args.config).resolve()}")
+    return checkcmd.run(args, config, _clock(args), print)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from mailbot.demo.run import run_demo
 
@@ -339,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
     senders.add_parser(sub).set_defaults(func=cmd_senders)
     sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
+    checkcmd.add_parser(sub).set_defaults(func=cmd_check)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")
     demo.set_defaults(func=cmd_demo)

@@ -57,6 +57,14 @@ class SmtpSender:
             raise TransientError(f"cannot connect to SMTP {s.host}:{s.port}: {exc}") from exc
         return client
 
+    async def verify(self) -> None:
+        """Connect and log in exactly as for sending, then leave without sending anything."""
+        client = await self._connect()
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+
     async def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
         """Send one message; raise TransientError or PermanentSendError on failure."""
         if self._client is None or not self._client.is_connected:
