@@ -20,14 +20,17 @@ from mailbot.cli import calls as callcmd
 from mailbot.cli import changes, incidents, senders, sla
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
+from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal, version
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
 from mailbot.daemon import health
+from mailbot.daemon.notify import Notifier
 from mailbot.daemon.service import Clock, Daemon
 from mailbot.errors import ConfigError, MailbotError, RulesError
 from mailbot.rules.loader import load_rules
 from mailbot.storage import parked
-from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.db import describe, make_engine, make_sessions, upgrade
+from mailbot.storage.probe import probe
 
 
 def parse_now(value: str, zone: str = "Europe/London") -> datetime:
@@ -47,7 +50,10 @@ def make_clock(fixed: datetime | None) -> Clock:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(Path(args.config))
+    config = load_config(Path(args.config))
+    if not getattr(args, "log_level", None) and not getattr(args, "verbose", False):
+        logging.getLogger().setLevel(config.logging.level)
+    return config
 
 
 def _clock(args: argparse.Namespace, zone: str = "Europe/London") -> Clock:
@@ -93,6 +99,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
+    # A password that cannot be read would otherwise fail every few seconds
+    # for ever; say so once and stop before anything else runs.
+    missing = missing_secret(config)
+    if missing:
+        print(missing, file=sys.stderr)
+        return EX_CONFIG
     _warn_about_trust(config)
     rules = load_rules(config.rules.dir)
     zone = rules.sla.calendar.zone
@@ -100,7 +112,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     upgrade(config.database.url)
 
     async def main() -> int:
-        daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_clock(args, zone))
+        daemon = Daemon(
+            config=config,
+            rules=rules,
+            sessions=sessions,
+            clock=_clock(args, zone),
+            notifier=Notifier(os.environ),
+        )
         if args.once:
             report, sent, tick = await daemon.run_once()
             for o in report.outcomes:
@@ -234,7 +252,15 @@ def cmd_senders(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
-    sessions = make_sessions(make_engine(config.database.url))
+    engine = make_engine(config.database.url)
+    found = probe(engine, config.database.url, write=False)
+    if found.connect_error or not found.initialised:
+        print("mailbot status: ATTENTION NEEDED")
+        where = describe(config.database.url)
+        reason = found.connect_error or "database not initialised: run mailbot db upgrade"
+        print(f"  ! {where}: {reason}")
+        return 2
+    sessions = make_sessions(engine)
     h = health.check(sessions, now)
     blocked = senders.blocked(sessions)
     problems = h.problems(now, config.imap.poll_seconds)
@@ -308,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--now", help="treat this ISO 8601 instant as the current time")
     p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    p.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        help="how much to log (default: [logging] level, else INFO)",
+    )
+    p.add_argument("--version", action="version", version=f"mailbot {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon")
@@ -368,9 +401,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     # The demo tells its own story; server chatter would bury it.
     quiet = args.command == "demo" and not args.verbose
+    level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=args.log_level or level,
+        # The journal stamps each line itself; a second timestamp is noise.
+        format="%(levelname)s %(name)s: %(message)s"
+        if on_journal()
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         code: int = args.func(args)
