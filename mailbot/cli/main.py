@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
-from mailbot.cli import changes, incidents, senders, sla
+from mailbot.cli import changes, incidents, senders, sla, statusout
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal, version
@@ -264,6 +264,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     h = health.check(sessions, now)
     blocked = senders.blocked(sessions)
     problems = h.problems(now, config.imap.poll_seconds)
+    if args.json or args.prometheus:
+        return statusout.report(args, config, sessions, h, problems, now)
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
     _warn_about_trust(config)
     print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
@@ -378,7 +380,15 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_parser(sub).set_defaults(func=cmd_changes_list)
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
     senders.add_parser(sub).set_defaults(func=cmd_senders)
-    sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
+    status = sub.add_parser("status", help="is the daemon healthy?")
+    status_format = status.add_mutually_exclusive_group()
+    status_format.add_argument("--json", action="store_true", help="print one JSON object")
+    status_format.add_argument(
+        "--prometheus",
+        action="store_true",
+        help="print Prometheus's text format (for node_exporter's textfile collector)",
+    )
+    status.set_defaults(func=cmd_status)
     checkcmd.add_parser(sub).set_defaults(func=cmd_check)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")

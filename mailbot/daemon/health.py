@@ -30,6 +30,8 @@ class Health:
     bounced: tuple[verp.BouncedContactView, ...] = ()
     # Emails from staff addresses held because they could not be verified.
     unverified_day: int = 0
+    # Received emails by outcome (open_call, append, held...), for --json and --prometheus.
+    processed: tuple[tuple[str, int], ...] = ()
 
     def problems(self, now: datetime, poll_seconds: float) -> list[str]:
         """Plain-language reasons the service is not healthy (empty when it is)."""
@@ -57,6 +59,7 @@ def check(sessions: Sessions, now: datetime) -> Health:
         open_calls, near, past = store.call_counts(session, now)
         unverified = unverified_since(session, now - timedelta(days=1))
         bounced_total, bounced = verp.recent(session, limit=10)
+        processed = tuple(sorted(store.processed_by_outcome(session).items()))
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,
         last_error=error.value if error else "",
@@ -72,4 +75,5 @@ def check(sessions: Sessions, now: datetime) -> Health:
         bounced_total=bounced_total,
         bounced=bounced,
         unverified_day=unverified,
+        processed=processed,
     )
