@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import mail, write_config_file
+from support import SHIPPED_RULES, mail, write_config_file
 
 from mailbot.cli.main import main
 
@@ -70,3 +71,32 @@ def test_status_prometheus_is_the_text_exposition_format(
     assert values["mailbot_calls_past_target"] == 0
     assert values["mailbot_last_poll_age_seconds"] == 0
     assert values["mailbot_messages_waiting"] == 0
+
+
+def test_broken_rules_on_disk_show_in_status_and_calls_list_keeps_working(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(SHIPPED_RULES, rules)
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    config = write_config_file(
+        tmp_path, url=url, imap=dovecot, smtp=smtp_sink, rules_dir=rules, timeout=5
+    )
+    dovecot.deliver(mail("school-new-request"))
+    assert main(["--config", str(config), "--now", NOW, "run", "--once"]) == 0
+    capsys.readouterr()
+    (rules / "staff.toml").write_text("[[officer]\n")
+    edited = datetime.fromtimestamp((rules / "staff.toml").stat().st_mtime, UTC)
+    assert main(["--config", str(config), "--now", NOW, "status"]) == 2
+    out = capsys.readouterr().out
+    assert "ATTENTION NEEDED" in out
+    assert f"rules on disk are broken since {edited:%Y-%m-%d %H:%M} UTC" in out
+    assert "staff.toml" in out
+    assert main(["--config", str(config), "--now", NOW, "status", "--json"]) == 2
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert any(p.startswith("rules on disk are broken since") for p in problems)
+    # A read-only command still answers, and says why its times are in UTC.
+    assert main(["--config", str(config), "calls", "list"]) == 0
+    captured = capsys.readouterr()
+    assert "ICT-000001" in captured.out
+    assert f"the rules in {rules} are broken" in captured.err

@@ -144,6 +144,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def _display_zone(config: Config) -> str:
+    """The rules' time zone for showing times; UTC, said once, when the rules are broken."""
+    try:
+        return load_rules(config.rules.dir).sla.calendar.zone
+    except RulesError:
+        print(
+            f"warning: the rules in {config.rules.dir} are broken (see mailbot rules check); "
+            "times are shown in UTC",
+            file=sys.stderr,
+        )
+        return "UTC"
+
+
 def cmd_calls_list(args: argparse.Namespace) -> int:
     config = _config(args)
     rows = listing.list_calls(make_sessions(make_engine(config.database.url)))
@@ -153,7 +166,7 @@ def cmd_calls_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no calls")
         return 0
-    zone = ZoneInfo(load_rules(config.rules.dir).sla.calendar.zone)
+    zone = ZoneInfo(_display_zone(config))
 
     def when(value: str | None) -> str:
         # Due times are shown in the support calendar's local time.
@@ -264,6 +277,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     h = health.check(sessions, now)
     blocked = senders.blocked(sessions)
     problems = h.problems(now, config.imap.poll_seconds)
+    broken = statusout.rules_problem(config)
+    if broken:
+        problems.append(broken)
     if args.json or args.prometheus:
         return statusout.report(args, config, sessions, h, problems, now)
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from mailbot.cli import senders
 from mailbot.config import Config
 from mailbot.daemon import health
 from mailbot.daemon.health import Health
 from mailbot.daemon.service import imap_settings
-from mailbot.errors import MailbotError
+from mailbot.errors import MailbotError, RulesError
 from mailbot.mail.imap import Mailbox
+from mailbot.rules.loader import load_rules
 from mailbot.storage import parked
 from mailbot.storage.db import Sessions
 
@@ -30,6 +31,31 @@ class Snapshot:
     # None when the mailbox could not be reached.
     waiting: int | None
     failed_folder: int | None
+
+
+def rules_problem(config: Config) -> str | None:
+    """Why the rules on disk would not load, with when they were last edited; None if they load.
+
+    A running daemon keeps its last good rules when a reload fails, so this is
+    the one place an administrator learns that the next restart would fail.
+    """
+    folder = config.rules.dir
+    try:
+        load_rules(folder)
+    except RulesError as exc:
+        try:
+            edited = max((p.stat().st_mtime for p in folder.rglob("*") if p.is_file()), default=0)
+        except OSError:
+            edited = 0
+        stamp = datetime.fromtimestamp(edited, UTC)
+        since = stamp.strftime("%Y-%m-%d %H:%M UTC") if edited else "an unknown time"
+        first = exc.problems[0] if exc.problems else str(exc)
+        return (
+            f"rules on disk are broken since {since} (last edit in {folder}): {first}; "
+            "a running service keeps its last good rules, a restart would fail: "
+            "see mailbot rules check"
+        )
+    return None
 
 
 def _iso(value: datetime | None) -> str | None:
