@@ -100,3 +100,22 @@ def test_broken_rules_on_disk_show_in_status_and_calls_list_keeps_working(
     captured = capsys.readouterr()
     assert "ICT-000001" in captured.out
     assert f"the rules in {rules} are broken" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("now", "warned"),
+    [("2026-11-23T09:00", False), ("2027-05-23T09:00", True), ("2027-09-06T09:00", True)],
+)
+def test_rules_check_warns_when_the_terms_run_out_within_60_days(
+    now: str, warned: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--now", now, "rules", "check", str(SHIPPED_RULES)]) == 0
+    err = capsys.readouterr().err
+    # The shipped sla.toml's last term ends on 2027-07-21.
+    assert ("school terms in sla.toml" in err and "2027-07-21" in err) is warned, err
+
+
+def test_status_shows_terms_running_out(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(ran), "--now", "2027-06-01T09:00", "status", "--json"]) == 2
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert any(p.startswith("the school terms in sla.toml end on 2027-07-21") for p in problems)

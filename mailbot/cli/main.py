@@ -81,6 +81,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    zone = ZoneInfo(rules.sla.calendar.zone)
+    warning = statusout.terms_warning(rules, _clock(args)().astimezone(zone).date())
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     d = rules.directory
     print(
         f"rules in {rules_dir} are valid: {len(d.schools)} schools, {len(d.officers)} officers, "
@@ -280,6 +284,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     broken = statusout.rules_problem(config)
     if broken:
         problems.append(broken)
+    else:
+        rules = load_rules(config.rules.dir)
+        zone = ZoneInfo(rules.sla.calendar.zone)
+        terms = statusout.terms_warning(rules, now.astimezone(zone).date())
+        if terms:
+            problems.append(terms)
     if args.json or args.prometheus:
         return statusout.report(args, config, sessions, h, problems, now)
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")

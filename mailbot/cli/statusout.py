@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from mailbot.cli import senders
 from mailbot.config import Config
@@ -14,7 +14,7 @@ from mailbot.daemon.health import Health
 from mailbot.daemon.service import imap_settings
 from mailbot.errors import MailbotError, RulesError
 from mailbot.mail.imap import Mailbox
-from mailbot.rules.loader import load_rules
+from mailbot.rules.loader import Rules, load_rules
 from mailbot.storage import parked
 from mailbot.storage.db import Sessions
 
@@ -31,6 +31,30 @@ class Snapshot:
     # None when the mailbox could not be reached.
     waiting: int | None
     failed_folder: int | None
+
+
+# How far ahead the school terms in sla.toml must reach before `rules check`
+# and `status` warn: long enough to add a new year's terms calmly.
+TERMS_NOTICE = timedelta(days=60)
+
+
+def terms_warning(rules: Rules, today: date) -> str | None:
+    """A warning when sla.toml's last school term ends within TERMS_NOTICE of ``today``.
+
+    After the last term every day counts as holiday, so targets quietly follow
+    holiday hours; an administrator must add the next year's terms first.
+    """
+    terms = rules.sla.calendar.terms
+    if not terms:
+        return None
+    last = max(t.end for t in terms)
+    if last - today > TERMS_NOTICE:
+        return None
+    when = "ended" if last < today else "end"
+    return (
+        f"the school terms in sla.toml {when} on {last.isoformat()}: after that every day is "
+        "treated as holiday; add the next year's [[calendar.terms]]"
+    )
 
 
 def rules_problem(config: Config) -> str | None:
