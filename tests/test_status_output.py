@@ -119,3 +119,10 @@ def test_status_shows_terms_running_out(ran: Path, capsys: pytest.CaptureFixture
     assert main(["--config", str(ran), "--now", "2027-06-01T09:00", "status", "--json"]) == 2
     problems = json.loads(capsys.readouterr().out)["problems"]
     assert any(p.startswith("the school terms in sla.toml end on 2027-07-21") for p in problems)
+
+
+def test_status_text_shows_local_times(ran: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(ran), "--now", NOW, "status"]) == 0
+    out = capsys.readouterr().out
+    assert "last successful poll  Mon 23 Nov 2026 09:05 GMT" in out, out
+    assert "+00:00" not in out

@@ -20,6 +20,7 @@ from mailbot.cli import calls as callcmd
 from mailbot.cli import changes, incidents, senders, sla, statusout
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
+from mailbot.cli.localtime import display_zone, local_time
 from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal, version
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
@@ -148,19 +149,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
-def _display_zone(config: Config) -> str:
-    """The rules' time zone for showing times; UTC, said once, when the rules are broken."""
-    try:
-        return load_rules(config.rules.dir).sla.calendar.zone
-    except RulesError:
-        print(
-            f"warning: the rules in {config.rules.dir} are broken (see mailbot rules check); "
-            "times are shown in UTC",
-            file=sys.stderr,
-        )
-        return "UTC"
-
-
 def cmd_calls_list(args: argparse.Namespace) -> int:
     config = _config(args)
     rows = listing.list_calls(make_sessions(make_engine(config.database.url)))
@@ -170,7 +158,7 @@ def cmd_calls_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no calls")
         return 0
-    zone = ZoneInfo(_display_zone(config))
+    zone = ZoneInfo(display_zone(config))
 
     def when(value: str | None) -> str:
         # Due times are shown in the support calendar's local time.
@@ -199,6 +187,11 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record, indent=2, ensure_ascii=False))
         return 0
+    zone = ZoneInfo(display_zone(config))
+
+    def when(value: object) -> object:
+        return local_time(value, zone)
+
     print(f"{record['ref']}  {record['subject']}")
     for key in (
         "status",
@@ -219,12 +212,13 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
         "revised_reason",
         "related",
     ):
-        print(f"  {key:18} {record[key]}")
+        value = when(record[key]) if key.endswith("_at") else record[key]
+        print(f"  {key:18} {value}")
     for m in record["messages"]:
-        print(f"\n--- {m['direction']} {m['date']} from {m['from']} ---\n{m['text'].strip()}")
+        print(f"\n--- {m['direction']} {when(m['date'])} from {m['from']} ---\n{m['text'].strip()}")
     print("\nevents:")
     for e in record["events"]:
-        print(f"  {e['at']} {e['actor']}: {e['kind']} {e['detail']}")
+        print(f"  {when(e['at'])} {e['actor']}: {e['kind']} {e['detail']}")
     return 0
 
 
@@ -292,17 +286,23 @@ def cmd_status(args: argparse.Namespace) -> int:
             problems.append(terms)
     if args.json or args.prometheus:
         return statusout.report(args, config, sessions, h, problems, now)
+    zone = ZoneInfo(display_zone(config))
+
+    def at(value: datetime | None) -> object:
+        # Local time, to the minute, as calls list shows; --json keeps ISO 8601.
+        return local_time(value.isoformat(), zone) if value else "never"
+
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
     _warn_about_trust(config)
-    print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
+    print(f"  last successful poll  {at(h.last_poll)}")
     if h.last_error:
-        print(f"  last error            {h.last_error_at} {h.last_error}")
+        print(f"  last error            {at(h.last_error_at)} {h.last_error}")
     print(f"  outbox waiting        {h.outbox_pending}")
     print(f"  outbox failed         {h.outbox_failed}")
     print(f"  bounced contacts      {h.bounced_total}")
     for b in h.bounced:
         times = f", {b.bounces} bounces" if b.bounces > 1 else ""
-        print(f"    {b.address}  bounced {b.bounced_at.isoformat()}{times}  ({b.message_id})")
+        print(f"    {b.address}  bounced {at(b.bounced_at)}{times}  ({b.message_id})")
     print(
         f"  open calls            {h.open_calls} ({h.near_target} near target, "
         f"{h.past_target} past target)"
@@ -313,13 +313,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         # Sender and subject come from a stranger's email; parked.py kept
         # only printable characters of them.
         who, subject = note.sender or "(no From)", note.subject[:60]
-        print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
+        print(f"    {at(note.at)} UID {note.uid} {who} {subject!r}: {note.reason}")
     print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
     # A blocked address gets no answer at all until someone clears it, so the
     # administrator must see every one.
     print(f"  blocked addresses     {len(blocked)}")
     for address, since, why in blocked:
-        print(f"    {address} since {since.isoformat()} ({why})")
+        print(f"    {address} since {at(since)} ({why})")
     if blocked:
         problems.append(
             f"{len(blocked)} address(es) blocked as mail loops: check them, then "
@@ -406,15 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_parser(sub).set_defaults(func=cmd_changes_list)
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
     senders.add_parser(sub).set_defaults(func=cmd_senders)
-    status = sub.add_parser("status", help="is the daemon healthy?")
-    status_format = status.add_mutually_exclusive_group()
-    status_format.add_argument("--json", action="store_true", help="print one JSON object")
-    status_format.add_argument(
-        "--prometheus",
-        action="store_true",
-        help="print Prometheus's text format (for node_exporter's textfile collector)",
-    )
-    status.set_defaults(func=cmd_status)
+    statusout.add_parser(sub).set_defaults(func=cmd_status)
     checkcmd.add_parser(sub).set_defaults(func=cmd_check)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")
