@@ -197,3 +197,25 @@ def test_version_prints_the_installed_version(capsys: pytest.CaptureFixture[str]
         main(["--version"])
     assert stopped.value.code == 0
     assert re.fullmatch(r"mailbot \d+\.\d+\S*\n", capsys.readouterr().out)
+
+
+def test_db_upgrade_in_a_missing_directory_is_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "var" / "lib" / "mailbot" / "mailbot.db"
+    config = write_config_file(tmp_path, url=f"sqlite:///{path}")
+    assert main(["--config", str(config), "db", "upgrade"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"mailbot: cannot open the SQLite file {path}: No such file")
+    assert "make it writable by the service's user" in err and len(err.splitlines()) == 1
+
+
+def test_db_upgrade_of_an_unreachable_server_is_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql+psycopg2://mailbot:hunter2@127.0.0.1:9/mailbot"
+    config = write_config_file(tmp_path, url=url)
+    assert main(["--config", str(config), "db", "upgrade"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mailbot: cannot upgrade postgresql database mailbot on 127.0.0.1:9: ")
+    assert len(err.splitlines()) == 1 and "hunter2" not in err
