@@ -278,6 +278,12 @@ class StatusPageConfig(_Strict):
     recent: int = Field(default=10, ge=0, le=200)
 
 
+class LoggingConfig(_Strict):
+    """How much the service logs (the command line's --log-level wins)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Config(_Strict):
     """The whole configuration, validated once at start and passed explicitly."""
 
@@ -289,6 +295,7 @@ class Config(_Strict):
     rules: RulesConfig = RulesConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     status_page: StatusPageConfig = StatusPageConfig()
+    logging: LoggingConfig = LoggingConfig()
     # Optional: when set, broadcasts to alternative addresses (school email
     # down) leave through this relay instead of [smtp].
     fallback_smtp: FallbackSmtpConfig | None = None
@@ -326,8 +333,22 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
     rules_dir = config.rules.dir if config.rules.dir.is_absolute() else base / config.rules.dir
     url = config.database.url
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-        url = prefix + str((base / url[len(prefix) :]).resolve())
+    rest = url[len(prefix) :]
+    # A SQLite URI ("file:...?mode=ro&uri=true") names its file itself.
+    if url.startswith(prefix) and rest and not rest.startswith(("/", "file:")):
+        url = prefix + str((base / rest).resolve())
+    servers: dict[str, object] = {}
+    for name in ("imap", "smtp", "fallback_smtp"):
+        section = getattr(config, name)
+        if section is None:
+            continue
+        paths = {}
+        if section.password_file is not None and not section.password_file.is_absolute():
+            paths["password_file"] = base / section.password_file
+        if section.ca_file and not Path(section.ca_file).is_absolute():
+            paths["ca_file"] = str(base / section.ca_file)
+        if paths:
+            servers[name] = section.model_copy(update=paths)
     page = config.status_page
     if page.dir is not None and not page.dir.is_absolute():
         page = page.model_copy(update={"dir": base / page.dir})
@@ -336,5 +357,6 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
             "rules": RulesConfig(dir=rules_dir),
             "database": DatabaseConfig(url=url),
             "status_page": page,
+            **servers,
         }
     )

@@ -17,16 +17,21 @@ from zoneinfo import ZoneInfo
 
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
-from mailbot.cli import changes, incidents, senders, sla
+from mailbot.cli import changes, incidents, senders, sla, statusout
+from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
+from mailbot.cli.localtime import display_zone, local_time
+from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal, version
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
 from mailbot.daemon import health
+from mailbot.daemon.notify import Notifier
 from mailbot.daemon.service import Clock, Daemon
 from mailbot.errors import ConfigError, MailbotError, RulesError
 from mailbot.rules.loader import load_rules
 from mailbot.storage import parked
-from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.db import describe, make_engine, make_sessions, upgrade
+from mailbot.storage.probe import probe
 
 
 def parse_now(value: str, zone: str = "Europe/London") -> datetime:
@@ -46,7 +51,10 @@ def make_clock(fixed: datetime | None) -> Clock:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(Path(args.config))
+    config = load_config(Path(args.config))
+    if not getattr(args, "log_level", None) and not getattr(args, "verbose", False):
+        logging.getLogger().setLevel(config.logging.level)
+    return config
 
 
 def _clock(args: argparse.Namespace, zone: str = "Europe/London") -> Clock:
@@ -74,6 +82,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    zone = ZoneInfo(rules.sla.calendar.zone)
+    warning = statusout.terms_warning(rules, _clock(args)().astimezone(zone).date())
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     d = rules.directory
     print(
         f"rules in {rules_dir} are valid: {len(d.schools)} schools, {len(d.officers)} officers, "
@@ -92,6 +104,12 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
+    # A password that cannot be read would otherwise fail every few seconds
+    # for ever; say so once and stop before anything else runs.
+    missing = missing_secret(config)
+    if missing:
+        print(missing, file=sys.stderr)
+        return EX_CONFIG
     _warn_about_trust(config)
     rules = load_rules(config.rules.dir)
     zone = rules.sla.calendar.zone
@@ -99,7 +117,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     upgrade(config.database.url)
 
     async def main() -> int:
-        daemon = Daemon(config=config, rules=rules, sessions=sessions, clock=_clock(args, zone))
+        daemon = Daemon(
+            config=config,
+            rules=rules,
+            sessions=sessions,
+            clock=_clock(args, zone),
+            notifier=Notifier(os.environ),
+        )
         if args.once:
             report, sent, tick = await daemon.run_once()
             for o in report.outcomes:
@@ -134,7 +158,7 @@ def cmd_calls_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no calls")
         return 0
-    zone = ZoneInfo(load_rules(config.rules.dir).sla.calendar.zone)
+    zone = ZoneInfo(display_zone(config))
 
     def when(value: str | None) -> str:
         # Due times are shown in the support calendar's local time.
@@ -163,6 +187,11 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(record, indent=2, ensure_ascii=False))
         return 0
+    zone = ZoneInfo(display_zone(config))
+
+    def when(value: object) -> object:
+        return local_time(value, zone)
+
     print(f"{record['ref']}  {record['subject']}")
     for key in (
         "status",
@@ -183,12 +212,13 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
         "revised_reason",
         "related",
     ):
-        print(f"  {key:18} {record[key]}")
+        value = when(record[key]) if key.endswith("_at") else record[key]
+        print(f"  {key:18} {value}")
     for m in record["messages"]:
-        print(f"\n--- {m['direction']} {m['date']} from {m['from']} ---\n{m['text'].strip()}")
+        print(f"\n--- {m['direction']} {when(m['date'])} from {m['from']} ---\n{m['text'].strip()}")
     print("\nevents:")
     for e in record["events"]:
-        print(f"  {e['at']} {e['actor']}: {e['kind']} {e['detail']}")
+        print(f"  {when(e['at'])} {e['actor']}: {e['kind']} {e['detail']}")
     return 0
 
 
@@ -233,21 +263,46 @@ def cmd_senders(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
-    sessions = make_sessions(make_engine(config.database.url))
+    engine = make_engine(config.database.url)
+    found = probe(engine, config.database.url, write=False)
+    if found.connect_error or not found.initialised:
+        print("mailbot status: ATTENTION NEEDED")
+        where = describe(config.database.url)
+        reason = found.connect_error or "database not initialised: run mailbot db upgrade"
+        print(f"  ! {where}: {reason}")
+        return 2
+    sessions = make_sessions(engine)
     h = health.check(sessions, now)
     blocked = senders.blocked(sessions)
     problems = h.problems(now, config.imap.poll_seconds)
+    broken = statusout.rules_problem(config)
+    if broken:
+        problems.append(broken)
+    else:
+        rules = load_rules(config.rules.dir)
+        zone = ZoneInfo(rules.sla.calendar.zone)
+        terms = statusout.terms_warning(rules, now.astimezone(zone).date())
+        if terms:
+            problems.append(terms)
+    if args.json or args.prometheus:
+        return statusout.report(args, config, sessions, h, problems, now)
+    zone = ZoneInfo(display_zone(config))
+
+    def at(value: datetime | None) -> object:
+        # Local time, to the minute, as calls list shows; --json keeps ISO 8601.
+        return local_time(value.isoformat(), zone) if value else "never"
+
     print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
     _warn_about_trust(config)
-    print(f"  last successful poll  {h.last_poll.isoformat() if h.last_poll else 'never'}")
+    print(f"  last successful poll  {at(h.last_poll)}")
     if h.last_error:
-        print(f"  last error            {h.last_error_at} {h.last_error}")
+        print(f"  last error            {at(h.last_error_at)} {h.last_error}")
     print(f"  outbox waiting        {h.outbox_pending}")
     print(f"  outbox failed         {h.outbox_failed}")
     print(f"  bounced contacts      {h.bounced_total}")
     for b in h.bounced:
         times = f", {b.bounces} bounces" if b.bounces > 1 else ""
-        print(f"    {b.address}  bounced {b.bounced_at.isoformat()}{times}  ({b.message_id})")
+        print(f"    {b.address}  bounced {at(b.bounced_at)}{times}  ({b.message_id})")
     print(
         f"  open calls            {h.open_calls} ({h.near_target} near target, "
         f"{h.past_target} past target)"
@@ -258,13 +313,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         # Sender and subject come from a stranger's email; parked.py kept
         # only printable characters of them.
         who, subject = note.sender or "(no From)", note.subject[:60]
-        print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
+        print(f"    {at(note.at)} UID {note.uid} {who} {subject!r}: {note.reason}")
     print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
     # A blocked address gets no answer at all until someone clears it, so the
     # administrator must see every one.
     print(f"  blocked addresses     {len(blocked)}")
     for address, since, why in blocked:
-        print(f"    {address} since {since.isoformat()} ({why})")
+        print(f"    {address} since {at(since)} ({why})")
     if blocked:
         problems.append(
             f"{len(blocked)} address(es) blocked as mail loops: check them, then "
@@ -284,6 +339,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if not problems else 2
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    print(f"checking {Path(args.config).resolve()}")
+    return checkcmd.run(args, config, _clock(args), print)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from mailbot.demo.run import run_demo
 
@@ -301,6 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--now", help="treat this ISO 8601 instant as the current time")
     p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    p.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        type=str.upper,
+        help="how much to log (default: [logging] level, else INFO)",
+    )
+    p.add_argument("--version", action="version", version=f"mailbot {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon")
@@ -338,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_parser(sub).set_defaults(func=cmd_changes_list)
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
     senders.add_parser(sub).set_defaults(func=cmd_senders)
-    sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
+    statusout.add_parser(sub).set_defaults(func=cmd_status)
+    checkcmd.add_parser(sub).set_defaults(func=cmd_check)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")
     demo.set_defaults(func=cmd_demo)
@@ -360,9 +429,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     # The demo tells its own story; server chatter would bury it.
     quiet = args.command == "demo" and not args.verbose
+    level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=args.log_level or level,
+        # The journal stamps each line itself; a second timestamp is noise.
+        format="%(levelname)s %(name)s: %(message)s"
+        if on_journal()
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         code: int = args.func(args)

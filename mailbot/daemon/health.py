@@ -32,6 +32,8 @@ class Health:
     unverified_day: int = 0
     # Why the OAuth2 grant mailbot signs in to the mail servers with is refused.
     sign_in_problem: str = ""
+    # Received emails by outcome (open_call, append, held...), for --json and --prometheus.
+    processed: tuple[tuple[str, int], ...] = ()
 
     def problems(self, now: datetime, poll_seconds: float) -> list[str]:
         """Plain-language reasons the service is not healthy (empty when it is)."""
@@ -62,6 +64,7 @@ def check(sessions: Sessions, now: datetime) -> Health:
         open_calls, near, past = store.call_counts(session, now)
         unverified = unverified_since(session, now - timedelta(days=1))
         bounced_total, bounced = verp.recent(session, limit=10)
+        processed = tuple(sorted(store.processed_by_outcome(session).items()))
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,
         last_error=error.value if error else "",
@@ -78,4 +81,5 @@ def check(sessions: Sessions, now: datetime) -> Health:
         bounced=bounced,
         unverified_day=unverified,
         sign_in_problem=sign_in.value if sign_in else "",
+        processed=processed,
     )

@@ -182,7 +182,16 @@ def run_batch(
             report.failed.append(uid)
             continue
         done.append(uid)
-        report.outcomes.append(_outcome(uid, t))
+        outcome = _outcome(uid, t)
+        report.outcomes.append(outcome)
+        # One line per email, for the journal: what was done with it and why.
+        log.info(
+            "email UID %s: %s%s (%s)",
+            uid,
+            outcome.action,
+            f" {outcome.ref}" if outcome.ref else "",
+            outcome.reason,
+        )
         if halt is not None and halt.is_set():
             break
     if isinstance(prepared, Generator):

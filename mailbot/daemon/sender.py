@@ -47,14 +47,14 @@ async def send_due(
             row = claim(session, row_id, now)
             if row is None:
                 continue
+            recipients = json.loads(row.recipients)
+            what = f"{row.kind} to {len(recipients)} recipient(s) {row.message_id}"
             try:
-                await sender.send(row.mail_from, json.loads(row.recipients), row.raw)
+                await sender.send(row.mail_from, recipients, row.raw)
             except PermanentSendError as exc:
                 mark(session, row, status="failed", last_error=str(exc))
                 report = replace(report, failed=report.failed + 1)
-                log.error(
-                    "outbox %s to %s failed for good: %s", row.message_id, row.recipients, exc
-                )
+                log.error("email %s failed for good: %s", what, exc)
             except GrantError as exc:
                 # The sign-in grant is refused (logged once, shown by status):
                 # not this email's fault, so it waits without using up a try.
@@ -72,13 +72,16 @@ async def send_due(
                 if attempts >= max_attempts:
                     mark(session, row, status="failed", last_error=str(exc))
                     report = replace(report, failed=report.failed + 1)
-                    log.error("outbox %s gave up after %d tries: %s", row.message_id, attempts, exc)
+                    log.error("email %s gave up after %d tries: %s", what, attempts, exc)
                 else:
-                    mark(session, row, last_error=str(exc), next_attempt_at=now + backoff(attempts))
+                    retry_at = now + backoff(attempts)
+                    mark(session, row, last_error=str(exc), next_attempt_at=retry_at)
+                    log.warning("email %s not sent, will retry: %s", what, exc)
                     report = replace(report, retrying=report.retrying + 1)
                     # The rest of the batch would fail the same way; retry later.
                     break
             else:
                 mark(session, row, status="sent", sent_at=now)
+                log.info("email %s sent", what)
                 report = replace(report, sent=report.sent + 1)
     return report

@@ -16,6 +16,7 @@ from mailbot.config import Config
 from mailbot.daemon.intake import BatchReport, run_batch
 from mailbot.daemon.jobs import TickReport, run_due
 from mailbot.daemon.metronome import Metronome
+from mailbot.daemon.notify import Notifier
 from mailbot.daemon.sandbox import Budget, Sandbox
 from mailbot.daemon.sender import SendReport, send_due
 from mailbot.errors import GrantError, RulesError, TransientError
@@ -110,6 +111,9 @@ class Daemon:
     # OAuth2 tokens, one source per account, shared by IMAP and SMTP.
     tokens: TokenSources = field(default_factory=TokenSources)
     sign_in_noted: str | None = None
+    # systemd's notification socket (from the environment, read by the CLI);
+    # without one, nothing is sent.
+    notifier: Notifier = field(default_factory=lambda: Notifier({}))
 
     def mailbox(self) -> Mailbox:
         """A mailbox connection that signs in with the shared token, if any."""
@@ -381,6 +385,13 @@ class Daemon:
         # Monthly reports fall due once a month; looking every ten minutes is
         # prompt enough and keeps their lookup out of the per-minute tick.
         metronome.every(max(600.0, self.config.scheduler.tick_seconds), tick_reports, "reports")
+        if self.notifier.watchdog_seconds:
+            # The ping runs on the event loop itself, so a loop that is stuck
+            # stops pinging and systemd restarts the service.
+            async def tick_alive() -> None:
+                self.notifier.alive()
+
+            metronome.every(self.notifier.watchdog_seconds, tick_alive, "watchdog")
         metronome.start()
         tasks = [
             asyncio.create_task(self._supervised("intake", self._intake_loop), name="intake"),
@@ -390,7 +401,9 @@ class Daemon:
             fallback = self._supervised("fallback outbox", lambda: self._outbox_loop(fallback=True))
             tasks.append(asyncio.create_task(fallback, name="fallback"))
         log.info("mailbot running: %s as %s", self.config.imap.host, self.config.service.address)
+        self.notifier.ready(f"reading {self.config.imap.host} as {self.config.service.address}")
         await self.stopping.wait()
+        self.notifier.stopping()
         metronome.stop()
         for task in tasks:
             task.cancel()

@@ -9,7 +9,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from mailbot.sla.clock import HELD, LIVE
 from mailbot.storage.db import Session
-from mailbot.storage.models import Call, Outbox
+from mailbot.storage.models import Call, Outbox, Processed
 
 
 def due_ids(
@@ -56,3 +56,11 @@ def call_counts(session: Session, now: datetime) -> tuple[int, int, int]:
         session.scalar(running.where(Call.next_escalation_at <= now, Call.fix_due_at >= now)) or 0
     )
     return open_calls, near, past
+
+
+def processed_by_outcome(session: Session) -> dict[str, int]:
+    """How many received emails ended in each outcome, over the database's life."""
+    rows = session.execute(
+        select(Processed.outcome, func.count(Processed.id)).group_by(Processed.outcome)
+    ).all()
+    return {outcome: count for outcome, count in rows}

@@ -11,16 +11,23 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session as Session
 from sqlalchemy.orm import sessionmaker
 
-from mailbot.errors import Conflict, TransientError
+from mailbot.errors import Conflict, MailbotError, TransientError
 
 if TYPE_CHECKING:
     # Alembic takes a third of a second to import, and only `db upgrade` and
     # the status check of the schema need it, so it is imported when used.
     from alembic.config import Config as AlembicConfig
+    from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -65,7 +72,13 @@ def secure_sqlite_file(url: str) -> None:
         return
     # O_CREAT with an explicit mode is applied before anyone can open the
     # file; the umask can only remove bits from 0600, never add them.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, DATABASE_MODE)
+    except OSError as exc:
+        raise MailbotError(
+            f"cannot open the SQLite file {path}: {exc.strerror}; create {path.parent} and "
+            "make it writable by the service's user, or set [database] url"
+        ) from exc
     os.close(fd)
     for file in (path, *(path.with_name(path.name + side) for side in _SIDE_FILES)):
         try:
@@ -120,4 +133,45 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Create or migrate the schema to ``revision``."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except SQLAlchemyError as exc:
+        raise MailbotError(
+            f"cannot upgrade {describe(url)}: {reason(exc)}; check that it is reachable "
+            "and that the service's user may write to it"
+        ) from exc
+
+
+def head_revision(url: str) -> str:
+    """The revision the bundled migrations end at (what `db upgrade` would reach)."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(alembic_config(url)).get_heads()
+    return ",".join(sorted(heads))
+
+
+def revision_of(connection: Connection) -> str | None:
+    """The revision the database is at, or None when it was never upgraded."""
+    from alembic.runtime.migration import MigrationContext
+
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
+
+
+def describe(url: str) -> str:
+    """Name the database for a person: the SQLite file, or the server and database (no password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "the database (its URL does not parse)"
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database}" if parsed.database else "in-memory SQLite"
+    where = parsed.host or "local socket"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.get_backend_name()} database {parsed.database} on {where}{port}"
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's own words for a database failure, on one line."""
+    words = str(exc.orig) if isinstance(exc, DBAPIError) and exc.orig is not None else str(exc)
+    return " ".join(words.split()) or type(exc).__name__

@@ -122,6 +122,8 @@ class Due:
     recipients: str
     raw: bytes
     attempts: int
+    # What the email is (confirmation, new_call...), for the log line.
+    kind: str = ""
 
 
 def claim(session: Session, row_id: int, now: datetime) -> Due | None:
@@ -133,6 +135,7 @@ def claim(session: Session, row_id: int, now: datetime) -> Due | None:
         Outbox.recipients,
         Outbox.raw,
         Outbox.attempts,
+        Outbox.kind,
     ).where(Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
     if session.get_bind().dialect.name == "postgresql":
         # Two daemons on one database: the row lock decides who sends it.

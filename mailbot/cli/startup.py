@@ -1,0 +1,44 @@
+"""What the command line settles before a command runs: secrets, version, log format."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+
+from mailbot.config import Config
+from mailbot.errors import ConfigError
+
+# sysexits.h EX_CONFIG: the systemd unit does not restart on it (RestartPreventExitStatus).
+EX_CONFIG = 78
+
+
+def missing_secret(config: Config) -> str | None:
+    """The one line saying which password cannot be read, or None when all can."""
+    sections = [("imap", config.imap), ("smtp", config.smtp)]
+    if config.fallback_smtp:
+        sections.append(("fallback_smtp", config.fallback_smtp))
+    for name, section in sections:
+        try:
+            section.secret()
+        except ConfigError as exc:
+            return f"mailbot: cannot start: [{name}] {exc}"
+    return None
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("mailbot")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
+def on_journal() -> bool:
+    """Whether stderr is connected to systemd's journal, which adds its own timestamps."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    device, _, inode = stream.partition(":")
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream != "" and f"{st.st_dev}:{st.st_ino}" == f"{device}:{inode}"
