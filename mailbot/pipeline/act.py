@@ -114,11 +114,17 @@ def act(t: Triage, ctx: Context) -> Triage:
             t = replace(t, notes=(*t.notes, f"opened problem record {problem.ref}"))
     elif t.action is Action.REOPEN and call is not None:
         call = ctx.store.reopen(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
+    elif t.action is Action.THANKS and call is not None:
+        call = ctx.store.thanked(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
     elif t.action is Action.APPEND and call is not None:
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="message", detail=t.thread_via)
         staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
         if staff and writes_to_school(t, ctx, call):
             ctx.store.mark_responded(call.id, now=ctx.now, actor=actor)
+        elif not staff and call.status == "awaiting_customer":
+            # The school answered what we asked: the paused clock runs again.
+            call = ctx.store.resume(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
+            t = replace(t, resumed=True)
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
@@ -133,6 +139,7 @@ def act(t: Triage, ctx: Context) -> Triage:
         Action.RECORD,
         Action.REOPEN,
         Action.FOLLOW_UP,
+        Action.THANKS,
     )
     row = ctx.store.add_inbound(
         now=ctx.now,

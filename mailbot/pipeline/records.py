@@ -28,7 +28,8 @@ class Action(StrEnum):
     HOLD = "hold"  # Kept for a human, nothing sent.
     OVERSIZE = "oversize"  # Over the size limit: explain, keep the headers.
     DUPLICATE = "duplicate"  # Already handled (a redelivery, or seen before a crash).
-    REOPEN = "reopen"  # The school replied soon after its call was solved.
+    REOPEN = "reopen"  # The school said soon after its call was solved that it is not fixed.
+    THANKS = "thanks"  # The school thanked us on a solved call: recorded; it closes early.
     FOLLOW_UP = "follow_up"  # The school replied long after: a new, cross-referenced call.
     # Mail from a staff address that failed authentication: kept for a human,
     # and the address's owner warned (at most once an hour).
@@ -95,6 +96,8 @@ class Triage:
     worked: Worked | None = None
     # A decision that did not come provably from its person's mailbox.
     refused_decision: RefusedDecision | None = None
+    # The school's reply restarted a clock paused while awaiting the school.
+    resumed: bool = False
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
     # Set when parse, screen and redact have already run (in the intake

@@ -92,6 +92,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "text": "It is still slow this afternoon.",
         "attachments": [],
         "reopened": False,
+        "resumed": False,
         "commands": _COMMANDS,
     },
     "staff_reply": {

@@ -1,0 +1,128 @@
+"""What a school's reply does to its call: thanks, still broken, answering a question."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from support import Env, local, mail, make_env, of_kind, plain, show
+from test_jobs import HEAD, LOGGED, act, logged, tick
+
+from mailbot.mail.replyintent import Intent, reply_intent
+from mailbot.pipeline.records import Action, Triage
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
+    return make_env(tmp_path, db_url)
+
+
+def school_writes(env: Env, body: str, when: datetime, n: int = 1) -> Triage:
+    raw = (
+        f"From: Helen Marsh <{HEAD}>\r\n"
+        "To: ictsupport@westshire.gov.uk\r\n"
+        "Subject: RE: [ICT-000001] Internet very slow in the ICT suite\r\n"
+        "Date: Wed, 25 Nov 2026 10:00:00 +0000\r\n"
+        f"Message-ID: <reply-{n}@oakfield-primary.westshire.sch.uk>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{body}\r\n\r\nHelen Marsh\r\nHeadteacher\r\n"
+    ).encode()
+    return env.feed(raw, when)
+
+
+# --- item 6: thanks do not reopen ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Thank you, that's fixed it!", Intent.THANKS),
+        ("Cheers, all working now", Intent.THANKS),
+        ("Thanks again!", Intent.THANKS),
+        ("Thanks, but it is still not working", Intent.NOT_FIXED),
+        ("The internet in the ICT suite is very slow again this morning.", Intent.NOT_FIXED),
+        ("Thanks for looking, but we still can't log on", Intent.NOT_FIXED),
+        ("Could you also look at the projector in room 2?", Intent.OTHER),
+    ],
+)
+def test_reply_intent_reads_thanks_and_not_fixed(text: str, intent: Intent) -> None:
+    assert reply_intent(text) is intent
+
+
+def test_reply_intent_reads_only_a_bounded_opening() -> None:
+    assert reply_intent("x " * 5_000 + "still not working") is Intent.OTHER
+
+
+def test_thanks_on_a_solved_call_is_recorded_and_closes_it_without_reopening(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    t = school_writes(env, "Thank you, that's fixed it!", local(2026, 11, 24, 12, 0))
+    assert t.action is Action.THANKS
+    assert of_kind(env, "reopened") == [] and env.count_calls() == 1
+    found = show(env, ref)
+    assert found["status"] == "closed"
+    assert "thanks" in [e["kind"] for e in found["events"]]
+    assert any(m["text"].startswith("Thank you") for m in found["messages"])
+    # Nothing escalates, and the scheduler does not send a second closure later.
+    report = tick(env, local(2026, 11, 27, 10, 0))
+    assert report.escalated == [] and report.closed == []
+
+
+def test_thanks_after_the_reopen_window_opens_no_follow_up_call(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    t = school_writes(env, "Many thanks for sorting this.", local(2026, 11, 26, 10, 0))
+    assert t.action is Action.THANKS
+    assert env.count_calls() == 1 and of_kind(env, "confirmation")[1:] == []
+
+
+def test_a_reply_saying_it_is_not_fixed_still_reopens(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    t = school_writes(env, "Thanks, but it is still not working.", local(2026, 11, 24, 12, 0))
+    assert t.action is Action.REOPEN
+    assert show(env, ref)["status"] == "open" and len(of_kind(env, "reopened")) == 1
+
+
+def test_another_reply_on_a_solved_call_goes_to_the_officer_without_reopening(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    t = school_writes(env, "Could you also look at the projector?", local(2026, 11, 24, 12, 0))
+    assert t.action is Action.APPEND
+    assert show(env, ref)["status"] == "solved" and of_kind(env, "reopened") == []
+    assert "Could you also look at the projector?" in plain(of_kind(env, "school_reply")[-1])
+
+
+# --- item 7: a paused clock resumes when the school answers --------------------------
+
+
+def test_the_schools_answer_resumes_a_paused_clock_and_the_officer_is_told(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, LOGGED, "assign", "sam")
+    act(env, ref, local(2026, 11, 23, 10, 0), "status", "awaiting_customer")
+    assert show(env, ref)["next_escalation_at"] is None
+    t = school_writes(env, "It affects all 30 machines in the suite.", local(2026, 11, 23, 12, 0))
+    assert t.action is Action.APPEND
+    found = show(env, ref)
+    assert found["status"] == "in_progress"
+    # Two support hours paused: level 1 moves from Tue 11:47 to 13:47.
+    assert tick(env, local(2026, 11, 24, 13, 46)).escalated == []
+    assert tick(env, local(2026, 11, 24, 13, 47)).escalated == [(ref, 1)]
+    notice = plain(of_kind(env, "school_reply")[-1])
+    assert "THE SCHOOL ANSWERED on ICT-000001" in notice
+    assert "its clock runs again" in notice
+
+
+def test_an_ordinary_reply_on_a_running_call_says_nothing_of_a_clock(env: Env) -> None:
+    logged(env)
+    school_writes(env, "It affects all 30 machines in the suite.", local(2026, 11, 23, 12, 0))
+    notice = plain(of_kind(env, "school_reply")[-1])
+    assert "REPLY FROM THE SCHOOL on ICT-000001" in notice and "clock" not in notice
+
+
+def test_mail_fixture_still_broken_reopens(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    t = env.feed(mail("school-reply-still-broken", n="<again-1@x>"), local(2026, 11, 24, 12, 0))
+    assert t.action is Action.REOPEN
