@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from support import Env, local, mail, make_env, of_kind, plain, show
-from test_jobs import HEAD, LOGGED, act, logged, tick
+from support import SUPPORT, Env, authenticated, local, mail, make_env, of_kind, parsed, plain, show
+from test_jobs import HEAD, LOGGED, SAM, act, logged, tick
 
 from mailbot.mail.replyintent import Intent, reply_intent
 from mailbot.pipeline.records import Action, Triage
@@ -126,3 +126,54 @@ def test_mail_fixture_still_broken_reopens(env: Env) -> None:
     act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
     t = env.feed(mail("school-reply-still-broken", n="<again-1@x>"), local(2026, 11, 24, 12, 0))
     assert t.action is Action.REOPEN
+
+
+# --- item 2: the school is told of every change to its targets -------------------------
+
+
+def sam_writes(env: Env, lines: str, when: datetime, n: int = 1) -> Triage:
+    raw = (
+        f"From: Sam Okafor <{SAM}>\r\nTo: {SUPPORT}\r\n"
+        "Subject: RE: [ICT-000001] Oakfield Primary School: Internet very slow\r\n"
+        f"Message-ID: <sam-{n}@westshire.gov.uk>\r\n\r\n{lines}\r\n"
+    ).encode()
+    return env.feed(authenticated(raw), when)
+
+
+def test_a_priority_change_tells_the_school_in_its_thread_with_the_reason(env: Env) -> None:
+    logged(env)
+    sam_writes(env, "#priority P4 only one laptop is affected", local(2026, 11, 23, 10, 0))
+    [row] = of_kind(env, "targets_changed")
+    text = plain(row)
+    assert "Priority: was P2 (Significant impact), now P4" in text
+    assert "Reason: only one laptop is affected" in text
+    assert "Fix:        by 9.05am on Monday 7 December" in text
+    assert "Fix target: was 9.05am on Wednesday 25 November" in text
+    msg = parsed(row)
+    [confirmation] = of_kind(env, "confirmation")
+    assert msg["In-Reply-To"] == confirmation.message_id and HEAD in msg["To"]
+    assert msg["Subject"].startswith("[ICT-000001] Targets changed:")
+
+
+def test_a_revised_deadline_tells_the_school_the_new_target_and_why(env: Env) -> None:
+    logged(env)
+    sam_writes(env, "#deadline 2026-12-04 17:00 parts on order", local(2026, 11, 23, 10, 0))
+    [row] = of_kind(env, "targets_changed")
+    text = plain(row)
+    assert "Fix target: was 9.05am on Wednesday 25 November, now by 5pm on Friday 4" in text
+    assert "Reason: parts on order" in text
+
+
+def test_an_unchanged_priority_tells_nobody(env: Env) -> None:
+    logged(env)
+    sam_writes(env, "#priority P2", local(2026, 11, 23, 10, 0))
+    assert of_kind(env, "targets_changed") == []
+
+
+def test_the_targets_notice_is_sent_once_when_the_staff_email_comes_again(env: Env) -> None:
+    logged(env)
+    sam_writes(env, "#priority P4 only one laptop", local(2026, 11, 23, 10, 0))
+    again = sam_writes(env, "#priority P4 only one laptop", local(2026, 11, 23, 10, 5))
+    assert again.action is Action.DUPLICATE
+    assert len(of_kind(env, "targets_changed")) == 1
+    assert "the school has been told" in plain(of_kind(env, "receipt")[-1])

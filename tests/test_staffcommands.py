@@ -65,7 +65,10 @@ def test_the_words_below_the_commands_go_to_the_school_in_its_thread(env: Env) -
     msg = parsed(sent)
     assert msg["From"].addresses[0].addr_spec == "ictsupport@westshire.gov.uk"
     assert msg["Subject"] == "Re: [ICT-000001] Internet very slow in the ICT suite"
-    assert msg["In-Reply-To"] == of_kind(env, "confirmation")[0].message_id
+    # The #priority above it was told to the school first, in the same thread.
+    [targets] = of_kind(env, "targets_changed")
+    assert parsed(targets)["In-Reply-To"] == of_kind(env, "confirmation")[0].message_id
+    assert msg["In-Reply-To"] == targets.message_id
     body = plain(sent)
     assert body.startswith("Hello Helen, I am looking at the filtering appliance now")
     assert "#assign" not in body and "Original Message" not in body and "NEW P2" not in body

@@ -66,6 +66,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reopen_until": "by 2.15pm on Wednesday 25 November",
         "close_on": "after 2.15pm on Friday 27 November",
     },
+    "targets_changed": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "changes": ["Priority: was P2 (Significant impact), now P4"],
+        "reason": "only one laptop is affected",
+    },
     "closure": {
         "service": _SERVICE,
         "call": _SAMPLE_CALL,
