@@ -23,7 +23,14 @@ def _open_call(t: Triage, ctx: Context) -> CallView:
     cls = t.classification
     assert sender is not None and cls is not None
     known_phone = bool(sender.contact and sender.contact.phone)
-    missing = missing_details(f"{msg.subject}\n{msg.new_text}", known_phone=known_phone)
+    # A school's shared or unnamed mailbox gives no name to greet or call back.
+    known_name = bool(sender.name) or sender.kind is not SenderKind.SCHOOL
+    missing = missing_details(
+        f"{msg.subject}\n{msg.new_text}",
+        known_phone=known_phone,
+        call_type=cls.type,
+        known_name=known_name,
+    )
     call = ctx.store.create_call(
         now=ctx.now,
         msg=msg,
