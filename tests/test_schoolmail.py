@@ -33,6 +33,7 @@ def test_the_corpus_has_at_least_sixty_emails_of_every_priority() -> None:
 def test_each_school_email_gets_the_contract_priority(rules: Rules, e: dict[str, Any]) -> None:
     c = classify_text(rules, "office@school.example", e["subject"], e["body"])
     assert c.priority == e["priority"], c.rule
+    assert c.type == e.get("type", c.type), c.rule
 
 
 def test_a_lift_names_itself_in_the_rule(rules: Rules) -> None:
