@@ -177,3 +177,49 @@ def test_the_targets_notice_is_sent_once_when_the_staff_email_comes_again(env: E
     assert again.action is Action.DUPLICATE
     assert len(of_kind(env, "targets_changed")) == 1
     assert "the school has been told" in plain(of_kind(env, "receipt")[-1])
+
+
+# --- item 8: subjects and times ----------------------------------------------------------
+
+
+def test_a_follow_up_call_drops_mailbots_own_subject_words(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    raw = (
+        f"From: Helen Marsh <{HEAD}>\r\nTo: {SUPPORT}\r\n"
+        "Subject: RE: [ICT-000001] Solved: Closed: Internet very slow in the ICT suite\r\n"
+        "Message-ID: <late-reply@oakfield-primary.westshire.sch.uk>\r\n\r\n"
+        "The internet is very slow again.\r\n"
+    ).encode()
+    t = env.feed(raw, local(2026, 11, 26, 10, 0))
+    assert t.action is Action.FOLLOW_UP and t.call is not None
+    assert t.call.subject == "Internet very slow in the ICT suite"
+    assert parsed(of_kind(env, "confirmation")[-1])["Subject"] == (
+        "[ICT-000002] Internet very slow in the ICT suite"
+    )
+
+
+def test_a_schools_own_subject_word_is_kept_on_a_new_call(env: Env) -> None:
+    raw = (
+        f"From: Helen Marsh <{HEAD}>\r\nTo: {SUPPORT}\r\n"
+        "Subject: Closed: library PCs will not start\r\n"
+        "Message-ID: <closed-word@oakfield-primary.westshire.sch.uk>\r\n\r\nHelp\r\n"
+    ).encode()
+    t = env.feed(raw, LOGGED)
+    assert t.call is not None and t.call.subject == "Closed: library PCs will not start"
+
+
+def test_the_closure_notice_says_at_what_time_it_was_solved(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 12, 0), "status", "solved")
+    tick(env, local(2026, 11, 27, 12, 0))
+    text = plain(of_kind(env, "closure")[0])
+    assert "since it was solved at 12 noon on Tuesday 24 November" in text
+
+
+def test_the_deadline_receipt_does_not_say_revised_to_by(env: Env) -> None:
+    logged(env)
+    sam_writes(env, "#deadline 2026-12-04 17:00 parts on order", local(2026, 11, 23, 10, 0))
+    receipt = plain(of_kind(env, "receipt")[-1])
+    assert "fix target revised to 5pm on Friday 4 December: parts on order" in receipt
+    assert "revised to by" not in receipt

@@ -225,7 +225,8 @@ def set_deadline(
     lifecycle.set_deadline(
         session, call, due_at, reason.strip(), policy=rules.clock, now=by.now, actor=by.actor
     )
-    return f"fix target revised to {describe(due_at, rules.calendar, by.now)}: {reason.strip()}"
+    due = describe(due_at, rules.calendar, by.now).removeprefix("by ")
+    return f"fix target revised to {due}: {reason.strip()}"
 
 
 def set_status(

@@ -21,6 +21,13 @@ def find_tag(subject: str, prefix: str) -> str | None:
 
 
 _PREFIXES = re.compile(r"^(?:\s*(?:re|aw|sv|antw|fw|fwd|wg|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+# The words mailbot's own subjects put after the tag ("[ICT-000001] Solved:
+# ..."), removed with the reply prefixes from mail that carried a tag.
+_OWN_WORDS = re.compile(
+    r"^(?:\s*(?:(?:re|aw|sv|antw|fw|fwd|wg|tr)\s*(?:\[\d+\])?|solved|closed|reopened|"
+    r"targets changed|authorisation needed|not acted on)\s*:\s*)+",
+    re.I,
+)
 
 
 def clean_subject(subject: str, prefix: str) -> str:
@@ -32,7 +39,8 @@ def clean_subject(subject: str, prefix: str) -> str:
     """
     tags = re.compile(rf"\[\s*{re.escape(prefix)}\s*-\s*\d{{1,12}}\s*\]", re.IGNORECASE)
     cleaned = " ".join(tags.sub(" ", subject).split())
-    cleaned = _PREFIXES.sub("", cleaned).strip()
+    prefixes = _OWN_WORDS if tags.search(subject) else _PREFIXES
+    cleaned = prefixes.sub("", cleaned).strip()
     return cleaned or "(no subject)"
 
 
