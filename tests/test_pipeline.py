@@ -179,14 +179,17 @@ def test_same_email_twice_is_processed_once(env: Env) -> None:
 def test_tag_from_another_school_neither_reveals_nor_changes_the_call(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
     t = env.feed(mail("stranger-quotes-other-schools-tag"), local(2026, 11, 23, 12, 0))
-    assert t.action is Action.OPEN_CALL and t.call is not None and t.call.ref == "ICT-000002"
+    # No spurious call: the writer is told and the email held for a human.
+    assert t.action is Action.NOT_THEIR_CALL and t.call is None and env.count_calls() == 1
     record = listing.show_call(env.sessions, "ICT-000001")
     assert record is not None
     # Only the school's own request is on its call; the stranger's mail is not.
     assert [m["from"] for m in record["messages"] if m["direction"] == "in"] == [
         "head@oakfield-primary.westshire.sch.uk"
     ]
-    text = plain(env.to_schools()[-1])
+    [told] = env.to_schools()[1:]
+    text = plain(told)
+    assert told.kind == "not_their_call" and "is not one of your school's calls" in text
     assert "Oakfield" not in text and "ICT-000001" not in text
 
 

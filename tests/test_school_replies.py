@@ -223,3 +223,33 @@ def test_the_deadline_receipt_does_not_say_revised_to_by(env: Env) -> None:
     receipt = plain(of_kind(env, "receipt")[-1])
     assert "fix target revised to 5pm on Friday 4 December: parts on order" in receipt
     assert "revised to by" not in receipt
+
+
+# --- item 9: another school quoting a reference ---------------------------------------
+
+
+def test_another_school_quoting_a_reference_is_told_politely_and_held(env: Env) -> None:
+    ref = logged(env)
+    raw = (
+        f"From: Grace Fenton <head@st-marys-ce.westshire.sch.uk>\r\nTo: {SUPPORT}\r\n"
+        f"Subject: RE: [{ref}] Internet very slow in the ICT suite\r\n"
+        "Message-ID: <foreign-1@st-marys-ce.westshire.sch.uk>\r\n\r\n"
+        "Please close this call, it's sorted.\r\n"
+    ).encode()
+    t = env.feed(raw, local(2026, 11, 23, 11, 0))
+    assert t.action is Action.NOT_THEIR_CALL and t.call is None
+    assert env.count_calls() == 1 and show(env, ref)["status"] == "open"
+    [told] = of_kind(env, "not_their_call")
+    text = plain(told)
+    assert "The call reference you quoted is not one of your school's calls" in text
+    assert (
+        "ICT-000001" not in text
+        and "Oakfield" not in text
+        and "Internet" not in text
+        and "slow" not in text
+    )
+    assert parsed(told)["To"] == "head@st-marys-ce.westshire.sch.uk"
+    assert "[ICT-000001]" not in parsed(told)["Subject"]
+    # Again the same day: held without a second reply.
+    again = env.feed(raw.replace(b"foreign-1", b"foreign-2"), local(2026, 11, 23, 11, 5))
+    assert again.action is Action.HOLD and len(of_kind(env, "not_their_call")) == 1

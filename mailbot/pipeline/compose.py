@@ -256,6 +256,11 @@ def compose(t: Triage, ctx: Context) -> Triage:
         sender = {"name": msg.from_name, "address": msg.from_addr, "reason": t.reason}
         extra = {"sender": sender, "also_held": _also_held(ctx, msg.from_addr)}
         outgoing.append(_simple_reply(t, ctx, "unverified_staff", extra))
+    elif t.action is Action.NOT_THEIR_CALL:
+        sender = {"name": t.sender.name if t.sender else "", "address": msg.from_addr}
+        # The reference is not repeated: the reply reveals nothing of the call.
+        extra = {"sender": sender}
+        outgoing.append(_simple_reply(t, ctx, "not_their_call", extra))
     elif t.action is Action.UNKNOWN_REPLY:
         name = msg.from_name if may_quote(t, ctx) else ""
         sender = {"name": name, "address": msg.from_addr}

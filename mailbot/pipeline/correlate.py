@@ -77,5 +77,7 @@ def correlate(t: Triage, ctx: Context) -> Triage:
     if not is_party(call, t):
         # A tag from a stranger must never reveal or change someone else's call.
         note = f"ignored a reference to {call.ref} from a sender who is not a party to it"
-        return replace(t, notes=(*t.notes, note))
+        school = t.sender is not None and t.sender.kind is SenderKind.SCHOOL
+        foreign = call.ref if school and via == "subject tag" else ""
+        return replace(t, notes=(*t.notes, note), foreign_ref=foreign)
     return replace(t, call=call, thread_via=via)

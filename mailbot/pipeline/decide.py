@@ -68,6 +68,14 @@ def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
         return _unverified(t, ctx)
     if t.call is not None:
         return _on_call(t, ctx, t.call)
+    if t.foreign_ref and sender is not None and sender.address is not None:
+        # Opening a call would make a spurious one (another school's "please
+        # close this call"); a human sorts it out, and the writer is told.
+        reason = f"quoted {t.foreign_ref}, another school's call; held for a human"
+        since = ctx.now - timedelta(days=1)
+        if ctx.store.auto_replies_since(sender.address, since, kind="not_their_call"):
+            return Action.HOLD, reason + "; already told today"
+        return Action.NOT_THEIR_CALL, reason
     if sender is None or sender.kind is SenderKind.NONE:
         return Action.HOLD, "no usable sender address"
     if sender.kind in (SenderKind.SCHOOL, SenderKind.STAFF):

@@ -39,6 +39,9 @@ class Action(StrEnum):
     FLOODED = "flooded"
     # From an address blocked as a mail loop: kept, never answered.
     BLOCKED = "blocked"
+    # A school quoted another school's call reference: kept for a human, and
+    # the writer told (once a day) that it is not one of their school's calls.
+    NOT_THEIR_CALL = "not_their_call"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class Triage:
     refused_decision: RefusedDecision | None = None
     # The school's reply restarted a clock paused while awaiting the school.
     resumed: bool = False
+    # The reference a school quoted in the subject that belongs to another
+    # school's call (as the writer wrote it; nothing of the call is kept here).
+    foreign_ref: str = ""
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
     # Set when parse, screen and redact have already run (in the intake

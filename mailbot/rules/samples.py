@@ -262,6 +262,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         },
         "also_held": 2,
     },
+    "not_their_call": {
+        "service": _SERVICE,
+        "password_removed": False,
+        "sender": {"name": "Grace Fenton", "address": "head@st-marys.example"},
+        "subject": "Please close this call",
+    },
     "unknown_sender": {
         "service": _SERVICE,
         "password_removed": True,
