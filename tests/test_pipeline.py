@@ -169,6 +169,23 @@ def test_oversize_message_gets_a_clear_reply(env: Env) -> None:
     assert "25.0 MB" in out.text and "15 MB" in out.text
 
 
+def test_oversize_photo_is_reported_at_its_true_size_not_its_encoded_size(env: Env) -> None:
+    # A 16.5 MB photo is 22.6 MB once base64-encoded for email.
+    header_only = (
+        b"From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>\r\n"
+        b"To: ictsupport@westshire.gov.uk\r\nSubject: Photo of the cabinet\r\n"
+        b"Message-ID: <photo-1@oakfield-primary.westshire.sch.uk>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    )
+    encoded = 16_500_000 * 78 // 57
+    t = pipeline.run(
+        Triage(key="", raw=RawMail(raw=header_only, size=encoded, truncated=True)),
+        _context(env),
+    )
+    [out] = t.outgoing
+    assert "about 16.5 MB of attachments" in out.text and "22.6 MB as sent" in out.text
+
+
 def test_same_email_twice_is_processed_once(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
     t = env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 6))

@@ -286,6 +286,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "password_removed": True,
         "subject": "Scans of the network cabinet",
         "size_mb": 25.3,
+        "true_mb": 18.5,
         "limit_mb": 15,
     },
 }
