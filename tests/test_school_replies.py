@@ -253,3 +253,54 @@ def test_another_school_quoting_a_reference_is_told_politely_and_held(env: Env) 
     # Again the same day: held without a second reply.
     again = env.feed(raw.replace(b"foreign-1", b"foreign-2"), local(2026, 11, 23, 11, 5))
     assert again.action is Action.HOLD and len(of_kind(env, "not_their_call")) == 1
+
+
+# --- item 11: recurrence for a fresh email ------------------------------------------------
+
+
+def fresh(env: Env, sender: str, subject: str, when: datetime, n: int) -> Triage:
+    raw = (
+        f"From: {sender}\r\nTo: {SUPPORT}\r\nSubject: {subject}\r\n"
+        f"Message-ID: <fresh-{n}@school.example>\r\n\r\n"
+        "The internet in the ICT suite is very slow, pages take a minute.\r\n"
+    ).encode()
+    return env.feed(raw, when)
+
+
+def test_a_fresh_email_about_the_same_fault_is_cross_referenced_with_a_problem_record(
+    env: Env,
+) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    sender = "Tom Reeves <t.reeves@oakfield-primary.westshire.sch.uk>"
+    t = fresh(env, sender, "ICT suite internet slow", local(2026, 11, 30, 9, 0), 1)
+    assert t.action is Action.OPEN_CALL and t.call is not None and t.call.ref == "ICT-000002"
+    assert t.previous is not None and t.previous.ref == ref
+    related = show(env, "ICT-000002")["related"]
+    assert related == ["ICT-000001", "ICT-000003"]
+    assert show(env, "ICT-000003")["type"] == "problem"
+    text = plain(of_kind(env, "confirmation")[-1])
+    assert "This follows on from call ICT-000001" in text
+
+
+def test_a_fresh_email_about_another_fault_or_from_another_school_is_not_linked(
+    env: Env,
+) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    oakfield = "Tom Reeves <t.reeves@oakfield-primary.westshire.sch.uk>"
+    other = fresh(env, oakfield, "Broadband router lights flashing", local(2026, 11, 30, 9, 0), 2)
+    assert other.previous is None
+    st_marys = "Grace Fenton <head@st-marys-ce.westshire.sch.uk>"
+    elsewhere = fresh(env, st_marys, "ICT suite internet slow", local(2026, 11, 30, 9, 5), 3)
+    assert elsewhere.previous is None
+    assert show(env, ref)["related"] == []
+
+
+def test_a_fresh_email_after_the_recurrence_window_is_not_linked(env: Env) -> None:
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 24, 10, 0), "status", "solved")
+    sender = "Tom Reeves <t.reeves@oakfield-primary.westshire.sch.uk>"
+    # Two weeks of support days after Tuesday 24 November is Tuesday 8 December.
+    t = fresh(env, sender, "ICT suite internet slow", local(2026, 12, 8, 10, 1), 4)
+    assert t.previous is None

@@ -175,6 +175,25 @@ class Store(LoopGuardRecords, OutboxRecords):
         lifecycle.set_status(self.session, call, status, policy=policy, now=now, actor=actor)
         return view(call)
 
+    def recent_done(
+        self, school_id: str, category: str, *, since: datetime, besides: int
+    ) -> list[CallView]:
+        """A school's incidents of a category solved since ``since``, newest first."""
+        rows = self.session.scalars(
+            select(Call)
+            .where(
+                Call.school_id == school_id,
+                Call.category == category,
+                Call.type == "incident",
+                Call.status.in_(("solved", "closed")),
+                Call.solved_at >= since,
+                Call.id != besides,
+            )
+            .order_by(Call.solved_at.desc())
+            .limit(20)
+        )
+        return [view(c) for c in rows]
+
     def follow_up(
         self, new_id: int, old_id: int, *, now: datetime, problem_after: int
     ) -> CallView | None:

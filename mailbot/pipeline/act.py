@@ -13,6 +13,7 @@ from mailbot.incidents import incident
 from mailbot.pipeline import changeasks
 from mailbot.pipeline.correlate import clean_subject
 from mailbot.pipeline.records import Action, Context, Triage
+from mailbot.pipeline.recurrence import recurrence_of
 from mailbot.rules.directory import SenderKind
 from mailbot.storage.models import Call
 
@@ -108,17 +109,12 @@ def act(t: Triage, ctx: Context) -> Triage:
     previous = None
     if t.action is Action.OPEN_CALL:
         call = _open_call(t, ctx)
+        # A fresh email about a fault the school had solved recently is a
+        # recurrence, cross-referenced like a late reply on the old call.
+        previous = recurrence_of(ctx, call)
     elif t.action is Action.FOLLOW_UP and call is not None:
         previous = call
         call = _open_call(t, ctx)
-        problem = ctx.store.follow_up(
-            call.id,
-            previous.id,
-            now=ctx.now,
-            problem_after=ctx.rules.sla.lifecycle.problem_after,
-        )
-        if problem is not None:
-            t = replace(t, notes=(*t.notes, f"opened problem record {problem.ref}"))
     elif t.action is Action.REOPEN and call is not None:
         call = ctx.store.reopen(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
     elif t.action is Action.THANKS and call is not None:
@@ -135,6 +131,15 @@ def act(t: Triage, ctx: Context) -> Triage:
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
+    if previous is not None and call is not None:
+        problem = ctx.store.follow_up(
+            call.id,
+            previous.id,
+            now=ctx.now,
+            problem_after=ctx.rules.sla.lifecycle.problem_after,
+        )
+        if problem is not None:
+            t = replace(t, notes=(*t.notes, f"opened problem record {problem.ref}"))
     if call is not None and t.action in (Action.OPEN_CALL, Action.FOLLOW_UP):
         t = _major_incident(replace(t, call=call), ctx, call)
         call = t.call

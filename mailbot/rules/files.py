@@ -165,10 +165,13 @@ class Lifecycle(_Rule):
     pause_statuses: tuple[Literal["awaiting_customer", "in_progress"], ...] = ("awaiting_customer",)
     close_after: str = "3 days"
     reopen_within: str = "1 day"
+    # A fresh email about the same fault this soon after a call was solved is
+    # cross-referenced to it, like a late reply.
+    recurrence_within: str = "2 weeks"
     # A problem record is opened once this many incidents recur in one chain.
     problem_after: int = Field(default=2, ge=2)
 
-    @field_validator("close_after", "reopen_within")
+    @field_validator("close_after", "reopen_within", "recurrence_within")
     @classmethod
     def _valid_target(cls, v: str) -> str:
         Target.parse(v)
