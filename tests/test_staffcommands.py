@@ -183,7 +183,8 @@ def test_command_lines_from_a_school_are_ordinary_text(env: Env) -> None:
 
 def test_another_school_cannot_reach_a_call_by_its_reference(env: Env) -> None:
     t = env.feed(mail("other-school-uses-anothers-reference"), TEN)
-    assert t.call is not None and t.call.ref == "ICT-000002"
+    # No spurious call for the other school: held for a human, the writer told.
+    assert t.call is None and t.action is Action.NOT_THEIR_CALL and env.count_calls() == 1
     assert show(env)["status"] == "open"
     for row in env.outbox():
         if "head@st-marys-ce.westshire.sch.uk" in json.loads(row.recipients):
