@@ -180,10 +180,13 @@ def test_a_school_cannot_reach_another_schools_call(
 ) -> None:
     opened(service)
     sent = service.deliver("other-school-uses-anothers-reference", "2026-11-23T10:00")
-    assert kinds(sent) == [("confirmation", [GRACE]), ("new_call", [TEAM])]
-    confirmation = next(m for m in sent if m.kind == "confirmation")
-    assert b"ICT-000001" not in confirmation.raw
-    assert b"very slow in the ICT suite since" not in confirmation.raw
+    # No spurious call: the email is held for a human and the writer told,
+    # in words that say nothing of the other school's call.
+    assert kinds(sent) == [("not_their_call", [GRACE])]
+    [told] = sent
+    assert b"ICT-000001" not in told.raw
+    assert b"very slow in the ICT suite since" not in told.raw
+    assert "not one of your school's calls" in plain(told)
     assert service.call("ICT-000001", capsys)["status"] == "open"
 
 
