@@ -36,6 +36,7 @@ def new_mail(env: Env, sender: str, subject: str, body: str, when: datetime = MO
     ("display", "name"),
     [
         ("Rahman, Aisha", "Aisha Rahman"),
+        ("Helen Marsh (Head)", "Helen Marsh"),
         ('"O\'Brien, Mary-Jane"', "Mary-Jane O'Brien"),
         ("Helen Marsh", "Helen Marsh"),
         ("Oakfield Primary Office", ""),

@@ -6,6 +6,8 @@ import re
 
 # Display names longer than this are not names; the check stays bounded.
 _LONGEST = 80
+# A comment in brackets after a name ("Helen Marsh (Head)") is not part of it.
+_COMMENT = re.compile(r"\([^()]{0,80}\)")
 _SURNAME_FIRST = re.compile(r"^([^,]{1,40}),[ \t]*([^,]{1,40})$")
 # Words that name a shared mailbox, a role or an organisation rather than a
 # person: "Oakfield Primary Office", "Admissions", "ICT Team".
@@ -27,7 +29,9 @@ def _plain(words: str) -> bool:
 
 def person_name(display: str) -> str:
     """The person a display name names, or "" when it names a mailbox, role or nothing."""
-    name = " ".join(display.strip().strip("\"'").split())
+    if len(display) > 2 * _LONGEST:
+        return ""
+    name = " ".join(_COMMENT.sub(" ", display).strip().strip("\"'").split())
     if not name or len(name) > _LONGEST or "@" in name:
         return ""
     turned = _SURNAME_FIRST.match(name)
