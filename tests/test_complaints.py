@@ -109,3 +109,34 @@ def test_complaints_without_a_project_manager_are_a_rules_error(tmp_path: Path) 
     with pytest.raises(RulesError) as caught:
         load_rules(folder)
     assert any(p.startswith("staff.toml: project_manager: missing") for p in caught.value.problems)
+
+
+# --- complaint wording (issue 14, item 5) ---------------------------------------------
+
+
+def test_a_complaint_confirmation_states_no_priority_or_targets_and_asks_no_fault_questions(
+    env: Env,
+) -> None:
+    body = plain(of_kind(env, "confirmation")[0])
+    assert "Type:       Complaint" in body
+    assert "Priority:" not in body and "Fix:" not in body
+    assert "when it last worked" not in body and "error messages" not in body
+
+
+def test_the_heads_complaint_is_not_copied_to_the_schools_contact(env: Env) -> None:
+    [confirmation] = of_kind(env, "confirmation")
+    assert recipients(confirmation) == ["head@oakfield-primary.westshire.sch.uk"]
+
+
+def test_unhappiness_with_how_a_call_was_handled_is_a_complaint(tmp_path: Path) -> None:
+    env = make_env(tmp_path, f"sqlite:///{tmp_path / 'unhappy.db'}")
+    raw = (
+        b"From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>\r\n"
+        b"To: ictsupport@westshire.gov.uk\r\nSubject: Our call last week\r\n"
+        b"Message-ID: <unhappy-1@oakfield-primary.westshire.sch.uk>\r\n\r\n"
+        b"I am not happy with how our call was handled. Nobody rang back.\r\n"
+    )
+    t = env.feed(raw, LOGGED)
+    assert t.call is not None and t.call.type == "complaint"
+    assert recipients(of_kind(env, "new_call")[0]) == [PRIYA]
+    assert "handled by Priya Shah, our project manager" in plain(of_kind(env, "confirmation")[0])

@@ -11,13 +11,14 @@ import signal
 import subprocess
 import sys
 import time
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from support import bulk_rules, local, mail, make_config, write_config_file
+from support import bulk_rules, local, mail, make_config, plain, write_config_file
 
 from mailbot.calls import listing
 from mailbot.config import Config
@@ -175,6 +176,25 @@ def test_oversize_email_is_answered_from_its_headers(
     [subject] = confirmations(smtp_sink)
     assert "too large" in subject
     assert len(dovecot.uids("Processed")) == 1
+
+
+def test_an_oversize_photo_is_answered_with_its_true_size(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    config = configure(tmp_path, dovecot, smtp_sink)
+    photo = EmailMessage()
+    photo["From"] = "Helen Marsh <head@oakfield-primary.westshire.sch.uk>"
+    photo["To"] = "ictsupport@westshire.gov.uk"
+    photo["Subject"] = "Photo of the cabinet"
+    photo["Message-ID"] = "<photo-2@oakfield-primary.westshire.sch.uk>"
+    photo.set_content("The cabinet is attached.")
+    photo.add_attachment(b"\xff" * 16_500_000, maintype="image", subtype="jpeg")
+    dovecot.deliver(photo.as_bytes())
+    report, _, _ = asyncio.run(daemon(config).run_once())
+    assert [o.action for o in report.outcomes] == ["oversize"]
+    [told] = [m for m in smtp_sink.messages if m.kind == "oversize"]
+    text = plain(told)
+    assert "about 16.5 MB of attachments" in text and "22.6 MB as sent" in text
 
 
 def test_smtp_outage_keeps_mail_until_the_server_returns(

@@ -169,6 +169,23 @@ def test_oversize_message_gets_a_clear_reply(env: Env) -> None:
     assert "25.0 MB" in out.text and "15 MB" in out.text
 
 
+def test_oversize_photo_is_reported_at_its_true_size_not_its_encoded_size(env: Env) -> None:
+    # A 16.5 MB photo is 22.6 MB once base64-encoded for email.
+    header_only = (
+        b"From: Helen Marsh <head@oakfield-primary.westshire.sch.uk>\r\n"
+        b"To: ictsupport@westshire.gov.uk\r\nSubject: Photo of the cabinet\r\n"
+        b"Message-ID: <photo-1@oakfield-primary.westshire.sch.uk>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    )
+    encoded = 16_500_000 * 78 // 57
+    t = pipeline.run(
+        Triage(key="", raw=RawMail(raw=header_only, size=encoded, truncated=True)),
+        _context(env),
+    )
+    [out] = t.outgoing
+    assert "about 16.5 MB of attachments" in out.text and "22.6 MB as sent" in out.text
+
+
 def test_same_email_twice_is_processed_once(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
     t = env.feed(mail("school-new-request"), local(2026, 11, 23, 9, 6))
@@ -179,14 +196,17 @@ def test_same_email_twice_is_processed_once(env: Env) -> None:
 def test_tag_from_another_school_neither_reveals_nor_changes_the_call(env: Env) -> None:
     env.feed(mail("school-new-request"), MONDAY_9)
     t = env.feed(mail("stranger-quotes-other-schools-tag"), local(2026, 11, 23, 12, 0))
-    assert t.action is Action.OPEN_CALL and t.call is not None and t.call.ref == "ICT-000002"
+    # No spurious call: the writer is told and the email held for a human.
+    assert t.action is Action.NOT_THEIR_CALL and t.call is None and env.count_calls() == 1
     record = listing.show_call(env.sessions, "ICT-000001")
     assert record is not None
     # Only the school's own request is on its call; the stranger's mail is not.
     assert [m["from"] for m in record["messages"] if m["direction"] == "in"] == [
         "head@oakfield-primary.westshire.sch.uk"
     ]
-    text = plain(env.to_schools()[-1])
+    [told] = env.to_schools()[1:]
+    text = plain(told)
+    assert told.kind == "not_their_call" and "is not one of your school's calls" in text
     assert "Oakfield" not in text and "ICT-000001" not in text
 
 

@@ -62,7 +62,7 @@ def test_invalid_regex_names_the_rule(rules_dir: Path) -> None:
         rules_dir / "classify.toml", "match = { text = '\\b(advice", "match = { text = '\\b((advice"
     )
     [p] = problems(rules_dir)
-    assert p.startswith("classify.toml: rule #9 (advice): match.text:")
+    assert p.startswith("classify.toml: rule #10 (advice): match.text:")
     assert "regular expression" in p
 
 
@@ -131,3 +131,10 @@ def test_a_school_report_to_something_not_an_address_is_reported(rules_dir: Path
 def test_a_school_report_for_an_unknown_school_is_reported(rules_dir: Path) -> None:
     edit(rules_dir / "reports.toml", 'school = "riverside-academy"', 'school = "riverside"')
     assert problems(rules_dir) == ["reports.toml: schools (riverside): school: no such school"]
+
+
+def test_invalid_lift_pattern_names_the_lift(rules_dir: Path) -> None:
+    edit(rules_dir / "classify.toml", "all = [\n  '\\b(MIS", "all = [\n  '\\b((MIS")
+    [p] = problems(rules_dir)
+    assert p.startswith("classify.toml: lift #2 (critical system down): all:")
+    assert "regular expression" in p

@@ -75,7 +75,12 @@ def test_an_officer_works_a_call_by_replying_and_the_school_replies_back(
     sent = service.deliver(
         "staff-commands-and-words-for-the-school", "2026-11-23T10:00", notice_id=notice
     )
-    assert kinds(sent) == [("receipt", [SAM]), ("staff_reply", [HEAD, SPOC])]
+    # The school is told of the new priority (P2 -> P1) as well as the officer's words.
+    assert kinds(sent) == [
+        ("receipt", [SAM]),
+        ("staff_reply", [HEAD, SPOC]),
+        ("targets_changed", [HEAD, SPOC]),
+    ]
     to_school = next(m for m in sent if m.kind == "staff_reply")
     assert plain(to_school).startswith("Hello Helen, I am looking at the filtering appliance")
     assert header(to_school, "From") == f"Westshire Schools ICT Support <{SUPPORT}>"
@@ -101,7 +106,13 @@ def test_an_officer_works_a_call_by_replying_and_the_school_replies_back(
 
     # A revised deadline with a status change, words to the school.
     sent = service.deliver("staff-deadline-agreed", "2026-11-23T11:30", notice_id=notice)
-    assert kinds(sent) == [("receipt", [SAM]), ("staff_reply", [HEAD, SPOC])]
+    assert kinds(sent) == [
+        ("receipt", [SAM]),
+        ("staff_reply", [HEAD, SPOC]),
+        ("targets_changed", [HEAD, SPOC]),
+    ]
+    revised = plain(next(m for m in sent if m.kind == "targets_changed"))
+    assert "Reason: agreed with the head: a new switch must be ordered" in revised
 
     # Solved, with the officer's words in the solved notice.
     sent = service.deliver("staff-solved-with-words", "2026-11-23T12:00", notice_id=notice)
@@ -169,10 +180,13 @@ def test_a_school_cannot_reach_another_schools_call(
 ) -> None:
     opened(service)
     sent = service.deliver("other-school-uses-anothers-reference", "2026-11-23T10:00")
-    assert kinds(sent) == [("confirmation", [GRACE]), ("new_call", [TEAM])]
-    confirmation = next(m for m in sent if m.kind == "confirmation")
-    assert b"ICT-000001" not in confirmation.raw
-    assert b"very slow in the ICT suite since" not in confirmation.raw
+    # No spurious call: the email is held for a human and the writer told,
+    # in words that say nothing of the other school's call.
+    assert kinds(sent) == [("not_their_call", [GRACE])]
+    [told] = sent
+    assert b"ICT-000001" not in told.raw
+    assert b"very slow in the ICT suite since" not in told.raw
+    assert "not one of your school's calls" in plain(told)
     assert service.call("ICT-000001", capsys)["status"] == "open"
 
 

@@ -9,7 +9,10 @@ USAGE: dict[str, tuple[str, str]] = {
     "assign": ("#assign NAME", "give the call to an officer (id, name or me)"),
     "take": ("#take", "assign the call to yourself"),
     "unassign": ("#unassign", "give the call back to the team"),
-    "priority": ("#priority P2", "change the priority (Critical, P1 to P4)"),
+    "priority": (
+        "#priority P2 REASON",
+        "change the priority; the school is told why",
+    ),
     "type": ("#type service request", "incident, service request, change, complaint"),
     "status": ("#status awaiting customer", "open, in progress, awaiting customer, solved"),
     "solved": ("#solved", "mark solved; your words go in the solved notice"),

@@ -160,6 +160,40 @@ class Store(LoopGuardRecords, OutboxRecords):
         lifecycle.set_status(self.session, call, "open", policy=policy, now=now, actor=actor)
         return view(call)
 
+    def thanked(self, call_id: int, *, now: datetime, actor: str, policy: SlaPolicy) -> CallView:
+        """Record a school's thanks; a solved call it confirms is closed now, not later."""
+        call = self.session.get_one(Call, call_id)
+        lifecycle.add_event(self.session, call, at=now, actor=actor, kind="thanks")
+        if call.status == "solved":
+            lifecycle.set_status(self.session, call, "closed", policy=policy, now=now, actor=actor)
+        return view(call)
+
+    def resume(self, call_id: int, *, now: datetime, actor: str, policy: SlaPolicy) -> CallView:
+        """The school answered a call awaiting it: the clock runs again from now."""
+        call = self.session.get_one(Call, call_id)
+        status = "in_progress" if call.assignee else "open"
+        lifecycle.set_status(self.session, call, status, policy=policy, now=now, actor=actor)
+        return view(call)
+
+    def recent_done(
+        self, school_id: str, category: str, *, since: datetime, besides: int
+    ) -> list[CallView]:
+        """A school's incidents of a category solved since ``since``, newest first."""
+        rows = self.session.scalars(
+            select(Call)
+            .where(
+                Call.school_id == school_id,
+                Call.category == category,
+                Call.type == "incident",
+                Call.status.in_(("solved", "closed")),
+                Call.solved_at >= since,
+                Call.id != besides,
+            )
+            .order_by(Call.solved_at.desc())
+            .limit(20)
+        )
+        return [view(c) for c in rows]
+
     def follow_up(
         self, new_id: int, old_id: int, *, now: datetime, problem_after: int
     ) -> CallView | None:

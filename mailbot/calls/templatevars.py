@@ -85,6 +85,8 @@ def in_thread(
 def spoc_copies(rules: Rules, call: CallView, to: tuple[str, ...]) -> tuple[str, ...]:
     """The school's single points of contact, copied on what the school is told."""
     school = rules.directory.school(call.school_id) if call.school_id else None
-    if school is None:
+    if school is None or call.type == "complaint":
+        # A complaint is the complainant's own: often from the head, and it
+        # may be about calls the school's contact logged, so nobody is copied.
         return ()
     return tuple(c.email for c in school.with_role("spoc") if c.email not in to)

@@ -15,7 +15,7 @@ from mailbot.config import Config
 from mailbot.mail.bounds import cut
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
-from mailbot.sla.clock import STATUSES
+from mailbot.sla.clock import HELD, STATUSES
 from mailbot.storage import links, threads
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call
@@ -157,6 +157,53 @@ def set_priority(
     return f"priority {change.detail}"
 
 
+def tell_targets(
+    session: Session,
+    config: Config,
+    rules: Rules,
+    call: Call,
+    *,
+    was: tuple[str, datetime | None],
+    reason: str,
+    by: Staff,
+    occasion: str,
+) -> str:
+    """Tell the school, in its thread, what changed in its targets, the new ones and why.
+
+    ``was`` is the priority and fix target before the change.  Returns the
+    words the receipt adds ("" when nothing changed or nobody can be told).
+    """
+    if call.status in HELD or call.type in ("complaint", "problem"):
+        # A held call has no targets yet, a complaint has none at all, and a
+        # problem record is internal.
+        return ""
+    cal = rules.calendar
+    changes = []
+    if call.priority != was[0]:
+        old = rules.sla.priorities[was[0]].description  # type: ignore[index]
+        changes.append(f"Priority: was {was[0]} ({old}), now {call.priority}")
+    if was[1] is not None and call.fix_due_at is not None and call.fix_due_at != was[1]:
+        before = describe(was[1], cal, by.now).removeprefix("by ")
+        changes.append(f"Fix target: was {before}, now {describe(call.fix_due_at, cal, by.now)}")
+    if not changes:
+        return ""
+    out = notices.to_school(
+        config,
+        rules,
+        view(call),
+        "targets_changed",
+        {"changes": changes, "reason": reason.strip()},
+        now=by.now,
+        occasion=occasion,
+        thread=threads.school_thread(session, call),
+    )
+    if out is None:
+        return ""
+    store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+    door.send(store, config, rules, out, by.now)
+    return "; the school has been told"
+
+
 def check_deadline(rules: Rules, when: str, reason: str, now: datetime) -> datetime | Refused:
     """The agreed deadline ``when`` names, or why it cannot be used."""
     if not reason.strip():
@@ -179,7 +226,8 @@ def set_deadline(
     lifecycle.set_deadline(
         session, call, due_at, reason.strip(), policy=rules.clock, now=by.now, actor=by.actor
     )
-    return f"fix target revised to {describe(due_at, rules.calendar, by.now)}: {reason.strip()}"
+    due = describe(due_at, rules.calendar, by.now).removeprefix("by ")
+    return f"fix target revised to {due}: {reason.strip()}"
 
 
 def set_status(

@@ -51,12 +51,36 @@ def _unassign(job: Job, arg: str) -> Plan | records.Refused:
     return lambda: actions.unassign(job.session, job.call, job.by)
 
 
+# "P4", "priority 4" or "p4 only one laptop is affected": the priority, then the reason.
+_PRIORITY = re.compile(r"^\s*((?:priority\s+)?\S+)[\s,:;-]*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def _tell_after(
+    job: Job, change: Callable[[], str | records.Refused], reason: str, kind: str
+) -> str:
+    """Carry out a change of targets, then tell the school what changed and why."""
+    was = (job.call.priority, job.call.fix_due_at)
+    done = _done(change())
+    told = actions.tell_targets(
+        job.session, job.config, job.rules, job.call,
+        was=was, reason=reason, by=job.by, occasion=f"{job.occasion}\0{kind}",
+    )  # fmt: skip
+    return done + told
+
+
 def _priority(job: Job, arg: str) -> Plan | records.Refused:
     known = tuple(job.rules.clock.targets)
-    priority = grammar.priority_word(arg, known)
+    priority, reason = grammar.priority_word(arg, known), ""
+    match = _PRIORITY.match(arg)
+    if priority is None and match is not None:
+        priority, reason = grammar.priority_word(match[1], known), match[2].strip()
     if priority is None:
         return records.Refused(f"no priority {arg.strip()!r}; priorities are {', '.join(known)}")
-    return lambda: _done(actions.set_priority(job.session, job.rules, job.call, priority, job.by))
+    chosen = priority
+    return lambda: _tell_after(
+        job, lambda: actions.set_priority(job.session, job.rules, job.call, chosen, job.by),
+        reason, "priority",
+    )  # fmt: skip
 
 
 def _type(job: Job, arg: str) -> Plan | records.Refused:
@@ -126,9 +150,10 @@ def _deadline(job: Job, arg: str) -> Plan | records.Refused:
     due = actions.check_deadline(job.rules, when, reason, job.by.now)
     if isinstance(due, records.Refused):
         return due
-    return lambda: _done(
-        actions.set_deadline(job.session, job.rules, job.call, when, reason, job.by)
-    )
+    return lambda: _tell_after(
+        job, lambda: actions.set_deadline(job.session, job.rules, job.call, when, reason, job.by),
+        reason, "deadline",
+    )  # fmt: skip
 
 
 def _link(job: Job, arg: str) -> Plan | records.Refused:

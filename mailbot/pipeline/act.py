@@ -13,6 +13,7 @@ from mailbot.incidents import incident
 from mailbot.pipeline import changeasks
 from mailbot.pipeline.correlate import clean_subject
 from mailbot.pipeline.records import Action, Context, Triage
+from mailbot.pipeline.recurrence import recurrence_of
 from mailbot.rules.directory import SenderKind
 from mailbot.storage.models import Call
 
@@ -23,7 +24,14 @@ def _open_call(t: Triage, ctx: Context) -> CallView:
     cls = t.classification
     assert sender is not None and cls is not None
     known_phone = bool(sender.contact and sender.contact.phone)
-    missing = missing_details(f"{msg.subject}\n{msg.new_text}", known_phone=known_phone)
+    # A school's shared or unnamed mailbox gives no name to greet or call back.
+    known_name = bool(sender.name) or sender.kind is not SenderKind.SCHOOL
+    missing = missing_details(
+        f"{msg.subject}\n{msg.new_text}",
+        known_phone=known_phone,
+        call_type=cls.type,
+        known_name=known_name,
+    )
     call = ctx.store.create_call(
         now=ctx.now,
         msg=msg,
@@ -101,9 +109,30 @@ def act(t: Triage, ctx: Context) -> Triage:
     previous = None
     if t.action is Action.OPEN_CALL:
         call = _open_call(t, ctx)
+        # A fresh email about a fault the school had solved recently is a
+        # recurrence, cross-referenced like a late reply on the old call.
+        previous = recurrence_of(ctx, call)
     elif t.action is Action.FOLLOW_UP and call is not None:
         previous = call
         call = _open_call(t, ctx)
+    elif t.action is Action.REOPEN and call is not None:
+        call = ctx.store.reopen(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
+    elif t.action is Action.THANKS and call is not None:
+        call = ctx.store.thanked(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
+    elif t.action is Action.APPEND and call is not None:
+        ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="message", detail=t.thread_via)
+        staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
+        if staff and _writes_to_school(t, ctx, call):
+            ctx.store.mark_responded(call.id, now=ctx.now, actor=actor)
+            t = replace(t, staff_wrote_to_school=True)
+        elif not staff and call.status == "awaiting_customer":
+            # The school answered what we asked: the paused clock runs again.
+            call = ctx.store.resume(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
+            t = replace(t, resumed=True)
+    elif t.action is Action.RECORD and call is not None:
+        # Automatic mail on a thread is kept for the record but changes nothing.
+        ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
+    if previous is not None and call is not None:
         problem = ctx.store.follow_up(
             call.id,
             previous.id,
@@ -112,17 +141,6 @@ def act(t: Triage, ctx: Context) -> Triage:
         )
         if problem is not None:
             t = replace(t, notes=(*t.notes, f"opened problem record {problem.ref}"))
-    elif t.action is Action.REOPEN and call is not None:
-        call = ctx.store.reopen(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
-    elif t.action is Action.APPEND and call is not None:
-        ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="message", detail=t.thread_via)
-        staff = t.sender is not None and t.sender.kind is SenderKind.STAFF
-        if staff and _writes_to_school(t, ctx, call):
-            ctx.store.mark_responded(call.id, now=ctx.now, actor=actor)
-            t = replace(t, staff_wrote_to_school=True)
-    elif t.action is Action.RECORD and call is not None:
-        # Automatic mail on a thread is kept for the record but changes nothing.
-        ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
     if call is not None and t.action in (Action.OPEN_CALL, Action.FOLLOW_UP):
         t = _major_incident(replace(t, call=call), ctx, call)
         call = t.call
@@ -134,6 +152,7 @@ def act(t: Triage, ctx: Context) -> Triage:
         Action.RECORD,
         Action.REOPEN,
         Action.FOLLOW_UP,
+        Action.THANKS,
     )
     row = ctx.store.add_inbound(
         now=ctx.now,

@@ -9,11 +9,13 @@ from mailbot.pipeline.records import Context, Triage
 from mailbot.rules.loader import Rules
 from mailbot.sla.clock import DONE
 
+# Most urgent first: a lift only ever moves a call towards the front.
+_URGENCY = ("Critical", "P1", "P2", "P3", "P4")
 
-def classify_text(rules: Rules, sender: str, subject: str, body: str) -> Classification:
-    """Apply the first matching rule on top of the defaults."""
+
+def _rule_match(rules: Rules, fields: dict[str, str]) -> Classification:
+    """The first matching rule on top of the defaults."""
     default = rules.classification.default
-    fields = {"sender": sender, "subject": subject, "body": body, "text": f"{subject}\n{body}"}
     for rule, patterns in rules.compiled:
         if all(p.search(fields[name]) for name, p in patterns.items()):
             chosen = rule.set
@@ -31,6 +33,26 @@ def classify_text(rules: Rules, sender: str, subject: str, body: str) -> Classif
         team=default.team,
         rule="default",
     )
+
+
+def _lifted(rules: Rules, c: Classification, text: str) -> Classification:
+    """Raise the priority by the first lift whose patterns all match and that is higher."""
+    for compiled in rules.lifts:
+        lift = compiled.lift
+        if c.type not in lift.types or _URGENCY.index(lift.to) >= _URGENCY.index(c.priority):
+            continue
+        if compiled.unless is not None and compiled.unless.search(text):
+            continue
+        if all(p.search(text) for p in compiled.patterns):
+            return replace(c, priority=lift.to, rule=f"{c.rule}, raised by: {lift.name}")
+    return c
+
+
+def classify_text(rules: Rules, sender: str, subject: str, body: str) -> Classification:
+    """Apply the first matching rule on top of the defaults, then any priority lift."""
+    text = f"{subject}\n{body}"
+    fields = {"sender": sender, "subject": subject, "body": body, "text": text}
+    return _lifted(rules, _rule_match(rules, fields), text)
 
 
 def classify(t: Triage, ctx: Context) -> Triage:

@@ -13,6 +13,7 @@ from mailbot.incidents import incident as incidents
 from mailbot.mail import authresults
 from mailbot.mail.mime import valid_address
 from mailbot.mail.outgoing import Outgoing
+from mailbot.mail.sizes import true_size
 from mailbot.pipeline import changeasks, staffnotices
 from mailbot.pipeline.records import Action, Context, RefusedDecision, Triage
 from mailbot.rules.directory import SenderKind
@@ -256,6 +257,11 @@ def compose(t: Triage, ctx: Context) -> Triage:
         sender = {"name": msg.from_name, "address": msg.from_addr, "reason": t.reason}
         extra = {"sender": sender, "also_held": _also_held(ctx, msg.from_addr)}
         outgoing.append(_simple_reply(t, ctx, "unverified_staff", extra))
+    elif t.action is Action.NOT_THEIR_CALL:
+        sender = {"name": t.sender.name if t.sender else "", "address": msg.from_addr}
+        # The reference is not repeated: the reply reveals nothing of the call.
+        extra = {"sender": sender}
+        outgoing.append(_simple_reply(t, ctx, "not_their_call", extra))
     elif t.action is Action.UNKNOWN_REPLY:
         name = msg.from_name if may_quote(t, ctx) else ""
         sender = {"name": name, "address": msg.from_addr}
@@ -263,7 +269,13 @@ def compose(t: Triage, ctx: Context) -> Triage:
     elif t.action is Action.OVERSIZE:
         limit = ctx.rules.policy.limits.max_message_mb
         size_mb = round(msg.raw_size / 1_000_000, 1)
-        extra = {"size_mb": size_mb, "limit_mb": f"{limit:g}"}
+        attached = true_size(
+            msg.raw_size,
+            msg.header("content-type") or "",
+            msg.header("content-transfer-encoding") or "",
+        )
+        true_mb = round(attached / 1_000_000, 1)
+        extra = {"size_mb": size_mb, "true_mb": true_mb, "limit_mb": f"{limit:g}"}
         outgoing.append(_simple_reply(t, ctx, "oversize", extra))
     if t.worked is not None and t.call is not None and _from_staff(t):
         staff.append(staffnotices.receipt(t, ctx, t.call, t.worked))

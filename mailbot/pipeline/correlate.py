@@ -21,6 +21,13 @@ def find_tag(subject: str, prefix: str) -> str | None:
 
 
 _PREFIXES = re.compile(r"^(?:\s*(?:re|aw|sv|antw|fw|fwd|wg|tr)\s*(?:\[\d+\])?\s*:\s*)+", re.I)
+# The words mailbot's own subjects put after the tag ("[ICT-000001] Solved:
+# ..."), removed with the reply prefixes from mail that carried a tag.
+_OWN_WORDS = re.compile(
+    r"^(?:\s*(?:(?:re|aw|sv|antw|fw|fwd|wg|tr)\s*(?:\[\d+\])?|solved|closed|reopened|"
+    r"targets changed|authorisation needed|not acted on)\s*:\s*)+",
+    re.I,
+)
 
 
 def clean_subject(subject: str, prefix: str) -> str:
@@ -32,7 +39,8 @@ def clean_subject(subject: str, prefix: str) -> str:
     """
     tags = re.compile(rf"\[\s*{re.escape(prefix)}\s*-\s*\d{{1,12}}\s*\]", re.IGNORECASE)
     cleaned = " ".join(tags.sub(" ", subject).split())
-    cleaned = _PREFIXES.sub("", cleaned).strip()
+    prefixes = _OWN_WORDS if tags.search(subject) else _PREFIXES
+    cleaned = prefixes.sub("", cleaned).strip()
     return cleaned or "(no subject)"
 
 
@@ -69,5 +77,7 @@ def correlate(t: Triage, ctx: Context) -> Triage:
     if not is_party(call, t):
         # A tag from a stranger must never reveal or change someone else's call.
         note = f"ignored a reference to {call.ref} from a sender who is not a party to it"
-        return replace(t, notes=(*t.notes, note))
+        school = t.sender is not None and t.sender.kind is SenderKind.SCHOOL
+        foreign = call.ref if school and via == "subject tag" else ""
+        return replace(t, notes=(*t.notes, note), foreign_ref=foreign)
     return replace(t, call=call, thread_via=via)

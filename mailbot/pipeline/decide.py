@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from mailbot.calls.records import CallView
+from mailbot.mail.replyintent import Intent, reply_intent
 from mailbot.pipeline.changeasks import school_command
 from mailbot.pipeline.records import Action, Context, Triage
 from mailbot.rules.directory import SenderKind
@@ -20,10 +21,18 @@ def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
     if school_command(t, call) and not t.parsed.from_suspect:
         # An #appeal (or #withdraw) answers the change itself, however it ended.
         return Action.APPEND, f"answers change {call.ref} ({t.thread_via})"
+    intent = reply_intent(t.parsed.new_text)
+    if intent is Intent.THANKS:
+        return Action.THANKS, f"thanks on {call.ref} ({call.status}); recorded"
     if call.status == "solved" and call.solved_at is not None:
         until = reopen_deadline(ctx.rules.clock, call.solved_at)
         if ctx.now <= until:
-            return Action.REOPEN, f"reply reopens {call.ref}, solved {call.solved_at.isoformat()}"
+            if intent is Intent.NOT_FIXED:
+                solved = call.solved_at.isoformat()
+                return Action.REOPEN, f"reply says {call.ref} is not fixed, solved {solved}"
+            # Only a reply that says the problem is back reopens the call;
+            # anything else goes to the officer, who may reopen it.
+            return Action.APPEND, f"reply on solved {call.ref} ({t.thread_via})"
     return Action.FOLLOW_UP, f"reply after {call.ref} was {call.status}: new call follows on"
 
 
@@ -59,6 +68,14 @@ def _decide(t: Triage, ctx: Context) -> tuple[Action, str]:
         return _unverified(t, ctx)
     if t.call is not None:
         return _on_call(t, ctx, t.call)
+    if t.foreign_ref and sender is not None and sender.address is not None:
+        # Opening a call would make a spurious one (another school's "please
+        # close this call"); a human sorts it out, and the writer is told.
+        reason = f"quoted {t.foreign_ref}, another school's call; held for a human"
+        since = ctx.now - timedelta(days=1)
+        if ctx.store.auto_replies_since(sender.address, since, kind="not_their_call"):
+            return Action.HOLD, reason + "; already told today"
+        return Action.NOT_THEIR_CALL, reason
     if sender is None or sender.kind is SenderKind.NONE:
         return Action.HOLD, "no usable sender address"
     if sender.kind in (SenderKind.SCHOOL, SenderKind.STAFF):

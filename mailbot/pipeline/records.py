@@ -28,7 +28,8 @@ class Action(StrEnum):
     HOLD = "hold"  # Kept for a human, nothing sent.
     OVERSIZE = "oversize"  # Over the size limit: explain, keep the headers.
     DUPLICATE = "duplicate"  # Already handled (a redelivery, or seen before a crash).
-    REOPEN = "reopen"  # The school replied soon after its call was solved.
+    REOPEN = "reopen"  # The school said soon after its call was solved that it is not fixed.
+    THANKS = "thanks"  # The school thanked us on a solved call: recorded; it closes early.
     FOLLOW_UP = "follow_up"  # The school replied long after: a new, cross-referenced call.
     # Mail from a staff address that failed authentication: kept for a human,
     # and the address's owner warned (at most once an hour).
@@ -38,6 +39,9 @@ class Action(StrEnum):
     FLOODED = "flooded"
     # From an address blocked as a mail loop: kept, never answered.
     BLOCKED = "blocked"
+    # A school quoted another school's call reference: kept for a human, and
+    # the writer told (once a day) that it is not one of their school's calls.
+    NOT_THEIR_CALL = "not_their_call"
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,11 @@ class Triage:
     worked: Worked | None = None
     # A decision that did not come provably from its person's mailbox.
     refused_decision: RefusedDecision | None = None
+    # The school's reply restarted a clock paused while awaiting the school.
+    resumed: bool = False
+    # The reference a school quoted in the subject that belongs to another
+    # school's call (as the writer wrote it; nothing of the call is kept here).
+    foreign_ref: str = ""
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
     # Set when parse, screen and redact have already run (in the intake

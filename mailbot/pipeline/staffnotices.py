@@ -67,7 +67,8 @@ def new_call_notice(t: Triage, ctx: Context, call: CallView) -> Outgoing | None:
 
 def school_reply(t: Triage, ctx: Context, call: CallView) -> Outgoing | None:
     """Pass the school's reply on a call to its officer (or its team)."""
-    return _from_email(t, ctx, call, "school_reply", {"reopened": t.action is Action.REOPEN})
+    extra = {"reopened": t.action is Action.REOPEN, "resumed": t.resumed}
+    return _from_email(t, ctx, call, "school_reply", extra)
 
 
 def receipt(t: Triage, ctx: Context, call: CallView, worked: Worked) -> Outgoing | None:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mailbot.mail.names import person_name
+
 ROLES = frozenset(
     {
         "headteacher",
@@ -204,5 +206,7 @@ class Directory:
         if school is None:
             return Sender(SenderKind.UNKNOWN, address, name)
         contact = school.contact_for(address)
-        display = name or (contact.name if contact else "")
+        # The directory knows its contacts' names best; otherwise the display
+        # name, turned round from "Surname, Forename", unless it names a mailbox.
+        display = (contact.name if contact else "") or person_name(name)
         return Sender(SenderKind.SCHOOL, address, display, school=school, contact=contact)

@@ -77,12 +77,17 @@ class Match(_Rule):
     @field_validator("sender", "subject", "body", "text")
     @classmethod
     def _valid_regex(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
-        return v
+        return _check_regex(v)
+
+
+def _check_regex(v: str | None) -> str | None:
+    """Refuse a pattern Python cannot compile, naming the problem."""
+    if v is not None:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return v
 
 
 class ClassRule(_Rule):
@@ -91,9 +96,34 @@ class ClassRule(_Rule):
     set: Assign
 
 
+class Lift(_Rule):
+    """Raise a new call's priority when every pattern matches its subject and body."""
+
+    name: str
+    to: Literal["Critical", "P1", "P2", "P3", "P4"]
+    all: tuple[str, ...] = Field(min_length=1)
+    unless: str | None = None
+    types: tuple[Literal["incident", "service_request", "change_request", "complaint"], ...] = (
+        "incident",
+    )
+
+    @field_validator("all")
+    @classmethod
+    def _valid_patterns(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in v:
+            _check_regex(pattern)
+        return v
+
+    @field_validator("unless")
+    @classmethod
+    def _valid_unless(cls, v: str | None) -> str | None:
+        return _check_regex(v)
+
+
 class Classification(_Rule):
     default: Assign = Assign(type="incident", priority="P3", category="general")
     rule: tuple[ClassRule, ...] = ()
+    lift: tuple[Lift, ...] = ()
 
 
 # --- sla.toml --------------------------------------------------------------
@@ -135,10 +165,13 @@ class Lifecycle(_Rule):
     pause_statuses: tuple[Literal["awaiting_customer", "in_progress"], ...] = ("awaiting_customer",)
     close_after: str = "3 days"
     reopen_within: str = "1 day"
+    # A fresh email about the same fault this soon after a call was solved is
+    # cross-referenced to it, like a late reply.
+    recurrence_within: str = "2 weeks"
     # A problem record is opened once this many incidents recur in one chain.
     problem_after: int = Field(default=2, ge=2)
 
-    @field_validator("close_after", "reopen_within")
+    @field_validator("close_after", "reopen_within", "recurrence_within")
     @classmethod
     def _valid_target(cls, v: str) -> str:
         Target.parse(v)

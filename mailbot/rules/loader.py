@@ -20,6 +20,7 @@ from mailbot.rules.files import (
     ClassRule,
     DistributionList,
     IncidentRules,
+    Lift,
     ListsFile,
     Policy,
     ReportRules,
@@ -32,6 +33,15 @@ from mailbot.sla.calendar import SupportCalendar, Target, calendar_from_rules
 from mailbot.sla.clock import EscalationLevel, SlaPolicy
 
 _M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CompiledLift:
+    """One priority lift with its patterns compiled once."""
+
+    lift: Lift
+    patterns: tuple[re.Pattern[str], ...]
+    unless: re.Pattern[str] | None
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class Rules:
     incidents: IncidentRules
     changes: ChangeRules
     reports: ReportRules
+    # Priority lifts from classify.toml, each with its patterns compiled.
+    lifts: tuple[CompiledLift, ...] = ()
 
 
 def _entry_label(data: Any, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
@@ -250,6 +262,15 @@ def load_rules(rules_dir: Path) -> Rules:
         )
         for rule in cls.rule
     )
+    flags = re.IGNORECASE | re.MULTILINE
+    lifts = tuple(
+        CompiledLift(
+            lift,
+            tuple(re.compile(p, flags) for p in lift.all),
+            re.compile(lift.unless, flags) if lift.unless else None,
+        )
+        for lift in cls.lift
+    )
     directory = Directory(schools.school, staff.officer, staff.team, staff.project_manager)
     clock = sla_policy(sla, calendar)
     return Rules(
@@ -265,6 +286,7 @@ def load_rules(rules_dir: Path) -> Rules:
         incidents,
         changes,
         reports,
+        lifts,
     )
 
 

@@ -66,6 +66,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reopen_until": "by 2.15pm on Wednesday 25 November",
         "close_on": "after 2.15pm on Friday 27 November",
     },
+    "targets_changed": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "changes": ["Priority: was P2 (Significant impact), now P4"],
+        "reason": "only one laptop is affected",
+    },
     "closure": {
         "service": _SERVICE,
         "call": _SAMPLE_CALL,
@@ -92,6 +98,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "text": "It is still slow this afternoon.",
         "attachments": [],
         "reopened": False,
+        "resumed": False,
         "commands": _COMMANDS,
     },
     "staff_reply": {
@@ -255,6 +262,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         },
         "also_held": 2,
     },
+    "not_their_call": {
+        "service": _SERVICE,
+        "password_removed": False,
+        "sender": {"name": "Grace Fenton", "address": "head@st-marys.example"},
+        "subject": "Please close this call",
+    },
     "unknown_sender": {
         "service": _SERVICE,
         "password_removed": True,
@@ -273,6 +286,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "password_removed": True,
         "subject": "Scans of the network cabinet",
         "size_mb": 25.3,
+        "true_mb": 18.5,
         "limit_mb": 15,
     },
 }

@@ -21,6 +21,7 @@ SCHOOL_KINDS = (
     "change_withdrawn",
     "emergency_refused",
     "password_advice",
+    "targets_changed",
 )
 
 
