@@ -109,7 +109,7 @@ def test_wrong_imap_password_fails_naming_the_login(
     code, out = run_check(configured(tmp_path, url, wrong, smtp_sink), capsys)
     assert code == 1
     assert line(out, "IMAP").startswith("FAIL")
-    assert f"refused login as {dovecot.username}" in line(out, "IMAP")
+    assert f"refused login for {dovecot.username}" in line(out, "IMAP")
     # One failure does not hide the other checks.
     assert line(out, "SMTP").startswith("ok") and line(out, "database").startswith("ok")
     assert out.rstrip().endswith("1 check(s) failed")
