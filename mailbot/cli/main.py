@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO, cast
 from zoneinfo import ZoneInfo
 
+from mailbot import __version__
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
 from mailbot.cli import changes, incidents, senders, sla
@@ -301,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--now", help="treat this ISO 8601 instant as the current time")
     p.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    p.add_argument("--version", action="version", version=f"mailbot {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon")

@@ -203,8 +203,9 @@ class Daemon:
     async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
         """Process the mailbox once, run what is due, send the outbox; say what happened."""
         mailbox = Mailbox(imap_settings(self.config))
+        # The worker (a fresh interpreter) starts when a batch has mail for
+        # it, so a pass over an empty mailbox does not pay its start-up.
         with Sandbox(Budget.of(self.config)) as sandbox:
-            sandbox.launch()
             await asyncio.to_thread(mailbox.connect)
             try:
                 report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
