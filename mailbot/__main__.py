@@ -1,5 +1,5 @@
 """`python -m mailbot`: the same command line as the installed `mailbot` command."""
 
-from mailbot.cli.main import main
+from mailbot.cli.launch import main
 
 raise SystemExit(main())

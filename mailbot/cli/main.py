@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TextIO, cast
 from zoneinfo import ZoneInfo
 
+from mailbot import __version__
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
 from mailbot.cli import changes, incidents, senders, sla, statusout
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli.localtime import display_zone, local_time
-from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal, version
+from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
 from mailbot.daemon import health
@@ -368,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=str.upper,
         help="how much to log (default: [logging] level, else INFO)",
     )
-    p.add_argument("--version", action="version", version=f"mailbot {version()}")
+    p.add_argument("--version", action="version", version=f"mailbot {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the daemon")

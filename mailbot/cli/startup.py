@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import sys
 
@@ -24,13 +23,6 @@ def missing_secret(config: Config) -> str | None:
         except ConfigError as exc:
             return f"mailbot: cannot start: [{name}] {exc}"
     return None
-
-
-def version() -> str:
-    try:
-        return importlib.metadata.version("mailbot")
-    except importlib.metadata.PackageNotFoundError:
-        return "(not installed)"
 
 
 def on_journal() -> bool:

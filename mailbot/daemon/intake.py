@@ -126,6 +126,9 @@ def run_batch(
     ]
     if raws:
         log.info("%d email(s) fetched from %s", len(raws), config.imap.folder)
+        if sandbox is not None:
+            # Its start-up overlaps the database lookup below.
+            sandbox.launch()
     keys = [parked.raw_key(raw.raw) for raw in raws]
     try:
         seen = parked.known(sessions, set(keys))

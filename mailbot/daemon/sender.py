@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from mailbot.errors import GrantError, PermanentSendError, TransientError
 from mailbot.mail.smtp import SmtpSender
-from mailbot.storage.db import Sessions
+from mailbot.storage.db import Session, Sessions
 from mailbot.storage.outbox import claim, due_ids, mark
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,25 @@ async def send_due(
     batch: int = 200,
     routes: tuple[str, ...] = ("smtp", "fallback"),
 ) -> SendReport:
-    """Send every outbox email that is due on ``routes``, one short transaction each."""
+    """Send every outbox email that is due on ``routes``, one short transaction each.
+
+    Each email is claimed, sent and marked in a transaction of its own, so a
+    crash can repeat at most the one email in flight; the session (and its
+    database connection) is reused from one email to the next.
+    """
     with sessions() as session:
-        ids = due_ids(session, now, routes, batch)
+        with session.begin():
+            ids = due_ids(session, now, routes, batch)
+        return await _send_each(session, sender, ids, now=now, max_attempts=max_attempts)
+
+
+async def _send_each(
+    session: Session, sender: SmtpSender, ids: list[int], *, now: datetime, max_attempts: int
+) -> SendReport:
+    """Claim, send and mark each of ``ids`` in turn, one transaction each."""
     report = SendReport()
     for row_id in ids:
-        with sessions() as session, session.begin():
+        with session.begin():
             row = claim(session, row_id, now)
             if row is None:
                 continue

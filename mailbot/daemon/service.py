@@ -232,8 +232,9 @@ class Daemon:
     async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
         """Process the mailbox once, run what is due, send the outbox; say what happened."""
         mailbox = self.mailbox()
+        # The worker (a fresh interpreter) starts when a batch has mail for
+        # it, so a pass over an empty mailbox does not pay its start-up.
         with Sandbox(Budget.of(self.config)) as sandbox:
-            sandbox.launch()
             try:
                 await asyncio.to_thread(mailbox.connect)
             finally:

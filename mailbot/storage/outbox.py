@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, Update, bindparam, insert, select, update
 
 from mailbot.storage.db import Session
 from mailbot.storage.models import Message, Outbox
@@ -96,6 +97,27 @@ class OutboxRecords:
             self.session.execute(insert(Outbox), list(rows))
 
 
+# The sender's statements are built once: at a thousand emails a second,
+# building a statement and its cache key afresh for every email, and running
+# it through the ORM's unit of work, cost more than the SMTP exchange itself.
+_OUTBOX = cast(Table, Outbox.__table__)
+_CLAIM = select(
+    _OUTBOX.c.id,
+    _OUTBOX.c.message_id,
+    _OUTBOX.c.mail_from,
+    _OUTBOX.c.recipients,
+    _OUTBOX.c.raw,
+    _OUTBOX.c.attempts,
+    _OUTBOX.c.kind,
+).where(
+    _OUTBOX.c.id == bindparam("row_id"),
+    _OUTBOX.c.status == "pending",
+    _OUTBOX.c.next_attempt_at <= bindparam("now", type_=_OUTBOX.c.next_attempt_at.type),
+)
+# Two daemons on one PostgreSQL database: the row lock decides who sends it.
+_CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
+
+
 def due_ids(session: Session, now: datetime, routes: Sequence[str], batch: int) -> list[int]:
     """The ids of up to ``batch`` emails due for sending on ``routes``, oldest first."""
     return list(
@@ -128,26 +150,29 @@ class Due:
 
 def claim(session: Session, row_id: int, now: datetime) -> Due | None:
     """Take one due email to send, or None when it is gone, not due or another process has it."""
-    query = select(
-        Outbox.id,
-        Outbox.message_id,
-        Outbox.mail_from,
-        Outbox.recipients,
-        Outbox.raw,
-        Outbox.attempts,
-        Outbox.kind,
-    ).where(Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
-    if session.get_bind().dialect.name == "postgresql":
-        # Two daemons on one database: the row lock decides who sends it.
-        query = query.with_for_update(skip_locked=True)
-    row = session.execute(query).one_or_none()
+    connection = session.connection()
+    query = _CLAIM_LOCKED if connection.dialect.name == "postgresql" else _CLAIM
+    row = connection.execute(query, {"row_id": row_id, "now": now}).one_or_none()
     return Due(*row) if row is not None else None
+
+
+@functools.cache
+def _mark_statement(names: tuple[str, ...]) -> Update:
+    """The UPDATE recording a try that sets the columns ``names`` (one per kind of outcome)."""
+    values = {n: bindparam(f"v_{n}", type_=_OUTBOX.c[n].type) for n in names}
+    return (
+        update(_OUTBOX)
+        .where(_OUTBOX.c.id == bindparam("row_id"))
+        .values(attempts=bindparam("v_attempts"), **values)
+    )
 
 
 def mark(session: Session, row: Due, **values: object) -> None:
     """Record a try at sending ``row`` (sent, failed, or when to try again)."""
-    # A plain UPDATE: at a thousand emails a second the ORM's unit of work
-    # would cost more than the SMTP exchange itself.
     # A caller may say how many tries to count (a refused sign-in grant counts none).
-    values = {"attempts": row.attempts + 1, **values}
-    session.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+    attempts = values.pop("attempts", row.attempts + 1)
+    params = {f"v_{n}": v for n, v in values.items()}
+    session.connection().execute(
+        _mark_statement(tuple(sorted(values))),
+        {"row_id": row.id, "v_attempts": attempts, **params},
+    )
