@@ -46,7 +46,7 @@ SUPPORT = "ictsupport@westshire.gov.uk"
 AUTHSERV = "mx.westshire.gov.uk"
 # Kinds of mail mailbot sends to staff rather than to schools.
 STAFF_KINDS = frozenset(
-    {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
+    {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2", "breach"}
     | {"change_review", "change_reminder", "change_update"}
 )
 

@@ -51,6 +51,7 @@ STAFF_KINDS = (
     "receipt",
     "staff_update",
     "change_update",
+    "breach",
 )
 # The board's review and reminder share the staff thread's subject but not
 # its headers: each member's copy carries that member's reply token
