@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 
 from mailbot.approval import authorisation, board, changes
-from mailbot.calls import door, lifecycle, notices
+from mailbot.calls import door, lifecycle, notices, staffmail
 from mailbot.calls.records import Refused, Staff
 from mailbot.calls.references import reference_number
 from mailbot.calls.store import Store, by_ref, view
@@ -92,6 +92,36 @@ def assign(session: Session, rules: Rules, call: Call, who: str, by: Staff) -> s
         session, call, at=by.now, actor=by.actor, kind="assigned", detail=f"{before} -> {officer}"
     )
     return f"assigned to {officer}"
+
+
+def tell_assignee(
+    session: Session, config: Config, rules: Rules, call: Call, by: Staff, occasion: str
+) -> None:
+    """Tell the call's officer it is theirs, when someone else gave it to them.
+
+    Officers who take a call themselves know already; anyone else's
+    assignment would otherwise reach the new officer only with the school's
+    next reply.  The email continues the staff thread.
+    """
+    officer = rules.directory.officer(call.assignee) if call.assignee else None
+    if officer is None or officer.email.lower() == by.actor.lower():
+        return
+    giver = rules.directory.identify(by.actor).officer
+    record = view(call)
+    out = staffmail.compose(
+        config,
+        rules,
+        record,
+        "assigned",
+        {"by": giver.name if giver else by.actor, "officer": {"name": officer.name}},
+        now=by.now,
+        mid=notices.notice_id(config, record, "assigned", f"{occasion}\0{officer.id}"),
+        thread=threads.staff_thread(session, call),
+        to=officer.email,
+    )
+    if out is not None:
+        store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+        door.send(store, config, rules, out, by.now)
 
 
 def unassign(session: Session, call: Call, by: Staff) -> str:

@@ -40,7 +40,13 @@ def _assign(job: Job, arg: str) -> Plan | records.Refused:
     officer = actions.resolve_officer(job.rules, who, job.by.actor)
     if isinstance(officer, records.Refused):
         return officer
-    return lambda: _done(actions.assign(job.session, job.rules, job.call, officer, job.by))
+
+    def plan() -> str:
+        done = _done(actions.assign(job.session, job.rules, job.call, officer, job.by))
+        actions.tell_assignee(job.session, job.config, job.rules, job.call, job.by, job.occasion)
+        return done
+
+    return plan
 
 
 def _take(job: Job, arg: str) -> Plan | records.Refused:

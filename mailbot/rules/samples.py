@@ -113,6 +113,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "details": "The internet has been very slow in the ICT suite since this morning.",
         "commands": _COMMANDS,
     },
+    "assigned": {
+        "service": _SERVICE,
+        "call": _SAMPLE_CALL,
+        "by": "Dana Lee",
+        "officer": {"name": "Sam Okafor"},
+        "commands": _COMMANDS,
+    },
     "breach": {
         "service": _SERVICE,
         "call": _SAMPLE_CALL,

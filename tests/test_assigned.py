@@ -1,0 +1,73 @@
+"""An officer given a call by someone else is told, once, in the call's staff thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support import (
+    Env,
+    authenticated,
+    header,
+    local,
+    make_env_with,
+    of_kind,
+    plain,
+    recipients,
+    write_config_file,
+)
+
+from mailbot.cli.main import main
+
+LOGGED = local(2026, 11, 23, 9, 5)
+TEN = local(2026, 11, 23, 10, 0)
+SAM = "sam.okafor@westshire.gov.uk"
+RAJ = "raj.patel@westshire.gov.uk"
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
+    """ICT-000001 logged Monday 09:05, unassigned, with the network team."""
+    return make_env_with(tmp_path, db_url, "school-new-request", LOGGED)
+
+
+def staff_reply(env: Env, sender: str, name: str, lines: str, n: int) -> bytes:
+    """An officer's reply to the team's new-call notice, passing the server's checks."""
+    notice = of_kind(env, "new_call")[0].message_id
+    raw = (
+        f'From: "{name}" <{sender}>\r\nTo: ictsupport@westshire.gov.uk\r\n'
+        "Subject: RE: [ICT-000001] Oakfield Primary School: Internet very slow\r\n"
+        f"In-Reply-To: {notice}\r\nMessage-ID: <assign-{n}@westshire.gov.uk>\r\n\r\n"
+        f"{lines}\r\n"
+    ).encode()
+    return authenticated(raw)
+
+
+def test_an_officer_assigned_by_someone_else_is_told_in_the_staff_thread(env: Env) -> None:
+    raw = staff_reply(env, RAJ, "Raj Patel", "#assign sam", 1)
+    env.feed(raw, TEN)
+    [row] = of_kind(env, "assigned")
+    assert recipients(row) == [SAM]
+    assert "ASSIGNED TO YOU: Raj Patel assigned ICT-000001 to you." in plain(row)
+    [notice] = of_kind(env, "new_call")
+    assert header(row, "Subject") == f"Re: {header(notice, 'Subject')}"
+    assert notice.message_id in header(row, "References")
+    # The same email seen again (a redelivery) tells nobody twice.
+    env.feed(raw, TEN)
+    assert len(of_kind(env, "assigned")) == 1
+
+
+def test_an_officer_who_takes_a_call_is_not_told_what_they_did(env: Env) -> None:
+    env.feed(staff_reply(env, SAM, "Sam Okafor", "#take", 2), TEN)
+    env.feed(staff_reply(env, SAM, "Sam Okafor", "#assign sam", 3), TEN)
+    assert of_kind(env, "assigned") == []
+
+
+def test_assigning_from_the_command_line_tells_the_officer(
+    env: Env, tmp_path: Path, db_url: str
+) -> None:
+    config = write_config_file(tmp_path, url=db_url)
+    argv = ["--config", str(config), "--now", "2026-11-23T10:00", "calls", "assign"]
+    assert main([*argv, "ICT-000001", "sam", "--by", RAJ]) == 0
+    [row] = of_kind(env, "assigned")
+    assert recipients(row) == [SAM] and "Raj Patel assigned ICT-000001" in plain(row)
