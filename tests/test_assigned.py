@@ -71,3 +71,24 @@ def test_assigning_from_the_command_line_tells_the_officer(
     assert main([*argv, "ICT-000001", "sam", "--by", RAJ]) == 0
     [row] = of_kind(env, "assigned")
     assert recipients(row) == [SAM] and "Raj Patel assigned ICT-000001" in plain(row)
+
+
+# Item 17: officers' own words to schools carry one signature and are not
+# marked as an automatic reply.
+
+
+def test_an_officers_reply_is_signed_once_and_not_marked_auto_replied(env: Env) -> None:
+    words = "I have restarted the filter; please try again.\r\n\r\nThanks,\r\nSam"
+    env.feed(staff_reply(env, SAM, "Sam Okafor", words, 4), TEN)
+    [row] = of_kind(env, "staff_reply")
+    text = plain(row)
+    assert "please try again.\n\nThanks,\n\nSam Okafor\n" in text
+    assert "\nSam\n" not in text
+    assert header(row, "Auto-Submitted") == "no"
+
+
+def test_a_last_line_that_is_not_the_officers_name_is_kept(env: Env) -> None:
+    words = "The new switch arrives on Friday.\r\nSamples attached"
+    env.feed(staff_reply(env, SAM, "Sam Okafor", words, 5), TEN)
+    [row] = of_kind(env, "staff_reply")
+    assert "The new switch arrives on Friday.\nSamples attached\n\nSam Okafor" in plain(row)

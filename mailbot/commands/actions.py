@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 
 from mailbot.approval import authorisation, board, changes
@@ -261,6 +262,21 @@ def add_note(session: Session, call: Call, text: str, by: Staff) -> str | Refuse
     return "note added (internal: the school does not see it)"
 
 
+def without_signoff(text: str, name: str) -> str:
+    """The officer's words without their own closing name, which the email's signature gives.
+
+    Only a last line that is nothing but the officer's full or first name (a
+    comma, dash or full stop aside) is dropped, so the school sees one
+    signature, "Sam Okafor", not "Sam" above it.
+    """
+    lines = text.rstrip().split("\n")
+    last = lines[-1].strip().strip(",.-– ").lower()
+    names = {name.lower(), name.split()[0].lower()} if name.strip() else set()
+    if len(lines) > 1 and last in names:
+        return "\n".join(lines[:-1]).rstrip()
+    return text
+
+
 def reply_to_school(
     session: Session,
     config: Config,
@@ -287,7 +303,9 @@ def reply_to_school(
         record,
         "staff_reply",
         {
-            "text": cut(text.strip(), config.service.max_quoted_text_chars),
+            "text": cut(
+                without_signoff(text.strip(), officer.name), config.service.max_quoted_text_chars
+            ),
             "officer": {"name": officer.name, "email": officer.email},
         },
         now=by.now,
@@ -296,6 +314,8 @@ def reply_to_school(
     )
     if out is None:
         return Refused("the call has no school address to write to")
+    # These are a person's words, not an automatic reply (RFC 3834: "no").
+    out = replace(out, auto="no")
     store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
     door.send(store, config, rules, out, by.now)
     lifecycle.add_event(
