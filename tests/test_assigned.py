@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from support import (
     Env,
     authenticated,
+    events_of,
     header,
     local,
     make_env_with,
@@ -92,3 +94,34 @@ def test_a_last_line_that_is_not_the_officers_name_is_kept(env: Env) -> None:
     env.feed(staff_reply(env, SAM, "Sam Okafor", words, 5), TEN)
     [row] = of_kind(env, "staff_reply")
     assert "The new switch arrives on Friday.\nSamples attached\n\nSam Okafor" in plain(row)
+
+
+# Item 19: a command-line action's --by must name a staff member, and is recorded.
+
+
+def test_an_incident_declared_by_someone_not_on_the_staff_is_refused(
+    env: Env, tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config_file(tmp_path, url=db_url)
+    base = ["--config", str(config), "--now", "2026-11-23T10:00", "incidents"]
+    assert main([*base, "declare", "Internet down", "--by", "nobody@example.org"]) == 2
+    assert "is not an officer in staff.toml" in capsys.readouterr().err
+    assert main([*base, "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    # A staff member named by id is recorded by address.
+    assert main([*base, "declare", "Internet down", "--by", "raj"]) == 0
+    capsys.readouterr()
+    assert main([*base, "list", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert listed["declared_by"] == RAJ
+
+
+def test_a_call_action_by_someone_not_on_the_staff_changes_nothing(
+    env: Env, tmp_path: Path, db_url: str
+) -> None:
+    config = write_config_file(tmp_path, url=db_url)
+    argv = ["--config", str(config), "--now", "2026-11-23T10:00", "calls"]
+    assert main([*argv, "note", "ICT-000001", "hello", "--by", "nobody@example.org"]) == 2
+    assert events_of(env, "note") == []
+    assert main([*argv, "note", "ICT-000001", "hello", "--by", "Sam Okafor"]) == 0
+    assert [e["actor"] for e in events_of(env, "note")] == [SAM]

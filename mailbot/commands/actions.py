@@ -51,6 +51,20 @@ def resolve_officer(rules: Rules, who: str, actor: str) -> str | Refused:
     return Refused(f"no officer {who!r}; officers are {known}")
 
 
+def staff_member(rules: Rules, who: str) -> str | Refused:
+    """The address of the staff member ``who`` names (id, name or address), as `--by` records it.
+
+    Command-line actions act with staff authority (a declaration is broadcast
+    to every school), so they must name someone in staff.toml.
+    """
+    found = resolve_officer(rules, who, actor="")
+    officer = rules.directory.officer(found) if not isinstance(found, Refused) else None
+    if officer is None:
+        known = ", ".join(o.id for o in rules.directory.officers)
+        return Refused(f"--by {who!r} is not an officer in staff.toml; officers are {known}")
+    return officer.email
+
+
 def parse_deadline(rules: Rules, text: str) -> datetime | Refused:
     """Read an agreed deadline: a date (the end of that day's support) or a date and time."""
     cal = rules.calendar
