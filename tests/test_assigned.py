@@ -125,3 +125,12 @@ def test_a_call_action_by_someone_not_on_the_staff_changes_nothing(
     assert events_of(env, "note") == []
     assert main([*argv, "note", "ICT-000001", "hello", "--by", "Sam Okafor"]) == 0
     assert [e["actor"] for e in events_of(env, "note")] == [SAM]
+
+
+def test_the_note_receipt_says_once_that_the_words_stayed_internal(env: Env) -> None:
+    words = "#note\r\n\r\nThe head prefers a call after 3pm."
+    env.feed(staff_reply(env, SAM, "Sam Okafor", words, 6), TEN)
+    [row] = of_kind(env, "receipt")
+    text = plain(row).lower()
+    assert text.count("internal") == 1 and "school sees nothing" in text
+    assert of_kind(env, "staff_reply") == []

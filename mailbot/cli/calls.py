@@ -40,6 +40,8 @@ def apply(
             if worked.refused:
                 raise _Undo(f"{call.ref}: nothing changed: " + "; ".join(worked.refused))
             lines = [f"{call.ref}: {line}" for line in worked.done]
+            if worked.internal:
+                lines.append(f"{call.ref}: note added (internal: the school does not see it)")
             if worked.sent_to:
                 lines.append(f"{call.ref}: sent to {', '.join(worked.sent_to)}")
             return lines

@@ -162,7 +162,13 @@ def _note(job: Job, arg: str) -> Plan | records.Refused:
     text = "\n".join(p for p in (arg.strip(), job.body) if p)
     if not text:
         return records.Refused("the note is empty: write it after #note or below it")
-    return lambda: _done(actions.add_note(job.session, job.call, text, job.by))
+
+    def plan() -> str:
+        _done(actions.add_note(job.session, job.call, text, job.by))
+        # Worked.internal says it once: the receipt's line, or the command line's.
+        return ""
+
+    return plan
 
 
 def _authorise(job: Job, arg: str) -> Plan | records.Refused:
