@@ -21,7 +21,16 @@ from servers import HOST, free_port
 
 # Kinds of mail mailbot sends to staff rather than to schools.
 STAFF_KINDS = frozenset(
-    {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
+    {
+        "new_call",
+        "school_reply",
+        "receipt",
+        "staff_update",
+        "escalation1",
+        "escalation2",
+        "breach",
+        "assigned",
+    }
     | {"change_review", "change_reminder", "change_update"}
 )
 

@@ -46,7 +46,16 @@ SUPPORT = "ictsupport@westshire.gov.uk"
 AUTHSERV = "mx.westshire.gov.uk"
 # Kinds of mail mailbot sends to staff rather than to schools.
 STAFF_KINDS = frozenset(
-    {"new_call", "school_reply", "receipt", "staff_update", "escalation1", "escalation2"}
+    {
+        "new_call",
+        "school_reply",
+        "receipt",
+        "staff_update",
+        "escalation1",
+        "escalation2",
+        "breach",
+        "assigned",
+    }
     | {"change_review", "change_reminder", "change_update"}
 )
 

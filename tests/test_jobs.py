@@ -125,8 +125,10 @@ def test_escalation_says_which_call_which_school_and_how_long_is_left(env: Env) 
     tick(env, LEVEL_1)
     [row] = of_kind(env, "escalation1")
     msg = email.message_from_bytes(row.raw, policy=email.policy.default)
-    assert msg["Subject"].startswith("[ICT-000001] Escalation level 1: Oakfield Primary School")
+    # The escalation continues the staff thread, so it keeps that thread's subject.
+    assert msg["Subject"].startswith("Re: [ICT-000001] Oakfield Primary School: ")
     text = plain(row, normalise=False)
+    assert text.startswith("ESCALATION LEVEL 1 - ICT-000001")
     # 11:47 Tuesday to 09:05 Wednesday: 313 + 65 support minutes.
     assert "6 hours 18 minutes of support time left" in text
     assert "very slow in the ICT suite" in text

@@ -43,12 +43,12 @@ def mailbot(config: Path, now: str, *args: str) -> str:
 def received(smtp_sink: Any, since: int = 0) -> list[tuple[str, list[str], str]]:
     """(kind, recipients, plain text) of each email accepted, but the staff's call notices.
 
-    New-call notices and relayed school replies are tested on their own; here
+    New-call notices, relayed school replies and breach alerts are tested on their own; here
     they would only shift the positions this file's assertions count in.
     """
     out = []
     for m in smtp_sink.messages:
-        if m.kind in ("new_call", "school_reply"):
+        if m.kind in ("new_call", "school_reply", "breach"):
             continue
         msg = parsed(m)
         part = msg.get_body(preferencelist=("plain",))
@@ -71,6 +71,9 @@ def test_a_calls_life_from_confirmation_to_closure_notice(
     # Level 1 at 65% of the fix time (Tuesday 11:47) to the assigned officer, once.
     mailbot(config, "2026-11-24T11:46", "run", "--once")
     assert len(received(smtp_sink)) == 1
+    # Nobody answered the school by Tuesday 09:05: the response target's breach is told.
+    [breach] = smtp_sink.of_kind("breach")
+    assert sorted(breach.rcpt_tos) == sorted([SAM, RAJ])
     out = mailbot(config, "2026-11-24T11:47", "run", "--once")
     assert "escalated      ICT-000001 to level 1" in out
     mailbot(config, "2026-11-24T11:50", "run", "--once")

@@ -40,7 +40,7 @@ def store_clock(call: Call, clock: Clock, policy: SlaPolicy) -> None:
     if call.type == "problem":
         # Problem records are internal investigations with no SLA of their own.
         call.response_due_at = call.fix_due_at = call.next_escalation_at = None
-        call.close_due_at = None
+        call.close_due_at = call.breach_due_at = None
         return
     due = sla.due(policy, clock)
     call.response_due_at = due.response_due
@@ -49,6 +49,37 @@ def store_clock(call: Call, clock: Clock, policy: SlaPolicy) -> None:
     # it does not escalate on its own.
     call.next_escalation_at = None if call.incident_id is not None else due.next_escalation
     call.close_due_at = due.close_due
+    store_breach(call)
+
+
+def unmet_targets(call: Call) -> dict[str, datetime]:
+    """The targets whose breach staff would still be told of, by name, with their instants.
+
+    A call held for a decision, paused, solved or worked as part of a major
+    incident has no target running, so nothing of it can breach; the response
+    target is met by the first message to the school.
+    """
+    if (
+        call.type == "problem"
+        or call.incident_id is not None
+        or call.status not in sla.LIVE
+        or call.status in sla.HELD
+        or call.paused_since is not None
+    ):
+        return {}
+    told = set(call.breaches_told.split(",")) if call.breaches_told else set()
+    targets: dict[str, datetime] = {}
+    if call.responded_at is None and call.response_due_at is not None and "response" not in told:
+        targets["response"] = call.response_due_at
+    if call.fix_due_at is not None and "fix" not in told:
+        targets["fix"] = call.fix_due_at
+    return targets
+
+
+def store_breach(call: Call) -> None:
+    """Set when the scheduler next looks for a breached target (the earliest unmet one)."""
+    targets = unmet_targets(call)
+    call.breach_due_at = min(targets.values()) if targets else None
 
 
 def add_event(
@@ -131,5 +162,6 @@ def mark_responded(session: Session, call: Call, *, now: datetime, actor: str) -
         return False
     call.responded_at = now
     call.updated_at = now
+    store_breach(call)
     add_event(session, call, at=now, actor=actor, kind="responded")
     return True

@@ -93,8 +93,9 @@ def escalation(
     *,
     now: datetime,
     details: str,
+    thread: tuple[str, ...] = (),
 ) -> Outgoing | None:
-    """The escalation email for ``level``, or None when nobody can be told."""
+    """The escalation email for ``level`` in the staff ``thread``; None when nobody can be told."""
     audience = escalation_audience(rules.directory, call, level.notify)
     if not audience.to:
         return None
@@ -110,21 +111,64 @@ def escalation(
             "share": round(level.share * 100),
             "left": _left(rules, call, now),
             "overdue": call.fix_due_at is not None and call.fix_due_at <= now,
+            # The passed fix target as an instant ("9.05am on ..."), without "by".
+            "fix_was_due": (
+                describe(call.fix_due_at, rules.calendar, now).removeprefix("by ")
+                if call.fix_due_at
+                else ""
+            ),
             "assignee": audience.person.name if call.assignee and audience.person else "",
             "logged": describe(call.created_at, rules.calendar, now).removeprefix("by "),
             "details": excerpt,
             "commands": commandhelp.usage_lines(),
         },
     )
-    return Outgoing(
-        kind=f"escalation{level.level}",
+    mid = notice_id(config, call, "escalation", str(level.level))
+    return in_thread(
+        f"escalation{level.level}",
+        rendered,
         to=audience.to,
         cc=(),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=notice_id(config, call, "escalation", str(level.level)),
+        mid=mid,
+        thread=thread,
         call_id=call.id,
+    )
+
+
+# Who hears that a target passed unmet: the officer standing for the call
+# (its assignee, or the team's lead while it is unassigned) and their manager.
+BREACH_AUDIENCE = ("assignee", "line_manager")
+
+
+def breach(
+    config: Config,
+    rules: Rules,
+    call: CallView,
+    target: str,
+    due_at: datetime,
+    *,
+    now: datetime,
+    thread: tuple[str, ...],
+) -> Outgoing | None:
+    """The alert that ``target`` ("response" or "fix") passed unmet, in the staff thread."""
+    audience = escalation_audience(rules.directory, call, BREACH_AUDIENCE)
+    if not audience.to:
+        return None
+    rendered = rules.templates.render(
+        "breach",
+        {
+            "service": _service(config),
+            "call": call_context(call, rules, now),
+            "target": target,
+            "was_due": describe(due_at, rules.calendar, now).removeprefix("by "),
+            "assignee": audience.person.name if call.assignee and audience.person else "",
+            "logged": describe(call.created_at, rules.calendar, now).removeprefix("by "),
+            "commands": commandhelp.usage_lines(),
+        },
+    )
+    mid = notice_id(config, call, "breach", f"{target}\0{due_at.isoformat()}")
+    return in_thread(
+        "breach", rendered, to=audience.to, cc=(), mid=mid, thread=thread, call_id=call.id
     )
 
 

@@ -40,6 +40,8 @@ def apply(
             if worked.refused:
                 raise _Undo(f"{call.ref}: nothing changed: " + "; ".join(worked.refused))
             lines = [f"{call.ref}: {line}" for line in worked.done]
+            if worked.internal:
+                lines.append(f"{call.ref}: note added (internal: the school does not see it)")
             if worked.sent_to:
                 lines.append(f"{call.ref}: sent to {', '.join(worked.sent_to)}")
             return lines
@@ -105,7 +107,14 @@ def instructions_for(args: argparse.Namespace) -> tuple[Instructions, bool]:
 def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
     """Carry out a `calls` command that works a call, and print what was done."""
     rules = load_rules(config.rules.dir)
-    by = records.Staff(actor=args.by, now=now)
+    actor = args.by
+    if actor != "cli":
+        # A named actor must be staff; the default "cli" records an unnamed operator.
+        named = actions.staff_member(rules, actor)
+        if isinstance(named, records.Refused):
+            raise MailbotError(named.message)
+        actor = named
+    by = records.Staff(actor=actor, now=now)
     found, relay = instructions_for(args)
     for line in apply(config, rules, args.ref, found, by, relay):
         print(line)

@@ -101,6 +101,10 @@ def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
             )
         return 0
     args.now = now
+    by = actions.staff_member(rules, args.by)
+    if isinstance(by, records.Refused):
+        raise MailbotError(by.message)
+    args.by = by
     try:
         with transaction(sessions) as session:
             if args.incidents_command == "declare":

@@ -130,6 +130,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             for o in report.outcomes:
                 ref = f" {o.ref}" if o.ref else ""
                 print(f"{o.action:14} {o.sender}: {o.subject[:60]!r}{ref} ({o.reason})")
+            for ref, target in tick.breached:
+                print(f"{'breached':14} {ref} {target} target passed unmet (staff told)")
             for ref, level in tick.escalated:
                 print(f"{'escalated':14} {ref} to level {level}")
             for ref in tick.closed:

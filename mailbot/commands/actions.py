@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 
 from mailbot.approval import authorisation, board, changes
-from mailbot.calls import door, lifecycle, notices
+from mailbot.calls import door, lifecycle, notices, staffmail
 from mailbot.calls.records import Refused, Staff
 from mailbot.calls.references import reference_number
 from mailbot.calls.store import Store, by_ref, view
@@ -48,6 +49,20 @@ def resolve_officer(rules: Rules, who: str, actor: str) -> str | Refused:
     if matches:
         return Refused(f"{who!r} could mean {', '.join(o.id for o in matches)}; use the id")
     return Refused(f"no officer {who!r}; officers are {known}")
+
+
+def staff_member(rules: Rules, who: str) -> str | Refused:
+    """The address of the staff member ``who`` names (id, name or address), as `--by` records it.
+
+    Command-line actions act with staff authority (a declaration is broadcast
+    to every school), so they must name someone in staff.toml.
+    """
+    found = resolve_officer(rules, who, actor="")
+    officer = rules.directory.officer(found) if not isinstance(found, Refused) else None
+    if officer is None:
+        known = ", ".join(o.id for o in rules.directory.officers)
+        return Refused(f"--by {who!r} is not an officer in staff.toml; officers are {known}")
+    return officer.email
 
 
 def parse_deadline(rules: Rules, text: str) -> datetime | Refused:
@@ -93,6 +108,36 @@ def assign(session: Session, rules: Rules, call: Call, who: str, by: Staff) -> s
         session, call, at=by.now, actor=by.actor, kind="assigned", detail=f"{before} -> {officer}"
     )
     return f"assigned to {officer}"
+
+
+def tell_assignee(
+    session: Session, config: Config, rules: Rules, call: Call, by: Staff, occasion: str
+) -> None:
+    """Tell the call's officer it is theirs, when someone else gave it to them.
+
+    Officers who take a call themselves know already; anyone else's
+    assignment would otherwise reach the new officer only with the school's
+    next reply.  The email continues the staff thread.
+    """
+    officer = rules.directory.officer(call.assignee) if call.assignee else None
+    if officer is None or officer.email.lower() == by.actor.lower():
+        return
+    giver = rules.directory.identify(by.actor).officer
+    record = view(call)
+    out = staffmail.compose(
+        config,
+        rules,
+        record,
+        "assigned",
+        {"by": giver.name if giver else by.actor, "officer": {"name": officer.name}},
+        now=by.now,
+        mid=notices.notice_id(config, record, "assigned", f"{occasion}\0{officer.id}"),
+        thread=threads.staff_thread(session, call),
+        to=officer.email,
+    )
+    if out is not None:
+        store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+        door.send(store, config, rules, out, by.now)
 
 
 def unassign(session: Session, call: Call, by: Staff) -> str:
@@ -280,6 +325,21 @@ def add_note(session: Session, call: Call, text: str, by: Staff) -> str | Refuse
     return "note added (internal: the school does not see it)"
 
 
+def without_signoff(text: str, name: str) -> str:
+    """The officer's words without their own closing name, which the email's signature gives.
+
+    Only a last line that is nothing but the officer's full or first name (a
+    comma, dash or full stop aside) is dropped, so the school sees one
+    signature, "Sam Okafor", not "Sam" above it.
+    """
+    lines = text.rstrip().split("\n")
+    last = lines[-1].strip().strip(",.-– ").lower()
+    names = {name.lower(), name.split()[0].lower()} if name.strip() else set()
+    if len(lines) > 1 and last in names:
+        return "\n".join(lines[:-1]).rstrip()
+    return text
+
+
 def reply_to_school(
     session: Session,
     config: Config,
@@ -306,7 +366,9 @@ def reply_to_school(
         record,
         "staff_reply",
         {
-            "text": cut(text.strip(), config.service.max_quoted_text_chars),
+            "text": cut(
+                without_signoff(text.strip(), officer.name), config.service.max_quoted_text_chars
+            ),
             "officer": {"name": officer.name, "email": officer.email},
         },
         now=by.now,
@@ -315,6 +377,8 @@ def reply_to_school(
     )
     if out is None:
         return Refused("the call has no school address to write to")
+    # These are a person's words, not an automatic reply (RFC 3834: "no").
+    out = replace(out, auto="no")
     store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
     door.send(store, config, rules, out, by.now)
     lifecycle.add_event(

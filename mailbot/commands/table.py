@@ -40,7 +40,13 @@ def _assign(job: Job, arg: str) -> Plan | records.Refused:
     officer = actions.resolve_officer(job.rules, who, job.by.actor)
     if isinstance(officer, records.Refused):
         return officer
-    return lambda: _done(actions.assign(job.session, job.rules, job.call, officer, job.by))
+
+    def plan() -> str:
+        done = _done(actions.assign(job.session, job.rules, job.call, officer, job.by))
+        actions.tell_assignee(job.session, job.config, job.rules, job.call, job.by, job.occasion)
+        return done
+
+    return plan
 
 
 def _take(job: Job, arg: str) -> Plan | records.Refused:
@@ -181,7 +187,13 @@ def _note(job: Job, arg: str) -> Plan | records.Refused:
     text = "\n".join(p for p in (arg.strip(), job.body) if p)
     if not text:
         return records.Refused("the note is empty: write it after #note or below it")
-    return lambda: _done(actions.add_note(job.session, job.call, text, job.by))
+
+    def plan() -> str:
+        _done(actions.add_note(job.session, job.call, text, job.by))
+        # Worked.internal says it once: the receipt's line, or the command line's.
+        return ""
+
+    return plan
 
 
 def _authorise(job: Job, arg: str) -> Plan | records.Refused:

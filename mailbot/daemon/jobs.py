@@ -36,6 +36,8 @@ class TickReport:
     reports: list[str] = field(default_factory=list)
     # Emergency changes still undecided at their deadline, whose board was reminded.
     reminded: list[str] = field(default_factory=list)
+    # Targets that passed unmet and were told, e.g. ("ICT-000001", "response").
+    breached: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _escalate(
@@ -64,7 +66,13 @@ def _escalate(
                 detail=passed,
             )  # fmt: skip
         out = notices.escalation(
-            config, rules, view(call), top, now=now, details=words.get(call.id, "")
+            config,
+            rules,
+            view(call),
+            top,
+            now=now,
+            details=words.get(call.id, ""),
+            thread=threads.staff_thread(session, call),
         )
         if out is None:
             lifecycle.add_event(
@@ -74,6 +82,40 @@ def _escalate(
         else:
             door.send(store, config, rules, out, now)
         done.append((call.ref, top.level))
+    return done
+
+
+def _breach(
+    session: Session, config: Config, rules: Rules, ids: list[int], now: datetime
+) -> list[tuple[str, int]]:
+    """Tell staff once of each response or fix target that passed unmet."""
+    guard = Call.breach_due_at <= now
+    calls = claim(session, Call, Call.id, ids, guard, {"breach_due_at": None})
+    store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+    done = []
+    for call in calls:
+        # The claim cleared the instant; the call's state says what is still unmet.
+        passed = {t: at for t, at in lifecycle.unmet_targets(call).items() if at <= now}
+        for target, due_at in passed.items():
+            told = [t for t in call.breaches_told.split(",") if t]
+            call.breaches_told = ",".join([*told, target])
+            lifecycle.add_event(
+                session, call, at=now, actor="mailbot", kind=f"breach_{target}",
+                detail=f"{target} target {due_at.isoformat()} passed unmet",
+            )  # fmt: skip
+            out = notices.breach(
+                config,
+                rules,
+                view(call),
+                target,
+                due_at,
+                now=now,
+                thread=threads.staff_thread(session, call),
+            )
+            if out is not None:
+                door.send(store, config, rules, out, now)
+            done.append((call.ref, 1 if target == "response" else 2))
+        lifecycle.store_breach(call)
     return done
 
 
@@ -173,7 +215,7 @@ def run_due(
     *,
     reports: bool = True,
 ) -> TickReport:
-    """Do every escalation, closure, change reminder and monthly report due at ``now``.
+    """Do every breach alert, escalation, closure, change reminder and report due at ``now``.
 
     Safe late (everything overdue is due), twice (a done call no longer
     matches), and in two processes at once (each call is claimed by one).
@@ -186,9 +228,16 @@ def run_due(
     # on a stale reading.
     # All are read in one session, so a tick checks out one connection for them.
     with sessions() as session:
-        escalate, close, remind = due_ids(
-            session, (Call.next_escalation_at, Call.close_due_at, Call.change_due_at), now, batch
+        columns = (Call.next_escalation_at, Call.close_due_at, Call.change_due_at)
+        escalate, close, remind, breach = due_ids(
+            session, (*columns, Call.breach_due_at), now, batch
         )
+    # Breaches first: a target that passed is told before a later escalation
+    # about the same call, so the thread reads in order.
+    report.breached = [
+        (ref, "response" if n == 1 else "fix")
+        for ref, n in _each(sessions, config, rules, now, breach, _breach)
+    ]
     report.escalated = _each(sessions, config, rules, now, escalate, _escalate)
     report.closed = [ref for ref, _ in _each(sessions, config, rules, now, close, _close)]
     report.reminded = [ref for ref, _ in _each(sessions, config, rules, now, remind, _remind)]

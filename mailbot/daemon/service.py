@@ -219,6 +219,8 @@ class Daemon:
             self.config.scheduler.batch,
             reports=reports,
         )
+        for ref, target in report.breached:
+            log.info("%s: %s target passed unmet; staff told", ref, target)
         for ref, level in report.escalated:
             log.info("%s escalated to level %d", ref, level)
         for ref in report.closed:
@@ -374,7 +376,13 @@ class Daemon:
             except TransientError as exc:
                 log.warning("scheduled jobs postponed: %s", exc)
                 return
-            if report.escalated or report.closed or report.reports or report.reminded:
+            if (
+                report.escalated
+                or report.breached
+                or report.closed
+                or report.reports
+                or report.reminded
+            ):
                 self.wake_outbox.set()
 
         async def tick_reports() -> None:

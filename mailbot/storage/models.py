@@ -102,6 +102,11 @@ class Call(Base):
     change_board: Mapped[str | None] = mapped_column(String(16))
     change_round: Mapped[int] = mapped_column(Integer, default=0)
     change_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Breach alerts: when the next unmet target (response or fix) passes, and
+    # which targets' breaches staff were already told of ("response", "fix"),
+    # so each is told once.
+    breach_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    breaches_told: Mapped[str] = mapped_column(String(32), default="")
 
     messages: Mapped[list[Message]] = relationship(back_populates="call", order_by="Message.id")
     events: Mapped[list[Event]] = relationship(back_populates="call", order_by="Event.id")

@@ -52,6 +52,8 @@ STAFF_KINDS = (
     "receipt",
     "staff_update",
     "change_update",
+    "breach",
+    "assigned",
 )
 # The board's review and reminder share the staff thread's subject but not
 # its headers: each member's copy carries that member's reply token
