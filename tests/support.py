@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from smtpserver import STAFF_KINDS
 from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,20 +45,6 @@ SUPPORT = "ictsupport@westshire.gov.uk"
 # The receiving server tests configure; staff mail must carry its
 # Authentication-Results (tests/mail/staff-*.eml do, see ``authenticated``).
 AUTHSERV = "mx.westshire.gov.uk"
-# Kinds of mail mailbot sends to staff rather than to schools.
-STAFF_KINDS = frozenset(
-    {
-        "new_call",
-        "school_reply",
-        "receipt",
-        "staff_update",
-        "escalation1",
-        "escalation2",
-        "breach",
-        "assigned",
-    }
-    | {"change_review", "change_reminder", "change_update"}
-)
 
 
 def mail(name: str, **subs: str) -> bytes:

@@ -132,3 +132,13 @@ def test_related_email_keeps_every_line_within_smtp_limits_however_long_the_html
 
 def test_related_email_comes_out_the_same_every_time() -> None:
     assert related() == related()
+
+
+def test_a_subject_just_too_long_for_one_line_reads_back_without_a_leading_space() -> None:
+    # The standard folder moves such a subject whole to a continuation line,
+    # which parsers read back as " [ICT-000001] ..."; the first word stays put.
+    subject = "[ICT-000001] Oakfield Primary School: Internet very slow in the ICT suite"
+    raw = build(outgoing(subject=subject), from_name="S", from_addr="s@w.uk", now=NOW)
+    assert f"Subject: {subject[:12]}".encode() in raw
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject

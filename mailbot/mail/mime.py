@@ -7,10 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
 from email.charset import QP, Charset
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
+from email.policy import EmailPolicy
 from email.utils import format_datetime
 
 from mailbot.mail.outgoing import Outgoing
@@ -41,7 +41,34 @@ class _Headers(HeaderRegistry):
         return made
 
 
-_WIRE = policy.SMTP.clone(header_factory=_Headers())
+class _Wire(EmailPolicy):
+    """policy.SMTP, with plain ASCII header values folded with their first word kept in place.
+
+    The standard folder moves a value that fits on one line of its own to a
+    continuation line, leaving "Subject:" bare above it; parsers (the standard
+    library's own among them) then read the subject back with a leading space.
+    A plain ASCII value on one line (every header mailbot writes, but a
+    non-ASCII subject, which goes to the standard folder to be encoded) only
+    needs breaking at spaces, before 78 characters where the words allow
+    (RFC 5322 section 2.2.3).
+    """
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        text = str(value)
+        if not text.isascii() or "\n" in text or "\r" in text:
+            return super().fold_binary(name, value)
+        lines: list[str] = []
+        first = line = f"{name}:"
+        for word in text.split(" "):
+            if len(line) + 1 + len(word) > 78 and line not in ("", first):
+                lines.append(line)
+                line = ""
+            line += " " + word
+        lines.append(line)
+        return (self.linesep.join(lines) + self.linesep).encode("ascii")
+
+
+_WIRE = _Wire(linesep="\r\n", header_factory=_Headers())
 # Quoted-printable UTF-8 keeps mostly-ASCII text readable on the wire.
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
