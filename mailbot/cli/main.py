@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
-from mailbot.cli import changes, incidents, senders, sla
+from mailbot.cli import changes, held, incidents, senders, sla
 from mailbot.cli import report as reportcmd
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
@@ -25,6 +25,7 @@ from mailbot.daemon import health
 from mailbot.daemon.service import Clock, Daemon
 from mailbot.errors import ConfigError, MailbotError, RulesError
 from mailbot.rules.loader import load_rules
+from mailbot.storage import held as held_mail
 from mailbot.storage import parked
 from mailbot.storage.db import make_engine, make_sessions, upgrade
 
@@ -230,6 +231,13 @@ def cmd_senders(args: argparse.Namespace) -> int:
     return senders.run(args, sessions, _clock(args)(), user)
 
 
+def cmd_held(args: argparse.Namespace) -> int:
+    config = _config(args)
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+    sessions = make_sessions(make_engine(config.database.url))
+    return held.run(args, sessions, _clock(args)(), user)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
@@ -260,6 +268,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         who, subject = note.sender or "(no From)", note.subject[:60]
         print(f"    {note.at.isoformat()} UID {note.uid} {who} {subject!r}: {note.reason}")
     print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
+    with sessions() as session:
+        print(f"  held for a human      {held_mail.count_waiting(session)} (`mailbot held list`)")
     # A blocked address gets no answer at all until someone clears it, so the
     # administrator must see every one.
     print(f"  blocked addresses     {len(blocked)}")
@@ -338,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_parser(sub).set_defaults(func=cmd_changes_list)
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
     senders.add_parser(sub).set_defaults(func=cmd_senders)
+    held.add_parser(sub).set_defaults(func=cmd_held)
     sub.add_parser("status", help="is the daemon healthy?").set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")

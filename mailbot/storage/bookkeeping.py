@@ -158,3 +158,20 @@ class Secret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class HeldDecision(Base):
+    """What a person did with an email held for a human (`mailbot held ...`).
+
+    One row per held email at most: the unique message makes a second
+    decision on the same email fail instead of being recorded twice.
+    """
+
+    __tablename__ = "held_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    action: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,117 @@
+"""The held queue (issue 15 part 5): mail kept for a human is listed, dismissed on the record.
+
+The pipeline tests run on SQLite and PostgreSQL; the command line runs end
+to end through Dovecot, the daemon and the SMTP sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from support import Env, local, mail, make_env, write_config_file
+
+from mailbot.cli.main import main
+from mailbot.config import load_config
+from mailbot.daemon.service import Daemon
+from mailbot.rules.loader import load_rules
+from mailbot.storage import held
+from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.models import HeldDecision
+
+NOW = local(2026, 11, 23, 9, 5)
+STRANGER = "someone@elsewhere.example"
+
+
+def stranger_mail(n: int, subject: str = "Can you fix our printer?") -> bytes:
+    """A plain email from an address that is neither a school nor staff."""
+    return (
+        f"From: Pat Someone <{STRANGER}>\r\n"
+        "To: ictsupport@westshire.gov.uk\r\n"
+        f"Subject: {subject}\r\n"
+        f"Message-ID: <stranger-{n}@elsewhere.example>\r\n"
+        "Date: Mon, 23 Nov 2026 09:00:00 +0000\r\n"
+        "\r\n"
+        "Hello, our printer jams every morning.\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def env(tmp_path: Path, db_url: str) -> Env:
+    return make_env(tmp_path, db_url)
+
+
+def test_a_strangers_email_waits_in_the_queue_and_a_schools_call_does_not(env: Env) -> None:
+    assert str(env.feed(stranger_mail(1), NOW).action) == "unknown_reply"
+    assert str(env.feed(mail("school-new-request"), NOW).action) == "open_call"
+    with env.sessions() as session:
+        [waiting] = held.waiting(session)
+        assert held.count_waiting(session) == 1
+    assert (waiting.sender, waiting.subject) == (STRANGER, "Can you fix our printer?")
+    assert waiting.outcome == "unknown_reply" and "unknown sender" in waiting.why
+
+
+def test_a_dismissed_email_leaves_the_queue_once_and_the_decision_is_kept(env: Env) -> None:
+    env.feed(stranger_mail(1), NOW)
+    env.feed(stranger_mail(2, "Second try"), NOW + timedelta(minutes=5))
+    with env.sessions() as session:
+        first, second = held.waiting(session)
+    later = NOW + timedelta(hours=1)
+    with env.sessions() as session, session.begin():
+        assert held.decide(session, first.id, action="dismissed", by="dana", at=later, detail="")
+    with env.sessions() as session, session.begin():
+        # A second decision on the same email is refused, not recorded twice.
+        assert not held.decide(session, first.id, action="dismissed", by="sam", at=later, detail="")
+    with env.sessions() as session:
+        assert [h.id for h in held.waiting(session)] == [second.id]
+        [row] = session.scalars(select(HeldDecision)).all()
+        assert (row.message_id, row.by, row.action) == (first.id, "dana", "dismissed")
+
+
+# --- end to end: Dovecot, the daemon, the SMTP sink, the command line ----------------------
+
+
+def _daemon(path: Path, now: datetime) -> Daemon:
+    config = load_config(path)
+    return Daemon(
+        config=config,
+        rules=load_rules(config.rules.dir),
+        sessions=make_sessions(make_engine(config.database.url)),
+        clock=lambda: now,
+    )
+
+
+def test_held_list_and_dismiss_through_the_mailbox(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    upgrade(url)
+    path = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
+    dovecot.deliver(stranger_mail(1, "Printer \x1b[31mjam"))
+    report, _, _ = asyncio.run(_daemon(path, NOW).run_once())
+    assert [o.action for o in report.outcomes] == ["unknown_reply"]
+    assert len([m for m in smtp_sink.messages if STRANGER in m.rcpt_tos]) == 1
+
+    base = ["--config", str(path), "--now", (NOW + timedelta(hours=1)).isoformat()]
+    capsys.readouterr()
+    assert main([*base, "held", "list", "--json"]) == 0
+    [shown] = json.loads(capsys.readouterr().out)
+    assert shown["sender"] == STRANGER and shown["outcome"] == "unknown_reply"
+    assert main([*base, "held", "list"]) == 0
+    text = capsys.readouterr().out
+    assert STRANGER in text and "\x1b" not in text
+
+    main([*base, "status"])
+    assert "held for a human      1" in capsys.readouterr().out
+    assert main([*base, "held", "dismiss", str(shown["id"]), "--by", "dana"]) == 0
+    assert main([*base, "held", "dismiss", str(shown["id"]), "--by", "dana"]) == 1
+    capsys.readouterr()
+    assert main([*base, "held", "list"]) == 0
+    assert "nothing held" in capsys.readouterr().out
+    main([*base, "status"])
+    assert "held for a human      0" in capsys.readouterr().out
