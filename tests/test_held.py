@@ -20,7 +20,7 @@ from mailbot.cli.main import main
 from mailbot.config import load_config
 from mailbot.daemon.service import Daemon
 from mailbot.rules.loader import load_rules
-from mailbot.storage import held
+from mailbot.storage import held, parked
 from mailbot.storage.db import make_engine, make_sessions, upgrade
 from mailbot.storage.models import HeldDecision
 
@@ -70,7 +70,27 @@ def test_a_dismissed_email_leaves_the_queue_once_and_the_decision_is_kept(env: E
     with env.sessions() as session:
         assert [h.id for h in held.waiting(session)] == [second.id]
         [row] = session.scalars(select(HeldDecision)).all()
-        assert (row.message_id, row.by, row.action) == (first.id, "dana", "dismissed")
+        assert (row.message_id, row.by, row.action) == (int(first.id), "dana", "dismissed")
+
+
+def test_a_parked_email_is_in_the_queue_under_its_own_id_and_can_be_dismissed(env: Env) -> None:
+    env.feed(stranger_mail(1), NOW)
+    reason = "over the CPU budget of 5 s per email"
+    parked.record(env.sessions, parked.describe(stranger_mail(2, "Huge"), 7, reason, NOW))
+    with env.sessions() as session:
+        stored, kept = held.waiting(session)
+        assert held.count_waiting(session) == 2
+    assert kept.id.startswith("p") and not stored.id.startswith("p")
+    assert (kept.subject, kept.outcome) == ("Huge", "parked") and reason in kept.why
+    later = NOW + timedelta(hours=1)
+    with env.sessions() as session, session.begin():
+        assert held.decide(session, kept.id, action="dismissed", by="dana", at=later, detail="")
+        assert not held.decide(session, "p999", action="dismissed", by="dana", at=later, detail="")
+        assert not held.decide(session, "nonsense", action="dismissed", by="d", at=later, detail="")
+    with env.sessions() as session:
+        assert [h.id for h in held.waiting(session)] == [stored.id]
+        [row] = session.scalars(select(HeldDecision)).all()
+        assert (row.parked_id, row.message_id) == (int(kept.id[1:]), None)
 
 
 # --- end to end: Dovecot, the daemon, the SMTP sink, the command line ----------------------

@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     listing = inner.add_parser("list", help="every held email nobody has dealt with")
     listing.add_argument("--json", action="store_true")
     dismiss = inner.add_parser("dismiss", help="deal with a held email by doing nothing more")
-    dismiss.add_argument("id", type=int)
+    dismiss.add_argument("id", help="the id `held list` shows (`12`, or `p3` for a parked email)")
     dismiss.add_argument("--by", default="", help="who dismissed it (default: the login name)")
     dismiss.add_argument("--reason", default="", help="why, kept with the record")
     return p

@@ -18,12 +18,14 @@ def upgrade() -> None:
     op.create_table(
         "held_decisions",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("message_id", sa.Integer(), sa.ForeignKey("messages.id"), nullable=False),
+        sa.Column("message_id", sa.Integer(), sa.ForeignKey("messages.id"), nullable=True),
+        sa.Column("parked_id", sa.Integer(), sa.ForeignKey("parked.id"), nullable=True),
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("by", sa.String(320), nullable=False),
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False, server_default=""),
         sa.UniqueConstraint("message_id"),
+        sa.UniqueConstraint("parked_id"),
     )
 
 
