@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support import Env, local, mail, make_env, write_config_file
+from support import Env, local, mail, make_env, of_kind, plain, recipients, write_config_file
 
 from mailbot.cli.main import main
 from mailbot.config import load_config
+from mailbot.daemon import jobs
 from mailbot.daemon.service import Daemon
 from mailbot.rules.loader import load_rules
 from mailbot.storage import held, parked
@@ -93,6 +94,39 @@ def test_a_parked_email_is_in_the_queue_under_its_own_id_and_can_be_dismissed(en
         assert (row.parked_id, row.message_id) == (int(kept.id[1:]), None)
 
 
+DESK = "servicedesk@westshire.gov.uk"
+
+
+def tick(env: Env, now: datetime) -> bool:
+    return jobs.run_due(env.sessions, env.config, env.rules, now, reports=False).held_digest
+
+
+def test_the_digest_goes_to_the_desk_once_a_day_after_support_opens(env: Env) -> None:
+    early = local(2026, 11, 23, 7, 30)
+    env.feed(stranger_mail(1), early)
+    assert not tick(env, early)  # Support opens at 08:00.
+    opened = local(2026, 11, 23, 8, 0)
+    assert tick(env, opened)
+    assert not tick(env, opened + timedelta(hours=3))
+    [digest] = of_kind(env, "held_digest")
+    assert recipients(digest) == [DESK]
+    text = plain(digest)
+    assert STRANGER in text and "Can you fix our printer?" in text and "1 email is held" in text
+    # The next working day it is sent again while the email still waits.
+    assert tick(env, local(2026, 11, 24, 8, 1))
+    assert len(of_kind(env, "held_digest")) == 2
+
+
+def test_no_digest_when_nothing_waits_or_at_the_weekend(env: Env) -> None:
+    env.feed(stranger_mail(1), NOW)
+    assert not tick(env, local(2026, 11, 28, 10, 0))  # A Saturday: no support.
+    with env.sessions() as session, session.begin():
+        [waiting] = held.waiting(session)
+        held.decide(session, waiting.id, action="dismissed", by="dana", at=NOW, detail="")
+    assert not tick(env, local(2026, 11, 30, 8, 30))
+    assert of_kind(env, "held_digest") == []
+
+
 # --- end to end: Dovecot, the daemon, the SMTP sink, the command line ----------------------
 
 
@@ -135,3 +169,18 @@ def test_held_list_and_dismiss_through_the_mailbox(
     assert "nothing held" in capsys.readouterr().out
     main([*base, "status"])
     assert "held for a human      0" in capsys.readouterr().out
+
+
+def test_the_digest_is_sent_once_through_the_mailbox_even_when_the_run_is_repeated(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    upgrade(url)
+    path = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
+    dovecot.deliver(stranger_mail(1))
+    asyncio.run(_daemon(path, local(2026, 11, 23, 7, 0)).run_once())
+    assert smtp_sink.of_kind("held_digest") == []
+    for minutes in (0, 1, 30):
+        asyncio.run(_daemon(path, local(2026, 11, 23, 8, minutes)).run_once())
+    [digest] = smtp_sink.of_kind("held_digest")
+    assert list(digest.rcpt_tos) == [DESK]

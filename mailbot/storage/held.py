@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from mailbot.storage.models import HeldDecision, Message, ParkedMail, Processed
+from mailbot.storage.models import HeldDecision, Message, Outbox, ParkedMail, Processed
 
 # The pipeline's outcomes (pipeline.records.Action values) that keep an email
 # for a human with no call to show it: a stranger (held or answered), mail
@@ -106,3 +106,9 @@ def decide(
     session.add(record)
     session.flush()
     return True
+
+
+def sent(session: Session, message_id: str) -> bool:
+    """Whether the outbox already holds the email with this Message-ID (the day's digest)."""
+    query = select(Outbox.id).where(Outbox.message_id == message_id)
+    return session.scalar(query) is not None
