@@ -14,12 +14,24 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support import Env, local, mail, make_env, of_kind, plain, recipients, write_config_file
+from support import (
+    Env,
+    local,
+    mail,
+    make_env,
+    of_kind,
+    parsed,
+    plain,
+    recipients,
+    write_config_file,
+)
 
+from mailbot.calls import heldreply
 from mailbot.cli.main import main
 from mailbot.config import load_config
 from mailbot.daemon import jobs
 from mailbot.daemon.service import Daemon
+from mailbot.errors import MailbotError
 from mailbot.rules.loader import load_rules
 from mailbot.storage import held, parked
 from mailbot.storage.db import make_engine, make_sessions, upgrade
@@ -95,6 +107,47 @@ def test_a_parked_email_is_in_the_queue_under_its_own_id_and_can_be_dismissed(en
 
 
 DESK = "servicedesk@westshire.gov.uk"
+WORDS = "Hello Pat, this address is for schools; please ask your school office."
+
+
+def test_an_officers_reply_goes_to_the_sender_once_threaded_and_leaves_the_queue(
+    env: Env,
+) -> None:
+    env.feed(stranger_mail(1), NOW)
+    with env.sessions() as session:
+        [waiting] = held.waiting(session)
+    later = NOW + timedelta(hours=1)
+    sent_to = heldreply.reply(env.sessions, env.config, env.rules, waiting.id, WORDS, "dana", later)
+    assert sent_to == STRANGER
+    [answer] = of_kind(env, "held_reply")
+    assert recipients(answer) == [STRANGER]
+    assert WORDS in plain(answer) and "Dana Whitfield" in plain(answer)
+    headers = parsed(answer)
+    assert headers["In-Reply-To"] == "<stranger-1@elsewhere.example>"
+    assert headers["Subject"] == "Re: Can you fix our printer?"
+    with pytest.raises(MailbotError):
+        # A second answer (a rerun, or a colleague) sends nothing.
+        heldreply.reply(env.sessions, env.config, env.rules, waiting.id, WORDS, "priya", later)
+    assert len(of_kind(env, "held_reply")) == 1
+    with env.sessions() as session:
+        assert held.waiting(session) == []
+        [row] = session.scalars(select(HeldDecision)).all()
+        assert (row.action, row.by, row.detail) == (
+            "replied",
+            "dana.whitfield@westshire.gov.uk",
+            WORDS,
+        )
+
+
+def test_a_reply_by_someone_not_an_officer_records_and_sends_nothing(env: Env) -> None:
+    env.feed(stranger_mail(1), NOW)
+    with env.sessions() as session:
+        [waiting] = held.waiting(session)
+    with pytest.raises(MailbotError, match="not an officer"):
+        heldreply.reply(env.sessions, env.config, env.rules, waiting.id, WORDS, "mallory", NOW)
+    assert of_kind(env, "held_reply") == []
+    with env.sessions() as session:
+        assert [h.id for h in held.waiting(session)] == [waiting.id]
 
 
 def tick(env: Env, now: datetime) -> bool:
@@ -147,23 +200,31 @@ def test_held_list_and_dismiss_through_the_mailbox(
     upgrade(url)
     path = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
     dovecot.deliver(stranger_mail(1, "Printer \x1b[31mjam"))
+    dovecot.deliver(stranger_mail(2, "Another question"))
     report, _, _ = asyncio.run(_daemon(path, NOW).run_once())
-    assert [o.action for o in report.outcomes] == ["unknown_reply"]
+    assert [o.action for o in report.outcomes] == ["unknown_reply", "hold"]
     assert len([m for m in smtp_sink.messages if STRANGER in m.rcpt_tos]) == 1
 
     base = ["--config", str(path), "--now", (NOW + timedelta(hours=1)).isoformat()]
     capsys.readouterr()
     assert main([*base, "held", "list", "--json"]) == 0
-    [shown] = json.loads(capsys.readouterr().out)
+    shown, second = json.loads(capsys.readouterr().out)
     assert shown["sender"] == STRANGER and shown["outcome"] == "unknown_reply"
     assert main([*base, "held", "list"]) == 0
     text = capsys.readouterr().out
     assert STRANGER in text and "\x1b" not in text
 
     main([*base, "status"])
-    assert "held for a human      1" in capsys.readouterr().out
+    assert "held for a human      2" in capsys.readouterr().out
     assert main([*base, "held", "dismiss", str(shown["id"]), "--by", "dana"]) == 0
     assert main([*base, "held", "dismiss", str(shown["id"]), "--by", "dana"]) == 1
+    reply = [*base, "held", "reply", second["id"], WORDS, "--by", "dana"]
+    assert main(reply) == 0
+    assert main(reply) == 1  # Answered already: nothing is sent twice.
+    for minutes in (61, 62):
+        asyncio.run(_daemon(path, NOW + timedelta(minutes=minutes)).run_once())
+    [answer] = smtp_sink.of_kind("held_reply")
+    assert list(answer.rcpt_tos) == [STRANGER] and WORDS in plain(answer)
     capsys.readouterr()
     assert main([*base, "held", "list"]) == 0
     assert "nothing held" in capsys.readouterr().out

@@ -235,7 +235,7 @@ def cmd_held(args: argparse.Namespace) -> int:
     config = _config(args)
     user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
     sessions = make_sessions(make_engine(config.database.url))
-    return held.run(args, sessions, _clock(args)(), user)
+    return held.run(args, config, sessions, _clock(args)(), user)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

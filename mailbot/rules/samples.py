@@ -268,6 +268,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sender": {"name": "A Parent", "address": "parent41@oakfield.sch.example.uk"},
         "subject": "Cannot log in",
     },
+    "held_reply": {
+        "service": _SERVICE,
+        "text": "Hello, this address is for schools; please ask your school office.",
+        "officer": {"name": "Sam Okafor", "email": "sam@example.gov.uk"},
+    },
     "held_digest": {
         "service": _SERVICE,
         "count": 2,

@@ -30,6 +30,8 @@ class HeldMail:
     subject: str
     outcome: str
     why: str
+    # The email's own Message-ID, for threading a reply ("" when it had none).
+    message_id: str = ""
 
 
 def _messages_waiting() -> tuple[ColumnElement[bool], ...]:
@@ -62,6 +64,7 @@ def waiting(session: Session) -> list[HeldMail]:
             subject=m.subject,
             outcome=m.outcome,
             why=detail or m.outcome,
+            message_id=m.message_id or "",
         )
         for m, detail in session.execute(query)
     ]
@@ -73,10 +76,16 @@ def waiting(session: Session) -> list[HeldMail]:
             subject=p.subject,
             outcome="parked",
             why=f"parked in Failed: {p.reason}",
+            message_id=p.message_id,
         )
         for p in session.scalars(select(ParkedMail).where(_parked_waiting()))
     ]
     return sorted([*stored, *parked], key=lambda h: (h.received_at, h.id))
+
+
+def find(session: Session, held_id: str) -> HeldMail | None:
+    """The waiting held email with this id (as `held list` shows it), or None."""
+    return next((h for h in waiting(session) if h.id == held_id), None)
 
 
 def count_waiting(session: Session) -> int:
