@@ -27,6 +27,7 @@ from support import (
 )
 
 from mailbot.calls import heldreply
+from mailbot.calls.store import Store
 from mailbot.cli.main import main
 from mailbot.config import load_config
 from mailbot.daemon import jobs
@@ -67,6 +68,19 @@ def test_a_strangers_email_waits_in_the_queue_and_a_schools_call_does_not(env: E
         assert held.count_waiting(session) == 1
     assert (waiting.sender, waiting.subject) == (STRANGER, "Can you fix our printer?")
     assert waiting.outcome == "unknown_reply" and "unknown sender" in waiting.why
+
+
+def test_forged_staff_mail_and_a_blocked_loop_wait_in_the_queue(env: Env) -> None:
+    forged = stranger_mail(1).replace(
+        f"Pat Someone <{STRANGER}>".encode(), b"Priya Shah <priya.shah@westshire.gov.uk>"
+    )
+    assert str(env.feed(forged, NOW).action) == "unverified"
+    with env.sessions() as session, session.begin():
+        Store(session, "", 0).block(STRANGER, at=NOW, reason="test: a loop")
+    assert str(env.feed(stranger_mail(2), NOW).action) == "blocked"
+    with env.sessions() as session:
+        outcomes = [(h.sender, h.outcome) for h in held.waiting(session)]
+    assert outcomes == [("priya.shah@westshire.gov.uk", "unverified"), (STRANGER, "blocked")]
 
 
 def test_a_dismissed_email_leaves_the_queue_once_and_the_decision_is_kept(env: Env) -> None:
