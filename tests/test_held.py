@@ -23,11 +23,13 @@ from support import (
     parsed,
     plain,
     recipients,
+    show,
     write_config_file,
 )
 
 from mailbot.calls import heldreply
 from mailbot.calls.store import Store
+from mailbot.cli.held import open_call
 from mailbot.cli.main import main
 from mailbot.config import load_config
 from mailbot.daemon import jobs
@@ -153,6 +155,27 @@ def test_an_officers_reply_goes_to_the_sender_once_threaded_and_leaves_the_queue
         )
 
 
+def test_a_held_email_opened_for_a_school_becomes_its_call_once(env: Env) -> None:
+    env.feed(stranger_mail(1), NOW)
+    with env.sessions() as session:
+        [waiting] = held.waiting(session)
+    later = NOW + timedelta(hours=1)
+    ref = open_call(env.sessions, env.rules, waiting.id, "oakfield-primary", "dana", later)
+    with pytest.raises(MailbotError):
+        open_call(env.sessions, env.rules, waiting.id, "oakfield-primary", "dana", later)
+    with pytest.raises(MailbotError, match="no school"):
+        open_call(env.sessions, env.rules, "1", "nowhere", "dana", later)
+    call = show(env, ref)
+    assert (call["school"], call["requester"]) == ("oakfield-primary", STRANGER)
+    assert call["subject"] == "Can you fix our printer?"
+    assert [m["subject"] for m in call["messages"]] == ["Can you fix our printer?"]
+    assert any("from held email" in e["detail"] for e in call["events"])
+    with env.sessions() as session:
+        assert held.waiting(session) == []
+        [row] = session.scalars(select(HeldDecision)).all()
+        assert (row.action, row.detail) == ("opened", ref)
+
+
 def test_a_reply_by_someone_not_an_officer_records_and_sends_nothing(env: Env) -> None:
     env.feed(stranger_mail(1), NOW)
     with env.sessions() as session:
@@ -259,3 +282,24 @@ def test_the_digest_is_sent_once_through_the_mailbox_even_when_the_run_is_repeat
         asyncio.run(_daemon(path, local(2026, 11, 23, 8, minutes)).run_once())
     [digest] = smtp_sink.of_kind("held_digest")
     assert list(digest.rcpt_tos) == [DESK]
+
+
+def test_held_open_through_the_mailbox_and_the_command_line(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    upgrade(url)
+    path = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
+    dovecot.deliver(stranger_mail(1))
+    asyncio.run(_daemon(path, NOW).run_once())
+    base = ["--config", str(path), "--now", (NOW + timedelta(hours=1)).isoformat()]
+    main([*base, "held", "list", "--json"])
+    [shown] = json.loads(capsys.readouterr().out)
+    opening = [*base, "held", "open", shown["id"], "--school", "oakfield-primary", "--by", "dana"]
+    assert main(opening) == 0
+    assert "opened as ICT-000001" in capsys.readouterr().out
+    assert main(opening) == 1
+    capsys.readouterr()
+    assert main([*base, "calls", "show", "ICT-000001", "--json"]) == 0
+    call = json.loads(capsys.readouterr().out)
+    assert (call["school"], call["requester"]) == ("oakfield-primary", STRANGER)

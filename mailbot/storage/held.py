@@ -121,3 +121,17 @@ def sent(session: Session, message_id: str) -> bool:
     """Whether the outbox already holds the email with this Message-ID (the day's digest)."""
     query = select(Outbox.id).where(Outbox.message_id == message_id)
     return session.scalar(query) is not None
+
+
+def attach(row: Message, call_id: int) -> None:
+    """Put a held stored email on the call opened from it (`held open`)."""
+    row.call_id = call_id
+    row.outcome = "open_call"
+
+
+def stored(session: Session, held_id: str) -> Message | None:
+    """The waiting stored held email with this id (not a parked one), or None."""
+    if not held_id.isdigit():
+        return None
+    query = select(Message).where(Message.id == int(held_id), *_messages_waiting())
+    return session.scalar(query)
