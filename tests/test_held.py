@@ -209,12 +209,22 @@ def test_the_digest_goes_to_the_desk_once_a_day_after_support_opens(env: Env) ->
 
 def test_no_digest_when_nothing_waits_or_at_the_weekend(env: Env) -> None:
     env.feed(stranger_mail(1), NOW)
+    # Held after support opened: it waits for the next working day's digest.
+    assert not tick(env, NOW + timedelta(minutes=30))
     assert not tick(env, local(2026, 11, 28, 10, 0))  # A Saturday: no support.
     with env.sessions() as session, session.begin():
         [waiting] = held.waiting(session)
         held.decide(session, waiting.id, action="dismissed", by="dana", at=NOW, detail="")
     assert not tick(env, local(2026, 11, 30, 8, 30))
     assert of_kind(env, "held_digest") == []
+
+
+def test_mail_held_during_the_day_is_in_the_next_days_digest(env: Env) -> None:
+    env.feed(stranger_mail(1), NOW)
+    assert not tick(env, NOW + timedelta(hours=2))
+    assert tick(env, local(2026, 11, 24, 8, 5))
+    [digest] = of_kind(env, "held_digest")
+    assert "Can you fix our printer?" in plain(digest)
 
 
 # --- end to end: Dovecot, the daemon, the SMTP sink, the command line ----------------------

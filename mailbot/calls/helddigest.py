@@ -23,7 +23,7 @@ LISTED = 50
 
 
 def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> bool:
-    """Queue today's digest if support has opened, something waits and none was sent today.
+    """Queue today's digest if support has opened, mail held before then waits, none sent today.
 
     Exactly once a day: the digest's Message-ID is derived from the date, and
     the outbox's unique index refuses a second one from another tick or
@@ -42,7 +42,10 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
     with sessions() as session:
         if held.sent(session, mid):
             return False
-        waiting = held.waiting(session)
+        # Only what was already waiting when support opened: the digest is
+        # the backlog a person starts the day with, and mail held during the
+        # day is in the next day's digest if nobody has dealt with it.
+        waiting = [h for h in held.waiting(session) if h.received_at < span[0]]
     if not waiting:
         return False
     rendered = rules.templates.render(
