@@ -18,11 +18,12 @@ from mailbot.storage import replytoken, verp
 # The kind of a warning about unverified staff mail: it goes to a staff
 # address whatever the sender wrote, so it is capped like mail to anyone.
 CAPPED_STAFF_KINDS = frozenset({"unverified_staff"})
-# An officer's own words to a school (relayed from a reply, or `calls reply`)
+# An officer's own words to a school (relayed from a reply, or `calls reply`),
+# or to the sender of a held email (`held reply`),
 # answer no incoming email, so they cannot keep a loop going: they are
 # counted, and a blocked address still gets nothing, but no hourly or daily
 # cap silences an officer writing to a school several times in an hour.
-OFFICERS_WORDS = frozenset({"staff_reply"})
+OFFICERS_WORDS = frozenset({"staff_reply", "held_reply"})
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from mailbot import __version__
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
-from mailbot.cli import changes, incidents, senders, sla, statusout
+from mailbot.cli import changes, held, incidents, senders, sla, statusout
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli.localtime import display_zone, local_time
@@ -30,6 +30,7 @@ from mailbot.daemon.notify import Notifier
 from mailbot.daemon.service import Clock, Daemon
 from mailbot.errors import ConfigError, MailbotError, RulesError
 from mailbot.rules.loader import load_rules
+from mailbot.storage import held as held_mail
 from mailbot.storage import parked
 from mailbot.storage.db import describe, make_engine, make_sessions, upgrade
 from mailbot.storage.probe import probe
@@ -263,6 +264,13 @@ def cmd_senders(args: argparse.Namespace) -> int:
     return senders.run(args, sessions, _clock(args)(), user)
 
 
+def cmd_held(args: argparse.Namespace) -> int:
+    config = _config(args)
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+    sessions = make_sessions(make_engine(config.database.url))
+    return held.run(args, config, sessions, _clock(args)(), user)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     now = _clock(args)()
@@ -318,6 +326,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         who, subject = note.sender or "(no From)", note.subject[:60]
         print(f"    {at(note.at)} UID {note.uid} {who} {subject!r}: {note.reason}")
     print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
+    with sessions() as session:
+        print(f"  held for a human      {held_mail.count_waiting(session)} (`mailbot held list`)")
     # A blocked address gets no answer at all until someone clears it, so the
     # administrator must see every one.
     print(f"  blocked addresses     {len(blocked)}")
@@ -411,6 +421,7 @@ def build_parser() -> argparse.ArgumentParser:
     senders.add_parser(sub).set_defaults(func=cmd_senders)
     statusout.add_parser(sub).set_defaults(func=cmd_status)
     checkcmd.add_parser(sub).set_defaults(func=cmd_check)
+    held.add_parser(sub).set_defaults(func=cmd_held)
     demo = sub.add_parser("demo", help="show the whole job with embedded servers")
     demo.add_argument("--speed", type=float, default=1.0, help="pause between steps (seconds)")
     demo.set_defaults(func=cmd_demo)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mailbot.approval import board
-from mailbot.calls import door, lifecycle, notices
+from mailbot.calls import door, helddigest, lifecycle, notices
 from mailbot.calls.records import Staff
 from mailbot.calls.store import Store, view
 from mailbot.config import Config
@@ -38,6 +38,8 @@ class TickReport:
     reminded: list[str] = field(default_factory=list)
     # Targets that passed unmet and were told, e.g. ("ICT-000001", "response").
     breached: list[tuple[str, str]] = field(default_factory=list)
+    # Whether today's digest of the held queue was queued on this tick.
+    held_digest: bool = False
 
 
 def _escalate(
@@ -241,6 +243,11 @@ def run_due(
     report.escalated = _each(sessions, config, rules, now, escalate, _escalate)
     report.closed = [ref for ref, _ in _each(sessions, config, rules, now, close, _close)]
     report.reminded = [ref for ref, _ in _each(sessions, config, rules, now, remind, _remind)]
+    try:
+        report.held_digest = helddigest.send_due(sessions, config, rules, now)
+    except Exception:
+        # Nothing was recorded, so the digest stays due and is tried next tick.
+        log.exception("held queue digest not sent")
     if reports:
         # Last month's reports, on this month's first working day (see reportjob).
         report.reports = job.send_due(sessions, config, rules, now)

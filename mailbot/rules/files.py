@@ -52,10 +52,18 @@ class UnknownSenders(_Rule):
     reply_interval_hours: float = Field(default=24, gt=0)
 
 
+class Held(_Rule):
+    # The daily digest of the held queue (`mailbot held list`): sent to this
+    # team when support opens on a working day, only when something waits.
+    digest: bool = True
+    digest_team: str = "service-desk"
+
+
 class Policy(_Rule):
     references: References = References()
     limits: Limits = Limits()
     unknown_senders: UnknownSenders = UnknownSenders()
+    held: Held = Held()
 
 
 # --- classify.toml ---------------------------------------------------------

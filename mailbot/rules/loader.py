@@ -219,6 +219,9 @@ def load_rules(rules_dir: Path) -> Rules:
         flood_team = policy.limits.flood_notice_team
         if flood_team and flood_team not in {t.id for t in staff.team}:
             problems.append(f"policy.toml: limits.flood_notice_team: no team {flood_team!r}")
+        digest_team = policy.held.digest_team
+        if policy.held.digest and digest_team not in {t.id for t in staff.team}:
+            problems.append(f"policy.toml: held.digest_team: no team {digest_team!r}")
     if staff and schools and lists and incidents and changes and reports:
         problems.extend(_check_service(staff, schools, lists, incidents, changes, reports))
     calendar = None

@@ -298,6 +298,31 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sender": {"name": "A Parent", "address": "parent41@oakfield.sch.example.uk"},
         "subject": "Cannot log in",
     },
+    "held_reply": {
+        "service": _SERVICE,
+        "text": "Hello, this address is for schools; please ask your school office.",
+        "officer": {"name": "Sam Okafor", "email": "sam@example.gov.uk"},
+    },
+    "held_digest": {
+        "service": _SERVICE,
+        "count": 2,
+        "held": [
+            {
+                "id": "12",
+                "received_at": "23 Nov 2026 09:05",
+                "sender": "sam@example.com",
+                "subject": "School places",
+                "why": "unknown sender; polite reply",
+            },
+            {
+                "id": "p3",
+                "received_at": "23 Nov 2026 09:40",
+                "sender": "head@oakfield.sch.example.uk",
+                "subject": "Scans",
+                "why": "parked in Failed: over the CPU budget of 5 s per email",
+            },
+        ],
+    },
     "oversize": {
         "service": _SERVICE,
         "password_removed": True,

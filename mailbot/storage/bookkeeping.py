@@ -158,3 +158,22 @@ class Secret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class HeldDecision(Base):
+    """What a person did with an email held for a human (`mailbot held ...`).
+
+    A held email is either a stored message or a parked one, so exactly one
+    of the two references is set. One row per held email at most: the unique
+    references make a second decision fail instead of being recorded twice.
+    """
+
+    __tablename__ = "held_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
+    parked_id: Mapped[int | None] = mapped_column(ForeignKey("parked.id"), unique=True)
+    action: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[str] = mapped_column(Text, default="")
