@@ -18,22 +18,18 @@ from zoneinfo import ZoneInfo
 from mailbot import __version__
 from mailbot.calls import listing
 from mailbot.cli import calls as callcmd
-from mailbot.cli import changes, held, incidents, senders, sla, statusout
+from mailbot.cli import changes, held, incidents, senders, sla, status, statusout
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli.localtime import display_zone, local_time
 from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
-from mailbot.daemon import health
 from mailbot.daemon.notify import Notifier
 from mailbot.daemon.service import Clock, Daemon
 from mailbot.errors import ConfigError, MailbotError, RulesError
 from mailbot.rules.loader import load_rules
-from mailbot.storage import held as held_mail
-from mailbot.storage import parked
-from mailbot.storage.db import describe, make_engine, make_sessions, upgrade
-from mailbot.storage.probe import probe
+from mailbot.storage.db import make_engine, make_sessions, upgrade
 
 
 def parse_now(value: str, zone: str = "Europe/London") -> datetime:
@@ -253,10 +249,6 @@ def cmd_sla_deadline(args: argparse.Namespace) -> int:
     return sla.run(args, rules, _clock(args, rules.sla.calendar.zone)())
 
 
-# How many parked emails `mailbot status` lists (the count covers them all).
-_PARKED_SHOWN = 10
-
-
 def cmd_senders(args: argparse.Namespace) -> int:
     config = _config(args)
     user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
@@ -273,83 +265,7 @@ def cmd_held(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
-    now = _clock(args)()
-    engine = make_engine(config.database.url)
-    found = probe(engine, config.database.url, write=False)
-    if found.connect_error or not found.initialised:
-        print("mailbot status: ATTENTION NEEDED")
-        where = describe(config.database.url)
-        reason = found.connect_error or "database not initialised: run mailbot db upgrade"
-        print(f"  ! {where}: {reason}")
-        return 2
-    sessions = make_sessions(engine)
-    h = health.check(sessions, now)
-    blocked = senders.blocked(sessions)
-    problems = h.problems(now, config.imap.poll_seconds)
-    broken = statusout.rules_problem(config)
-    if broken:
-        problems.append(broken)
-    else:
-        rules = load_rules(config.rules.dir)
-        zone = ZoneInfo(rules.sla.calendar.zone)
-        terms = statusout.terms_warning(rules, now.astimezone(zone).date())
-        if terms:
-            problems.append(terms)
-    if args.json or args.prometheus:
-        return statusout.report(args, config, sessions, h, problems, now)
-    zone = ZoneInfo(display_zone(config))
-
-    def at(value: datetime | None) -> object:
-        # Local time, to the minute, as calls list shows; --json keeps ISO 8601.
-        return local_time(value.isoformat(), zone) if value else "never"
-
-    print(f"mailbot status: {'HEALTHY' if not problems else 'ATTENTION NEEDED'}")
-    _warn_about_trust(config)
-    print(f"  last successful poll  {at(h.last_poll)}")
-    if h.last_error:
-        print(f"  last error            {at(h.last_error_at)} {h.last_error}")
-    print(f"  outbox waiting        {h.outbox_pending}")
-    print(f"  outbox failed         {h.outbox_failed}")
-    print(f"  bounced contacts      {h.bounced_total}")
-    for b in h.bounced:
-        times = f", {b.bounces} bounces" if b.bounces > 1 else ""
-        print(f"    {b.address}  bounced {at(b.bounced_at)}{times}  ({b.message_id})")
-    print(
-        f"  open calls            {h.open_calls} ({h.near_target} near target, "
-        f"{h.past_target} past target)"
-    )
-    total, latest = parked.recent(sessions, _PARKED_SHOWN)
-    print(f"  parked emails         {total}")
-    for note in latest:
-        # Sender and subject come from a stranger's email; parked.py kept
-        # only printable characters of them.
-        who, subject = note.sender or "(no From)", note.subject[:60]
-        print(f"    {at(note.at)} UID {note.uid} {who} {subject!r}: {note.reason}")
-    print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
-    with sessions() as session:
-        print(f"  held for a human      {held_mail.count_waiting(session)} (`mailbot held list`)")
-    # A blocked address gets no answer at all until someone clears it, so the
-    # administrator must see every one.
-    print(f"  blocked addresses     {len(blocked)}")
-    for address, since, why in blocked:
-        print(f"    {address} since {at(since)} ({why})")
-    if blocked:
-        problems.append(
-            f"{len(blocked)} address(es) blocked as mail loops: check them, then "
-            "`mailbot senders unblock ADDRESS`"
-        )
-    try:
-        from mailbot.daemon.service import imap_settings
-        from mailbot.mail.imap import Mailbox
-
-        with Mailbox(imap_settings(config)) as mailbox:
-            print(f"  messages waiting      {mailbox.count(config.imap.folder)}")
-            print(f"  Failed folder         {mailbox.count(config.imap.failed_folder)}")
-    except MailbotError as exc:
-        problems.append(f"cannot reach the mailbox: {exc}")
-    for p in problems:
-        print(f"  ! {p}")
-    return 0 if not problems else 2
+    return status.run(args, config, _clock(args)(), lambda: _warn_about_trust(config))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
