@@ -21,8 +21,9 @@ from mailbot.calls import listing
 from mailbot.cli import main
 from mailbot.config import Config, load_config
 from mailbot.daemon import intake
+from mailbot.daemon.connections import imap_settings
 from mailbot.daemon.sandbox import Budget, Sandbox
-from mailbot.daemon.service import Daemon, imap_settings
+from mailbot.daemon.service import Daemon
 from mailbot.mail.imap import Mailbox
 from mailbot.rules.loader import load_rules
 from mailbot.storage import parked

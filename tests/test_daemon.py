@@ -14,7 +14,7 @@ from typing import Any
 from support import SHIPPED_RULES, mail, write_config_file
 
 from mailbot.calls import listing
-from mailbot.daemon.service import Outage
+from mailbot.daemon.connections import Outage
 from mailbot.storage.db import make_engine, make_sessions
 
 

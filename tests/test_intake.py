@@ -23,8 +23,9 @@ from support import bulk_rules, local, mail, make_config, plain, write_config_fi
 from mailbot.calls import listing
 from mailbot.config import Config
 from mailbot.daemon import intake
+from mailbot.daemon.connections import smtp_settings
 from mailbot.daemon.sender import send_due
-from mailbot.daemon.service import Daemon, smtp_settings
+from mailbot.daemon.service import Daemon
 from mailbot.mail.imap import Mailbox
 from mailbot.mail.smtp import SmtpSender
 from mailbot.rules.loader import load_rules

@@ -27,7 +27,7 @@ from smtpserver import OAuthSmtpSink
 from tokenserver import TokenServer
 
 from mailbot.config import config_from_dict
-from mailbot.daemon.service import imap_settings, smtp_settings
+from mailbot.daemon.connections import imap_settings, smtp_settings
 from mailbot.errors import ConfigError, GrantError, TransientError
 from mailbot.mail import imap, smtp
 from mailbot.mail.oauth import OAuthSettings, TokenSource, TokenSources

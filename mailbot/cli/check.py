@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mailbot.config import Config, ServerConfig
-from mailbot.daemon.service import imap_settings, smtp_settings
+from mailbot.daemon.connections import imap_settings, smtp_settings
 from mailbot.errors import MailbotError, RulesError
 from mailbot.mail.imap import Mailbox
 from mailbot.mail.mime import build

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, config: Config, now: datetime, warn: Callable[
             "`mailbot senders unblock ADDRESS`"
         )
     try:
-        from mailbot.daemon.service import imap_settings
+        from mailbot.daemon.connections import imap_settings
         from mailbot.mail.imap import Mailbox
 
         with Mailbox(imap_settings(config)) as mailbox:

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from mailbot.cli import senders
 from mailbot.config import Config
 from mailbot.daemon import health
+from mailbot.daemon.connections import imap_settings
 from mailbot.daemon.health import Health
-from mailbot.daemon.service import imap_settings
 from mailbot.errors import MailbotError, RulesError
 from mailbot.mail.imap import Mailbox
 from mailbot.rules.loader import Rules, load_rules

@@ -13,18 +13,19 @@ from datetime import datetime
 from pathlib import Path
 
 from mailbot.config import Config
+from mailbot.daemon.connections import Outage, imap_settings, smtp_settings
 from mailbot.daemon.intake import BatchReport, run_batch
 from mailbot.daemon.jobs import TickReport, run_due
 from mailbot.daemon.metronome import Metronome
 from mailbot.daemon.notify import Notifier
 from mailbot.daemon.sandbox import Budget, Sandbox
 from mailbot.daemon.sender import SendReport, send_due
-from mailbot.errors import GrantError, RulesError, TransientError
+from mailbot.errors import RulesError, TransientError
 from mailbot.incidents import broadcast, statuspage
 from mailbot.incidents.broadcast import BroadcastReport
-from mailbot.mail.imap import ImapSettings, Mailbox
-from mailbot.mail.oauth import TokenSources, oauth_settings
-from mailbot.mail.smtp import SmtpSender, SmtpSettings
+from mailbot.mail.imap import Mailbox
+from mailbot.mail.oauth import TokenSources
+from mailbot.mail.smtp import SmtpSender
 from mailbot.rules.loader import Rules, load_rules
 from mailbot.storage import heartbeats
 from mailbot.storage.db import Sessions
@@ -34,63 +35,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-def imap_settings(config: Config) -> ImapSettings:
-    """Translate the [imap] section into the IMAP module's settings."""
-    c = config.imap
-    return ImapSettings(
-        host=c.host,
-        port=c.port,
-        username=c.username,
-        password=c.secret(),
-        security=c.security,
-        folder=c.folder,
-        processed_folder=c.processed_folder,
-        failed_folder=c.failed_folder,
-        ca_file=c.ca_file,
-        timeout=c.timeout,
-        oauth=oauth_settings(c),
-    )
-
-
-def smtp_settings(config: Config, fallback: bool = False) -> SmtpSettings:
-    """Translate the [smtp] (or [fallback_smtp]) section into the SMTP module's settings."""
-    c = config.fallback_smtp if fallback and config.fallback_smtp else config.smtp
-    return SmtpSettings(
-        host=c.host,
-        port=c.port,
-        username=c.username,
-        password=c.secret(),
-        security=c.security,
-        ca_file=c.ca_file,
-        timeout=c.timeout,
-        oauth=oauth_settings(c),
-    )
-
-
 def _add(a: SendReport, b: SendReport) -> SendReport:
     return SendReport(a.sent + b.sent, a.retrying + b.retrying, a.failed + b.failed)
-
-
-@dataclass
-class Outage:
-    """Logs a server outage once when it starts and once when it ends."""
-
-    what: str
-    failures: int = 0
-
-    def failed(self, exc: Exception) -> float:
-        """Note a failure; return how long to wait before the next try."""
-        self.failures += 1
-        # A refused grant was logged once already, where the token was asked for.
-        if self.failures == 1 and not isinstance(exc, GrantError):
-            log.warning("%s unavailable, will keep retrying: %s", self.what, exc)
-        return float(min(300, 2 ** min(self.failures, 9)))
-
-    def recovered(self) -> None:
-        """Note a success."""
-        if self.failures:
-            log.warning("%s back after %d failed attempts", self.what, self.failures)
-        self.failures = 0
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailbot.rules.pagesamples import REPORT, SERVICE
+
 # Every email mailbot sends has a template; each is checked against this sample
 # data when rules load, so a typo fails `mailbot rules check`, not a 2 a.m. send.
 _SAMPLE_CALL = {
@@ -38,11 +40,10 @@ _COMMANDS = [
     "#deadline DATE REASON   #note   #help",
 ]
 _OFFICER = {"name": "Sam Okafor", "email": "sam.okafor@example.gov.uk"}
-_SERVICE = {"name": "Schools ICT Support", "address": "ictsupport@example.gov.uk"}
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "confirmation": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "missing": ["a contact telephone number", "when it last worked"],
         "out_of_hours": True,
@@ -57,28 +58,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "solved": "4.10pm on Monday 9 November",
         },
     },
-    "reopened": {"service": _SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
-    "password_advice": {"service": _SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
+    "reopened": {"service": SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
+    "password_advice": {"service": SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
     "solved": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "note": "We replaced the faulty switch in the ICT suite.",
         "reopen_until": "by 2.15pm on Wednesday 25 November",
         "close_on": "after 2.15pm on Friday 27 November",
     },
     "targets_changed": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "changes": ["Priority: was P2 (Significant impact), now P4"],
         "reason": "only one laptop is affected",
     },
     "closure": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "solved": "2.15pm on Tuesday 24 November",
     },
     "new_call": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "sender": {
             "name": "Ann Example",
@@ -92,7 +93,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "commands": _COMMANDS,
     },
     "school_reply": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "sender": {"name": "Ann Example", "address": "ann@oakfield.example", "phone": ""},
         "text": "It is still slow this afternoon.",
@@ -102,13 +103,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "commands": _COMMANDS,
     },
     "staff_reply": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "text": "I have restarted the filtering appliance; please try again now.",
         "officer": _OFFICER,
     },
     "escalation": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "level": 1,
         "share": 65,
@@ -121,14 +122,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "commands": _COMMANDS,
     },
     "assigned": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "by": "Dana Lee",
         "officer": {"name": "Sam Okafor"},
         "commands": _COMMANDS,
     },
     "breach": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "target": "response",
         "was_due": "9.05am on Tuesday 24 November",
@@ -137,7 +138,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "commands": _COMMANDS,
     },
     "receipt": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "commands": _COMMANDS,
         "done": ["assigned to sam", "priority P3 -> P2"],
@@ -147,7 +148,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "help": ["#assign NAME", "    give the call to an officer (id, name or me)"],
     },
     "staff_update": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "commands": _COMMANDS,
         "authorised": True,
@@ -156,12 +157,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "review": "Change Advisory Board",
     },
     "authorisation_request": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "headteacher": "Helen Marsh",
     },
     "authorisation_result": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "authorised": False,
         "by": "Helen Marsh",
@@ -170,7 +171,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     # Change approval by the Change Advisory Board (ecab.py, changes.py).
     "change_review": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CHANGE,
         "commands": _COMMANDS,
         "vote_commands": ["#approve", "#reject REASON"],
@@ -191,7 +192,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "text": "Please open port 8443 on the firewall for the exam board's portal.",
     },
     "change_reminder": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CHANGE,
         "commands": _COMMANDS,
         "vote_commands": ["#approve", "#reject REASON"],
@@ -201,7 +202,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "votes": ["Raj Patel: approve (fine by me)"],
     },
     "change_update": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CHANGE,
         "commands": _COMMANDS,
         "outcome": "rejected",
@@ -213,28 +214,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reviewing": False,
     },
     "change_submitted": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CHANGE,
         "appeal": True,
         "emergency": False,
     },
     "change_decision": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CHANGE,
         "approved": False,
         "reason": "Not during the exam period.",
         "team": "Network and Filtering",
     },
-    "change_withdrawn": {"service": _SERVICE, "call": _SAMPLE_CHANGE, "by": "Helen Marsh"},
+    "change_withdrawn": {"service": SERVICE, "call": _SAMPLE_CHANGE, "by": "Helen Marsh"},
     "emergency_refused": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "password_removed": True,
         "call": _SAMPLE_CHANGE,
         "sender": {"name": "Tom Reeves", "address": "tom@oakfield.example"},
         "line": "#change emergency",
     },
     "incident_notice": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "incident": {
             "ref": "MI-0001",
             "title": "Internet service down across all schools",
@@ -247,7 +248,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "status_url": "https://status.example.gov.uk/",
     },
     "incident_status": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "password_removed": True,
         "call": _SAMPLE_CALL,
         "incident": {
@@ -261,7 +262,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "status_url": "https://status.example.gov.uk/",
     },
     "decision_refused": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "call": _SAMPLE_CALL,
         "person": {"name": "Helen Marsh", "address": "head@example.sch.uk"},
         "command": "#authorise",
@@ -269,7 +270,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "replied": True,
     },
     "unverified_staff": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "password_removed": True,
         "subject": "Re: [ICT-000123] Internet very slow in the ICT suite",
         "sender": {
@@ -280,31 +281,31 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "also_held": 2,
     },
     "not_their_call": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "password_removed": False,
         "sender": {"name": "Grace Fenton", "address": "head@st-marys.example"},
         "subject": "Please close this call",
     },
     "unknown_sender": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "password_removed": True,
         "sender": {"name": "Sam Someone", "address": "sam@example.com"},
         "subject": "School places",
     },
     "flood_notice": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "domain": "oakfield.sch.example.uk",
         "cap": 20,
         "sender": {"name": "A Parent", "address": "parent41@oakfield.sch.example.uk"},
         "subject": "Cannot log in",
     },
     "held_reply": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "text": "Hello, this address is for schools; please ask your school office.",
         "officer": {"name": "Sam Okafor", "email": "sam@example.gov.uk"},
     },
     "held_digest": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "count": 2,
         "held": [
             {
@@ -324,7 +325,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         ],
     },
     "oversize": {
-        "service": _SERVICE,
+        "service": SERVICE,
         "password_removed": True,
         "subject": "Scans of the network cabinet",
         "size_mb": 25.3,
@@ -332,115 +333,4 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "limit_mb": 15,
     },
 }
-
-# The monthly report: report.txt.j2 (subject and plain text) and report.html.j2
-# (the HTML page) see the same variables.
-_SAMPLE_REPORT: dict[str, Any] = {
-    "service": _SERVICE,
-    "month": {"id": "2026-11", "label": "November 2026"},
-    "audience": {"label": "All schools", "school": False},
-    "as_at": "8am on Tuesday 1 December 2026",
-    "logged": 3,
-    "by_type": [{"label": "Incident", "count": 2}, {"label": "Service request", "count": 1}],
-    "by_priority": [{"label": "P2", "count": 1}, {"label": "P3", "count": 2}],
-    "by_school": [
-        {
-            "name": "Oakfield Primary School",
-            "label": "Oakfield Primary School",
-            "logged": 3,
-            "judged": 2,
-            "in_target": 1,
-            "missed": 1,
-            "share": "50.0%",
-            "aim": "",
-            "met": None,
-        },
-    ],
-    "targets": [
-        {
-            "label": "Incident",
-            "judged": 2,
-            "in_target": 1,
-            "missed": 1,
-            "share": "50.0%",
-            "aim": "97%",
-            "met": False,
-        },
-    ],
-    "total": {
-        "label": "All calls",
-        "judged": 2,
-        "in_target": 1,
-        "missed": 1,
-        "share": "50.0%",
-        "aim": "",
-        "met": None,
-    },
-    "not_yet_due": 1,
-    "charts": {
-        name: {"src": f"{name}.png", "width": 720, "height": 300, "alt": f"{name} chart"}
-        for name in ("share", "volume")
-    },
-    "missed": [
-        {
-            "ref": "ICT-000123",
-            "school": "Oakfield Primary School",
-            "type": "Incident",
-            "priority": "P2",
-            "subject": "Internet very slow in the ICT suite",
-            "logged": "23 Nov 2026 09:05",
-            "target": "25 Nov 2026 09:05",
-            "solved": "",
-            "revised": "4 Dec 2026 17:00",
-            "reason": "parts on order, agreed with the head",
-        },
-    ],
-    "problems": [
-        {
-            "ref": "ICT-000130",
-            "school": "Oakfield Primary School",
-            "subject": "Recurring: Internet very slow in the ICT suite",
-            "opened": "24 Nov 2026 10:00",
-            "status": "open",
-        },
-    ],
-    "incidents": [
-        {
-            "ref": "MI-0001",
-            "title": "Internet service down across all schools",
-            "declared": "23 Nov 2026 09:15",
-            "resolved": "23 Nov 2026 11:25",
-            "duration": "2 hours 10 minutes",
-        },
-    ],
-    "csv_name": "calls-2026-11.csv",
-}
-SAMPLES["report"] = _SAMPLE_REPORT
-
-# Pages (not emails) written as HTML: `NAME.html.j2`, rendered with every
-# value HTML-escaped.  Each is checked against its sample data at load, like
-# the email templates.  Features add their page's sample here.
-_SAMPLE_INCIDENT = {
-    "ref": "MI-0001",
-    "title": "Internet service down across all schools",
-    "status": "active",
-    "email_down": False,
-    "declared": "9.15am on Monday 23 November",
-    "resolved": "",
-    "duration": "2 hours 10 minutes",
-    "updates": [
-        {"label": "Update", "at": "10.30am on Monday 23 November", "text": "A fibre was cut."},
-        {"label": "Declared", "at": "9.15am on Monday 23 November", "text": "No internet."},
-    ],
-}
-PAGE_SAMPLES: dict[str, dict[str, Any]] = {
-    "status_page": {
-        "service": _SERVICE,
-        "title": "Schools ICT service status",
-        "url": "https://status.example.gov.uk/",
-        "updated": "11.25am on Monday 23 November",
-        "active": [_SAMPLE_INCIDENT],
-        "recent": [{**_SAMPLE_INCIDENT, "status": "resolved", "resolved": "11.25am"}],
-    },
-}
-PAGE_SAMPLES["report"] = _SAMPLE_REPORT
+SAMPLES["report"] = REPORT

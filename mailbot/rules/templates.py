@@ -13,7 +13,8 @@ import jinja2
 import jinja2.bccache
 
 from mailbot.mail.xmltext import xml_safe
-from mailbot.rules.samples import PAGE_SAMPLES, SAMPLES
+from mailbot.rules.pagesamples import PAGE_SAMPLES
+from mailbot.rules.samples import SAMPLES
 
 TEMPLATE_NAMES = tuple(SAMPLES)
 
