@@ -12,14 +12,18 @@ from mailbot.config import Config
 from mailbot.errors import Conflict
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
-from mailbot.storage import held
+from mailbot.storage import heartbeats, held
 from mailbot.storage.db import Sessions, transaction
+from mailbot.storage.models import ServiceState
 
 log = logging.getLogger(__name__)
 
 KIND = "held_digest"
 # The digest lists at most this many emails; the count covers them all.
 LISTED = 50
+# The day whose digest was last settled (sent, or nothing to send): the
+# scheduler ticks every minute, and the queue is read once a day, not on each.
+SETTLED = "held_digest"
 
 
 def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> bool:
@@ -40,6 +44,9 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
         return False
     mid = message_id(config, day.isoformat(), KIND, "held")
     with sessions() as session:
+        settled = session.get(ServiceState, SETTLED)
+        if settled is not None and settled.value == day.isoformat():
+            return False
         if held.sent(session, mid):
             return False
         # Only what was already waiting when support opened: the digest is
@@ -47,6 +54,7 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
         # day is in the next day's digest if nobody has dealt with it.
         waiting = [h for h in held.waiting(session) if h.received_at < span[0]]
     if not waiting:
+        heartbeats.record(sessions, SETTLED, day.isoformat(), now)
         return False
     rendered = rules.templates.render(
         KIND,
@@ -80,4 +88,5 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
             door.send(Store(session, prefix, width), config, rules, out, now)
     except Conflict:
         return False  # Another tick or process queued today's digest first.
+    heartbeats.record(sessions, SETTLED, day.isoformat(), now)
     return True
