@@ -249,16 +249,21 @@ def cmd_sla_deadline(args: argparse.Namespace) -> int:
     return sla.run(args, rules, _clock(args, rules.sla.calendar.zone)())
 
 
+def _login_name() -> str:
+    """Who runs a command that records its actor when no --by is given."""
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+
+
 def cmd_senders(args: argparse.Namespace) -> int:
     config = _config(args)
-    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+    user = _login_name()
     sessions = make_sessions(make_engine(config.database.url))
     return senders.run(args, sessions, _clock(args)(), user)
 
 
 def cmd_held(args: argparse.Namespace) -> int:
     config = _config(args)
-    user = os.environ.get("USER") or os.environ.get("LOGNAME") or "administrator"
+    user = _login_name()
     sessions = make_sessions(make_engine(config.database.url))
     return held.run(args, config, sessions, _clock(args)(), user)
 
