@@ -34,7 +34,6 @@ def run(args: argparse.Namespace, config: Config, now: datetime, warn: Callable[
         return 2
     sessions = make_sessions(engine)
     h = health.check(sessions, now)
-    blocked = senders.blocked(sessions)
     problems = h.problems(now, config.imap.poll_seconds)
     broken = statusout.rules_problem(config)
     if broken:
@@ -45,8 +44,25 @@ def run(args: argparse.Namespace, config: Config, now: datetime, warn: Callable[
         terms = statusout.terms_warning(rules, now.astimezone(zone).date())
         if terms:
             problems.append(terms)
+    blocked = senders.blocked(sessions)
+    if blocked:
+        problems.append(
+            f"{len(blocked)} address(es) blocked as mail loops: check them, then "
+            "`mailbot senders unblock ADDRESS`"
+        )
+    waiting, failed = _mailbox_counts(config, problems)
+    total, latest = parked.recent(sessions, _PARKED_SHOWN)
     if args.json or args.prometheus:
-        return statusout.report(args, config, sessions, h, problems, now)
+        snapshot = statusout.Snapshot(
+            now=now,
+            health=h,
+            problems=tuple(problems),
+            parked=total,
+            blocked=len(blocked),
+            waiting=waiting,
+            failed_folder=failed,
+        )
+        return statusout.report(args, snapshot)
     zone = ZoneInfo(display_zone(config))
 
     def at(value: datetime | None) -> object:
@@ -68,7 +84,6 @@ def run(args: argparse.Namespace, config: Config, now: datetime, warn: Callable[
         f"  open calls            {h.open_calls} ({h.near_target} near target, "
         f"{h.past_target} past target)"
     )
-    total, latest = parked.recent(sessions, _PARKED_SHOWN)
     print(f"  parked emails         {total}")
     for note in latest:
         # Sender and subject come from a stranger's email; parked.py kept
@@ -83,20 +98,22 @@ def run(args: argparse.Namespace, config: Config, now: datetime, warn: Callable[
     print(f"  blocked addresses     {len(blocked)}")
     for address, since, why in blocked:
         print(f"    {address} since {at(since)} ({why})")
-    if blocked:
-        problems.append(
-            f"{len(blocked)} address(es) blocked as mail loops: check them, then "
-            "`mailbot senders unblock ADDRESS`"
-        )
-    try:
-        from mailbot.daemon.connections import imap_settings
-        from mailbot.mail.imap import Mailbox
-
-        with Mailbox(imap_settings(config)) as mailbox:
-            print(f"  messages waiting      {mailbox.count(config.imap.folder)}")
-            print(f"  Failed folder         {mailbox.count(config.imap.failed_folder)}")
-    except MailbotError as exc:
-        problems.append(f"cannot reach the mailbox: {exc}")
+    if waiting is not None:
+        print(f"  messages waiting      {waiting}")
+        print(f"  Failed folder         {failed}")
     for p in problems:
         print(f"  ! {p}")
     return 0 if not problems else 2
+
+
+def _mailbox_counts(config: Config, problems: list[str]) -> tuple[int | None, int | None]:
+    """Emails waiting in the inbox and in the Failed folder, or a problem saying why not."""
+    from mailbot.daemon.connections import imap_settings
+    from mailbot.mail.imap import Mailbox
+
+    try:
+        with Mailbox(imap_settings(config)) as mailbox:
+            return mailbox.count(config.imap.folder), mailbox.count(config.imap.failed_folder)
+    except MailbotError as exc:
+        problems.append(f"cannot reach the mailbox: {exc}")
+        return None, None

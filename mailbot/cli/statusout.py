@@ -7,16 +7,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from mailbot.cli import senders
 from mailbot.config import Config
-from mailbot.daemon import health
-from mailbot.daemon.connections import imap_settings
 from mailbot.daemon.health import Health
-from mailbot.errors import MailbotError, RulesError
-from mailbot.mail.imap import Mailbox
+from mailbot.errors import RulesError
 from mailbot.rules.loader import Rules, load_rules
-from mailbot.storage import parked
-from mailbot.storage.db import Sessions
 
 
 @dataclass(frozen=True)
@@ -161,35 +155,9 @@ def as_prometheus(s: Snapshot) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report(
-    args: argparse.Namespace,
-    config: Config,
-    sessions: Sessions,
-    h: health.Health,
-    problems: list[str],
-    now: datetime,
-) -> int:
+def report(args: argparse.Namespace, snapshot: Snapshot) -> int:
     """`status --json` or `--prometheus`: the same findings, for a program to read."""
-    blocked = senders.blocked(sessions)
-    if blocked:
-        problems.append(f"{len(blocked)} address(es) blocked as mail loops")
-    waiting = failed = None
-    try:
-        with Mailbox(imap_settings(config)) as mailbox:
-            waiting = mailbox.count(config.imap.folder)
-            failed = mailbox.count(config.imap.failed_folder)
-    except MailbotError as exc:
-        problems.append(f"cannot reach the mailbox: {exc}")
-    snapshot = Snapshot(
-        now=now,
-        health=h,
-        problems=tuple(problems),
-        parked=parked.recent(sessions, 0)[0],
-        blocked=len(blocked),
-        waiting=waiting,
-        failed_folder=failed,
-    )
     print(as_json(snapshot) if args.json else as_prometheus(snapshot), end="")
     if args.json:
         print()
-    return 0 if not problems else 2
+    return 0 if not snapshot.problems else 2
