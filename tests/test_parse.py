@@ -316,3 +316,55 @@ def test_ordinary_from_fields_are_not_suspect() -> None:
 
 def test_a_long_display_name_of_near_addresses_is_not_an_address() -> None:
     assert _from("a@ " * 2000 + "<x@y.example>")[:2] == ("x@y.example", False)
+
+
+_TWO_PARTS = (
+    b"From: a@school.example\r\nSubject: printer\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+    b"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    b"VGhlIHByaW50ZXIgaW4gUm9vbSA0IGlzIGphbW1lZCDigJMgcGxlYXNlIGhlbHAu\r\n"
+    b"--b\r\nContent-Type: text/html; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    b"<p>The printer in Room 4 is jammed =E2=80=93 please help.</p>\r\n"
+    b"--b--\r\n"
+)
+
+
+def test_body_parts_are_decoded_once_by_mail_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    # mail-parser's pass is the decode: the body walk takes each part's text
+    # from it and decodes none again (counted at the one place that would).
+    from mailbot.mail import mimewalk
+
+    calls: list[bytes] = []
+    original = mimewalk.decode_bytes
+
+    def counting(data: bytes, charset: str | None = None) -> str:
+        calls.append(data)
+        return original(data, charset)
+
+    monkeypatch.setattr(mimewalk, "decode_bytes", counting)
+    msg = parse_message(_TWO_PARTS)
+    assert msg.text == "The printer in Room 4 is jammed \u2013 please help."
+    assert msg.html == "<p>The printer in Room 4 is jammed \u2013 please help.</p>"
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("charset", "body", "expected"),
+    [
+        # mail-parser leaves ISO-2022-JP as its escape sequences.
+        ("iso-2022-jp", "テスト".encode("iso-2022-jp"), "テスト"),
+        # Latin-1 labels on Windows text: mail-parser reads \x93 \x94 as C1 controls.
+        ("iso-8859-1", b"\x93urgent\x94", "\u201curgent\u201d"),
+        # GB2312 labels on GBK text: mail-parser falls back to UTF-8 with U+FFFD.
+        ("gb2312", "镕".encode("gbk"), "镕"),
+    ],
+)
+def test_parts_mail_parser_misreads_are_decoded_again(
+    charset: str, body: bytes, expected: str
+) -> None:
+    raw = (
+        b"From: a@school.example\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=" + charset.encode() + b"\r\n\r\n" + body + b"\r\n"
+    )
+    assert parse_message(raw).text == expected

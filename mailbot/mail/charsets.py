@@ -62,6 +62,19 @@ def clean(text: str) -> str:
     return text.replace("\x00", "")
 
 
+# What a text decoded by Python's codec for the declared label shows when the
+# label was wrong, measured over the corpus (bench/parse.py --compare): the
+# replacement character of a UTF-8 fallback, the escape sequences of an
+# ISO-2022 text left undecoded, C1 controls where cp1252 bytes were read as
+# Latin-1, and lone surrogates of raw bytes.
+_MISREAD = re.compile("[\x1b\x80-\x9f\ufffd\ud800-\udfff]")
+
+
+def misread(text: str) -> bool:
+    """Whether ``text``, decoded elsewhere by the declared label, shows it was read wrongly."""
+    return _MISREAD.search(text) is not None
+
+
 def codec_for(charset: str | None) -> str | None:
     """Python's codec for a MIME charset label, or None when it is unknown or meaningless."""
     if not charset:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 
-from mailbot.mail.charsets import clean, decode_bytes, decode_header
+from mailbot.mail.charsets import clean, decode_bytes, decode_header, misread
 from mailbot.mail.htmltext import html_to_text
 from mailbot.mail.message import Attachment
 from mailbot.mail.tnef import unpack_tnef
@@ -48,11 +49,14 @@ class _Found:
     """What one walk has collected so far (lives only for the length of the walk)."""
 
     max_bytes: int
+    # Each body part's text as mail-parser decoded it, by part.
+    decoded: Mapping[Message, str]
     plain: list[str] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     # Text read only when no body part has any: named inline text parts,
-    # reports, and multiparts whose boundary was never found.
-    spare: list[str] = field(default_factory=list)
+    # reports, and multiparts whose boundary was never found.  They are kept
+    # as bytes and their charset, and decoded only if they are needed.
+    spare: list[tuple[bytes, str | None]] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
@@ -158,21 +162,28 @@ def _tnef(data: bytes, found: _Found) -> None:
         _attach(found, _safe_name(name) or _default_name(found, ctype), ctype, content)
 
 
+def _body_text(part: Message, found: _Found) -> str:
+    """A body part's text: mail-parser's decode, unless it is one it is known to misread."""
+    text = found.decoded.get(part)
+    if text is None or misread(text):
+        return decode_bytes(_payload_bytes(part), _charset(part))
+    return text
+
+
 def _leaf(part: Message, ctype: str, found: _Found) -> None:
-    data = _payload_bytes(part)
     name = _filename(part)
     disposition = (part.get_content_disposition() or "").lower()
     if ctype in ("text/plain", "text/html") and not name and disposition != "attachment":
-        text = decode_bytes(data, _charset(part))
-        (found.plain if ctype == "text/plain" else found.html).append(text)
+        (found.plain if ctype == "text/plain" else found.html).append(_body_text(part, found))
         return
+    data = _payload_bytes(part)
     if ctype.startswith("multipart/"):
         # The parser found no parts: the boundary is missing or never occurs.
         found.defect("broken-boundary")
-        found.spare.append(decode_bytes(data, _charset(part)))
+        found.spare.append((data, _charset(part)))
         return
     if (ctype == "text/plain" and disposition != "attachment") or ctype in _REPORTS:
-        found.spare.append(decode_bytes(data, _charset(part)))
+        found.spare.append((data, _charset(part)))
     _attach(found, name or _default_name(found, ctype), ctype, data)
     if ctype in _TNEF or name.lower() == "winmail.dat":
         _tnef(data, found)
@@ -213,16 +224,22 @@ def _join(texts: list[str]) -> str:
     return "\n".join(t.strip("\r\n") for t in texts if t.strip())
 
 
-def read_body(msg: Message, *, max_attachment_bytes: int) -> Body:
-    """Collect body text, HTML and attachments from the tree under ``msg``."""
-    found = _Found(max_bytes=max_attachment_bytes)
+def read_body(
+    msg: Message, *, max_attachment_bytes: int, decoded: Mapping[Message, str] | None = None
+) -> Body:
+    """Collect body text, HTML and attachments from the tree under ``msg``.
+
+    ``decoded`` holds the text mail-parser already decoded for each body part;
+    a part found there is not decoded again unless its text shows a misreading.
+    """
+    found = _Found(max_bytes=max_attachment_bytes, decoded=decoded or {})
     _visit(msg, 0, found, enclosed=False)
     html = _join(found.html) or None
     text = _join(found.plain)
     if not text and html:
         text = html_to_text(html)
     if not text:
-        text = _join(found.spare)
+        text = _join([decode_bytes(data, charset) for data, charset in found.spare])
     text = clean(text.replace("\r\n", "\n").replace("\r", "\n"))
     return Body(
         text=text,

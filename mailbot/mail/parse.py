@@ -6,7 +6,7 @@ import email
 import email.utils
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -131,18 +131,48 @@ def _defect_names(categories: Iterable[object]) -> tuple[str, ...]:
     return tuple(sorted(_CAMEL.sub("-", n).lower() for n in names if n))
 
 
-def _tree(data: bytes) -> tuple[Message | None, tuple[str, ...]]:
+class _OnePass(mailparser.MailParser):  # type: ignore[misc]
+    """mail-parser's parse, keeping the text it decodes beside the part it came from.
+
+    mail-parser decodes every text part once, into flat lists that also hold
+    the text of attached messages and cannot say which part each came from.
+    Keeping each part's decoded text lets the body walk choose parts by their
+    place in the tree, as it must, without decoding any of them again.  The
+    hook is mail-parser's own per-part decode step (4.8); if a later version
+    stops calling it, nothing is kept and the walk decodes the parts itself.
+    """
+
+    def _decode_body_payload(self, part: Message, charset: str, part_index: int) -> str:
+        text: str = super()._decode_body_payload(part, charset, part_index)
+        # MailParser answers unknown attributes as header lookups, so the
+        # store lives in the instance dictionary rather than as an attribute.
+        self.__dict__.setdefault("decoded", {})[part] = text
+        return text
+
+
+@dataclass(frozen=True)
+class _Tree:
+    """The MIME tree, what its parser noticed, and the text mail-parser decoded per part."""
+
+    msg: Message | None
+    defects: tuple[str, ...]
+    decoded: Mapping[Message, str]
+
+
+def _tree(data: bytes) -> _Tree:
     """The MIME tree from mail-parser, else from the standard library, else nothing."""
     try:
-        parsed = mailparser.parse_from_bytes(data)
+        parsed = _OnePass.from_bytes(data)
         if isinstance(parsed.message, Message):
-            return parsed.message, _defect_names(parsed.defects_categories or ())
+            found = _defect_names(parsed.defects_categories or ())
+            return _Tree(parsed.message, found, parsed.__dict__.get("decoded", {}))
     except Exception:  # mail-parser raises on some malformed MIME and on deep nesting.
         pass
     try:
-        return email.message_from_bytes(data, policy=policy.compat32), ("fallback-parser",)
+        msg = email.message_from_bytes(data, policy=policy.compat32)
+        return _Tree(msg, ("fallback-parser",), {})
     except Exception:  # Deep nesting exhausts the standard library's recursion too.
-        return None, ("fallback-parser", "body-as-text")
+        return _Tree(None, ("fallback-parser", "body-as-text"), {})
 
 
 def _bare_address(value: str) -> str | None:
@@ -268,12 +298,12 @@ def _date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _body(msg: Message, split: _Split, found: tuple[str, ...], limit: int) -> Body:
+def _body(msg: Message, split: _Split, tree: _Tree, limit: int) -> Body:
     """Read the body from the tree, or as plain text when there is no usable tree."""
-    if "body-as-text" in found:
+    if "body-as-text" in tree.defects:
         text = decode_bytes(split.body).replace("\r\n", "\n").replace("\r", "\n")
         return Body(text, None, (), (content_type(msg),), ())
-    body = read_body(msg, max_attachment_bytes=limit)
+    body = read_body(msg, max_attachment_bytes=limit, decoded=tree.decoded)
     if body.text.strip() or body.attachments or msg.get_content_maintype() != "multipart":
         return body
     # A boundary that never occurs hides every part; the raw text beats nothing.
@@ -284,14 +314,16 @@ def _body(msg: Message, split: _Split, found: tuple[str, ...], limit: int) -> Bo
 
 def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool, max_text: int) -> ParsedMessage:
     split = _split(raw)
-    msg, found = _tree(split.head + b"\n" + (b"" if truncated else split.body))
+    tree = _tree(split.head + b"\n" + (b"" if truncated else split.body))
+    found = tree.defects
+    msg = tree.msg
     if msg is None:
         # Headers alone cannot nest, so this parse always succeeds.
         msg = email.message_from_bytes(split.head + b"\n", policy=policy.compat32)
     if truncated:
         body = Body("", None, (), (content_type(msg),), ())
     else:
-        body = _body(msg, split, found, limit)
+        body = _body(msg, split, tree, limit)
     fields = [(k.lower(), str(v)) for k, v in msg.raw_items()]
 
     def every(name: str) -> list[str]:
