@@ -21,7 +21,7 @@ STACKS = [
 
 def colours(png: bytes) -> set[tuple[int, int, int]]:
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    assert image.size == (charts.WIDTH, charts.HEIGHT)
+    assert image.size == (charts.WIDTH * charts.SCALE, charts.HEIGHT * charts.SCALE)
     return {rgb for _, rgb in image.getcolors(maxcolors=1 << 24) or []}
 
 

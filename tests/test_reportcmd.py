@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +16,7 @@ from reportcalls import SCHOOLS, Made, make_month
 from support import write_config_file
 
 from mailbot.cli.main import main
+from mailbot.reports import charts
 from mailbot.reports.charts import SHARE_COLOURS, VOLUME_COLOURS
 from mailbot.storage.db import make_engine, make_sessions, upgrade
 
@@ -57,6 +60,48 @@ def screenshot(page: Path, tmp: Path) -> Image.Image:
     return Image.open(shot).convert("RGB")
 
 
+# A common phone's width in CSS pixels.
+PHONE = 360
+# The page is shown in a frame as wide as a phone (headless Chromium's own
+# window is never narrower than 500 px), and the frame's layout is measured.
+_PHONE_FRAME = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="report.html" style="width:%dpx;height:20000px;border:0"></iframe>
+<script>
+window.addEventListener("load", () => {
+  const page = document.getElementById("f").contentDocument;
+  const root = page.documentElement;
+  document.body.setAttribute("data-layout", JSON.stringify({
+    viewport: root.clientWidth,
+    laid_out: root.scrollWidth,
+    images: [...page.images].map(i => i.getBoundingClientRect().width),
+  }));
+});
+</script></body></html>
+"""
+
+
+def phone_layout(page: Path, tmp: Path) -> dict[str, object]:
+    """How headless Chromium lays out ``page`` in a viewport PHONE pixels wide."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is missing: install Debian's chromium package (scripts/test does)")
+    frame = page.parent / "phone.html"
+    frame.write_text(_PHONE_FRAME % PHONE, encoding="utf-8")
+    done = subprocess.run(
+        [
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--allow-file-access-from-files",
+            f"--user-data-dir={tmp / 'chromium-profile'}", "--dump-dom", frame.resolve().as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )  # fmt: skip
+    found = re.search(rb'data-layout="([^"]*)"', done.stdout)
+    assert found, done.stderr.decode(errors="replace")[-2000:]
+    return dict(json.loads(found.group(1).decode().replace("&quot;", '"')))
+
+
 def pixels_near(image: Image.Image, colour: str, tolerance: int = 6) -> int:
     """How many pixels of ``image`` are within ``tolerance`` of ``colour`` (#rrggbb)."""
     want = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
@@ -94,6 +139,24 @@ def test_the_written_page_shows_its_chart_images_in_chromium(
     blank = screenshot(out / "report.html", tmp_path)
     assert pixels_near(blank, SHARE_COLOURS["incident"]) == 0
     assert pixels_near(blank, VOLUME_COLOURS["incident"]) == 0
+
+
+@pytest.mark.servers  # headless Chromium, which scripts/test installs
+def test_the_page_fits_a_phone_without_shrinking_and_its_chart_labels_stay_readable(
+    config: Path, made: list[Made], tmp_path: Path
+) -> None:
+    out = tmp_path / "phone"
+    assert report(config, out, "--month", "2026-11") == 0
+    layout = phone_layout(out / "report.html", tmp_path)
+    # Nothing is wider than the phone, so its browser need not shrink the page.
+    assert layout["viewport"] == PHONE
+    assert layout["laid_out"] <= PHONE, layout
+    images = layout["images"]
+    assert isinstance(images, list) and len(images) == 2
+    for width in images:
+        assert 0 < width <= PHONE
+        # The charts' labels, shrunk with the image, are still 10 px high.
+        assert charts.LABEL_PX * width / charts.WIDTH >= 10, layout
 
 
 def test_a_schools_version_is_written_with_its_calls_only(

@@ -41,8 +41,8 @@ def test_solved_a_minute_late_missed_and_counts_when_the_target_passed() -> None
 
 def test_a_request_declined_rejected_or_withdrawn_is_neither_in_target_nor_missed() -> None:
     closed = call(status="closed", solved_at=DUE - timedelta(hours=1), withdrawn=True)
-    assert judge(closed, LATER) == (Outcome.NOT_JUDGED, None)
-    assert judge(call(status="closed", withdrawn=True), LATER) == (Outcome.NOT_JUDGED, None)
+    assert judge(closed, LATER) == (Outcome.NOT_WORKED, None)
+    assert judge(call(status="closed", withdrawn=True), LATER) == (Outcome.NOT_WORKED, None)
 
 
 def test_open_past_its_target_missed() -> None:

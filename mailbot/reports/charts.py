@@ -18,8 +18,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-# Pixels: the HTML gives each image exactly this size, so it is shown 1:1.
-WIDTH, HEIGHT, DPI = 720, 300, 100
+# The size the HTML gives each image, in CSS pixels.  It is small enough for
+# a phone to show it nearly whole (shrunk to about 330 px, the labels are
+# still 10 px high), and each PNG holds SCALE pixels per CSS pixel so that
+# high-density screens show it sharp.
+WIDTH, HEIGHT, DPI, SCALE = 480, 320, 100, 2
+# Tick and legend labels, in points; LABEL_PX is their height in CSS pixels
+# when the image is shown at WIDTH.
+LABEL_PT = 11
+LABEL_PX = LABEL_PT * DPI / 72
 
 # Colours per call type.  Each chart has its own palette, and neither appears
 # anywhere else on the report's page, so a reader (or a test looking at a
@@ -51,7 +58,7 @@ class Series:
 
 
 def _figure() -> Figure:
-    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, facecolor="white")
+    figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI * SCALE, facecolor="white")
     # The Agg canvas renders without a display; attaching it is all it takes.
     FigureCanvasAgg(figure)
     return figure
@@ -60,7 +67,7 @@ def _figure() -> Figure:
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     # No "Software" text chunk: the bytes depend on the figures alone.
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    figure.savefig(buffer, format="png", dpi=DPI * SCALE, metadata={"Software": None})
     return buffer.getvalue()
 
 
@@ -68,10 +75,10 @@ def _style(axes: Axes, labels: Sequence[str]) -> None:
     # Half a slot either side, so the first and last months are drawn whole.
     axes.set_xlim(-0.5, len(labels) - 0.5)
     axes.set_xticks(range(len(labels)))
-    axes.set_xticklabels(labels, fontsize=8, fontfamily=_FONT)
+    axes.set_xticklabels(labels, fontsize=LABEL_PT, fontfamily=_FONT)
     for label in axes.get_yticklabels():
         label.set_fontfamily(_FONT)
-        label.set_fontsize(8)
+        label.set_fontsize(LABEL_PT)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     axes.grid(axis="y", color="#e0e0e0", linewidth=0.8)
@@ -81,18 +88,25 @@ def _style(axes: Axes, labels: Sequence[str]) -> None:
 def _legend(axes: Axes) -> None:
     if not axes.get_legend_handles_labels()[0]:
         return  # Nothing drawn, nothing to name.
+    # Below the plot rather than beside it, so the plot has the whole width.
     axes.legend(
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
+        loc="upper center",
+        bbox_to_anchor=(0.45, -0.19),
+        ncol=2,
         frameon=False,
-        prop={"family": _FONT, "size": 8},
+        prop={"family": _FONT, "size": LABEL_PT},
     )
+
+
+# Where the plot sits (left, bottom, width, height as shares of the image):
+# room on the left for the labels, and below for the months and the legend.
+_AXES = (0.12, 0.36, 0.85, 0.6)
 
 
 def share_chart(labels: Sequence[str], lines: Sequence[Series]) -> bytes:
     """The share fixed within target per month, a line per call type, with its aim dashed."""
     figure = _figure()
-    axes = figure.add_axes((0.07, 0.17, 0.68, 0.75))
+    axes = figure.add_axes(_AXES)
     for line in lines:
         colour = SHARE_COLOURS.get(line.key, _OTHER)
         values = [math.nan if v is None else v * 100 for v in line.values]
@@ -124,7 +138,7 @@ def share_chart(labels: Sequence[str], lines: Sequence[Series]) -> bytes:
 def volume_chart(labels: Sequence[str], stacks: Sequence[Series]) -> bytes:
     """Calls logged per month, stacked by call type."""
     figure = _figure()
-    axes = figure.add_axes((0.07, 0.17, 0.68, 0.75))
+    axes = figure.add_axes(_AXES)
     bottom = [0.0] * len(labels)
     for stack in stacks:
         values = [v or 0.0 for v in stack.values]

@@ -6,11 +6,13 @@ is the agreed revised deadline when one was agreed, moved on by any time the
 clock was paused).  Each call is judged exactly once, in the month its outcome
 was settled: the month it was solved, when that was within target; otherwise
 the month its target passed unsolved (whenever it was solved afterwards, if
-ever).  A call whose target has not passed, or whose clock stopped short of
-its target (awaiting the school or the headteacher) and is still stopped, is
-not judged yet: it counts in a later month's share, and the month it was
-logged in shows it among the calls not yet due.  Problem records are internal
-and have no target; they appear only as open problems.
+ever).  A call closed without being worked (declined by the headteacher,
+rejected by the Change Advisory Board, withdrawn) is never judged.  A call
+whose target has not passed, or whose clock stopped short of its target
+(awaiting the school or the headteacher) and is still stopped, is not judged
+yet: it counts in a later month's share, and the month it was logged in
+shows it among the calls not yet due.  Problem records are internal and have
+no target; they appear only as open problems.
 """
 
 from __future__ import annotations
@@ -69,9 +71,10 @@ class Outcome(StrEnum):
     IN_TARGET = "in target"
     MISSED = "missed"
     NOT_YET_DUE = "not yet due"
-    # Closed without being worked (declined, rejected, withdrawn): never
-    # fixed, so neither in target nor missed.
-    NOT_JUDGED = "not judged"
+    # Closed without being worked (declined by the headteacher, rejected by
+    # the board, withdrawn): never fixed, so neither in target nor missed,
+    # and never judged in a later month either.
+    NOT_WORKED = "not worked"
 
 
 def judge(call: CallRow, now: datetime) -> tuple[Outcome, datetime | None]:
@@ -82,7 +85,7 @@ def judge(call: CallRow, now: datetime) -> tuple[Outcome, datetime | None]:
     """
     due = call.fix_due_at
     if call.withdrawn:
-        return Outcome.NOT_JUDGED, None
+        return Outcome.NOT_WORKED, None
     if due is None:
         return Outcome.NOT_YET_DUE, None
     if call.solved_at is not None and call.solved_at <= due:
@@ -152,12 +155,16 @@ class Figures:
     by_school: tuple[SchoolLine, ...]
     shares: tuple[Share, ...]
     total: Share
+    # Calls logged in the month that count in a later month's share.
     not_yet_due: int
     missed: tuple[Judged, ...]
     trend: tuple[tuple[Month, tuple[Share, ...]], ...]
     volume: tuple[tuple[Month, tuple[tuple[str, int], ...]], ...]
     problems: tuple[CallRow, ...]
     incidents: tuple[IncidentRow, ...]
+    # Calls logged in the month that were closed without being worked, so
+    # count in no month's share.
+    not_worked: int = 0
 
     @property
     def empty(self) -> bool:
@@ -215,6 +222,9 @@ def compute(
         every.append(Judged(call, outcome, Month.of(settled, zone) if settled else None))
     judged = [j for j in every if j.month == month]
     settled_here = {j.call.ref for j in judged}
+    unworked = {j.call.ref for j in every if j.outcome is Outcome.NOT_WORKED}
+    # A call closed unworked is never judged, so it is not waiting for a later month.
+    later = {j.call.ref for j in every if j.call.ref not in settled_here} - unworked
     logged = sorted(
         (j.call for j in every if start <= j.call.created_at < end),
         key=lambda c: (c.created_at, c.ref),
@@ -256,7 +266,8 @@ def compute(
         by_school=by_school,
         shares=_shares(judged, share_types, aims),
         total=_total(judged),
-        not_yet_due=sum(1 for c in logged if c.ref not in settled_here),
+        not_yet_due=sum(1 for c in logged if c.ref in later),
+        not_worked=sum(1 for c in logged if c.ref in unworked),
         missed=tuple(j for j in rows if j.month == month and j.outcome is Outcome.MISSED),
         trend=trend,
         volume=tuple(volume),

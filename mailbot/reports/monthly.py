@@ -81,7 +81,14 @@ class _Words:
 
 def draw(figures: Figures) -> tuple[Chart, ...]:
     """The report's two charts: the share in target, and calls logged, per month."""
-    labels = [m.short for m, _ in figures.trend]
+    # Twelve months must fit a phone's width: the year is written under each
+    # January only, and under the first month when no January is close by.
+    months = [m for m, _ in figures.trend]
+    lead = bool(months) and all(m.month != 1 for m in months[:3])
+    labels = [
+        m.short if m.month == 1 or (i == 0 and lead) else m.short.split("\n")[0]
+        for i, m in enumerate(months)
+    ]
     first, last = figures.trend[0][0].label, figures.trend[-1][0].label
     keys = [s.key for s in figures.trend[-1][1]] if figures.trend else []
     lines = [
@@ -174,6 +181,7 @@ def context(
         "targets": [_share_row(s, _label(s.key)) for s in figures.shares],
         "total": _share_row(figures.total, "All calls"),
         "not_yet_due": figures.not_yet_due,
+        "not_worked": figures.not_worked,
         "charts": {
             c.name: {"src": src(c), "width": charts.WIDTH, "height": charts.HEIGHT, "alt": c.alt}
             for c in drawn

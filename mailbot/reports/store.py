@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.reports.figures import MONTHS, CallRow, IncidentRow
 from mailbot.sla.months import Month
-from mailbot.storage.models import Call, Event, Incident, ReportRun
+from mailbot.storage.models import Call, Delivery, Event, Incident, IncidentUpdate, ReportRun
 
 _COLUMNS = (
     Call.ref,
@@ -57,7 +57,8 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
     logged in them, or with a fix target in or after their start (a call is
     judged by the time of its target at the latest).  Problems are every one
     logged before the month's end; incidents those active during the month
-    (for a school, only those its own calls were linked to).
+    (for a school, those it was sent a notice of, and those its own calls
+    were linked to).
     """
     first = month.shift(1 - MONTHS).bounds(zone)[0]
     start, end = month.bounds(zone)
@@ -80,7 +81,14 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
         own = select(Call.incident_id).where(
             Call.school_id == school_id, Call.incident_id.is_not(None)
         )
-        incidents = incidents.where(Incident.id.in_(own))
+        # A school was affected by every incident it was notified of, whether
+        # or not it wrote in about it: any of its contacts had a notice.
+        told = (
+            select(IncidentUpdate.incident_id)
+            .join(Delivery, Delivery.update_id == IncidentUpdate.id)
+            .where(Delivery.school_id == school_id)
+        )
+        incidents = incidents.where(or_(Incident.id.in_(own), Incident.id.in_(told)))
     return Source(
         calls=tuple(CallRow(*row) for row in session.execute(calls.order_by(Call.id))),
         problems=tuple(CallRow(*row) for row in session.execute(problems.order_by(Call.id))),

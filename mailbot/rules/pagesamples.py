@@ -51,8 +51,9 @@ REPORT: dict[str, Any] = {
         "met": None,
     },
     "not_yet_due": 1,
+    "not_worked": 1,
     "charts": {
-        name: {"src": f"{name}.png", "width": 720, "height": 300, "alt": f"{name} chart"}
+        name: {"src": f"{name}.png", "width": 480, "height": 320, "alt": f"{name} chart"}
         for name in ("share", "volume")
     },
     "missed": [
