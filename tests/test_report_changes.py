@@ -1,4 +1,4 @@
-"""The monthly report over calls worked through the pipeline: withdrawn changes, notified incidents."""
+"""The monthly report over calls worked through the pipeline: withdrawals, notified incidents."""
 
 from __future__ import annotations
 
@@ -96,5 +96,3 @@ def test_a_schools_report_leaves_out_incidents_it_was_not_told_of(env: Env) -> N
     env.feed(mail("staff-declares-major-incident", notice_id=notice), declared)
     # Declared, but not broadcast yet: nobody at Brookfield has been sent a notice.
     assert figures(env, BROOKFIELD).incidents == ()
-
-

@@ -13,7 +13,6 @@ from mailbot.config import Config
 from mailbot.daemon import health
 from mailbot.errors import MailbotError
 from mailbot.rules.loader import load_rules
-from mailbot.storage import held as held_mail
 from mailbot.storage import parked
 from mailbot.storage.db import describe, make_engine, make_sessions
 from mailbot.storage.probe import probe
@@ -80,10 +79,28 @@ def run(args: argparse.Namespace, config: Config, now: datetime, warn: Callable[
     for b in h.bounced:
         times = f", {b.bounces} bounces" if b.bounces > 1 else ""
         print(f"    {b.address}  bounced {at(b.bounced_at)}{times}  ({b.message_id})")
+    print(f"  major incidents       {len(h.incidents)} active")
+    for i in h.incidents:
+        down = " (school email down)" if i.email_down else ""
+        print(f"    {i.ref} declared {at(i.declared_at)}: {i.title}{down}")
+    print(f"  changes for the board {h.board_total} awaiting a decision")
+    for c in h.board:
+        due = ""
+        if c.due_at is not None:
+            due = f", decide by {at(c.due_at)}" + (" OVERDUE" if c.due_at < now else "")
+        print(f"    {c.ref} {c.school_id or '-'}: {c.board} board, round {c.round}{due}")
     print(
         f"  open calls            {h.open_calls} ({h.near_target} near target, "
         f"{h.past_target} past target)"
     )
+    for late in h.late:
+        who = late.assignee or "unassigned"
+        print(
+            f"    {late.ref} {late.priority} {late.school_id or '-'}: "
+            f"fix target {at(late.fix_due_at)}, {who}"
+        )
+    if h.past_target > len(h.late):
+        print(f"    ... and {h.past_target - len(h.late)} more (`mailbot calls list`)")
     print(f"  parked emails         {total}")
     for note in latest:
         # Sender and subject come from a stranger's email; parked.py kept
@@ -91,8 +108,14 @@ def run(args: argparse.Namespace, config: Config, now: datetime, warn: Callable[
         who, subject = note.sender or "(no From)", note.subject[:60]
         print(f"    {at(note.at)} UID {note.uid} {who} {subject!r}: {note.reason}")
     print(f"  unverified staff mail {h.unverified_day} held in the last 24 hours")
-    with sessions() as session:
-        print(f"  held for a human      {held_mail.count_waiting(session)} (`mailbot held list`)")
+    print(f"  held for a human      {h.held_total} (`mailbot held list`)")
+    for mail in h.held:
+        # Sender and subject come from strangers; the command's output stream
+        # (cli/main.py) shows their control characters rather than obeying them.
+        when, subject = at(mail.received_at), mail.subject[:60]
+        print(f"    {mail.id:>5} {when} {mail.sender} {subject!r}: {mail.why}")
+    if h.held_total > len(h.held):
+        print(f"    ... and {h.held_total - len(h.held)} more")
     # A blocked address gets no answer at all until someone clears it, so the
     # administrator must see every one.
     print(f"  blocked addresses     {len(blocked)}")

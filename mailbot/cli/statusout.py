@@ -117,6 +117,48 @@ def as_json(s: Snapshot) -> str:
             "unverified_staff_mail_24h": h.unverified_day,
             "blocked_addresses": s.blocked,
             "processed": dict(h.processed),
+            # What needs a person, listed (the first few of each) as well as counted.
+            "past_target": [
+                {
+                    "ref": c.ref,
+                    "priority": c.priority,
+                    "school": c.school_id,
+                    "assignee": c.assignee,
+                    "fix_due_at": _iso(c.fix_due_at),
+                }
+                for c in h.late
+            ],
+            "major_incidents_active": [
+                {
+                    "ref": i.ref,
+                    "title": i.title,
+                    "declared_at": _iso(i.declared_at),
+                    "email_down": i.email_down,
+                }
+                for i in h.incidents
+            ],
+            "changes_awaiting_board": h.board_total,
+            "changes": [
+                {
+                    "ref": c.ref,
+                    "school": c.school_id,
+                    "board": c.board,
+                    "round": c.round,
+                    "due_at": _iso(c.due_at),
+                }
+                for c in h.board
+            ],
+            "held_for_a_human": h.held_total,
+            "held": [
+                {
+                    "id": m.id,
+                    "received_at": _iso(m.received_at),
+                    "sender": m.sender,
+                    "subject": m.subject,
+                    "why": m.why,
+                }
+                for m in h.held
+            ],
         },
         indent=2,
         ensure_ascii=False,
@@ -145,6 +187,9 @@ def as_prometheus(s: Snapshot) -> str:
     lines += g("mailbot_calls_near_target", "Open calls near their target.", h.near_target)
     lines += g("mailbot_calls_past_target", "Open calls past their target.", h.past_target)
     lines += g("mailbot_blocked_addresses", "Addresses blocked as mail loops.", s.blocked)
+    lines += g("mailbot_major_incidents_active", "Major incidents not resolved.", len(h.incidents))
+    lines += g("mailbot_changes_awaiting_board", "Changes awaiting a board.", h.board_total)
+    lines += g("mailbot_held_emails", "Emails held for a human.", h.held_total)
     if h.last_poll is not None:
         age = (s.now - h.last_poll).total_seconds()
         lines += g("mailbot_last_poll_age_seconds", "Seconds since the last good poll.", age)

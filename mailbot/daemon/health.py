@@ -7,9 +7,48 @@ from datetime import datetime, timedelta
 
 from mailbot.calls.store import unverified_since
 from mailbot.daemon import store
-from mailbot.storage import verp
+from mailbot.incidents import store as incidents
+from mailbot.storage import held, verp
 from mailbot.storage.db import Sessions
+from mailbot.storage.held import HeldMail
 from mailbot.storage.models import ServiceState
+
+# How many of each kind of thing that needs a person `status` lists by name
+# (the counts cover them all).
+LISTED = 10
+
+
+@dataclass(frozen=True)
+class LateCall:
+    """An open call whose fix target has passed."""
+
+    ref: str
+    priority: str
+    school_id: str | None
+    assignee: str | None
+    fix_due_at: datetime
+
+
+@dataclass(frozen=True)
+class BoardChange:
+    """A change waiting for a Change Advisory Board's decision."""
+
+    ref: str
+    school_id: str | None
+    board: str
+    round: int
+    # An emergency change's decision deadline (None for the standard board).
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ActiveIncident:
+    """A major incident not yet resolved."""
+
+    ref: str
+    title: str
+    declared_at: datetime
+    email_down: bool
 
 
 @dataclass(frozen=True)
@@ -34,6 +73,15 @@ class Health:
     sign_in_problem: str = ""
     # Received emails by outcome (open_call, append, held...), for --json and --prometheus.
     processed: tuple[tuple[str, int], ...] = ()
+    # What needs a person: the calls past target (the first LISTED of
+    # ``past_target``), changes waiting for a board, active major incidents
+    # and emails held for a human (the longest waiting first).
+    late: tuple[LateCall, ...] = ()
+    board_total: int = 0
+    board: tuple[BoardChange, ...] = ()
+    incidents: tuple[ActiveIncident, ...] = ()
+    held_total: int = 0
+    held: tuple[HeldMail, ...] = ()
 
     def problems(self, now: datetime, poll_seconds: float) -> list[str]:
         """Plain-language reasons the service is not healthy (empty when it is)."""
@@ -48,6 +96,16 @@ class Health:
             found.append(f"{self.outbox_failed} outgoing email(s) failed permanently")
         if self.oldest_pending and now - self.oldest_pending > timedelta(minutes=15):
             found.append(f"outgoing email waiting since {self.oldest_pending.isoformat()}")
+        if self.past_target:
+            refs = ", ".join(c.ref for c in self.late)
+            more = ", ..." if self.past_target > len(self.late) else ""
+            found.append(f"{self.past_target} call(s) past their fix target: {refs}{more}")
+        for change in self.board:
+            if change.due_at is not None and change.due_at < now:
+                found.append(
+                    f"emergency change {change.ref} still undecided after its deadline "
+                    f"{change.due_at.isoformat()}"
+                )
         return found
 
 
@@ -65,6 +123,22 @@ def check(sessions: Sessions, now: datetime) -> Health:
         unverified = unverified_since(session, now - timedelta(days=1))
         bounced_total, bounced = verp.recent(session, limit=10)
         processed = tuple(sorted(store.processed_by_outcome(session).items()))
+        late = tuple(
+            LateCall(c.ref, c.priority, c.school_id, c.assignee, c.fix_due_at)
+            for c in store.past_target(session, now, LISTED)
+            if c.fix_due_at is not None
+        )
+        board_total, changes = store.awaiting_board(session, LISTED)
+        board = tuple(
+            BoardChange(c.ref, c.school_id, c.change_board or "standard", c.change_round,
+                        c.change_due_at)
+            for c in changes
+        )  # fmt: skip
+        active = tuple(
+            ActiveIncident(i.ref, i.title, i.declared_at, i.email_down)
+            for i in incidents.active(session)
+        )
+        waiting = held.waiting(session)
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,
         last_error=error.value if error else "",
@@ -82,4 +156,10 @@ def check(sessions: Sessions, now: datetime) -> Health:
         unverified_day=unverified,
         sign_in_problem=sign_in.value if sign_in else "",
         processed=processed,
+        late=late,
+        board_total=board_total,
+        board=board,
+        incidents=active,
+        held_total=len(waiting),
+        held=tuple(waiting[:LISTED]),
     )

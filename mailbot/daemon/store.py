@@ -64,3 +64,19 @@ def processed_by_outcome(session: Session) -> dict[str, int]:
         select(Processed.outcome, func.count(Processed.id)).group_by(Processed.outcome)
     ).all()
     return {outcome: count for outcome, count in rows}
+
+
+def past_target(session: Session, now: datetime, limit: int) -> list[Call]:
+    """The open calls with a running clock whose fix target has passed, most overdue first."""
+    query = select(Call).where(
+        Call.status.in_(LIVE), Call.status.not_in(HELD), Call.fix_due_at < now
+    )
+    return list(session.scalars(query.order_by(Call.fix_due_at, Call.id).limit(limit)))
+
+
+def awaiting_board(session: Session, limit: int) -> tuple[int, list[Call]]:
+    """How many changes wait for a board's decision, and the first ``limit`` (oldest first)."""
+    waiting = Call.status == "awaiting_approval"
+    total = session.scalar(select(func.count(Call.id)).where(waiting)) or 0
+    query = select(Call).where(waiting).order_by(Call.id).limit(limit)
+    return total, list(session.scalars(query))
