@@ -176,4 +176,4 @@ def test_a_declined_request_does_not_count_in_the_monthly_share(env: Env) -> Non
         source = store.load(session, Month(2026, 11), env.rules.calendar.zone, None)
     [row] = source.calls
     assert row.withdrawn
-    assert judge(row, local(2026, 12, 1, 9, 0))[0] is Outcome.NOT_JUDGED
+    assert judge(row, local(2026, 12, 1, 9, 0))[0] is Outcome.NOT_WORKED

@@ -265,7 +265,10 @@ def test_staff_retyping_a_call_as_a_change_sends_it_to_the_board(env: Env) -> No
     assert state(env).status == "awaiting_approval"
     assert board_asked(env) == [RAJ, DANA, PRIYA]
     told = plain(of_kind(env, "change_submitted")[0])
-    assert "Your change request ICT-000001 is now with our Change Advisory Board" in told
+    # The school reported a fault; the change is the staff's idea, not its request,
+    # so it is not offered #withdraw.
+    assert "Our support staff propose a change for call ICT-000001" in told
+    assert "#withdraw" not in told
 
 
 # --- the first vote decides ----------------------------------------------------

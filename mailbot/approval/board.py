@@ -100,6 +100,32 @@ def person(rules: Rules, call: Call, address: str) -> str:
     return officer.name if officer else address
 
 
+def school_asked(session: Session, call: Call) -> bool:
+    """Whether the school itself asked for this change (so may withdraw it or appeal).
+
+    It did when its own email was logged as a change request.  Staff raise
+    emergency changes, and a call staff sent to a board (#change, #type
+    change) was the school's problem but the change is theirs.
+    """
+    if board_of(call) == EMERGENCY:
+        return False
+    opened = store.first_event(session, call.id, ("opened",))
+    return opened is not None and opened.detail.startswith("change_request,")
+
+
+def reader_facts(rules: Rules, session: Session, call: Call) -> dict[str, object]:
+    """What the school's change emails need to word themselves for the person they go to."""
+    school = rules.directory.school(call.school_id) if call.school_id else None
+    heads = school.with_role("headteacher") if school else ()
+    requester = (call.requester_email or "").lower()
+    return {
+        "emergency": board_of(call) == EMERGENCY,
+        "school_asked": school_asked(session, call),
+        "requester_is_head": any(h.email == requester for h in heads),
+        "headteacher": heads[0].name if heads else "",
+    }
+
+
 def outcome(session: Session, call: Call) -> str | None:
     """The newest review event on the call: where its review stands."""
     found = store.latest_event(session, call.id, OUTCOMES)
@@ -128,8 +154,9 @@ def tell_school(work: Work, kind: str, extra: Mapping[str, object], copy: str = 
     requester = (call.requester_email or "").lower()
     if rules.directory.identify(requester).kind is SenderKind.STAFF:
         return
+    facts = {**reader_facts(rules, work.session, call), **extra}
     out = notices.to_school(
-        work.config, rules, view(call), kind, dict(extra), now=work.by.now,
+        work.config, rules, view(call), kind, facts, now=work.by.now,
         occasion=work.key(kind), thread=threads.school_thread(work.session, call),
     )  # fmt: skip
     # A headteacher acting for the requester is copied: it is their receipt.
@@ -154,6 +181,7 @@ def tell_staff(
         "by": person(rules, call, work.by.actor),
         "reason": "",
         "votes": [],
+        "school_asked": school_asked(work.session, call),
         **extra,
     }
     work.send(

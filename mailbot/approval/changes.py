@@ -17,6 +17,7 @@ from mailbot.approval import store
 from mailbot.approval.board import Work, board_of, members, outcome, person
 from mailbot.approval.changemail import EMERGENCY, STANDARD, board_name
 from mailbot.calls import lifecycle
+from mailbot.rules.files import PRIORITIES
 from mailbot.rules.loader import Rules
 from mailbot.sla.clock import DONE, LIVE
 from mailbot.storage.db import Session
@@ -125,9 +126,27 @@ def raise_change(work: Work, board: str, note: str) -> str:
         before, call.type = call.type, "change_request"
         work.event("type", f"{before} -> change_request")
         done.append(f"type {before} -> change_request")
+    if board == EMERGENCY:
+        lifted = _emergency_priority(work)
+        if lifted:
+            done.append(lifted)
     name = person(work.rules, call, work.by.actor)
     done.append(ecab.submit(work, board=board, raised_by=name, note=note))
     return "; ".join(done)
+
+
+def _emergency_priority(work: Work) -> str:
+    """Lift an emergency change to the rules' emergency priority, so its targets are emergency ones.
+
+    A call already more urgent (a major incident's Critical) keeps its own.
+    """
+    wanted, call = work.rules.changes.emergency_priority, work.call
+    if wanted is None or PRIORITIES.index(wanted) >= PRIORITIES.index(call.priority):
+        return ""
+    change = lifecycle.set_priority(
+        work.session, call, wanted, policy=work.rules.clock, now=work.by.now, actor=work.by.actor
+    )
+    return f"priority {change.detail} (emergency change)"
 
 
 def emergency_refused(session: Session, call: Call, actor: str, now: datetime) -> None:

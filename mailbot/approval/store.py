@@ -16,6 +16,12 @@ def latest_event(session: Session, call_id: int, kinds: Sequence[str]) -> Event 
     return session.scalar(query.order_by(Event.id.desc()).limit(1))
 
 
+def first_event(session: Session, call_id: int, kinds: Sequence[str]) -> Event | None:
+    """The call's oldest event of one of ``kinds``."""
+    query = select(Event).where(Event.call_id == call_id, Event.kind.in_(kinds))
+    return session.scalar(query.order_by(Event.id).limit(1))
+
+
 def round_votes(session: Session, call_id: int, round_no: int) -> list[Vote]:
     """The votes cast in one review round of a call, oldest first."""
     query = select(Vote).where(Vote.call_id == call_id, Vote.round == round_no)

@@ -30,6 +30,8 @@ class CallView:
     team: str | None = None
     category: str = "general"
     incident_id: int | None = None
+    # The board reviewing (or that reviewed) a change: "standard" or "emergency".
+    change_board: str | None = None
 
 
 @dataclass(frozen=True)

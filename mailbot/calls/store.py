@@ -49,6 +49,7 @@ def view(call: Call) -> CallView:
         team=call.team,
         category=call.category,
         incident_id=call.incident_id,
+        change_board=call.change_board,
     )
 
 

@@ -19,6 +19,7 @@ TYPE_LABELS = {
     "change_request": "Change request",
     "complaint": "Complaint",
 }
+EMERGENCY_LABEL = "Emergency change request"
 
 
 def message_id(config: Config, key: str, kind: str, label: str) -> str:
@@ -35,12 +36,15 @@ def call_context(call: CallView, rules: Rules, now: datetime) -> dict[str, Any]:
     target = rules.sla.priorities[call.priority]  # type: ignore[index]
     school = rules.directory.school(call.school_id) if call.school_id else None
     cal = rules.calendar
+    emergency = call.type == "change_request" and call.change_board == "emergency"
     return {
         "ref": call.ref,
         "tag": f"[{call.ref}]",
         "subject": call.subject,
         "type": call.type,
-        "type_label": TYPE_LABELS.get(call.type, call.type),
+        "type_label": EMERGENCY_LABEL if emergency else TYPE_LABELS.get(call.type, call.type),
+        # A change staff raised for the emergency board, worked at emergency timescales.
+        "emergency": emergency,
         "priority": call.priority,
         "priority_description": target.description,
         "response_target": target.response,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailbot.approval import changes
+from mailbot.approval import board, changes
 from mailbot.calls.records import CallView
 from mailbot.commands.change import SCHOOL_COMMANDS
 from mailbot.pipeline.records import Action, Triage
@@ -49,6 +49,10 @@ def school_command(t: Triage, call: CallView) -> bool:
 def school_may(session: Session, rules: Rules, t: Triage, call: Call, name: str) -> bool:
     """Whether a school's #appeal or #withdraw is to be carried out now."""
     if name not in SCHOOL_COMMANDS or not _speaks_for(t, call.requester_email, call.school_id):
+        return False
+    if not board.school_asked(session, call):
+        # A change staff raised is theirs to withdraw or raise again; the
+        # school's line is an ordinary reply, which reaches them.
         return False
     if name == "appeal":
         return changes.appeal_problem(session, rules, call) is None

@@ -239,6 +239,10 @@ class ChangeRules(_Rule):
     quorum: int = Field(default=2, ge=1)
     # How long the emergency board has to decide (support time or hours).
     emergency_deadline: str = "2 hours"
+    # The priority an emergency change is worked at: raising one lifts the
+    # call to it (a call already more urgent keeps its own), so the targets
+    # counted from the approval are emergency ones.  None keeps the priority.
+    emergency_priority: Literal["Critical", "P1", "P2", "P3", "P4"] | None = "P1"
 
     @field_validator("emergency_deadline")
     @classmethod

@@ -25,6 +25,7 @@ _SAMPLE_CALL = {
     "topic": "Oakfield Primary School: Internet very slow in the ICT suite",
     "requester": "Ann Example",
     "status": "open",
+    "emergency": False,
 }
 _SAMPLE_CHANGE = {
     **_SAMPLE_CALL,
@@ -34,6 +35,13 @@ _SAMPLE_CHANGE = {
     "priority": "P3",
     "topic": "Oakfield Primary School: Please open port 8443 on the firewall",
     "status": "awaiting_approval",
+}
+# What the school's change emails know of their reader (approval/board.py).
+_CHANGE_READER = {
+    "emergency": False,
+    "school_asked": True,
+    "requester_is_head": False,
+    "headteacher": "Helen Marsh",
 }
 _COMMANDS = [
     "#assign NAME   #priority P1-P4   #status STATUS   #solved",
@@ -212,21 +220,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reason": "Not during the exam period.",
         "votes": ["Raj Patel: reject (Not during the exam period.)"],
         "reviewing": False,
+        "school_asked": True,
     },
     "change_submitted": {
+        **_CHANGE_READER,
         "service": SERVICE,
         "call": _SAMPLE_CHANGE,
         "appeal": True,
-        "emergency": False,
     },
     "change_decision": {
+        **_CHANGE_READER,
         "service": SERVICE,
         "call": _SAMPLE_CHANGE,
         "approved": False,
         "reason": "Not during the exam period.",
         "team": "Network and Filtering",
     },
-    "change_withdrawn": {"service": SERVICE, "call": _SAMPLE_CHANGE, "by": "Helen Marsh"},
+    "change_withdrawn": {
+        **_CHANGE_READER,
+        "service": SERVICE,
+        "call": _SAMPLE_CHANGE,
+        "by": "Helen Marsh",
+    },
     "emergency_refused": {
         "service": SERVICE,
         "password_removed": True,
