@@ -830,3 +830,80 @@ def test_a_crash_before_the_commit_leaves_the_reminder_due_and_it_is_sent_once(
     tick = jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 23, 12, 2))
     assert tick.reminded == ["ICT-000001"]
     assert board_asked(env, "change_reminder") == [RAJ, PRIYA]
+
+
+# --- emergency changes read as emergencies; each email worded for its reader -----
+
+
+def test_an_emergency_change_reads_as_one_to_the_board_with_emergency_priority(env: Env) -> None:
+    emergency(env)
+    review = plain(of_kind(env, "change_review")[0])
+    assert "Request:   Emergency change request, P1" in review
+    assert "Change request, P2" not in review
+    # Raising it lifted the call to the rules' emergency priority, on the record.
+    assert events_of(env, "priority")[0]["detail"] == "P2 -> P1"
+    assert "priority P2 -> P1 (emergency change)" in last_receipt(env)
+
+
+def test_the_school_is_not_offered_withdraw_on_an_emergency_change_staff_raised(env: Env) -> None:
+    emergency(env)
+    [told] = of_kind(env, "change_submitted")
+    assert "urgent change for call ICT-000001" in plain(told)
+    assert "#withdraw" not in plain(told)
+
+
+def test_an_approved_emergency_change_has_emergency_timescales_and_no_withdraw(env: Env) -> None:
+    emergency(env)
+    approve(env, PRIYA, local(2026, 11, 23, 10, 40))
+    body = plain(of_kind(env, "change_decision")[0])
+    assert "emergency Change Advisory Board has approved the urgent change" in body
+    assert "at P1 priority (System unavailable, major impact)" in body
+    assert "Done:      within 1 day, by 10.40am on Tuesday 24 November" in body
+    assert "#withdraw" not in body and "your change request" not in body
+
+
+def test_the_school_cannot_withdraw_a_change_staff_raised(env: Env) -> None:
+    emergency(env)
+    submitted = of_kind(env, "change_submitted")[0].message_id
+    raw = as_sender(mail("school-withdraws-change", confirmation_id=submitted), HEAD, "Helen Marsh")
+    assert env.feed(raw, local(2026, 11, 23, 10, 20)).action is Action.APPEND
+    # Nothing is withdrawn; the head's words reach the team like any reply.
+    assert state(env).status == "awaiting_approval"
+    assert of_kind(env, "change_withdrawn") == [] and events_of(env, "change_withdrawn") == []
+    assert "#withdraw" in plain(of_kind(env, "school_reply")[0])
+
+
+def test_a_rejected_emergency_change_offers_the_school_no_appeal(env: Env) -> None:
+    emergency(env)
+    reject(env, PRIYA, local(2026, 11, 23, 10, 40))
+    body = plain(of_kind(env, "change_decision")[0])
+    assert "emergency Change Advisory Board has not approved the urgent change" in body
+    assert "#appeal" not in body
+    assert "If the problem you reported is still there, reply to this email" in body
+    update = plain(of_kind(env, "change_update")[-1])
+    assert "The school has been told the reason." in update
+    assert "how to appeal" not in update
+
+
+def test_a_rejection_sent_to_the_headteacher_who_asked_does_not_refer_them_to_themselves(
+    env: Env,
+) -> None:
+    raw = as_sender(mail("school-change-request"), HEAD, "Helen Marsh")
+    assert env.feed(raw, LOGGED).action is Action.OPEN_CALL
+    reject(env, DANA, local(2026, 11, 23, 10, 40))
+    [told] = of_kind(env, "change_decision")
+    assert recipients(told)[0] == HEAD
+    body = plain(told)
+    assert "reply to this email with #appeal on the first line" in body
+    assert "headteacher" not in body
+    assert "Helen Marsh" not in body.split("\n", 1)[1]
+
+
+def test_a_rejection_tells_the_requester_that_they_or_their_headteacher_may_appeal(
+    env: Env,
+) -> None:
+    logged(env)
+    reject(env, DANA, local(2026, 11, 23, 10, 40))
+    body = plain(of_kind(env, "change_decision")[0])
+    assert "Either you or your headteacher (Helen Marsh) may appeal." in body
+    assert "An appeal can come from" not in body

@@ -172,3 +172,27 @@ def test_a_school_writing_change_emergency_is_told_only_staff_can(
     shown = service.call("ICT-000001", capsys)
     assert (shown["type"], shown["status"]) == ("incident", "open")
     assert not [m for m in service.smtp.messages if m.kind == "change_review"]
+
+
+def test_an_emergency_change_is_worded_and_timed_as_one_through_the_mailbox(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sent = service.deliver("school-new-request", "2026-11-23T09:05")
+    notice = one(sent, "new_call")
+    sent = service.deliver(
+        "staff-raises-emergency-change", "2026-11-23T10:00", notice_id=header(notice, "Message-ID")
+    )
+    review = to(sent, "change_review", RAJ)
+    assert "Request:   Emergency change request, P1" in plain(review)
+    assert "#withdraw" not in plain(one(sent, "change_submitted"))
+    sent = service.deliver(
+        "board-member-approves", "2026-11-23T10:30", review_id=header(review, "Message-ID")
+    )
+    decision = one(sent, "change_decision")
+    assert decision.rcpt_tos == (HEAD, SPOC)
+    body = plain(decision)
+    assert "emergency Change Advisory Board has approved the urgent change" in body
+    assert "Done:      within 1 day, by 10.30am on Tuesday 24 November" in body
+    assert "#withdraw" not in body
+    shown = service.call("ICT-000001", capsys)
+    assert (shown["priority"], shown["status"]) == ("P1", "open")
