@@ -62,7 +62,8 @@ def test_a_call_past_its_target_is_listed_and_status_exits_2(
     code, text = status(config, LATE, capsys)
     assert code == 2
     assert "1 past target" in text
-    assert "    ICT-000001 P2 oakfield-primary: fix target Wed 25 Nov 2026 09:05 GMT, unassigned" in text
+    late = "    ICT-000001 P2 oakfield-primary: fix target Wed 25 Nov 2026 09:05 GMT, unassigned"
+    assert late in text
     assert "! 1 call(s) past their fix target: ICT-000001" in text
     code, out = status(config, LATE, capsys, "--json")
     found = json.loads(out)
@@ -86,7 +87,8 @@ def test_incidents_changes_for_the_board_and_held_mail_are_listed(
     code, text = status(config, "2026-11-23T09:31", capsys)
     assert code == 0, text
     assert "major incidents       1 active" in text
-    assert "    MI-0001 declared Mon 23 Nov 2026 09:30 GMT: Internet down across all schools" in text
+    declared = "    MI-0001 declared Mon 23 Nov 2026 09:30 GMT: Internet down across all schools"
+    assert declared in text
     assert "changes for the board 1 awaiting a decision" in text
     assert "    ICT-000001 oakfield-primary: standard board, round 1" in text
     assert "held for a human      1 (`mailbot held list`)" in text

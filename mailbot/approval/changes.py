@@ -141,7 +141,7 @@ def _emergency_priority(work: Work) -> str:
     A call already more urgent (a major incident's Critical) keeps its own.
     """
     wanted, call = work.rules.changes.emergency_priority, work.call
-    if wanted is None or PRIORITIES.index(wanted) >= PRIORITIES.index(call.priority):
+    if PRIORITIES.index(wanted) >= PRIORITIES.index(call.priority):
         return ""
     change = lifecycle.set_priority(
         work.session, call, wanted, policy=work.rules.clock, now=work.by.now, actor=work.by.actor

@@ -241,8 +241,8 @@ class ChangeRules(_Rule):
     emergency_deadline: str = "2 hours"
     # The priority an emergency change is worked at: raising one lifts the
     # call to it (a call already more urgent keeps its own), so the targets
-    # counted from the approval are emergency ones.  None keeps the priority.
-    emergency_priority: Literal["Critical", "P1", "P2", "P3", "P4"] | None = "P1"
+    # counted from the approval are emergency ones.
+    emergency_priority: Literal["Critical", "P1", "P2", "P3", "P4"] = "P1"
 
     @field_validator("emergency_deadline")
     @classmethod
