@@ -907,3 +907,28 @@ def test_a_rejection_tells_the_requester_that_they_or_their_headteacher_may_appe
     body = plain(of_kind(env, "change_decision")[0])
     assert "Either you or your headteacher (Helen Marsh) may appeal." in body
     assert "An appeal can come from" not in body
+
+
+def test_a_crash_while_raising_an_emergency_change_lifts_the_priority_once_on_the_rerun(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logged(env, "school-new-request")
+    notice = of_kind(env, "new_call")[0].message_id
+    raw = mail("staff-raises-emergency-change", notice_id=notice)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed while the board's emails were queued")
+
+    monkeypatch.setattr(ecab.door, "send", crash)
+    with pytest.raises(SystemExit):
+        env.feed(raw, local(2026, 11, 23, 10, 0))
+    # Nothing of it was committed: not the priority, not the review.
+    with env.sessions() as s:
+        assert s.scalars(select(Call.priority)).one() == "P2"
+    assert events_of(env, "priority") == [] and of_kind(env, "change_review") == []
+    monkeypatch.undo()
+    env.feed(raw, local(2026, 11, 23, 10, 1))
+    env.feed(raw, local(2026, 11, 23, 10, 2))  # The same email seen again changes nothing.
+    assert [e["detail"] for e in events_of(env, "priority")] == ["P2 -> P1"]
+    assert board_asked(env) == [RAJ, PRIYA]
+    assert len(of_kind(env, "change_submitted")) == 1
