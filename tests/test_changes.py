@@ -932,3 +932,14 @@ def test_a_crash_while_raising_an_emergency_change_lifts_the_priority_once_on_th
     assert [e["detail"] for e in events_of(env, "priority")] == ["P2 -> P1"]
     assert board_asked(env) == [RAJ, PRIYA]
     assert len(of_kind(env, "change_submitted")) == 1
+
+
+def test_staff_withdrawing_their_emergency_change_tell_the_school_it_was_theirs(env: Env) -> None:
+    emergency(env)
+    staff_writes(
+        env, SAM, "#withdraw\n\nNot needed: the device was unplugged.", local(2026, 11, 23, 10, 30)
+    )
+    assert state(env).status == "closed"
+    body = plain(of_kind(env, "change_withdrawn")[0])
+    assert "Our support staff have withdrawn the urgent change they proposed" in body
+    assert "your change request" not in body
