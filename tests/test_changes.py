@@ -943,3 +943,10 @@ def test_staff_withdrawing_their_emergency_change_tell_the_school_it_was_theirs(
     body = plain(of_kind(env, "change_withdrawn")[0])
     assert "Our support staff have withdrawn the urgent change they proposed" in body
     assert "your change request" not in body
+
+
+def test_the_teams_notice_of_an_emergency_change_says_it_is_one(env: Env) -> None:
+    env.feed(mail("staff-new-emergency-change"), local(2026, 11, 23, 9, 20))
+    notice = plain(of_kind(env, "new_call")[0])
+    assert notice.startswith("NEW P1 EMERGENCY CHANGE REQUEST ICT-000001\n")
+    assert "WITH THE EMERGENCY CHANGE ADVISORY BOARD: no action" in notice
