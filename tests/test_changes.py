@@ -950,3 +950,25 @@ def test_the_teams_notice_of_an_emergency_change_says_it_is_one(env: Env) -> Non
     notice = plain(of_kind(env, "new_call")[0])
     assert notice.startswith("NEW P1 EMERGENCY CHANGE REQUEST ICT-000001\n")
     assert "WITH THE EMERGENCY CHANGE ADVISORY BOARD: no action" in notice
+
+
+def test_status_lists_changes_for_the_board_and_flags_an_overdue_emergency_one(env: Env) -> None:
+    logged(env)  # ICT-000001, Tom's firewall change, for the standard board.
+    logged(env, "school-new-request")
+    notice = of_kind(env, "new_call")[-1].message_id
+    raw = mail("staff-raises-emergency-change", notice_id=notice)
+    # ICT-000002, the head's slow internet, raised as an emergency change to decide by noon.
+    env.feed(raw.replace(b"ICT-000001", b"ICT-000002"), local(2026, 11, 23, 10, 0))
+    before = health.check(env.sessions, local(2026, 11, 23, 11, 59))
+    assert before.board_total == 2
+    # The emergency change is listed first: its deadline matters most.
+    assert [(c.ref, c.board) for c in before.board] == [
+        ("ICT-000002", "emergency"),
+        ("ICT-000001", "standard"),
+    ]
+    assert not [p for p in before.problems(local(2026, 11, 23, 11, 59), 60) if "emergency" in p]
+    late = local(2026, 11, 23, 12, 1)
+    problems = health.check(env.sessions, late).problems(late, 60)
+    assert any(
+        "emergency change ICT-000002 still undecided after its deadline" in p for p in problems
+    )

@@ -75,8 +75,13 @@ def past_target(session: Session, now: datetime, limit: int) -> list[Call]:
 
 
 def awaiting_board(session: Session, limit: int) -> tuple[int, list[Call]]:
-    """How many changes wait for a board's decision, and the first ``limit`` (oldest first)."""
+    """How many changes wait for a board's decision, and the first ``limit``.
+
+    Emergency changes come first, soonest deadline first, so one past its
+    deadline is always among those listed; then the rest, oldest first.
+    """
     waiting = Call.status == "awaiting_approval"
     total = session.scalar(select(func.count(Call.id)).where(waiting)) or 0
-    query = select(Call).where(waiting).order_by(Call.id).limit(limit)
+    order = (Call.change_due_at.is_(None), Call.change_due_at, Call.id)
+    query = select(Call).where(waiting).order_by(*order).limit(limit)
     return total, list(session.scalars(query))
