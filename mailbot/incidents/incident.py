@@ -92,8 +92,16 @@ def declare(
     call: Call | None = None,
     email_down: bool = False,
     keywords: tuple[str, ...] = (),
+    config: Config | None = None,
 ) -> Incident:
-    """Open a major incident; its first notice is broadcast by the next broadcast pass."""
+    """Open a major incident; its first notice is broadcast by the next broadcast pass.
+
+    Declared on a call, the call is linked and its requester told, in the
+    call's thread, that their report is now a major incident; ``config`` is
+    needed for that email, so it must be given with ``call``.
+    """
+    if call is not None and config is None:
+        raise ValueError("declaring on a call needs the configuration to tell its requester")
     incident = Incident(
         ref="",
         title=title.strip(),
@@ -123,7 +131,35 @@ def declare(
             session, call, at=by.now, actor=by.actor, kind="major_declared",
             detail=f"{incident.ref}: {incident.title}",
         )  # fmt: skip
+        if config is not None:
+            _tell_reporter(session, config, rules, call, incident, by)
     return incident
+
+
+def _tell_reporter(
+    session: Session, config: Config, rules: Rules, call: Call, incident: Incident, by: By
+) -> None:
+    """Tell the person whose report became the incident that it is now a major incident.
+
+    They may be on none of the distribution lists, and even if they are, the
+    broadcast does not say that their own call is the one being worked; the
+    email goes in their call's thread, once (its Message-ID is fixed by the
+    incident).
+    """
+    extra = status_extra(rules, config, snapshot(session, incident), by.now)
+    out = notices.to_school(
+        config,
+        rules,
+        view(call),
+        "incident_status",
+        {**extra, "reported_by_you": True},
+        now=by.now,
+        occasion=f"{incident.ref}\0declared",
+        thread=threads.school_thread(session, call),
+    )
+    if out is not None:
+        call_store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+        door.send(call_store, config, rules, out, by.now)
 
 
 def update(session: Session, incident: Incident, text: str, by: By) -> IncidentUpdate:
