@@ -71,9 +71,7 @@ def test_the_reporter_of_a_declared_incident_is_told_in_their_calls_thread(env: 
     assert str(message["Subject"]).startswith("Re: [ICT-000001]")
 
 
-def test_the_reporter_is_told_when_the_cli_declares_on_their_call(
-    env: Env, tmp_path: Path
-) -> None:
+def test_the_reporter_is_told_when_the_cli_declares_on_their_call(env: Env, tmp_path: Path) -> None:
     config = tmp_path / "cli.toml"
     config.write_text(
         f'[service]\naddress = "ictsupport@westshire.gov.uk"\n'
@@ -88,3 +86,146 @@ def test_the_reporter_is_told_when_the_cli_declares_on_their_call(
     assert json.loads(told.recipients)[0] == HELEN
     assert "We have declared it a major incident" in plain(told)
     assert show(env)["priority"] == "Critical"
+
+
+# --- 20: contacts unreachable while school email was down are caught up once -------
+
+# Who the shipped lists reach, and how, while school email is down: Oakfield's and
+# Riverside's contacts have alternative addresses; the other headteachers have none.
+GRACE = "head@st-marys-ce.westshire.sch.uk"
+MARTIN = "m.cole@riverside-academy.westshire.sch.uk"
+CLAIRE = "head@brookfield-high.westshire.sch.uk"
+
+
+def notices_to(env: Env, address: str) -> list[str]:
+    """The plain text of every incident notice queued for ``address``, oldest first."""
+    return [plain(o) for o in of_kind(env, "incident_notice") if address in o.recipients]
+
+
+def unreachable(env: Env) -> int:
+    """How many on the lists have no alternative address (five with the shipped rules)."""
+    return len([r for r in broadcast.recipients(env.rules, email_down=True) if not r.route])
+
+
+def declared_with_email_down(env: Env) -> None:
+    staff(
+        env,
+        "#major declare School email is down\r\n#major email down\r\n\r\nMail is not arriving.",
+        DECLARED,
+        "declare-down",
+    )
+    broadcast_all(env, DECLARED)
+    staff(
+        env, "#major update The supplier is restoring mailboxes.", local(2026, 11, 23, 10, 0), "u1"
+    )
+    broadcast_all(env, local(2026, 11, 23, 10, 0))
+
+
+def test_while_email_is_down_contacts_without_an_alternative_address_get_nothing(
+    env: Env,
+) -> None:
+    declared_with_email_down(env)
+    assert notices_to(env, GRACE) == [] and notices_to(env, CLAIRE) == []
+    assert len(notices_to(env, "helen.marsh.oakfield@gmail.example")) == 2
+
+
+def test_the_next_notice_after_email_returns_is_one_catch_up_with_the_incident_so_far(
+    env: Env,
+) -> None:
+    declared_with_email_down(env)
+    staff(
+        env,
+        "#major email up\r\n#major update Mail is flowing again; delayed mail is arriving.",
+        local(2026, 11, 23, 11, 0),
+        "u2",
+    )
+    broadcast_all(env, local(2026, 11, 23, 11, 0))
+    for person in (GRACE, MARTIN, CLAIRE):
+        [caught_up] = notices_to(env, person)
+        assert not caught_up.startswith("UPDATE 2")
+        assert caught_up.startswith("MAJOR INCIDENT MI-0001: School email is down")
+        assert "We could not reach you" in caught_up
+        # Every notice so far, oldest first.
+        order = [
+            caught_up.index("Mail is not arriving."),
+            caught_up.index("Update 1, "),
+            caught_up.index("The supplier is restoring mailboxes."),
+            caught_up.index("Update 2, "),
+            caught_up.index("Mail is flowing again"),
+        ]
+        assert order == sorted(order)
+    # Those reached at their alternative address had every notice: UPDATE 2 as usual.
+    [usual] = notices_to(env, HELEN)
+    assert usual.startswith("UPDATE 2 on MI-0001")
+    # Nobody is caught up twice: later passes and notices add only the new notice.
+    broadcast_all(env, local(2026, 11, 23, 11, 5))
+    staff(env, "#major resolve All mail delivered.", local(2026, 11, 23, 12, 0), "resolve")
+    broadcast_all(env, local(2026, 11, 23, 12, 0))
+    later = notices_to(env, GRACE)
+    assert len(later) == 2 and later[1].startswith("RESOLVED MI-0001")
+
+
+def test_email_returning_with_nothing_new_to_say_sends_the_catch_up_at_once(env: Env) -> None:
+    declared_with_email_down(env)
+    staff(env, "#major email up", local(2026, 11, 23, 11, 0), "up")
+    report = broadcast.run(env.sessions, env.config, env.rules, local(2026, 11, 23, 11, 0))
+    assert report.caught_up == unreachable(env)
+    broadcast_all(env, local(2026, 11, 23, 11, 0))
+    [caught_up] = notices_to(env, GRACE)
+    assert "Mail is not arriving." in caught_up
+    assert "The supplier is restoring mailboxes." in caught_up
+    parsed_catch_up = email.message_from_bytes(
+        [o for o in of_kind(env, "incident_notice") if GRACE in o.recipients][0].raw,
+        policy=email.policy.default,
+    )
+    # It is the first email of Grace's thread about the incident.
+    assert parsed_catch_up["In-Reply-To"] is None
+    assert str(parsed_catch_up["Subject"]) == "[MI-0001] Major incident: School email is down"
+    # The next passes find nobody left to catch up.
+    assert broadcast.run(env.sessions, env.config, env.rules, local(2026, 11, 23, 11, 1)) == (
+        broadcast.BroadcastReport()
+    )
+    assert len(notices_to(env, GRACE)) == 1
+
+
+def test_a_crash_while_queueing_a_catch_up_sends_it_once_later(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declared_with_email_down(env)
+    staff(env, "#major email up", local(2026, 11, 23, 11, 0), "up")
+    real = broadcast._compose
+
+    def dies(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("killed while queueing")
+
+    monkeypatch.setattr(broadcast, "_compose", dies)
+    with pytest.raises(RuntimeError):
+        broadcast.run(env.sessions, env.config, env.rules, local(2026, 11, 23, 11, 0))
+    # The catch-ups were made in their own transaction; queueing rolled back.
+    assert notices_to(env, GRACE) == []
+    monkeypatch.setattr(broadcast, "_compose", real)
+    broadcast_all(env, local(2026, 11, 23, 11, 1))
+    broadcast_all(env, local(2026, 11, 23, 11, 2))
+    assert len(notices_to(env, GRACE)) == 1
+    assert len(notices_to(env, CLAIRE)) == 1
+
+
+def test_two_processes_catching_up_at_once_catch_each_person_up_once(env: Env) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    declared_with_email_down(env)
+    staff(env, "#major email up", local(2026, 11, 23, 11, 0), "up")
+
+    def worker(_: int) -> int:
+        made = 0
+        for _ in range(3):
+            made += broadcast.run(
+                env.sessions, env.config, env.rules, local(2026, 11, 23, 11, 0)
+            ).caught_up
+        return made
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = list(pool.map(worker, range(2)))
+    assert sum(counts) == unreachable(env)
+    for person in (GRACE, MARTIN, CLAIRE):
+        assert len(notices_to(env, person)) == 1

@@ -246,6 +246,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "notice": {"kind": "update", "seq": 2, "text": "A fibre was cut.", "at": "10.30am"},
         "recipient": {"name": "Helen Marsh", "lists": "All Headteachers"},
         "status_url": "https://status.example.gov.uk/",
+        # A catch-up (catchup true) repeats every notice so far, oldest first.
+        "catchup": True,
+        "history": [
+            {
+                "kind": "declare",
+                "label": "Declared",
+                "at": "9.15am on Monday 23 November",
+                "text": "The council's internet link failed.",
+            },
+            {
+                "kind": "update",
+                "label": "Update 1",
+                "at": "10.30am on Monday 23 November",
+                "text": "A fibre was cut.",
+            },
+        ],
     },
     "incident_status": {
         "service": SERVICE,
@@ -260,6 +276,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "declared": "9.15am on Monday 23 November",
         },
         "status_url": "https://status.example.gov.uk/",
+        # True for the person whose own call the incident was declared on.
+        "reported_by_you": False,
     },
     "decision_refused": {
         "service": SERVICE,
