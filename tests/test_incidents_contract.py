@@ -18,6 +18,7 @@ from support import Env, authenticated, local, mail, make_env_with, of_kind, pla
 
 from mailbot.cli.main import main
 from mailbot.incidents import broadcast
+from mailbot.storage.models import Outbox
 
 LOGGED = local(2026, 11, 23, 9, 5)
 DECLARED = local(2026, 11, 23, 9, 30)
@@ -174,10 +175,8 @@ def test_email_returning_with_nothing_new_to_say_sends_the_catch_up_at_once(env:
     [caught_up] = notices_to(env, GRACE)
     assert "Mail is not arriving." in caught_up
     assert "The supplier is restoring mailboxes." in caught_up
-    parsed_catch_up = email.message_from_bytes(
-        [o for o in of_kind(env, "incident_notice") if GRACE in o.recipients][0].raw,
-        policy=email.policy.default,
-    )
+    [row] = [o for o in of_kind(env, "incident_notice") if GRACE in o.recipients]
+    parsed_catch_up = email.message_from_bytes(row.raw, policy=email.policy.default)
     # It is the first email of Grace's thread about the incident.
     assert parsed_catch_up["In-Reply-To"] is None
     assert str(parsed_catch_up["Subject"]) == "[MI-0001] Major incident: School email is down"
@@ -229,3 +228,27 @@ def test_two_processes_catching_up_at_once_catch_each_person_up_once(env: Env) -
     assert sum(counts) == unreachable(env)
     for person in (GRACE, MARTIN, CLAIRE):
         assert len(notices_to(env, person)) == 1
+
+
+# --- 21: the status page's address is a link in the HTML of every email about it ----
+
+
+def html_part(row: Outbox) -> str:
+    message = email.message_from_bytes(row.raw, policy=email.policy.default)
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_the_status_url_is_a_link_in_the_html_of_notices_and_status_replies(env: Env) -> None:
+    url = "https://status.westshire.example/"
+    page = env.config.status_page.model_copy(update={"url": url})
+    env.config = env.config.model_copy(update={"status_page": page})
+    env.feed(mail("staff-declares-major-incident", notice_id=team_notice(env)), DECLARED)
+    broadcast_all(env, DECLARED)
+    env.feed(mail("school-reports-internet-down"), local(2026, 11, 23, 9, 50))
+    link = f'<a href="{url}">{url}</a>'
+    for kind in ("incident_notice", "incident_status"):
+        for row in of_kind(env, kind):
+            assert url in plain(row)
+            assert link in html_part(row), kind
