@@ -55,8 +55,7 @@ def text_to_html(text: str) -> str:
     text = xml_safe(text)
     paragraphs = re.split(r"\n\s*\n", text.strip())
     body = "\n".join(
-        "<p>" + "<br>\n".join(_linked(line) for line in p.splitlines()) + "</p>"
-        for p in paragraphs
+        "<p>" + "<br>\n".join(_linked(line) for line in p.splitlines()) + "</p>" for p in paragraphs
     )
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
