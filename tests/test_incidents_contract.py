@@ -252,3 +252,95 @@ def test_the_status_url_is_a_link_in_the_html_of_notices_and_status_replies(env:
         for row in of_kind(env, kind):
             assert url in plain(row)
             assert link in html_part(row), kind
+
+
+# --- 22: a reply to a resolved incident's notice is a follow-up of it ----------------
+
+
+def resolved_incident(env: Env) -> Outbox:
+    """MI-0001 declared, broadcast and resolved; the resolution notice sent to Claire."""
+    env.feed(mail("staff-declares-major-incident", notice_id=team_notice(env)), DECLARED)
+    broadcast_all(env, DECLARED)
+    staff(env, "#major resolve The fibre was repaired at 11:40.", local(2026, 11, 23, 11, 45), "r")
+    broadcast_all(env, local(2026, 11, 23, 11, 45))
+    [resolution] = [
+        o
+        for o in of_kind(env, "incident_notice")
+        if CLAIRE in o.recipients and plain(o).startswith("RESOLVED")
+    ]
+    return resolution
+
+
+def claire_replies(env: Env, notice: Outbox, body: str, now: datetime, tag: str) -> None:
+    subject = str(email.message_from_bytes(notice.raw, policy=email.policy.default)["Subject"])
+    raw = (
+        f"From: Claire Dunn <{CLAIRE}>\r\nTo: ictsupport@westshire.gov.uk\r\n"
+        f"Subject: Re: {subject}\r\nIn-Reply-To: {notice.message_id}\r\n"
+        f"Message-ID: <{tag}@brookfield-high.westshire.sch.uk>\r\n\r\n{body}\r\n"
+    ).encode()
+    env.feed(raw, now)
+
+
+STILL_DOWN = "We still have no internet at Brookfield. The whole school is down, nobody can log on."
+
+
+def test_a_reply_to_a_resolved_incidents_notice_is_linked_to_it_and_the_school_asked(
+    env: Env,
+) -> None:
+    resolution = resolved_incident(env)
+    claire_replies(env, resolution, STILL_DOWN, local(2026, 11, 23, 13, 0), "after")
+    follow = show(env, "ICT-000002")
+    assert follow["status"] == "awaiting_customer"
+    [linked] = [e for e in follow["events"] if e["kind"] == "major_followup"]
+    assert linked["detail"].startswith("MI-0001 (resolved)")
+    [asked] = of_kind(env, "incident_followup")
+    assert json.loads(asked.recipients)[0] == CLAIRE
+    body = plain(asked)
+    assert "MI-0001: Internet service down across all schools" in body
+    assert "The fibre was repaired at 11:40." in body
+    assert "Does your school still have this problem?" in body
+    # Not a fresh call for the team to work one by one: no confirmation, no team notice.
+    assert [o for o in of_kind(env, "confirmation") if CLAIRE in o.recipients] == []
+    assert len(of_kind(env, "new_call")) == 1
+
+
+def test_a_follow_up_never_escalates_breaches_or_counts_as_a_missed_target(env: Env) -> None:
+    from mailbot.daemon import jobs
+    from mailbot.reports.job import figures_for
+    from mailbot.sla.months import Month
+
+    resolution = resolved_incident(env)
+    claire_replies(env, resolution, STILL_DOWN, local(2026, 11, 23, 13, 0), "after")
+    later = local(2026, 11, 30, 9, 0)
+    report = jobs.run_due(env.sessions, env.config, env.rules, later)
+    assert [ref for ref, _ in report.escalated] == []
+    assert [ref for ref, _ in report.breached if ref == "ICT-000002"] == []
+    figures = figures_for(env.sessions, env.rules, Month(2026, 11), None, local(2026, 12, 1, 8))
+    assert "ICT-000002" not in [j.call.ref for j in figures.missed]
+
+
+def test_when_the_school_says_the_problem_continues_it_becomes_a_call_of_its_own(
+    env: Env,
+) -> None:
+    from mailbot.daemon import jobs
+
+    resolution = resolved_incident(env)
+    claire_replies(env, resolution, STILL_DOWN, local(2026, 11, 23, 13, 0), "after")
+    [asked] = of_kind(env, "incident_followup")
+    answer = (
+        f"From: Claire Dunn <{CLAIRE}>\r\nTo: ictsupport@westshire.gov.uk\r\n"
+        f"Subject: Re: [ICT-000002] x\r\nIn-Reply-To: {asked.message_id}\r\n"
+        f"Message-ID: <yes@brookfield-high.westshire.sch.uk>\r\n\r\n"
+        f"Yes, it is still down in every classroom.\r\n"
+    ).encode()
+    env.feed(answer, local(2026, 11, 23, 13, 30))
+    follow = show(env, "ICT-000002")
+    assert follow["status"] == "open"
+    assert [e["kind"] for e in follow["events"] if e["kind"] == "major_unlinked"] == [
+        "major_unlinked"
+    ]
+    # Worked as any call now: the team hears, and it escalates if left.
+    told_team = [o for o in of_kind(env, "school_reply") if "still down in every" in plain(o)]
+    assert len(told_team) == 1
+    report = jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 25, 9, 0))
+    assert "ICT-000002" in [ref for ref, _ in report.escalated]

@@ -245,6 +245,59 @@ def matching(
     return None
 
 
+def resolved_named(session: Session, rules: Rules, text: str) -> Incident | None:
+    """The resolved incident whose tag (``[MI-0001]``) ``text`` carries: a reply to its notice.
+
+    The resolution notice invites a school that still has a problem to reply;
+    such a reply is a follow-up of the incident, not a new fault of its own.
+    """
+    tag = re.compile(rf"\[\s*({re.escape(rules.incidents.prefix)}-?\s*\d{{1,9}})\s*\]", re.I)
+    for found in tag.finditer(text):
+        named = find(session, rules, found.group(1))
+        if named is not None and named.status != "active":
+            return named
+    return None
+
+
+def follow_up(session: Session, rules: Rules, call: Call, incident: Incident, by: By) -> None:
+    """Link a school's reply to a resolved incident's notice to it, and wait for the school.
+
+    The call is linked (so it neither escalates nor breaches on its own, and
+    is never a missed target against the incident) and waits for the school
+    to say whether the problem continues (its reply says so and asks); the
+    clock is paused meanwhile.  When the school answers, ``unlink_follow_up``
+    makes it a call of its own.
+    """
+    call.incident_id = incident.id
+    call.updated_at = by.now
+    lifecycle.set_status(
+        session, call, "awaiting_customer", policy=rules.clock, now=by.now, actor=by.actor
+    )
+    lifecycle.store_clock(call, lifecycle.clock_of(call), rules.clock)
+    lifecycle.add_event(
+        session, call, at=by.now, actor=by.actor, kind="major_followup",
+        detail=f"{incident.ref} (resolved): the school was asked whether the problem continues",
+    )  # fmt: skip
+
+
+def unlink_follow_up(session: Session, rules: Rules, call: Call, by: By) -> bool:
+    """A follow-up's school answered: the problem is worked as a call of its own from now.
+
+    Returns whether the call was a follow-up of a resolved incident.
+    """
+    incident = session.get(Incident, call.incident_id) if call.incident_id else None
+    if incident is None or incident.status == "active":
+        return False
+    call.incident_id = None
+    call.updated_at = by.now
+    lifecycle.store_clock(call, lifecycle.clock_of(call), rules.clock)
+    lifecycle.add_event(
+        session, call, at=by.now, actor=by.actor, kind="major_unlinked",
+        detail=f"the school answered after {incident.ref} was resolved: worked as its own call",
+    )  # fmt: skip
+    return True
+
+
 def status_extra(
     rules: Rules, config: Config, incident: IncidentView, now: datetime
 ) -> dict[str, object]:

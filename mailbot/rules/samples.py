@@ -279,6 +279,20 @@ SAMPLES: dict[str, dict[str, Any]] = {
         # True for the person whose own call the incident was declared on.
         "reported_by_you": False,
     },
+    "incident_followup": {
+        "service": SERVICE,
+        "password_removed": True,
+        "call": _SAMPLE_CALL,
+        "incident": {
+            "ref": "MI-0001",
+            "title": "Internet service down across all schools",
+            "status": "resolved",
+            "latest": "The fibre was repaired at 11.40am.",
+            "latest_at": "11.45am on Monday 23 November",
+            "declared": "9.15am on Monday 23 November",
+        },
+        "status_url": "https://status.example.gov.uk/",
+    },
     "decision_refused": {
         "service": SERVICE,
         "call": _SAMPLE_CALL,
