@@ -140,12 +140,11 @@ def act(t: Triage, ctx: Context) -> Triage:
             # The school answered what we asked: the paused clock runs again.
             call = ctx.store.resume(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
             t = replace(t, resumed=True)
-            row = ctx.store.session.get_one(Call, call.id)
-            if incident.unlink_follow_up(
-                ctx.store.session, ctx.rules, row, incident.By(actor, ctx.now)
-            ):
+            answered = ctx.store.session.get_one(Call, call.id)
+            by = incident.By(actor, ctx.now)
+            if incident.unlink_follow_up(ctx.store.session, ctx.rules, answered, by):
                 # The problem outlived the incident: it is now a call of its own.
-                call = view(row)
+                call = view(answered)
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
