@@ -344,3 +344,33 @@ def test_when_the_school_says_the_problem_continues_it_becomes_a_call_of_its_own
     assert len(told_team) == 1
     report = jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 25, 9, 0))
     assert "ICT-000002" in [ref for ref, _ in report.escalated]
+
+
+def test_an_alternative_address_added_while_email_is_down_gets_the_catch_up_there(
+    env: Env, tmp_path: Path
+) -> None:
+    import shutil
+
+    from support import SHIPPED_RULES
+
+    from mailbot.rules.loader import load_rules
+
+    declared_with_email_down(env)
+    # The directory is edited: Grace now has an alternative address.
+    edited = tmp_path / "edited-rules"
+    shutil.copytree(SHIPPED_RULES, edited)
+    schools = edited / "schools.toml"
+    text = schools.read_text(encoding="utf-8")
+    grace = 'email = "head@st-marys-ce.westshire.sch.uk"\n'
+    assert grace in text
+    schools.write_text(text.replace(grace, grace + 'alt_email = "grace@home.example"\n'), "utf-8")
+    env.rules = load_rules(edited)
+    report = broadcast.run(env.sessions, env.config, env.rules, local(2026, 11, 23, 10, 30))
+    assert report.caught_up == 1
+    broadcast_all(env, local(2026, 11, 23, 10, 31))
+    [row] = [o for o in of_kind(env, "incident_notice") if "grace@home.example" in o.recipients]
+    assert row.route == "fallback"
+    assert "Mail is not arriving." in plain(row) and "restoring mailboxes" in plain(row)
+    assert notices_to(env, GRACE) == []
+    # Still nobody else: the others have no alternative address yet.
+    assert notices_to(env, CLAIRE) == []

@@ -58,32 +58,47 @@ def _catch_up_one(session: Session, rules: Rules, incident_id: int) -> int:
     for row_id, address, update_id in rows:
         if address in reach:
             by_contact.setdefault(address, []).append((row_id, update_id))
-    done = 0
+    # The usual case, everyone back at the address they were missed at, is
+    # done in one statement per route; someone now at another address (an
+    # alternative one added while email is down) one by one.
+    same: dict[str, list[int]] = {}
+    made: set[str] = set()
     for contact, theirs in sorted(by_contact.items()):
         person = reach[contact]
         on_last = [row_id for row_id, update_id in theirs if update_id == last.id]
-        earlier = [row_id for row_id, update_id in theirs if update_id != last.id]
-        values = {
-            "address": person.address,
-            "name": person.name[:200],
-            "route": person.route,
-            "school_id": person.school_id,
-            "lists": ", ".join(person.lists),
-        }
-        if on_last:
-            made = store.make_catch_up(session, on_last[0], values)
-        elif store.delivery_of(session, last.id, person.address) is None:
-            made = store.add_catch_up(session, {**values, "update_id": last.id})
-        else:
-            # They have the latest notice already: what they missed is only
-            # marked caught up, and they are not written to twice.
-            made = False
-        # The missed rows are marked in the same transaction as the catch-up
-        # (when another process made it first, it marked them too).
-        if made or not on_last:
-            store.mark_caught_up(session, earlier)
-        done += made
-    return done
+        if on_last and person.address == contact:
+            same.setdefault(person.route, []).extend(on_last)
+        elif _one(session, person, last.id, on_last):
+            made.add(contact)
+    for route, ids in same.items():
+        made |= store.make_catch_ups(session, ids, route)
+    # The deliveries they missed are marked in the same transaction as their
+    # catch-up; a contact another process caught up first had them marked there.
+    earlier = [
+        row_id
+        for contact in made
+        for row_id, update_id in by_contact[contact]
+        if update_id != last.id
+    ]
+    store.mark_caught_up(session, earlier)
+    return len(made)
+
+
+def _one(session: Session, person: Recipient, last_id: int, on_last: list[int]) -> bool:
+    """Catch up one person now written to at an address other than the one they missed."""
+    values = {
+        "address": person.address,
+        "name": person.name[:200],
+        "route": person.route,
+        "school_id": person.school_id,
+        "lists": ", ".join(person.lists),
+    }
+    if on_last:
+        return store.make_catch_up(session, on_last[0], values)
+    if store.delivery_of(session, last_id, person.address) is None:
+        return store.add_catch_up(session, {**values, "update_id": last_id})
+    # They have the latest notice already: nothing more is sent.
+    return False
 
 
 def catch_up(sessions: Sessions, rules: Rules) -> int:

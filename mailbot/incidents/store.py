@@ -216,6 +216,24 @@ def make_catch_up(session: Session, delivery_id: int, values: dict[str, Any]) ->
     return done.first() is not None
 
 
+def make_catch_ups(session: Session, ids: Sequence[int], route: str) -> set[str]:
+    """Turn unreachable deliveries into pending catch-ups by ``route``; return their addresses.
+
+    One statement for many rows; like ``make_catch_up`` it changes only rows
+    still unreachable.
+    """
+    if not ids:
+        return set()
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "unreachable")
+        .values(status="pending", catchup=True, route=route)
+        .returning(Delivery.address)
+        .execution_options(synchronize_session=False)
+    )
+    return {address for (address,) in done}
+
+
 def add_catch_up(session: Session, values: dict[str, Any]) -> bool:
     """Add a pending catch-up delivery; False if that notice already has one to the address."""
     try:
