@@ -374,3 +374,19 @@ def test_an_alternative_address_added_while_email_is_down_gets_the_catch_up_ther
     assert notices_to(env, GRACE) == []
     # Still nobody else: the others have no alternative address yet.
     assert notices_to(env, CLAIRE) == []
+
+
+def test_a_reply_to_the_resolution_under_a_subject_of_its_own_is_a_follow_up_too(
+    env: Env,
+) -> None:
+    resolution = resolved_incident(env)
+    raw = (
+        f"From: Claire Dunn <{CLAIRE}>\r\nTo: ictsupport@westshire.gov.uk\r\n"
+        f"Subject: Still no internet here\r\nIn-Reply-To: {resolution.message_id}\r\n"
+        f"Message-ID: <own-subject@brookfield-high.westshire.sch.uk>\r\n\r\n{STILL_DOWN}\r\n"
+    ).encode()
+    env.feed(raw, local(2026, 11, 23, 13, 0))
+    follow = show(env, "ICT-000002")
+    assert follow["status"] == "awaiting_customer"
+    assert [e["kind"] for e in follow["events"] if e["kind"] == "major_followup"]
+    assert len(of_kind(env, "incident_followup")) == 1

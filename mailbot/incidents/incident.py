@@ -245,17 +245,26 @@ def matching(
     return None
 
 
-def resolved_named(session: Session, rules: Rules, text: str) -> Incident | None:
-    """The resolved incident whose tag (``[MI-0001]``) ``text`` carries: a reply to its notice.
+def resolved_named(
+    session: Session, rules: Rules, text: str, replied_to: tuple[str, ...] = ()
+) -> Incident | None:
+    """The resolved incident a school's email replies to: its tag, or one of its notices' ids.
 
     The resolution notice invites a school that still has a problem to reply;
     such a reply is a follow-up of the incident, not a new fault of its own.
+    ``text`` may carry the tag (``[MI-0001]``, kept in a reply's subject);
+    ``replied_to`` (In-Reply-To and References) may name a notice, whose
+    Message-ID begins with the incident's reference (``broadcast.notice_id``).
     """
-    tag = re.compile(rf"\[\s*({re.escape(rules.incidents.prefix)}-?\s*\d{{1,9}})\s*\]", re.I)
-    for found in tag.finditer(text):
-        named = find(session, rules, found.group(1))
-        if named is not None and named.status != "active":
-            return named
+    prefix = re.escape(rules.incidents.prefix)
+    tag = re.compile(rf"\[\s*({prefix}-?\s*\d{{1,9}})\s*\]", re.I)
+    notice = re.compile(rf"<({prefix}-\d{{1,9}})\.n\d{{1,9}}\.[0-9a-f]{{20}}@", re.I)
+    named = [m.group(1) for m in tag.finditer(text)]
+    named += [m.group(1) for i in replied_to if (m := notice.match(i))]
+    for ref in named:
+        found = find(session, rules, ref)
+        if found is not None and found.status != "active":
+            return found
     return None
 
 

@@ -69,7 +69,8 @@ def _major_incident(t: Triage, ctx: Context, call: CallView) -> Triage:
 def _follow_up(t: Triage, ctx: Context, call: CallView, text: str) -> Triage:
     """Link a reply to a resolved incident's notice to that incident, and ask the school."""
     session = ctx.store.session
-    found = incident.resolved_named(session, ctx.rules, text)
+    replied_to = (*t.parsed.in_reply_to, *t.parsed.references)
+    found = incident.resolved_named(session, ctx.rules, text, replied_to)
     if found is None:
         return t
     row = session.get_one(Call, call.id)
