@@ -32,8 +32,8 @@ from mailbot.storage.claims import claim
 from mailbot.storage.db import Sessions, transaction
 from mailbot.storage.models import Delivery, Incident, IncidentUpdate
 
-# How a catch-up names each notice it repeats.
-HISTORY_LABELS = {"declare": "Declared", "update": "Update", "resolve": "Resolved"}
+# How a catch-up names each notice it repeats (updates by their number).
+HISTORY_LABELS = {"declare": "Declared", "resolve": "Resolved"}
 
 
 def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
@@ -111,9 +111,10 @@ def _compose(
         "history": [
             {
                 "kind": h.kind,
-                "label": HISTORY_LABELS.get(h.kind, h.kind)
-                if h.seq == 1 or h.kind != "update"
-                else f"Update {h.seq - 1}",
+                # Updates are numbered as their own notices were ("UPDATE 2").
+                "label": f"Update {h.seq - 1}"
+                if h.kind == "update"
+                else HISTORY_LABELS.get(h.kind, h.kind),
                 "at": describe(h.at, cal, now).removeprefix("by "),
                 "text": h.text,
             }
