@@ -276,6 +276,10 @@ class StatusPageConfig(_Strict):
     title: str = "Schools ICT service status"
     # How many resolved incidents stay on the page, newest first.
     recent: int = Field(default=10, ge=0, le=200)
+    # The service desk's telephone number.  While a major incident has school
+    # email down, the page tells schools to telephone it instead of emailing
+    # (with none set, it tells them not to email and to watch the page).
+    phone: str = ""
 
 
 class LoggingConfig(_Strict):

@@ -51,5 +51,7 @@ def test_demo_ends_with_a_major_incident_declared_reported_and_resolved(demo_out
     assert "declared MI-0001: Internet service down across all schools" in out
     assert "-> mailbot sent 7 x incident_notice: [MI-0001] Major incident" in out
     assert "-> mailbot sent 1 x incident_status: Re: [ICT-000005] No internet" in out
+    # The head whose report became the incident is told so, in her thread.
+    assert "-> mailbot sent 1 x incident_status: Re: [ICT-000004] Internet down" in out
     assert "resolved MI-0001; 2 linked calls solved and their schools told" in out
     assert "mailbot kept the status page up to date" in out

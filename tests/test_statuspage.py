@@ -220,3 +220,61 @@ def test_xml_safe_drops_lone_surrogates_and_keeps_ordinary_text() -> None:
     assert _forbidden_in_xml(cleaned) == []
     assert cleaned.startswith("caf\u00e9 ") and cleaned.endswith(" \U0001f600 done")
     assert _forbidden_in_xml(text_to_html(hostile)) == []
+
+
+# --- issue 14 item 21: a page that stays true, a feed that links, no "email us" while down ---
+
+
+def test_an_active_incidents_page_written_once_is_still_true_an_hour_later(env: Env) -> None:
+    declare(env, "Internet service down across all schools", "The link failed.")
+    assert statuspage.publish(env.sessions, env.config, env.rules, local(2026, 11, 23, 9, 31))
+    # Nothing changes for an hour: the page is not rewritten, so what it says
+    # must not depend on when it was written.
+    assert not statuspage.publish(env.sessions, env.config, env.rules, local(2026, 11, 23, 10, 45))
+    html = page(env)
+    assert "ongoing for" not in html and "minute" not in html
+    assert "ongoing since 9.30am on Monday 23 November 2026" in html
+    assert "Last changed 9.30am on Monday 23 November 2026" in html
+
+
+def test_the_feed_links_to_itself_and_each_entry_to_its_incident_on_the_page(env: Env) -> None:
+    declare(env, "Internet down", "Declared.")
+    change(env, "update", "Update one.", 10)
+    publish(env)
+    folder = env.config.status_page.dir
+    assert folder is not None
+    feed = ET.fromstring((folder / "feed.atom").read_bytes())
+    links = {link.get("rel"): link.get("href") for link in feed.findall(f"{ATOM}link")}
+    assert links == {
+        "self": "https://status.westshire.example/feed.atom",
+        "alternate": "https://status.westshire.example/",
+    }
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 2
+    for entry in entries:
+        [link] = entry.findall(f"{ATOM}link")
+        assert link.get("href") == "https://status.westshire.example/#MI-0001"
+    # The fragment names the incident's section of the page.
+    assert 'id="MI-0001"' in page(env)
+    # The feed says it changed when its newest entry was written, not when the file was.
+    assert feed.findtext(f"{ATOM}updated") == "2026-11-23T10:10:00+00:00"
+
+
+def test_while_school_email_is_down_the_page_does_not_tell_schools_to_email(env: Env) -> None:
+    with transaction(env.sessions) as session:
+        incident.declare(
+            session, env.rules, title="School email is down", details="No mail.",
+            by=incident.By(RAJ, local(2026, 11, 23, 9, 30)), email_down=True,
+        )  # fmt: skip
+    publish(env)
+    html = page(env)
+    assert "email ictsupport@westshire.gov.uk" not in html
+    assert "please do not email us" in html
+    with_phone = env.config.status_page.model_copy(update={"phone": "01632 960000"})
+    env.config = env.config.model_copy(update={"status_page": with_phone})
+    statuspage.publish(env.sessions, env.config, env.rules, local(2026, 11, 23, 11, 0), force=True)
+    assert "to report a problem, telephone 01632 960000" in page(env)
+    # Once it is resolved, the usual footer is back.
+    change(env, "resolve", "Mail is flowing.", 30)
+    publish(env)
+    assert "to report a problem, email ictsupport@westshire.gov.uk" in page(env)

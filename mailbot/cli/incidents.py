@@ -60,7 +60,7 @@ def _declare(session: Session, config: Config, rules: Rules, args: argparse.Name
     keywords = tuple(k for k in (args.keywords or "").split(",") if k.strip())
     incident = incidents.declare(
         session, rules, title=args.title, details=args.details or args.title, by=by, call=call,
-        email_down=args.email_down, keywords=keywords,
+        email_down=args.email_down, keywords=keywords, config=config,
     )  # fmt: skip
     return f"declared {incident.ref}: {incident.title}"
 

@@ -72,7 +72,13 @@ def prepare(
 
         def declare() -> str:
             made = incidents.declare(
-                session, rules, title=rest, details=body.strip() or rest, by=_by(by), call=call
+                session,
+                rules,
+                title=rest,
+                details=body.strip() or rest,
+                by=_by(by),
+                call=call,
+                config=config,
             )
             return f"declared {made.ref}: {made.title}; the notice goes to {_lists(rules)}"
 

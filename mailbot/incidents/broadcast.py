@@ -15,13 +15,15 @@ The outbox then sends them like any other email, while intake goes on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
-from mailbot.incidents import store
+from mailbot.incidents import catchup, store
+from mailbot.incidents.recipients import recipients
 from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
@@ -30,48 +32,8 @@ from mailbot.storage.claims import claim
 from mailbot.storage.db import Sessions, transaction
 from mailbot.storage.models import Delivery, Incident, IncidentUpdate
 
-
-@dataclass(frozen=True)
-class Recipient:
-    """One address a notice goes to; ``route`` is "smtp", "fallback" or "" (unreachable)."""
-
-    address: str
-    name: str
-    school_id: str
-    lists: tuple[str, ...]
-    route: str
-
-
-def recipients(rules: Rules, email_down: bool) -> list[Recipient]:
-    """Everyone on the incident lists, once each, with the address and route to use.
-
-    While school email is down a contact is written to at their alternative
-    address through the fallback route; one with none is unreachable (kept,
-    so that it shows in the record, but never sent).
-    """
-    wanted = rules.incidents.lists or tuple(entry.name for entry in rules.lists)
-    by_address: dict[str, Recipient] = {}
-    for entry in rules.lists:
-        if entry.name not in wanted:
-            continue
-        for school in rules.directory.schools:
-            if entry.phases and school.phase not in entry.phases:
-                continue
-            for contact in school.contacts:
-                if entry.roles and not set(entry.roles) & set(contact.roles):
-                    continue
-                if email_down:
-                    address, route = (
-                        (contact.alt_email or contact.email),
-                        ("fallback" if contact.alt_email else ""),
-                    )
-                else:
-                    address, route = contact.email, "smtp"
-                key = address.lower()
-                found = by_address.get(key)
-                lists = (*found.lists, entry.name) if found else (entry.name,)
-                by_address[key] = Recipient(key, contact.name, school.id, lists, route)
-    return sorted(by_address.values(), key=lambda r: (r.school_id, r.address))
+# How a catch-up names each notice it repeats (updates by their number).
+HISTORY_LABELS = {"declare": "Declared", "resolve": "Resolved"}
 
 
 def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
@@ -84,7 +46,16 @@ def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
             claimed = store.claim_expansion(session, update_id)
             if claimed is None:
                 continue
-            incident = session.get_one(Incident, claimed)
+            incident = store.lock_incident(session, claimed)
+            if incident is None:
+                raise RuntimeError(f"notice {update_id} has no incident")
+            everyone = recipients(rules, incident.email_down)
+            notice = session.get_one(IncidentUpdate, update_id)
+            # Whoever missed earlier notices and can be reached now gets this
+            # one as a catch-up with the incident so far (see catchup.py).
+            behind = catchup.missed(
+                session, incident.id, notice.seq, {r.contact for r in everyone if r.route}
+            )
             rows = [
                 {
                     "update_id": update_id,
@@ -94,8 +65,9 @@ def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
                     "lists": ", ".join(r.lists),
                     "route": r.route or "smtp",
                     "status": "pending" if r.route else "unreachable",
+                    "catchup": bool(r.route) and r.contact in behind,
                 }
-                for r in recipients(rules, incident.email_down)
+                for r in everyone
             ]
             store.add_deliveries(session, rows)
             done += 1
@@ -114,7 +86,9 @@ def _compose(
     notice: IncidentUpdate,
     delivery: Delivery,
     now: datetime,
+    history: Sequence[IncidentUpdate] = (),
 ) -> Outgoing:
+    """One delivery's email: the notice, or for a catch-up every notice in ``history``."""
     cal = rules.calendar
     context = {
         "service": {"name": config.service.name, "address": config.service.address},
@@ -133,11 +107,26 @@ def _compose(
         },
         "recipient": {"name": delivery.name, "lists": delivery.lists},
         "status_url": config.status_page.url,
+        "catchup": delivery.catchup,
+        "history": [
+            {
+                "kind": h.kind,
+                # Updates are numbered as their own notices were ("UPDATE 2").
+                "label": f"Update {h.seq - 1}"
+                if h.kind == "update"
+                else HISTORY_LABELS.get(h.kind, h.kind),
+                "at": describe(h.at, cal, now).removeprefix("by "),
+                "text": h.text,
+            }
+            for h in history
+        ],
     }
     rendered = rules.templates.render("incident_notice", context)
-    # Each recipient's notices about one incident form one thread.
+    # Each recipient's notices about one incident form one thread; a
+    # catch-up is the first email of that person's thread.
     earlier = tuple(
-        notice_id(config, incident.ref, seq, delivery.address) for seq in range(1, notice.seq)
+        notice_id(config, incident.ref, seq, delivery.address)
+        for seq in range(1, 1 if delivery.catchup else notice.seq)
     )
     return Outgoing(
         kind="incident_notice",
@@ -171,6 +160,7 @@ def queue(sessions: Sessions, config: Config, rules: Rules, now: datetime, batch
         taken = claim(session, Delivery, Delivery.id, ids, pending, marker)
         notices: dict[int, tuple[Incident, IncidentUpdate]] = {}
         queued: list[tuple[Outgoing, str]] = []
+        histories: dict[int, list[IncidentUpdate]] = {}
         for delivery in taken:
             if delivery.update_id not in notices:
                 notice = session.get_one(IncidentUpdate, delivery.update_id)
@@ -179,7 +169,10 @@ def queue(sessions: Sessions, config: Config, rules: Rules, now: datetime, batch
                     notice,
                 )
             incident, notice = notices[delivery.update_id]
-            out = _compose(config, rules, incident, notice, delivery, now)
+            if delivery.catchup and delivery.update_id not in histories:
+                histories[delivery.update_id] = store.notices_upto(session, incident.id, notice.seq)
+            history = histories.get(delivery.update_id, ()) if delivery.catchup else ()
+            out = _compose(config, rules, incident, notice, delivery, now, history)
             delivery.message_id = out.message_id
             queued.append((out, delivery.route))
         call_store = Store(session, refs.prefix, refs.width)
@@ -199,9 +192,13 @@ class BroadcastReport:
 
     expanded: int = 0
     queued: int = 0
+    caught_up: int = 0
 
 
 def run(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> BroadcastReport:
     """Expand new notices and queue one batch of deliveries."""
     expanded = expand(sessions, rules, now)
-    return BroadcastReport(expanded, queue(sessions, config, rules, now, rules.incidents.batch))
+    # After the expansion, so that a new notice is itself the catch-up.
+    caught_up = catchup.catch_up(sessions, rules)
+    queued = queue(sessions, config, rules, now, rules.incidents.batch)
+    return BroadcastReport(expanded, queued, caught_up)

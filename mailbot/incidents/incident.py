@@ -92,8 +92,16 @@ def declare(
     call: Call | None = None,
     email_down: bool = False,
     keywords: tuple[str, ...] = (),
+    config: Config | None = None,
 ) -> Incident:
-    """Open a major incident; its first notice is broadcast by the next broadcast pass."""
+    """Open a major incident; its first notice is broadcast by the next broadcast pass.
+
+    Declared on a call, the call is linked and its requester told, in the
+    call's thread, that their report is now a major incident; ``config`` is
+    needed for that email, so it must be given with ``call``.
+    """
+    if call is not None and config is None:
+        raise ValueError("declaring on a call needs the configuration to tell its requester")
     incident = Incident(
         ref="",
         title=title.strip(),
@@ -123,7 +131,35 @@ def declare(
             session, call, at=by.now, actor=by.actor, kind="major_declared",
             detail=f"{incident.ref}: {incident.title}",
         )  # fmt: skip
+        if config is not None:
+            _tell_reporter(session, config, rules, call, incident, by)
     return incident
+
+
+def _tell_reporter(
+    session: Session, config: Config, rules: Rules, call: Call, incident: Incident, by: By
+) -> None:
+    """Tell the person whose report became the incident that it is now a major incident.
+
+    They may be on none of the distribution lists, and even if they are, the
+    broadcast does not say that their own call is the one being worked; the
+    email goes in their call's thread, once (its Message-ID is fixed by the
+    incident).
+    """
+    extra = status_extra(rules, config, snapshot(session, incident), by.now)
+    out = notices.to_school(
+        config,
+        rules,
+        view(call),
+        "incident_status",
+        {**extra, "reported_by_you": True},
+        now=by.now,
+        occasion=f"{incident.ref}\0declared",
+        thread=threads.school_thread(session, call),
+    )
+    if out is not None:
+        call_store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
+        door.send(call_store, config, rules, out, by.now)
 
 
 def update(session: Session, incident: Incident, text: str, by: By) -> IncidentUpdate:
@@ -207,6 +243,68 @@ def matching(
             if incident.category and incident.category == category:
                 return incident
     return None
+
+
+def resolved_named(
+    session: Session, rules: Rules, text: str, replied_to: tuple[str, ...] = ()
+) -> Incident | None:
+    """The resolved incident a school's email replies to: its tag, or one of its notices' ids.
+
+    The resolution notice invites a school that still has a problem to reply;
+    such a reply is a follow-up of the incident, not a new fault of its own.
+    ``text`` may carry the tag (``[MI-0001]``, kept in a reply's subject);
+    ``replied_to`` (In-Reply-To and References) may name a notice, whose
+    Message-ID begins with the incident's reference (``broadcast.notice_id``).
+    """
+    prefix = re.escape(rules.incidents.prefix)
+    tag = re.compile(rf"\[\s*({prefix}-?\s*\d{{1,9}})\s*\]", re.I)
+    notice = re.compile(rf"<({prefix}-\d{{1,9}})\.n\d{{1,9}}\.[0-9a-f]{{20}}@", re.I)
+    named = [m.group(1) for m in tag.finditer(text)]
+    named += [m.group(1) for i in replied_to if (m := notice.match(i))]
+    for ref in named:
+        found = find(session, rules, ref)
+        if found is not None and found.status != "active":
+            return found
+    return None
+
+
+def follow_up(session: Session, rules: Rules, call: Call, incident: Incident, by: By) -> None:
+    """Link a school's reply to a resolved incident's notice to it, and wait for the school.
+
+    The call is linked (so it neither escalates nor breaches on its own, and
+    is never a missed target against the incident) and waits for the school
+    to say whether the problem continues (its reply says so and asks); the
+    clock is paused meanwhile.  When the school answers, ``unlink_follow_up``
+    makes it a call of its own.
+    """
+    call.incident_id = incident.id
+    call.updated_at = by.now
+    lifecycle.set_status(
+        session, call, "awaiting_customer", policy=rules.clock, now=by.now, actor=by.actor
+    )
+    lifecycle.store_clock(call, lifecycle.clock_of(call), rules.clock)
+    lifecycle.add_event(
+        session, call, at=by.now, actor=by.actor, kind="major_followup",
+        detail=f"{incident.ref} (resolved): the school was asked whether the problem continues",
+    )  # fmt: skip
+
+
+def unlink_follow_up(session: Session, rules: Rules, call: Call, by: By) -> bool:
+    """A follow-up's school answered: the problem is worked as a call of its own from now.
+
+    Returns whether the call was a follow-up of a resolved incident.
+    """
+    incident = session.get(Incident, call.incident_id) if call.incident_id else None
+    if incident is None or incident.status == "active":
+        return False
+    call.incident_id = None
+    call.updated_at = by.now
+    lifecycle.store_clock(call, lifecycle.clock_of(call), rules.clock)
+    lifecycle.add_event(
+        session, call, at=by.now, actor=by.actor, kind="major_unlinked",
+        detail=f"the school answered after {incident.ref} was resolved: worked as its own call",
+    )  # fmt: skip
+    return True
 
 
 def status_extra(

@@ -3,7 +3,9 @@
 Any web server can serve the configured directory.  Both files are written
 to a temporary name in the same directory and renamed over the old ones, so
 a reader only ever sees a whole page.  The page is rewritten whenever the
-incidents change; a version stamp in the database tells when.
+incidents change; a version stamp in the database tells when.  Every time on
+it is absolute (with the year), so that it stays true however long after
+its writing it is read.
 """
 
 from __future__ import annotations
@@ -44,23 +46,29 @@ def _incidents(session: Session, config: Config) -> tuple[list[Incident], list[I
     return store.active(session), store.recently_resolved(session, config.status_page.recent)
 
 
-def _as_dict(incident: Incident, rules: Rules, now: datetime) -> dict[str, Any]:
-    cal = rules.calendar
-    end = incident.resolved_at or now
+def _when(t: datetime, rules: Rules) -> str:
+    """An instant as the page says it: absolute, with the year, so it stays true when read later."""
+    return describe(t, rules.calendar).removeprefix("by ")
+
+
+def _as_dict(incident: Incident, rules: Rules) -> dict[str, Any]:
+    # Nothing here depends on when the page is written: an active incident
+    # says since when it has run, not for how long, so that a page written
+    # once and read an hour later is still right.
     return {
         "ref": incident.ref,
         "title": incident.title,
         "status": incident.status,
         "email_down": incident.email_down,
-        "declared": describe(incident.declared_at, cal, now).removeprefix("by "),
-        "resolved": describe(incident.resolved_at, cal, now).removeprefix("by ")
+        "declared": _when(incident.declared_at, rules),
+        "resolved": _when(incident.resolved_at, rules) if incident.resolved_at else "",
+        "duration": _duration(incident.declared_at, incident.resolved_at)
         if incident.resolved_at
         else "",
-        "duration": _duration(incident.declared_at, end),
         "updates": [
             {
                 "label": KIND_LABELS.get(u.kind, u.kind),
-                "at": describe(u.at, cal, now).removeprefix("by "),
+                "at": _when(u.at, rules),
                 "text": u.text,
             }
             for u in sorted(incident.updates, key=lambda u: -u.seq)
@@ -68,16 +76,25 @@ def _as_dict(incident: Incident, rules: Rules, now: datetime) -> dict[str, Any]:
     }
 
 
+def _changed(incidents: list[Incident]) -> datetime | None:
+    """When anything on the page last changed (None: no incident to show)."""
+    return max((i.updated_at for i in incidents), default=None)
+
+
 def page_context(session: Session, config: Config, rules: Rules, now: datetime) -> dict[str, Any]:
     """What the status page template sees."""
     current, recent = _incidents(session, config)
+    changed = _changed(current + recent) or now
     return {
         "service": {"name": config.service.name, "address": config.service.address},
         "title": config.status_page.title,
         "url": config.status_page.url,
-        "updated": describe(now, rules.calendar, now).removeprefix("by "),
-        "active": [_as_dict(i, rules, now) for i in current],
-        "recent": [_as_dict(i, rules, now) for i in recent],
+        "phone": config.status_page.phone,
+        "updated": _when(changed, rules),
+        # While school email is down the page must not send schools to email.
+        "email_down": any(i.email_down for i in current),
+        "active": [_as_dict(i, rules) for i in current],
+        "recent": [_as_dict(i, rules) for i in recent],
     }
 
 
@@ -88,17 +105,33 @@ def atom_feed(session: Session, config: Config, now: datetime) -> bytes:
     base = config.status_page.url.rstrip("/") or f"urn:mailbot:{config.service.id_domain}"
     ET.SubElement(feed, f"{{{ATOM}}}title").text = xml_safe(config.status_page.title)
     ET.SubElement(feed, f"{{{ATOM}}}id").text = xml_safe(f"{base}/feed.atom")
-    ET.SubElement(feed, f"{{{ATOM}}}updated").text = now.astimezone(UTC).isoformat()
-    if config.status_page.url:
-        ET.SubElement(feed, f"{{{ATOM}}}link", href=xml_safe(config.status_page.url))
+    entries = store.newest_notices(session, 50)
+    # The feed changed when its newest entry did (now only when it has none).
+    newest = entries[0][0].at if entries else now
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = newest.astimezone(UTC).isoformat()
+    page = config.status_page.url
+    if page:
+        # The feed's own address (rel="self", which feed readers and
+        # validators expect) and the page it mirrors.
+        self_href = xml_safe(f"{page.rstrip('/')}/feed.atom")
+        ET.SubElement(
+            feed, f"{{{ATOM}}}link", rel="self", type="application/atom+xml", href=self_href
+        )
+        ET.SubElement(
+            feed, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=xml_safe(page)
+        )
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     ET.SubElement(author, f"{{{ATOM}}}name").text = xml_safe(config.service.name)
-    for notice, incident in store.newest_notices(session, 50):
+    for notice, incident in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         label = KIND_LABELS.get(notice.kind, notice.kind)
         title = f"[{incident.ref}] {label}: {incident.title}"
         ET.SubElement(entry, f"{{{ATOM}}}title").text = xml_safe(title)
         ET.SubElement(entry, f"{{{ATOM}}}id").text = xml_safe(f"{base}/{incident.ref}/{notice.seq}")
+        if page:
+            # Each entry links to its incident's section of the page (its id).
+            href = xml_safe(f"{page}#{incident.ref}")
+            ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=href)
         ET.SubElement(entry, f"{{{ATOM}}}updated").text = notice.at.astimezone(UTC).isoformat()
         # ElementTree escapes markup but not the characters XML 1.0 forbids
         # (a vertical tab pasted from Word would make the whole feed invalid).

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from mailbot.sla.clock import LIVE
 from mailbot.storage.db import Session
@@ -124,3 +125,120 @@ def pending_deliveries(session: Session, batch: int) -> list[int]:
     """Up to ``batch`` deliveries still to queue, notice by notice."""
     query = select(Delivery.id).where(Delivery.status == "pending")
     return list(session.scalars(query.order_by(Delivery.update_id, Delivery.id).limit(batch)))
+
+
+def lock_incident(session: Session, incident_id: int) -> Incident | None:
+    """The incident, its row locked until the transaction ends (SQLite serialises writers).
+
+    Expanding a notice and catching people up both decide who missed what;
+    holding the incident's row makes the two take turns, so nobody is caught
+    up twice.
+    """
+    query = select(Incident).where(Incident.id == incident_id).with_for_update()
+    return session.scalar(query)
+
+
+def missed_rows(session: Session, incident_id: int, before_seq: int) -> list[tuple[int, str, int]]:
+    """(id, address, notice id) of unreachable deliveries of notices before ``before_seq``."""
+    query = (
+        select(Delivery.id, Delivery.address, Delivery.update_id)
+        .join(IncidentUpdate, IncidentUpdate.id == Delivery.update_id)
+        .where(
+            Delivery.status == "unreachable",
+            IncidentUpdate.incident_id == incident_id,
+            IncidentUpdate.seq < before_seq,
+        )
+        .order_by(Delivery.id)
+    )
+    return [(row_id, address, update_id) for row_id, address, update_id in session.execute(query)]
+
+
+def mark_caught_up(session: Session, ids: Sequence[int]) -> set[str]:
+    """Mark unreachable deliveries as caught up; return the addresses of those this call changed.
+
+    The condition on the status makes the change once only: a row another
+    process caught up first is not returned again.
+    """
+    if not ids:
+        return set()
+    changed = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "unreachable")
+        .values(status="caught_up")
+        .returning(Delivery.address)
+        .execution_options(synchronize_session=False)
+    )
+    return {address for (address,) in changed}
+
+
+def missed_by_active(session: Session) -> dict[int, set[str]]:
+    """For each active incident, the addresses of the people it could not reach so far."""
+    rows = session.execute(
+        select(IncidentUpdate.incident_id, Delivery.address)
+        .distinct()
+        .join(IncidentUpdate, IncidentUpdate.id == Delivery.update_id)
+        .join(Incident, Incident.id == IncidentUpdate.incident_id)
+        .where(Delivery.status == "unreachable", Incident.status == "active")
+    )
+    found: dict[int, set[str]] = {}
+    for incident_id, address in rows:
+        found.setdefault(incident_id, set()).add(address)
+    return found
+
+
+def delivery_of(session: Session, update_id: int, address: str) -> Delivery | None:
+    """One notice's delivery to one address, if there is one."""
+    query = select(Delivery).where(Delivery.update_id == update_id, Delivery.address == address)
+    return session.scalar(query)
+
+
+def notices_upto(session: Session, incident_id: int, seq: int) -> list[IncidentUpdate]:
+    """The incident's notices up to and including number ``seq``, oldest first."""
+    query = select(IncidentUpdate).where(
+        IncidentUpdate.incident_id == incident_id, IncidentUpdate.seq <= seq
+    )
+    return list(session.scalars(query.order_by(IncidentUpdate.seq)))
+
+
+def make_catch_up(session: Session, delivery_id: int, values: dict[str, Any]) -> bool:
+    """Turn an unreachable delivery into a pending catch-up; False if someone else already had.
+
+    Conditional on the row still being unreachable, so of two processes only
+    one makes it.
+    """
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == "unreachable")
+        .values(**values, status="pending", catchup=True)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return done.first() is not None
+
+
+def make_catch_ups(session: Session, ids: Sequence[int], route: str) -> set[str]:
+    """Turn unreachable deliveries into pending catch-ups by ``route``; return their addresses.
+
+    One statement for many rows; like ``make_catch_up`` it changes only rows
+    still unreachable.
+    """
+    if not ids:
+        return set()
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "unreachable")
+        .values(status="pending", catchup=True, route=route)
+        .returning(Delivery.address)
+        .execution_options(synchronize_session=False)
+    )
+    return {address for (address,) in done}
+
+
+def add_catch_up(session: Session, values: dict[str, Any]) -> bool:
+    """Add a pending catch-up delivery; False if that notice already has one to the address."""
+    try:
+        with session.begin_nested():
+            session.execute(insert(Delivery).values(**values, status="pending", catchup=True))
+    except IntegrityError:
+        return False
+    return True

@@ -58,11 +58,23 @@ def _major_incident(t: Triage, ctx: Context, call: CallView) -> Triage:
     text = f"{t.parsed.subject}\n{t.parsed.new_text}"
     found = incident.matching(session, ctx.rules, call.type, call.category, text)
     if found is None:
-        return t
+        return _follow_up(t, ctx, call, text)
     row = session.get_one(Call, call.id)
     row.incident_id = found.id
     lifecycle.store_clock(row, lifecycle.clock_of(row), ctx.rules.clock)
     ctx.store.add_event(call.id, at=ctx.now, actor="mailbot", kind="major_linked", detail=found.ref)
+    return replace(t, call=view(row), incident=incident.snapshot(session, found))
+
+
+def _follow_up(t: Triage, ctx: Context, call: CallView, text: str) -> Triage:
+    """Link a reply to a resolved incident's notice to that incident, and ask the school."""
+    session = ctx.store.session
+    replied_to = (*t.parsed.in_reply_to, *t.parsed.references)
+    found = incident.resolved_named(session, ctx.rules, text, replied_to)
+    if found is None:
+        return t
+    row = session.get_one(Call, call.id)
+    incident.follow_up(session, ctx.rules, row, found, incident.By("mailbot", ctx.now))
     return replace(t, call=view(row), incident=incident.snapshot(session, found))
 
 
@@ -129,6 +141,11 @@ def act(t: Triage, ctx: Context) -> Triage:
             # The school answered what we asked: the paused clock runs again.
             call = ctx.store.resume(call.id, now=ctx.now, actor=actor, policy=ctx.rules.clock)
             t = replace(t, resumed=True)
+            answered = ctx.store.session.get_one(Call, call.id)
+            by = incident.By(actor, ctx.now)
+            if incident.unlink_follow_up(ctx.store.session, ctx.rules, answered, by):
+                # The problem outlived the incident: it is now a call of its own.
+                call = view(answered)
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)

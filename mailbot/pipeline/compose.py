@@ -141,6 +141,9 @@ def _confirmation(t: Triage, ctx: Context, call: CallView) -> Outgoing:
 
 def _incident_status(t: Triage, ctx: Context, call: CallView, incident: IncidentView) -> Outgoing:
     extra = incidents.status_extra(ctx.rules, ctx.config, incident, ctx.now)
+    if incident.status != "active":
+        # A reply to a resolved incident's notice: ask whether it continues.
+        return _to_sender(t, ctx, call, "incident_followup", extra)
     return _to_sender(t, ctx, call, "incident_status", extra)
 
 

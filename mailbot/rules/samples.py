@@ -261,6 +261,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "notice": {"kind": "update", "seq": 2, "text": "A fibre was cut.", "at": "10.30am"},
         "recipient": {"name": "Helen Marsh", "lists": "All Headteachers"},
         "status_url": "https://status.example.gov.uk/",
+        # A catch-up (catchup true) repeats every notice so far, oldest first.
+        "catchup": True,
+        "history": [
+            {
+                "kind": "declare",
+                "label": "Declared",
+                "at": "9.15am on Monday 23 November",
+                "text": "The council's internet link failed.",
+            },
+            {
+                "kind": "update",
+                "label": "Update 1",
+                "at": "10.30am on Monday 23 November",
+                "text": "A fibre was cut.",
+            },
+        ],
     },
     "incident_status": {
         "service": SERVICE,
@@ -272,6 +288,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "status": "active",
             "latest": "A fibre was cut near the exchange; engineers are on site.",
             "latest_at": "10.30am on Monday 23 November",
+            "declared": "9.15am on Monday 23 November",
+        },
+        "status_url": "https://status.example.gov.uk/",
+        # True for the person whose own call the incident was declared on.
+        "reported_by_you": False,
+    },
+    "incident_followup": {
+        "service": SERVICE,
+        "password_removed": True,
+        "call": _SAMPLE_CALL,
+        "incident": {
+            "ref": "MI-0001",
+            "title": "Internet service down across all schools",
+            "status": "resolved",
+            "latest": "The fibre was repaired at 11.40am.",
+            "latest_at": "11.45am on Monday 23 November",
             "declared": "9.15am on Monday 23 November",
         },
         "status_url": "https://status.example.gov.uk/",

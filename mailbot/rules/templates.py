@@ -28,13 +28,34 @@ class Rendered:
     html: str
 
 
+# A web address in an email's text: http(s) and then no space, quote or
+# angle bracket (one bounded character class, so the scan is linear).
+_URL = re.compile(r"https?://[^\s<>\"']+")
+# Punctuation that ends a sentence rather than the address it follows.
+_TRAILING = ".,;:!?)]}"
+
+
+def _linked(line: str) -> str:
+    """One line of text as HTML, its web addresses made links (the status page's, say)."""
+    out: list[str] = []
+    last = 0
+    for found in _URL.finditer(line):
+        url = found.group().rstrip(_TRAILING)
+        end = found.start() + len(url)
+        out.append(html.escape(line[last : found.start()]))
+        escaped = html.escape(url)
+        out.append(f'<a href="{escaped}">{escaped}</a>')
+        last = end
+    out.append(html.escape(line[last:]))
+    return "".join(out)
+
+
 def text_to_html(text: str) -> str:
-    """Make a plain, readable HTML alternative from the text body."""
+    """Make a plain, readable HTML alternative from the text body, web addresses as links."""
     text = xml_safe(text)
     paragraphs = re.split(r"\n\s*\n", text.strip())
     body = "\n".join(
-        "<p>" + "<br>\n".join(html.escape(line) for line in p.splitlines()) + "</p>"
-        for p in paragraphs
+        "<p>" + "<br>\n".join(_linked(line) for line in p.splitlines()) + "</p>" for p in paragraphs
     )
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'

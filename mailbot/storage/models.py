@@ -244,10 +244,14 @@ class Delivery(Base):
     school_id: Mapped[str | None] = mapped_column(String(64))
     lists: Mapped[str] = mapped_column(Text, default="")
     route: Mapped[str] = mapped_column(String(16), default="smtp")
-    # pending -> queued (in the outbox); unreachable when no address fits the route.
+    # pending -> queued (in the outbox); unreachable when no address fits the
+    # route; caught_up when a later catch-up delivery told that person instead.
     status: Mapped[str] = mapped_column(String(16), default="pending")
     message_id: Mapped[str | None] = mapped_column(String(998))
     queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A catch-up: the person missed earlier notices (unreachable while school
+    # email was down), so this email tells the incident so far, not one notice.
+    catchup: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Vote(Base):
