@@ -21,7 +21,7 @@ from datetime import datetime
 from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
-from mailbot.incidents import store
+from mailbot.incidents import planned, store
 from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
@@ -42,14 +42,16 @@ class Recipient:
     route: str
 
 
-def recipients(rules: Rules, email_down: bool) -> list[Recipient]:
-    """Everyone on the incident lists, once each, with the address and route to use.
+def recipients(
+    rules: Rules, email_down: bool, lists: tuple[str, ...] = ()
+) -> list[Recipient]:
+    """Everyone on the incident lists (or ``lists``), once each, with the address and route.
 
     While school email is down a contact is written to at their alternative
     address through the fallback route; one with none is unreachable (kept,
     so that it shows in the record, but never sent).
     """
-    wanted = rules.incidents.lists or tuple(entry.name for entry in rules.lists)
+    wanted = lists or rules.incidents.lists or tuple(entry.name for entry in rules.lists)
     by_address: dict[str, Recipient] = {}
     for entry in rules.lists:
         if entry.name not in wanted:
@@ -95,11 +97,18 @@ def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
                     "route": r.route or "smtp",
                     "status": "pending" if r.route else "unreachable",
                 }
-                for r in recipients(rules, incident.email_down)
+                for r in recipients(rules, incident.email_down, lists_of(rules, incident))
             ]
             store.add_deliveries(session, rows)
             done += 1
     return done
+
+
+def lists_of(rules: Rules, incident: Incident) -> tuple[str, ...]:
+    """The lists an incident's notices go to: planned work may have its own."""
+    if incident.kind == "planned":
+        return rules.incidents.planned.lists
+    return ()
 
 
 def notice_id(config: Config, ref: str, seq: int, address: str) -> str:
@@ -134,13 +143,23 @@ def _compose(
         "recipient": {"name": delivery.name, "lists": delivery.lists},
         "status_url": config.status_page.url,
     }
-    rendered = rules.templates.render("incident_notice", context)
+    template = "incident_notice"
+    if incident.kind == "planned" and incident.starts_at and incident.ends_at:
+        # Planned work's notices say its window and services as they stand now.
+        template = "planned_notice"
+        context["work"] = {
+            "starts": describe(incident.starts_at, cal, now).removeprefix("by "),
+            "ends": describe(incident.ends_at, cal, now).removeprefix("by "),
+            "services": ", ".join(s for s in incident.services.split("\n") if s),
+            "status": incident.status,
+        }
+    rendered = rules.templates.render(template, context)
     # Each recipient's notices about one incident form one thread.
     earlier = tuple(
         notice_id(config, incident.ref, seq, delivery.address) for seq in range(1, notice.seq)
     )
     return Outgoing(
-        kind="incident_notice",
+        kind=template,
         to=(delivery.address,),
         cc=(),
         subject=rendered.subject,
@@ -199,9 +218,13 @@ class BroadcastReport:
 
     expanded: int = 0
     queued: int = 0
+    # Planned maintenance's reminder, start and end notices written this pass.
+    scheduled: int = 0
 
 
 def run(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> BroadcastReport:
-    """Expand new notices and queue one batch of deliveries."""
+    """Write planned work's due notices, expand new notices and queue one batch of deliveries."""
+    scheduled = planned.advance(sessions, rules, now)
     expanded = expand(sessions, rules, now)
-    return BroadcastReport(expanded, queue(sessions, config, rules, now, rules.incidents.batch))
+    queued = queue(sessions, config, rules, now, rules.incidents.batch)
+    return BroadcastReport(expanded, queued, scheduled)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.config import Config
-from mailbot.incidents import store
+from mailbot.incidents import planned, store
 from mailbot.mail.xmltext import xml_safe
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
@@ -25,7 +25,19 @@ from mailbot.storage.db import Session, Sessions
 from mailbot.storage.models import Incident, ServiceState
 
 ATOM = "http://www.w3.org/2005/Atom"
-KIND_LABELS = {"declare": "Declared", "update": "Update", "resolve": "Resolved"}
+KIND_LABELS = {
+    "declare": "Declared",
+    "update": "Update",
+    "resolve": "Resolved",
+    # Planned maintenance's notices all say "Planned", so that the page and
+    # feed never show agreed work as an incident.
+    "announce": "Planned",
+    "reminder": "Planned: reminder",
+    "start": "Planned: started",
+    "end": "Planned: completed",
+    "change": "Planned: changed",
+    "cancel": "Planned: cancelled",
+}
 
 
 def _duration(start: datetime, end: datetime) -> str:
@@ -71,6 +83,7 @@ def _as_dict(incident: Incident, rules: Rules, now: datetime) -> dict[str, Any]:
 def page_context(session: Session, config: Config, rules: Rules, now: datetime) -> dict[str, Any]:
     """What the status page template sees."""
     current, recent = _incidents(session, config)
+    works = store.upcoming_planned(session)
     return {
         "service": {"name": config.service.name, "address": config.service.address},
         "title": config.status_page.title,
@@ -78,6 +91,10 @@ def page_context(session: Session, config: Config, rules: Rules, now: datetime) 
         "updated": describe(now, rules.calendar, now).removeprefix("by "),
         "active": [_as_dict(i, rules, now) for i in current],
         "recent": [_as_dict(i, rules, now) for i in recent],
+        "planned": [
+            {**row, "updates": _as_dict(work, rules, now)["updates"]}
+            for work, row in zip(works, planned.summary(works, rules, now), strict=True)
+        ],
     }
 
 

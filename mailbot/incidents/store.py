@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -23,7 +24,7 @@ def recently_resolved(session: Session, limit: int) -> list[Incident]:
     return list(
         session.scalars(
             select(Incident)
-            .where(Incident.status != "active")
+            .where(Incident.status != "active", Incident.kind == "major")
             .order_by(Incident.resolved_at.desc(), Incident.id.desc())
             .limit(limit)
         )
@@ -124,3 +125,49 @@ def pending_deliveries(session: Session, batch: int) -> list[int]:
     """Up to ``batch`` deliveries still to queue, notice by notice."""
     query = select(Delivery.id).where(Delivery.status == "pending")
     return list(session.scalars(query.order_by(Delivery.update_id, Delivery.id).limit(batch)))
+
+
+def open_planned(session: Session) -> list[int]:
+    """Planned work not yet finished or cancelled, soonest first."""
+    query = select(Incident.id).where(
+        Incident.kind == "planned", Incident.status.in_(("planned", "in_progress"))
+    )
+    return list(session.scalars(query.order_by(Incident.starts_at, Incident.id)))
+
+
+def upcoming_planned(session: Session) -> list[Incident]:
+    """Planned work still to come or under way, soonest first (for the status page)."""
+    query = select(Incident).where(
+        Incident.kind == "planned", Incident.status.in_(("planned", "in_progress"))
+    )
+    return list(session.scalars(query.order_by(Incident.starts_at, Incident.id)))
+
+
+def all_planned(session: Session) -> list[Incident]:
+    """Every piece of planned work, newest first."""
+    query = select(Incident).where(Incident.kind == "planned")
+    return list(session.scalars(query.order_by(Incident.id.desc())))
+
+
+def planned_between(session: Session, first: datetime, last: datetime) -> list[Incident]:
+    """Planned work not cancelled whose window overlaps [first, last)."""
+    query = select(Incident).where(
+        Incident.kind == "planned",
+        Incident.status != "cancelled",
+        Incident.starts_at < last,
+        Incident.ends_at > first,
+    )
+    return list(session.scalars(query.order_by(Incident.starts_at)))
+
+
+def move_stage(
+    session: Session, work_id: int, was: str, stage: str, status: str, now: datetime
+) -> bool:
+    """Move planned work from stage ``was`` to ``stage``; False if another process did first."""
+    moved = session.scalar(
+        update(Incident)
+        .where(Incident.id == work_id, Incident.stage == was)
+        .values(stage=stage, status=status, updated_at=now)
+        .returning(Incident.id)
+    )
+    return moved is not None

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mailbot.rules.directory import Officer, School, Team
-from mailbot.sla.calendar import Target
+from mailbot.sla.calendar import Target, parse_hours
 
 PRIORITIES = ("Critical", "P1", "P2", "P3", "P4")
 CALL_TYPES = ("incident", "service_request", "change_request", "complaint")
@@ -214,6 +214,47 @@ class ListsFile(_Rule):
     list: tuple[DistributionList, ...] = ()
 
 
+# The services the SLA's availability clause covers, as staff name them.
+SLA_SERVICES = (
+    "email",
+    "pupil email",
+    "email filtering",
+    "internet",
+    "web filtering",
+    "moodle",
+    "web hosting",
+)
+
+
+class PlannedRules(_Rule):
+    """Planned maintenance: how it is numbered, announced, reminded and kept out of core time."""
+
+    prefix: str = Field(default="PW", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
+    # The distribution lists its notices go to; empty means the incident lists.
+    lists: tuple[str, ...] = ()
+    # The services planned work may name (the SLA's availability scope).
+    services: tuple[str, ...] = SLA_SERVICES
+    # Work announced with less notice than this is refused (hours of clock time).
+    min_notice_hours: int = Field(default=48, ge=0)
+    # The reminder goes this many hours before the start (0: no reminder).
+    reminder_hours: int = Field(default=24, ge=0)
+    # School core time: term-time weekdays (bank holidays excluded) in these hours.
+    core_time: str = "08:30-15:30"
+    # What happens to work that falls in core time: "refuse" it, or "warn" and go ahead.
+    in_core_time: Literal["refuse", "warn"] = "refuse"
+
+    @field_validator("core_time")
+    @classmethod
+    def _valid_hours(cls, v: str) -> str:
+        parse_hours(v)
+        return v
+
+    @field_validator("services")
+    @classmethod
+    def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(s.strip().lower() for s in v if s.strip())
+
+
 class IncidentRules(_Rule):
     """How major incidents are broadcast and recognised."""
 
@@ -226,6 +267,8 @@ class IncidentRules(_Rule):
     # While an incident is active, a new call in the category of the call it
     # was declared on is linked to it (as well as any call matching its keywords).
     match_category: bool = True
+    # [planned] in incidents.toml: planned maintenance.
+    planned: PlannedRules = PlannedRules()
 
 
 class ChangeRules(_Rule):

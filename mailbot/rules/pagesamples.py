@@ -114,6 +114,17 @@ PAGE_SAMPLES: dict[str, dict[str, Any]] = {
         "updated": "11.25am on Monday 23 November",
         "active": [_SAMPLE_INCIDENT],
         "recent": [{**_SAMPLE_INCIDENT, "status": "resolved", "resolved": "11.25am"}],
+        "planned": [
+            {
+                "ref": "PW-0003",
+                "title": "Firewall upgrade",
+                "status": "planned",
+                "starts": "6.30pm on Saturday 12 December",
+                "ends": "9pm on Saturday 12 December",
+                "services": ["internet", "web filtering"],
+                "updates": [{"label": "Planned", "at": "9am on Monday 7 December", "text": "x"}],
+            }
+        ],
     },
 }
 PAGE_SAMPLES["report"] = REPORT
