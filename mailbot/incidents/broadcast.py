@@ -42,9 +42,7 @@ class Recipient:
     route: str
 
 
-def recipients(
-    rules: Rules, email_down: bool, lists: tuple[str, ...] = ()
-) -> list[Recipient]:
+def recipients(rules: Rules, email_down: bool, lists: tuple[str, ...] = ()) -> list[Recipient]:
     """Everyone on the incident lists (or ``lists``), once each, with the address and route.
 
     While school email is down a contact is written to at their alternative

@@ -286,7 +286,7 @@ def summary(works: Sequence[Incident], rules: Rules, now: datetime) -> list[dict
                 "ends": describe(window.ends, cal, now).removeprefix("by "),
                 "starts_at": window.starts.isoformat(),
                 "ends_at": window.ends.isoformat(),
-                "services": list(window.services),
+                "services": ", ".join(window.services),
             }
         )
     return rows

@@ -121,7 +121,7 @@ PAGE_SAMPLES: dict[str, dict[str, Any]] = {
                 "status": "planned",
                 "starts": "6.30pm on Saturday 12 December",
                 "ends": "9pm on Saturday 12 December",
-                "services": ["internet", "web filtering"],
+                "services": "internet, web filtering",
                 "updates": [{"label": "Planned", "at": "9am on Monday 7 December", "text": "x"}],
             }
         ],
