@@ -29,7 +29,7 @@ USAGE: dict[str, tuple[str, str]] = {
     "major": ("#major declare TITLE", "a major incident: declare, update TEXT, resolve TEXT"),
     "planned": (
         "#planned TITLE; from DATE TIME; to DATE TIME; services A, B",
-        "announce planned maintenance (#planned change REF; ... or cancel REF)",
+        "announce planned work; #planned change REF; ... or cancel REF",
     ),
     "help": ("#help", "this list"),
 }
