@@ -59,7 +59,7 @@ def read(rules: Rules, arg: str) -> Fields | Refused:
         if name == "services":
             known, unknown = planned.parse_services(rules, value)
             if unknown:
-                offered = ", ".join(rules.incidents.planned.services)
+                offered = ", ".join(rules.incidents.services)
                 return Refused(f"no service {unknown[0]!r}: name some of {offered}")
             fields = replace(fields, services=known)
             continue

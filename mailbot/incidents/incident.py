@@ -137,6 +137,20 @@ def set_email_down(incident: Incident, down: bool, by: By) -> None:
     incident.updated_at = by.now
 
 
+def set_services(
+    incident: Incident, services: tuple[str, ...], outage: str | None, by: By
+) -> None:
+    """Which services the incident affects, and whether wholly ("full") or partly ("partial").
+
+    These decide the availability figures; ``outage`` None leaves it as it was.
+    """
+    if services:
+        incident.services = "\n".join(services)
+    if outage is not None:
+        incident.outage = outage
+    incident.updated_at = by.now
+
+
 def set_keywords(incident: Incident, keywords: tuple[str, ...], by: By) -> None:
     """The words that link a school's new email to this incident."""
     incident.keywords = "\n".join(k.strip().lower() for k in keywords if k.strip())

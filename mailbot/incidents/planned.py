@@ -61,7 +61,7 @@ def parse_when(rules: Rules, text: str) -> datetime | None:
 
 def parse_services(rules: Rules, text: str) -> tuple[tuple[str, ...], list[str]]:
     """The services a comma-separated list names, and those it names that are unknown."""
-    known = rules.incidents.planned.services
+    known = rules.incidents.services
     named = [re.sub(r"\s+", " ", s.strip().lower()) for s in text.replace(";", ",").split(",")]
     wanted = tuple(dict.fromkeys(s for s in named if s))
     return tuple(s for s in wanted if s in known), [s for s in wanted if s not in known]
@@ -96,7 +96,7 @@ def check(rules: Rules, window: Window, now: datetime, *, changing: bool = False
     if window.ends <= window.starts:
         return "the end must come after the start"
     if not window.services:
-        return f"name the services it affects: {', '.join(planned.services)}"
+        return f"name the services it affects: {', '.join(rules.incidents.services)}"
     if not changing and window.starts < now + timedelta(hours=planned.min_notice_hours):
         return (
             f"planned work needs {planned.min_notice_hours} hours' notice; "

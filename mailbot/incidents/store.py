@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from mailbot.sla.clock import LIVE
 from mailbot.storage.db import Session
@@ -32,8 +32,9 @@ def recently_resolved(session: Session, limit: int) -> list[Incident]:
 
 
 def newest_first(session: Session) -> list[Incident]:
-    """Every incident, newest first."""
-    return list(session.scalars(select(Incident).order_by(Incident.id.desc())))
+    """Every major incident (not planned work), newest first."""
+    query = select(Incident).where(Incident.kind == "major")
+    return list(session.scalars(query.order_by(Incident.id.desc())))
 
 
 def latest_notice(session: Session, incident_id: int) -> IncidentUpdate | None:
@@ -171,3 +172,13 @@ def move_stage(
         .returning(Incident.id)
     )
     return moved is not None
+
+
+def majors_between(session: Session, first: datetime, last: datetime) -> list[Incident]:
+    """Major incidents active at some instant of [first, last), oldest first."""
+    query = select(Incident).where(
+        Incident.kind == "major",
+        Incident.declared_at < last,
+        or_(Incident.resolved_at.is_(None), Incident.resolved_at > first),
+    )
+    return list(session.scalars(query.order_by(Incident.declared_at, Incident.id)))

@@ -232,8 +232,6 @@ class PlannedRules(_Rule):
     prefix: str = Field(default="PW", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
     # The distribution lists its notices go to; empty means the incident lists.
     lists: tuple[str, ...] = ()
-    # The services planned work may name (the SLA's availability scope).
-    services: tuple[str, ...] = SLA_SERVICES
     # Work announced with less notice than this is refused (hours of clock time).
     min_notice_hours: int = Field(default=48, ge=0)
     # The reminder goes this many hours before the start (0: no reminder).
@@ -249,10 +247,24 @@ class PlannedRules(_Rule):
         parse_hours(v)
         return v
 
-    @field_validator("services")
+class AvailabilityRules(_Rule):
+    """The SLA's availability clause: its target and the hours it counts."""
+
+    # "available on average 99.5% of the time".
+    target: float = Field(default=0.995, gt=0, le=1)
+    # Availability hours on term-time weekdays, and on weekdays in the holidays
+    # (bank holidays excluded; the terms and bank holidays are sla.toml's).
+    term_hours: str = "08:00-18:00"
+    holiday_hours: str = "09:00-16:00"
+    # Whether a partial outage counts as down time (otherwise it is listed
+    # beside the figure but not counted).
+    count_partial: bool = False
+
+    @field_validator("term_hours", "holiday_hours")
     @classmethod
-    def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(s.strip().lower() for s in v if s.strip())
+    def _valid_hours(cls, v: str) -> str:
+        parse_hours(v)
+        return v
 
 
 class IncidentRules(_Rule):
@@ -267,8 +279,17 @@ class IncidentRules(_Rule):
     # While an incident is active, a new call in the category of the call it
     # was declared on is linked to it (as well as any call matching its keywords).
     match_category: bool = True
+    # The services incidents and planned work may name (the SLA's scope).
+    services: tuple[str, ...] = SLA_SERVICES
     # [planned] in incidents.toml: planned maintenance.
     planned: PlannedRules = PlannedRules()
+    # [availability] in incidents.toml: the SLA's availability figures.
+    availability: AvailabilityRules = AvailabilityRules()
+
+    @field_validator("services")
+    @classmethod
+    def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(" ".join(s.lower().split()) for s in v if s.strip())
 
 
 class ChangeRules(_Rule):

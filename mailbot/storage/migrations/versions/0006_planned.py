@@ -1,4 +1,4 @@
-"""Planned maintenance: incidents gain a kind, a window, services and a notice stage.
+"""Planned maintenance and availability: incidents gain a kind, window, services, stage, outage.
 
 Revision ID: 0006_planned
 Revises: 0005_service
@@ -23,11 +23,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("ends_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("services", sa.Text(), nullable=False, server_default=""))
         batch.add_column(sa.Column("stage", sa.String(16), nullable=False, server_default=""))
+        batch.add_column(sa.Column("outage", sa.String(8), nullable=False, server_default="full"))
         batch.create_index("ix_incidents_kind", ["kind"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("incidents") as batch:
         batch.drop_index("ix_incidents_kind")
-        for name in ("stage", "services", "ends_at", "starts_at", "kind"):
+        for name in ("outage", "stage", "services", "ends_at", "starts_at", "kind"):
             batch.drop_column(name)
