@@ -158,6 +158,9 @@ class Figures:
     volume: tuple[tuple[Month, tuple[tuple[str, int], ...]], ...]
     problems: tuple[CallRow, ...]
     incidents: tuple[IncidentRow, ...]
+    # Each service's availability in the month, as plain rows (uptime.as_rows),
+    # with the incidents and planned work behind each figure.
+    availability: tuple[dict[str, object], ...] = ()
 
     @property
     def empty(self) -> bool:

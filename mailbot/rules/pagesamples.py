@@ -87,6 +87,26 @@ REPORT: dict[str, Any] = {
             "duration": "2 hours 10 minutes",
         },
     ],
+    "availability": [
+        {
+            "service": "internet",
+            "percent": "98.75",
+            "hours_minutes": 12000,
+            "down_minutes": 150,
+            "target": "99.5",
+            "met": False,
+            "incidents": [
+                {
+                    "ref": "MI-0001",
+                    "title": "Internet service down across all schools",
+                    "outage": "full",
+                    "minutes": 150,
+                    "counted": True,
+                },
+            ],
+        },
+    ],
+    "availability_target": "99.5",
     "csv_name": "calls-2026-11.csv",
 }
 
