@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -127,3 +128,37 @@ def test_announce_and_start_notices_reach_everyone_once_despite_a_sigkill_mid_br
     by_id = Counter(mid for _, mid, _ in got)
     assert sum(n - 1 for n in by_id.values()) <= 1
     assert not any(first.startswith("REMINDER") for _, _, first in got)
+
+
+def test_availability_from_an_incident_declared_and_resolved_by_email_less_planned_work(
+    tmp_path: Path, dovecot: Any, smtp_sink: SmtpSink, capsys: Any
+) -> None:
+    config = configure(tmp_path, dovecot, smtp_sink)
+
+    def run_at(now: str) -> None:
+        assert main(["--config", str(config), "--now", now, "run", "--once"]) == 0
+
+    dovecot.deliver(mail("school-new-request"))
+    run_at("2026-11-30T08:50")
+    notice = header(smtp_sink.of_kind("new_call")[0], "Message-ID")
+    planned = "#planned Router swap; from 2026-12-05 18:00; to 2026-12-05 20:00; services internet"
+    dovecot.deliver(staff_email(notice, planned))
+    run_at("2026-11-30T08:55")
+    declare = "#major declare Internet down\r\n#major services internet\r\n\r\nLink failed."
+    dovecot.deliver(staff_email(notice, declare).replace(b"planned-e2e", b"declare-e2e"))
+    run_at("2026-11-30T09:00")
+    resolve = "#major resolve Link repaired."
+    dovecot.deliver(staff_email(notice, resolve).replace(b"planned-e2e", b"resolve-e2e"))
+    run_at("2026-11-30T12:00")
+    capsys.readouterr()
+    base = ["--config", str(config), "--now", "2026-12-07T09:00"]
+    assert main([*base, "availability", "--month", "2026-11"]) == 0
+    out = capsys.readouterr().out
+    assert "internet          98.57%  MISSED  down 180 of 12600 minutes" in out
+    assert "MI-0002 Internet down (full): 180 minutes" in out
+    # In December the agreed work (a Saturday, outside the hours) takes nothing.
+    assert main([*base, "availability", "--month", "2026-12", "--json"]) == 0
+    december = json.loads(capsys.readouterr().out)
+    [internet] = [s for s in december["services"] if s["service"] == "internet"]
+    assert internet["down_minutes"] == 0
+    assert [(i["ref"], i["outage"]) for i in internet["incidents"]] == [("PW-0001", "planned")]
