@@ -12,7 +12,7 @@ import pytest
 from support import Env, authenticated, local, make_env_with, of_kind, plain
 
 from mailbot.cli.main import main
-from mailbot.incidents import availability, broadcast, planned, statuspage
+from mailbot.incidents import availability, broadcast, incident, planned, statuspage
 from mailbot.storage.db import transaction
 from mailbot.storage.models import Incident
 
@@ -319,3 +319,10 @@ def test_the_cli_announces_changes_cancels_and_lists(
         "CHANGED",
         "CANCELLED",
     ]
+
+
+def test_an_incident_reference_never_names_planned_work(env: Env) -> None:
+    announced(env)
+    with env.sessions() as session:
+        assert incident.find(session, env.rules, "MI-0001") is None
+        assert planned.find(session, env.rules, "PW-0001") is not None

@@ -37,7 +37,9 @@ class By:
 def find(session: Session, rules: Rules, ref: str) -> Incident | None:
     """The incident a reference names, forgiving case, brackets and zero padding."""
     number = reference_number(ref, rules.incidents.prefix)
-    return session.get(Incident, number) if number is not None else None
+    found = session.get(Incident, number) if number is not None else None
+    # Planned work shares the numbers; MI-0002 never names PW-0002.
+    return found if found is not None and found.kind == "major" else None
 
 
 def ref_of(rules: Rules, incident_id: int) -> str:
