@@ -234,10 +234,17 @@ def advance(sessions: Sessions, rules: Rules, now: datetime) -> int:
     hours = rules.incidents.planned.reminder_hours
     lead = timedelta(hours=hours) if hours else None
     with sessions() as session:
-        ids = store.open_planned(session)
+        seen = [(w.id, w.stage, window_of(w)) for w in store.upcoming_planned(session)]
     written = 0
-    for work_id in ids:
-        for kind, after, stage, status in _STEPS:
+    for work_id, was, seen_window in seen:
+        # Most passes find nothing due; those open no write transaction.
+        # What is due is decided again below, on the row as it then stands.
+        wanted = [
+            step
+            for step in _STEPS
+            if _due(step[0], seen_window, lead, now) and (was in step[1] or step[0] == "end")
+        ]
+        for kind, after, stage, status in wanted:
             with transaction(sessions) as session:
                 work = session.get_one(Incident, work_id)
                 if work.stage not in after or work.status not in OPEN:

@@ -128,14 +128,6 @@ def pending_deliveries(session: Session, batch: int) -> list[int]:
     return list(session.scalars(query.order_by(Delivery.update_id, Delivery.id).limit(batch)))
 
 
-def open_planned(session: Session) -> list[int]:
-    """Planned work not yet finished or cancelled, soonest first."""
-    query = select(Incident.id).where(
-        Incident.kind == "planned", Incident.status.in_(("planned", "in_progress"))
-    )
-    return list(session.scalars(query.order_by(Incident.starts_at, Incident.id)))
-
-
 def upcoming_planned(session: Session) -> list[Incident]:
     """Planned work still to come or under way, soonest first (for the status page)."""
     query = select(Incident).where(
