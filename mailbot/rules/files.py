@@ -226,6 +226,13 @@ SLA_SERVICES = (
 )
 
 
+def _opening_hours(text: str) -> None:
+    """Check hours written "08:30-15:30" that open before they close."""
+    opens, closes = parse_hours(text)
+    if not opens < closes:
+        raise ValueError(f"{text!r} must open before it closes")
+
+
 class PlannedRules(_Rule):
     """Planned maintenance: how it is numbered, announced, reminded and kept out of core time."""
 
@@ -244,7 +251,7 @@ class PlannedRules(_Rule):
     @field_validator("core_time")
     @classmethod
     def _valid_hours(cls, v: str) -> str:
-        parse_hours(v)
+        _opening_hours(v)
         return v
 
 class AvailabilityRules(_Rule):
@@ -263,7 +270,7 @@ class AvailabilityRules(_Rule):
     @field_validator("term_hours", "holiday_hours")
     @classmethod
     def _valid_hours(cls, v: str) -> str:
-        parse_hours(v)
+        _opening_hours(v)
         return v
 
 
