@@ -83,7 +83,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     announce.add_argument("--from", dest="start", required=True, help=f"when it starts: {when}")
     announce.add_argument("--to", dest="end", required=True, help=f"when it ends: {when}")
     announce.add_argument(
-        "--services", required=True, help="comma-separated services it affects (rules: planned)"
+        "--services", required=True, help="comma-separated services (incidents.toml: services)"
     )
     announce.add_argument("--details", help="more words for the announcement")
     announce.add_argument("--by", required=True, help=by_help)
