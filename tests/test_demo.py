@@ -55,3 +55,12 @@ def test_demo_ends_with_a_major_incident_declared_reported_and_resolved(demo_out
     assert "-> mailbot sent 1 x incident_status: Re: [ICT-000004] Internet down" in out
     assert "resolved MI-0001; 2 linked calls solved and their schools told" in out
     assert "mailbot kept the status page up to date" in out
+
+
+def test_demo_shows_planned_maintenance_announced_reminded_and_started(demo_out: str) -> None:
+    out = demo_out
+    assert "Raj announces planned work: '#planned Firewall upgrade; from ...'" in out
+    assert "x planned_notice: [PW-0002] Planned maintenance: Firewall upgrade" in out
+    assert "| PLANNED MAINTENANCE PW-0002: Firewall upgrade" in out
+    assert "| REMINDER PW-0002: Firewall upgrade" in out
+    assert "| STARTED PW-0002: Firewall upgrade" in out

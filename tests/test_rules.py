@@ -138,3 +138,27 @@ def test_invalid_lift_pattern_names_the_lift(rules_dir: Path) -> None:
     [p] = problems(rules_dir)
     assert p.startswith("classify.toml: lift #2 (critical system down): all:")
     assert "regular expression" in p
+
+
+def test_planned_and_availability_rules_are_checked(rules_dir: Path) -> None:
+    path = rules_dir / "incidents.toml"
+    edit(path, 'core_time = "08:30-15:30"', 'core_time = "half past eight"')
+    edit(path, 'term_hours = "08:00-18:00"', 'term_hours = "18:00-08:00"')
+    edit(path, "count_partial = false", "count_partial = false\nunknown_key = 1")
+    found = "\n".join(problems(rules_dir))
+    assert "core_time" in found and "half past eight" in found
+    assert "term_hours" in found
+    assert "unknown_key" in found
+
+
+def test_planned_work_must_name_known_lists_and_its_own_prefix(rules_dir: Path) -> None:
+    path = rules_dir / "incidents.toml"
+    edit(path, 'prefix = "PW"', 'prefix = "MI"')
+    edit(
+        path,
+        'lists = ["All Headteachers", "All Secondary Network Managers"]\n# Work',
+        'lists = ["Everyone"]\n# Work',
+    )
+    found = problems(rules_dir)
+    assert "incidents.toml: planned.prefix: must differ from prefix" in found
+    assert "incidents.toml: planned.lists: no list 'Everyone' in lists.toml" in found

@@ -27,6 +27,10 @@ USAGE: dict[str, tuple[str, str]] = {
     "withdraw": ("#withdraw", "withdraw a change for the school; the call closes"),
     "appeal": ("#appeal", "send a rejected change back to its board"),
     "major": ("#major declare TITLE", "a major incident: declare, update TEXT, resolve TEXT"),
+    "planned": (
+        "#planned TITLE; from DATE TIME; to DATE TIME; services A, B",
+        "announce planned work; #planned change REF; ... or cancel REF",
+    ),
     "help": ("#help", "this list"),
 }
 

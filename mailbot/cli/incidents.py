@@ -12,7 +12,7 @@ from mailbot.commands import actions, major
 from mailbot.config import Config
 from mailbot.errors import Conflict, MailbotError
 from mailbot.incidents import incident as incidents
-from mailbot.incidents import statuspage, store
+from mailbot.incidents import planned, statuspage, store
 from mailbot.rules.loader import Rules, load_rules
 from mailbot.storage.db import Session, make_engine, make_sessions, transaction
 from mailbot.storage.models import Incident
@@ -32,6 +32,8 @@ def summary(session: Session, incident: Incident) -> dict[str, Any]:
         "status": incident.status,
         "email_down": incident.email_down,
         "keywords": [k for k in incident.keywords.split("\n") if k],
+        "services": [s for s in incident.services.split("\n") if s],
+        "outage": incident.outage,
         "declared_at": _iso(incident.declared_at),
         "declared_by": incident.declared_by,
         "resolved_at": _iso(incident.resolved_at),
@@ -62,7 +64,20 @@ def _declare(session: Session, config: Config, rules: Rules, args: argparse.Name
         session, rules, title=args.title, details=args.details or args.title, by=by, call=call,
         email_down=args.email_down, keywords=keywords, config=config,
     )  # fmt: skip
+    _set_services(rules, incident, args, by)
     return f"declared {incident.ref}: {incident.title}"
+
+
+def _set_services(
+    rules: Rules, incident: Incident, args: argparse.Namespace, by: incidents.By
+) -> None:
+    """Apply --services and --partial/--full, refusing names outside the SLA's scope."""
+    known, unknown = planned.parse_services(rules, args.services or "")
+    if unknown:
+        offered = ", ".join(rules.incidents.services)
+        raise MailbotError(f"no service {unknown[0]!r}: name some of {offered}")
+    if known or args.outage is not None:
+        incidents.set_services(incident, known, args.outage, by)
 
 
 def _change(session: Session, config: Config, rules: Rules, args: argparse.Namespace) -> str:
@@ -75,6 +90,7 @@ def _change(session: Session, config: Config, rules: Rules, args: argparse.Names
     if args.incidents_command == "update":
         if args.email_down is not None:
             incidents.set_email_down(incident, args.email_down, by)
+        _set_services(rules, incident, args, by)
         notice = incidents.update(session, incident, args.text, by)
         return f"update {notice.seq - 1} on {incident.ref}"
     solved = incidents.resolve(session, config, rules, incident, args.text, by)
@@ -139,6 +155,16 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argp
     update.add_argument("--email-down", dest="email_down", action="store_true", default=None)
     update.add_argument("--email-up", dest="email_down", action="store_false")
     update.add_argument("--by", required=True, help=by_help)
+    for parser_ in (declare, update):
+        parser_.add_argument("--services", help="comma-separated services it affects")
+        parser_.add_argument(
+            "--partial", dest="outage", action="store_const", const="partial",
+            help="the services were degraded rather than wholly down",
+        )  # fmt: skip
+        parser_.add_argument(
+            "--full", dest="outage", action="store_const", const="full",
+            help="the services were wholly down (the default)",
+        )  # fmt: skip
     resolve = inner.add_parser("resolve", help="resolve it: broadcast, and solve its linked calls")
     resolve.add_argument("ref")
     resolve.add_argument("text")

@@ -17,8 +17,18 @@ from zoneinfo import ZoneInfo
 
 from mailbot import __version__
 from mailbot.calls import listing
+from mailbot.cli import (
+    availability,
+    changes,
+    held,
+    incidents,
+    planned,
+    senders,
+    sla,
+    status,
+    statusout,
+)
 from mailbot.cli import calls as callcmd
-from mailbot.cli import changes, held, incidents, senders, sla, status, statusout
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli.localtime import display_zone, local_time
@@ -228,6 +238,18 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return incidents.run(args, config, _clock(args, zone)())
 
 
+def cmd_planned(args: argparse.Namespace) -> int:
+    config = _config(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return planned.run(args, config, _clock(args, zone)())
+
+
+def cmd_availability(args: argparse.Namespace) -> int:
+    config = _config(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return availability.run(args, config, _clock(args, zone)())
+
+
 def cmd_calls_change(args: argparse.Namespace) -> int:
     config = _config(args)
     zone = load_rules(config.rules.dir).sla.calendar.zone
@@ -323,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
         calls_sub.choices[name].set_defaults(func=cmd_calls_change)
 
     incidents.add_parser(sub).set_defaults(func=cmd_incidents)
+    planned.add_parser(sub).set_defaults(func=cmd_planned)
+    availability.add_parser(sub).set_defaults(func=cmd_availability)
 
     rules_p = sub.add_parser("rules", help="check the rule files")
     rules_sub = rules_p.add_subparsers(dest="rules_command", required=True)

@@ -35,6 +35,8 @@ ALIASES: dict[str, str] = {
     "withdraw": "withdraw",
     "change": "change",
     "major": "major",
+    "planned": "planned",
+    "maintenance": "planned",
     "help": "help",
 }
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from mailbot.calls.records import Refused, Staff
 from mailbot.config import Config
 from mailbot.incidents import incident as incidents
+from mailbot.incidents import planned
 from mailbot.rules.loader import Rules
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Incident
@@ -15,7 +16,8 @@ Plan = Callable[[], str]
 
 USAGE = (
     "#major declare TITLE, #major update TEXT, #major resolve TEXT, "
-    "#major email down, #major keywords WORD, WORD"
+    "#major email down, #major keywords WORD, WORD, #major services internet, email, "
+    "#major outage partial"
 )
 
 
@@ -83,7 +85,7 @@ def prepare(
             return f"declared {made.ref}: {made.title}; the notice goes to {_lists(rules)}"
 
         return declare
-    if current is None and not (declaring and sub in ("email", "keywords")):
+    if current is None and not (declaring and sub in ("email", "keywords", "services", "outage")):
         return _refused(
             f"{call.ref} is not part of an active major incident: "
             "declare one with #major declare TITLE, or #link MI-0001 this call first"
@@ -136,6 +138,29 @@ def prepare(
             return f"{found.ref}: new emails mentioning {', '.join(words)} are linked to it"
 
         return keywords
+    if sub == "services":
+        known, unknown = planned.parse_services(rules, rest)
+        if unknown or not known:
+            offered = ", ".join(rules.incidents.services)
+            return _refused(f"name the services it affects, some of: {offered}")
+
+        def services() -> str:
+            found = incident()
+            incidents.set_services(found, known, None, _by(by))
+            return f"{found.ref} affects {', '.join(known)}"
+
+        return services
+    if sub == "outage":
+        outage = rest.lower()
+        if outage not in ("full", "partial"):
+            return _refused("write #major outage full (wholly down) or #major outage partial")
+
+        def set_outage() -> str:
+            found = incident()
+            incidents.set_services(found, (), outage, _by(by))
+            return f"{found.ref} is a {outage} outage"
+
+        return set_outage
     return _refused(f"#major {word}: write one of {USAGE}")
 
 

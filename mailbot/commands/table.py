@@ -15,7 +15,7 @@ from dataclasses import replace
 from mailbot.approval import authorisation
 from mailbot.calls import records, references
 from mailbot.calls.records import Worked
-from mailbot.commands import actions, change, grammar, major
+from mailbot.commands import actions, change, grammar, major, planned
 from mailbot.commands.grammar import Command, Instructions
 from mailbot.commands.job import Job, Plan
 from mailbot.rules.files import CALL_TYPES
@@ -223,6 +223,11 @@ def _major(job: Job, arg: str) -> Plan | records.Refused:
     )
 
 
+def _planned(job: Job, arg: str) -> Plan | records.Refused:
+    """#planned TITLE; from WHEN; to WHEN; services A, B / change REF; ... / cancel REF."""
+    return planned.prepare(job.session, job.rules, job.by, arg, job.body, job.call)
+
+
 def _help(job: Job, arg: str) -> Plan | records.Refused:
     # The receipt carries the list; there is nothing to change.
     return lambda: ""
@@ -248,6 +253,7 @@ TABLE: dict[str, Handler] = {
     "withdraw": change.withdraw,
     "change": change.change,
     "major": _major,
+    "planned": _planned,
     "help": _help,
 }
 
@@ -306,7 +312,7 @@ def run(job: Job, found: Instructions, *, relay: bool) -> Worked:
 def _uses_body(found: tuple[Command, ...]) -> bool:
     """Whether a command takes the words below it (a note, a solved notice, a reason)."""
     for command in found:
-        if command.name in ("note", "solved", "decline", "major"):
+        if command.name in ("note", "solved", "decline", "major", "planned"):
             return True
         if command.name in change.USES_BODY:
             return True

@@ -22,6 +22,8 @@ from mailbot.storage.db import Sessions
 ZONE = ZoneInfo("Europe/London")
 SUPPORT = "ictsupport@westshire.gov.uk"
 Say = Callable[..., None]
+# How many numbered scenes this module shows, for the scene after it.
+SCENES = 4
 
 
 def _email(

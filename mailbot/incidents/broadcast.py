@@ -22,7 +22,7 @@ from datetime import datetime
 from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
-from mailbot.incidents import catchup, store
+from mailbot.incidents import catchup, planned, store
 from mailbot.incidents.recipients import recipients
 from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
@@ -49,7 +49,7 @@ def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
             incident = store.lock_incident(session, claimed)
             if incident is None:
                 raise RuntimeError(f"notice {update_id} has no incident")
-            everyone = recipients(rules, incident.email_down)
+            everyone = recipients(rules, incident.email_down, lists_of(rules, incident))
             notice = session.get_one(IncidentUpdate, update_id)
             # Whoever missed earlier notices and can be reached now gets this
             # one as a catch-up with the incident so far (see catchup.py).
@@ -72,6 +72,13 @@ def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
             store.add_deliveries(session, rows)
             done += 1
     return done
+
+
+def lists_of(rules: Rules, incident: Incident) -> tuple[str, ...]:
+    """The lists an incident's notices go to: planned work may have its own."""
+    if incident.kind == "planned":
+        return rules.incidents.planned.lists
+    return ()
 
 
 def notice_id(config: Config, ref: str, seq: int, address: str) -> str:
@@ -121,7 +128,17 @@ def _compose(
             for h in history
         ],
     }
-    rendered = rules.templates.render("incident_notice", context)
+    template = "incident_notice"
+    if incident.kind == "planned" and incident.starts_at and incident.ends_at:
+        # Planned work's notices say its window and services as they stand now.
+        template = "planned_notice"
+        context["work"] = {
+            "starts": describe(incident.starts_at, cal, now).removeprefix("by "),
+            "ends": describe(incident.ends_at, cal, now).removeprefix("by "),
+            "services": ", ".join(s for s in incident.services.split("\n") if s),
+            "status": incident.status,
+        }
+    rendered = rules.templates.render(template, context)
     # Each recipient's notices about one incident form one thread; a
     # catch-up is the first email of that person's thread.
     earlier = tuple(
@@ -129,7 +146,7 @@ def _compose(
         for seq in range(1, 1 if delivery.catchup else notice.seq)
     )
     return Outgoing(
-        kind="incident_notice",
+        kind=template,
         to=(delivery.address,),
         cc=(),
         subject=rendered.subject,
@@ -193,12 +210,15 @@ class BroadcastReport:
     expanded: int = 0
     queued: int = 0
     caught_up: int = 0
+    # Planned maintenance's reminder, start and end notices written this pass.
+    scheduled: int = 0
 
 
 def run(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> BroadcastReport:
-    """Expand new notices and queue one batch of deliveries."""
+    """Write planned work's due notices, expand new notices and queue one batch of deliveries."""
+    scheduled = planned.advance(sessions, rules, now)
     expanded = expand(sessions, rules, now)
     # After the expansion, so that a new notice is itself the catch-up.
     caught_up = catchup.catch_up(sessions, rules)
     queued = queue(sessions, config, rules, now, rules.incidents.batch)
-    return BroadcastReport(expanded, queued, caught_up)
+    return BroadcastReport(expanded, queued, caught_up, scheduled)

@@ -37,7 +37,9 @@ class By:
 def find(session: Session, rules: Rules, ref: str) -> Incident | None:
     """The incident a reference names, forgiving case, brackets and zero padding."""
     number = reference_number(ref, rules.incidents.prefix)
-    return session.get(Incident, number) if number is not None else None
+    found = session.get(Incident, number) if number is not None else None
+    # Planned work shares the numbers; MI-0002 never names PW-0002.
+    return found if found is not None and found.kind == "major" else None
 
 
 def ref_of(rules: Rules, incident_id: int) -> str:
@@ -170,6 +172,20 @@ def update(session: Session, incident: Incident, text: str, by: By) -> IncidentU
 def set_email_down(incident: Incident, down: bool, by: By) -> None:
     """Say whether school email itself is down (broadcasts then use alternative addresses)."""
     incident.email_down = down
+    incident.updated_at = by.now
+
+
+def set_services(
+    incident: Incident, services: tuple[str, ...], outage: str | None, by: By
+) -> None:
+    """Which services the incident affects, and whether wholly ("full") or partly ("partial").
+
+    These decide the availability figures; ``outage`` None leaves it as it was.
+    """
+    if services:
+        incident.services = "\n".join(services)
+    if outage is not None:
+        incident.outage = outage
     incident.updated_at = by.now
 
 

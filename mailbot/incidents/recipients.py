@@ -24,14 +24,14 @@ class Recipient:
     contact: str = ""
 
 
-def recipients(rules: Rules, email_down: bool) -> list[Recipient]:
-    """Everyone on the incident lists, once each, with the address and route to use.
+def recipients(rules: Rules, email_down: bool, lists: tuple[str, ...] = ()) -> list[Recipient]:
+    """Everyone on the incident lists (or ``lists``), once each, with the address and route.
 
     While school email is down a contact is written to at their alternative
     address through the fallback route; one with none is unreachable (kept,
     so that it shows in the record, but never sent).
     """
-    wanted = rules.incidents.lists or tuple(entry.name for entry in rules.lists)
+    wanted = lists or rules.incidents.lists or tuple(entry.name for entry in rules.lists)
     by_address: dict[str, Recipient] = {}
     for entry in rules.lists:
         if entry.name not in wanted:
@@ -51,8 +51,8 @@ def recipients(rules: Rules, email_down: bool) -> list[Recipient]:
                     address, route = contact.email, "smtp"
                 key = address.lower()
                 found = by_address.get(key)
-                lists = (*found.lists, entry.name) if found else (entry.name,)
+                on = (*found.lists, entry.name) if found else (entry.name,)
                 by_address[key] = Recipient(
-                    key, contact.name, school.id, lists, route, contact.email.lower()
+                    key, contact.name, school.id, on, route, contact.email.lower()
                 )
     return sorted(by_address.values(), key=lambda r: (r.school_id, r.address))

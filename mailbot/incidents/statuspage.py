@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.config import Config
-from mailbot.incidents import store
+from mailbot.incidents import planned, store
 from mailbot.mail.xmltext import xml_safe
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
@@ -27,7 +27,19 @@ from mailbot.storage.db import Session, Sessions
 from mailbot.storage.models import Incident, ServiceState
 
 ATOM = "http://www.w3.org/2005/Atom"
-KIND_LABELS = {"declare": "Declared", "update": "Update", "resolve": "Resolved"}
+KIND_LABELS = {
+    "declare": "Declared",
+    "update": "Update",
+    "resolve": "Resolved",
+    # Planned maintenance's notices all say "Planned", so that the page and
+    # feed never show agreed work as an incident.
+    "announce": "Planned",
+    "reminder": "Planned: reminder",
+    "start": "Planned: started",
+    "end": "Planned: completed",
+    "change": "Planned: changed",
+    "cancel": "Planned: cancelled",
+}
 
 
 def _duration(start: datetime, end: datetime) -> str:
@@ -84,7 +96,8 @@ def _changed(incidents: list[Incident]) -> datetime | None:
 def page_context(session: Session, config: Config, rules: Rules, now: datetime) -> dict[str, Any]:
     """What the status page template sees."""
     current, recent = _incidents(session, config)
-    changed = _changed(current + recent) or now
+    works = store.upcoming_planned(session)
+    changed = _changed(current + recent + works) or now
     return {
         "service": {"name": config.service.name, "address": config.service.address},
         "title": config.status_page.title,
@@ -95,6 +108,11 @@ def page_context(session: Session, config: Config, rules: Rules, now: datetime) 
         "email_down": any(i.email_down for i in current),
         "active": [_as_dict(i, rules) for i in current],
         "recent": [_as_dict(i, rules) for i in recent],
+        # Planned work's times are absolute too (with the year).
+        "planned": [
+            {**row, "updates": _as_dict(work, rules)["updates"]}
+            for work, row in zip(works, planned.summary(works, rules, None), strict=True)
+        ],
     }
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mailbot.sla.clock import LIVE
@@ -24,7 +25,7 @@ def recently_resolved(session: Session, limit: int) -> list[Incident]:
     return list(
         session.scalars(
             select(Incident)
-            .where(Incident.status != "active")
+            .where(Incident.status != "active", Incident.kind == "major")
             .order_by(Incident.resolved_at.desc(), Incident.id.desc())
             .limit(limit)
         )
@@ -32,8 +33,9 @@ def recently_resolved(session: Session, limit: int) -> list[Incident]:
 
 
 def newest_first(session: Session) -> list[Incident]:
-    """Every incident, newest first."""
-    return list(session.scalars(select(Incident).order_by(Incident.id.desc())))
+    """Every major incident (not planned work), newest first."""
+    query = select(Incident).where(Incident.kind == "major")
+    return list(session.scalars(query.order_by(Incident.id.desc())))
 
 
 def latest_notice(session: Session, incident_id: int) -> IncidentUpdate | None:
@@ -242,3 +244,51 @@ def add_catch_up(session: Session, values: dict[str, Any]) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def upcoming_planned(session: Session) -> list[Incident]:
+    """Planned work still to come or under way, soonest first (for the status page)."""
+    query = select(Incident).where(
+        Incident.kind == "planned", Incident.status.in_(("planned", "in_progress"))
+    )
+    return list(session.scalars(query.order_by(Incident.starts_at, Incident.id)))
+
+
+def all_planned(session: Session) -> list[Incident]:
+    """Every piece of planned work, newest first."""
+    query = select(Incident).where(Incident.kind == "planned")
+    return list(session.scalars(query.order_by(Incident.id.desc())))
+
+
+def planned_between(session: Session, first: datetime, last: datetime) -> list[Incident]:
+    """Planned work not cancelled whose window overlaps [first, last)."""
+    query = select(Incident).where(
+        Incident.kind == "planned",
+        Incident.status != "cancelled",
+        Incident.starts_at < last,
+        Incident.ends_at > first,
+    )
+    return list(session.scalars(query.order_by(Incident.starts_at)))
+
+
+def move_stage(
+    session: Session, work_id: int, was: str, stage: str, status: str, now: datetime
+) -> bool:
+    """Move planned work from stage ``was`` to ``stage``; False if another process did first."""
+    moved = session.scalar(
+        update(Incident)
+        .where(Incident.id == work_id, Incident.stage == was)
+        .values(stage=stage, status=status, updated_at=now)
+        .returning(Incident.id)
+    )
+    return moved is not None
+
+
+def majors_between(session: Session, first: datetime, last: datetime) -> list[Incident]:
+    """Major incidents active at some instant of [first, last), oldest first."""
+    query = select(Incident).where(
+        Incident.kind == "major",
+        Incident.declared_at < last,
+        or_(Incident.resolved_at.is_(None), Incident.resolved_at > first),
+    )
+    return list(session.scalars(query.order_by(Incident.declared_at, Incident.id)))

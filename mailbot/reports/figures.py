@@ -165,6 +165,9 @@ class Figures:
     # Calls logged in the month that were closed without being worked, so
     # count in no month's share.
     not_worked: int = 0
+    # Each service's availability in the month, as plain rows (uptime.as_rows),
+    # with the incidents and planned work behind each figure.
+    availability: tuple[dict[str, object], ...] = ()
 
     @property
     def empty(self) -> bool:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
 from mailbot.errors import Conflict
+from mailbot.incidents import uptime
 from mailbot.reports import store as reportstore
 from mailbot.reports.figures import Figures, compute
 from mailbot.rules.directory import School
@@ -95,7 +96,9 @@ def figures_for(
     zone = rules.calendar.zone
     with sessions() as session:
         source = reportstore.load(session, month, zone, school_id)
-    return compute(
+        # Availability is the network's, the same in every version.
+        served = uptime.as_rows(uptime.figures(session, rules, *month.bounds(zone), now))
+    figures = compute(
         month,
         source.calls,
         source.problems,
@@ -104,6 +107,7 @@ def figures_for(
         zone=zone,
         now=now,
     )
+    return replace(figures, availability=tuple(served))
 
 
 def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> list[str]:

@@ -209,6 +209,8 @@ def context(
             }
             for i in figures.incidents
         ],
+        "availability": list(figures.availability),
+        "availability_target": f"{100 * rules.incidents.availability.target:.1f}",
         "csv_name": csv_name(figures, school),
     }
 

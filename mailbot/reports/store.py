@@ -71,6 +71,7 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
     incidents = select(
         Incident.ref, Incident.title, Incident.declared_at, Incident.resolved_at
     ).where(
+        Incident.kind == "major",
         Incident.declared_at < end,
         or_(Incident.resolved_at.is_(None), Incident.resolved_at >= start),
     )

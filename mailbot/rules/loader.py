@@ -169,6 +169,11 @@ def _check_service(
     for name in incidents.lists:
         if name not in names:
             problems.append(f"incidents.toml: lists: no list {name!r} in lists.toml")
+    for name in incidents.planned.lists:
+        if name not in names:
+            problems.append(f"incidents.toml: planned.lists: no list {name!r} in lists.toml")
+    if incidents.planned.prefix == incidents.prefix:
+        problems.append("incidents.toml: planned.prefix: must differ from prefix")
     for key in ("board", "emergency_board"):
         for member in getattr(changes, key):
             if member not in officer_ids:

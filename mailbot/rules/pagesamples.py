@@ -88,6 +88,26 @@ REPORT: dict[str, Any] = {
             "duration": "2 hours 10 minutes",
         },
     ],
+    "availability": [
+        {
+            "service": "internet",
+            "percent": "98.75",
+            "hours_minutes": 12000,
+            "down_minutes": 150,
+            "target": "99.5",
+            "met": False,
+            "incidents": [
+                {
+                    "ref": "MI-0001",
+                    "title": "Internet service down across all schools",
+                    "outage": "full",
+                    "minutes": 150,
+                    "counted": True,
+                },
+            ],
+        },
+    ],
+    "availability_target": "99.5",
     "csv_name": "calls-2026-11.csv",
 }
 
@@ -117,6 +137,17 @@ PAGE_SAMPLES: dict[str, dict[str, Any]] = {
         "email_down": True,
         "active": [_SAMPLE_INCIDENT],
         "recent": [{**_SAMPLE_INCIDENT, "status": "resolved", "resolved": "11.25am"}],
+        "planned": [
+            {
+                "ref": "PW-0003",
+                "title": "Firewall upgrade",
+                "status": "planned",
+                "starts": "6.30pm on Saturday 12 December",
+                "ends": "9pm on Saturday 12 December",
+                "services": "internet, web filtering",
+                "updates": [{"label": "Planned", "at": "9am on Monday 7 December", "text": "x"}],
+            }
+        ],
     },
 }
 PAGE_SAMPLES["report"] = REPORT

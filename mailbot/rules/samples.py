@@ -278,6 +278,25 @@ SAMPLES: dict[str, dict[str, Any]] = {
             },
         ],
     },
+    "planned_notice": {
+        "service": SERVICE,
+        "incident": {
+            "ref": "PW-0003",
+            "title": "Firewall upgrade",
+            "status": "planned",
+            "email_down": False,
+            "declared": "9.15am on Monday 23 November",
+        },
+        "notice": {"kind": "reminder", "seq": 2, "text": "Reminder.", "at": "6.30pm"},
+        "work": {
+            "starts": "6.30pm on Saturday 12 December",
+            "ends": "9pm on Saturday 12 December",
+            "services": "internet, web filtering",
+            "status": "planned",
+        },
+        "recipient": {"name": "Helen Marsh", "lists": "All Headteachers"},
+        "status_url": "https://status.example.gov.uk/",
+    },
     "incident_status": {
         "service": SERVICE,
         "password_removed": True,

@@ -206,6 +206,20 @@ class Incident(Base):
     declared_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # "major" for an incident; "planned" for announced maintenance, whose
+    # status is planned / in_progress / completed / cancelled instead.
+    kind: Mapped[str] = mapped_column(String(16), default="major", index=True)
+    # The services affected (one per line), for incidents and planned work.
+    # Planned work only: the agreed window, and how far its scheduled notices
+    # have gone (announced, reminded, started, ended, cancelled), advanced by
+    # one conditional update each so that every notice is written exactly once.
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    services: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[str] = mapped_column(String(16), default="")
+    # A major incident's services (above) were wholly down ("full") or only
+    # degraded ("partial"); availability counts partial ones only if the rules say.
+    outage: Mapped[str] = mapped_column(String(8), default="full")
 
     updates: Mapped[list[IncidentUpdate]] = relationship(order_by="IncidentUpdate.seq")
 
