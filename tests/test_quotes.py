@@ -98,3 +98,32 @@ def test_dash_name_sign_off_is_a_signature() -> None:
 def test_sentence_starting_with_on_is_not_an_attribution() -> None:
     text = "On Monday the wifi in the hall stopped.\nOn Tuesday it came back.\n"
     assert strip_quoted(text) == text
+
+
+def test_german_attribution_with_the_writer_after_the_verb() -> None:
+    text = (
+        "Danke, geht wieder.\n\n"
+        "Am 23.11.2026 um 09:05 schrieb ICT Support <ictsupport@westshire.gov.uk>:\n"
+        "> Ist es jeder Laptop?\n"
+    )
+    assert strip_quoted(text) == "Danke, geht wieder.\n"
+
+
+def test_german_attribution_wrapped_before_the_address_without_quote_marks() -> None:
+    text = (
+        "Danke.\n\nAm Mo., 23. Nov. 2026 um 09:05 Uhr schrieb ICT Support <\n"
+        "ictsupport@westshire.gov.uk>:\n\nIhr Anruf ICT-000001\n"
+    )
+    assert strip_quoted(text) == "Danke.\n"
+
+
+def test_dutch_and_swedish_attributions() -> None:
+    dutch = "Bedankt.\n\nOp 23 nov. 2026 om 09:05 schreef ICT Support <s@example.org>:\n> Oud\n"
+    swedish = "Tack.\n\nDen 23 nov. 2026 kl. 09:05 skrev ICT Support <s@example.org>:\n> Gammal\n"
+    assert strip_quoted(dutch) == "Bedankt.\n"
+    assert strip_quoted(swedish) == "Tack.\n"
+
+
+def test_a_sentence_naming_the_verb_is_not_an_attribution() -> None:
+    text = "Am Montag schrieb der Lehrer an die Tafel: nichts geht.\n\nDanke\n"
+    assert strip_quoted(text) == text
