@@ -36,6 +36,8 @@ def _ends_attribution(text: str) -> bool:
     if _ENDS_WITH_VERB.search(text):
         return True
     return text.rstrip().endswith(":") and bool(_VERB_THEN_NAME.search(text))
+
+
 _SEPARATOR = re.compile(
     r"^\s*-{2,}\s*(?:original\s+message|forwarded\s+message|weitergeleitete\s+nachricht|"
     r"ursprüngliche\s+nachricht|message\s+d'origine|mensaje\s+original|"
@@ -88,9 +90,7 @@ def _attribution_start(lines: list[str], i: int) -> int | None:
     # Clients wrap long attributions; the line above belongs to it when it
     # carries the date or the address and does not end a sentence.
     above = lines[i - 1].rstrip() if i else ""
-    wrapped = (
-        0 < len(above) <= 300 and bool(re.search(r"[\d@]", above)) and above[-1] not in ".!?"
-    )
+    wrapped = 0 < len(above) <= 300 and bool(re.search(r"[\d@]", above)) and above[-1] not in ".!?"
     if not _ends_attribution(line):
         # Gmail wraps "Am ... schrieb ICT Support <" before the address, so
         # only the two lines together read as the attribution.
