@@ -146,6 +146,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sent_to": ["head@oakfield.example", "spoc@oakfield.example"],
         "internal": False,
         "help": ["#assign NAME", "    give the call to an officer (id, name or me)"],
+        "missed_target": "5pm on Monday 30 November",
     },
     "staff_update": {
         "service": SERVICE,
