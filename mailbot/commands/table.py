@@ -216,8 +216,11 @@ def _note(job: Job, arg: str) -> Plan | records.Refused:
 def _authorise(job: Job, arg: str) -> Plan | records.Refused:
     if job.call.status != "awaiting_authorisation":
         return records.Refused(f"{job.call.ref} is not waiting for authorisation")
+    # What the headteacher wrote with the decision (a condition, a word of
+    # context) goes to whoever works the call.
+    words = "\n".join(p for p in (arg.strip(), job.body) if p)
     return lambda: authorisation.authorise(
-        job.session, job.config, job.rules, job.call, job.by, job.occasion
+        job.session, job.config, job.rules, job.call, job.by, job.occasion, words=words
     )
 
 
@@ -343,7 +346,7 @@ def _missed_target(job: Job, found: tuple[Command, ...]) -> str:
 def _uses_body(found: tuple[Command, ...]) -> bool:
     """Whether a command takes the words below it (a note, a solved notice, a reason)."""
     for command in found:
-        if command.name in ("note", "solved", "decline", "major"):
+        if command.name in ("note", "solved", "authorise", "decline", "major"):
             return True
         if command.name in change.USES_BODY:
             return True

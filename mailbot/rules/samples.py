@@ -155,12 +155,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "authorised": True,
         "by": "Helen Marsh",
         "reason": "",
+        "words": "Fine, but only for the Year 6 topic this half term.",
         "review": "Change Advisory Board",
     },
     "authorisation_request": {
         "service": SERVICE,
         "call": _SAMPLE_CALL,
         "headteacher": "Helen Marsh",
+        "text": "Please could you unblock www.sciencekids.example for year 6?",
     },
     "authorisation_result": {
         "service": SERVICE,
@@ -168,6 +170,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "authorised": False,
         "by": "Helen Marsh",
         "reason": "We are not allowing social media in class this term.",
+        "words": "",
         "review": "",
     },
     # Change approval by the Change Advisory Board (ecab.py, changes.py).
