@@ -55,3 +55,12 @@ def test_the_heads_words_under_authorise_reach_the_team(env: Env) -> None:
     # Once authorised, the requester is given the targets.
     [told] = of_kind(env, "authorisation_result")
     assert "Response:" in plain(told) and "Fix:" in plain(told)
+
+
+def test_the_heads_reply_delivered_twice_passes_the_words_on_once(env: Env) -> None:
+    request_id = of_kind(env, "authorisation_request")[0].message_id
+    raw = mail("headteacher-authorises", request_id=request_id)
+    env.feed(raw, local(2026, 11, 23, 11, 30))
+    env.feed(raw, local(2026, 11, 23, 11, 35))
+    assert len(of_kind(env, "staff_update")) == 1
+    assert len(events_of(env, "authorisation_words")) == 1

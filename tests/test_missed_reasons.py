@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from support import Env, events_of, local, mail, make_env_with, of_kind, parsed, plain, show
 
+from mailbot.calls import door
 from mailbot.daemon import jobs
+from mailbot.mail.outgoing import Outgoing
 
 MONDAY_9 = local(2026, 11, 23, 9, 5)
 # P2: fix within two working days, so by 9.05am on Wednesday 25 November.
@@ -132,3 +134,26 @@ def test_a_missed_call_without_a_reason_says_so_in_the_report(env: Env) -> None:
     assert html_part is not None
     assert "no reason recorded yet" in str(html_part.get_content())
     assert _csv_rows(msg)["ICT-000001"]["missed_reason"] == ""
+
+
+def test_a_crash_while_queueing_the_receipt_loses_nothing_and_sends_nothing_twice(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = door.send
+
+    def crash(store: object, config: object, rules: object, out: Outgoing, now: object) -> object:
+        if out.kind == "receipt":
+            raise SystemExit("killed while queueing the receipt")
+        return real(store, config, rules, out, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(door, "send", crash)
+    with pytest.raises(SystemExit):
+        staff_mail(env, "staff-solved-with-reason", LATE)
+    # Nothing was committed: the call is as it was.
+    assert show(env)["missed_reason"] is None and events_of(env, "reason") == []
+    monkeypatch.undo()
+    staff_mail(env, "staff-solved-with-reason", LATE)
+    staff_mail(env, "staff-solved-with-reason", local(2026, 11, 26, 10, 5))
+    assert show(env)["missed_reason"] == "the replacement switch was out of stock until Friday"
+    assert len(events_of(env, "reason")) == 1
+    assert len(of_kind(env, "receipt")) == 1 and len(of_kind(env, "solved")) == 1
