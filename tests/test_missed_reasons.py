@@ -1,4 +1,4 @@
-"""A reason for every missed target: the receipt asks for it, #reason records it, the report shows it."""
+"""A reason for every missed target: asked for on a late solve, recorded by #reason, reported."""
 
 from __future__ import annotations
 

@@ -170,10 +170,9 @@ def _reason(job: Job, arg: str) -> Plan | records.Refused:
         return records.Refused(
             "write why after the command: #reason the replacement switch was out of stock"
         )
+
     def plan() -> str:
-        lifecycle.set_missed_reason(
-            job.session, job.call, why, now=job.by.now, actor=job.by.actor
-        )
+        lifecycle.set_missed_reason(job.session, job.call, why, now=job.by.now, actor=job.by.actor)
         return f"reason for missing the fix target recorded: {why}"
 
     return plan

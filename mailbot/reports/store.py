@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,7 +66,7 @@ def _was(detail: str | None) -> datetime | None:
 
 def _row(row: Sequence[Any]) -> CallRow:
     *columns, first_deadline = row
-    return CallRow(*columns, original_due_at=_was(first_deadline))
+    return replace(CallRow(*columns), original_due_at=_was(first_deadline))
 
 
 @dataclass(frozen=True)
