@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from mailbot.mail import quotes
 from mailbot.mail.quotes import strip_quoted
 
 # --- Client formats -------------------------------------------------------------------
@@ -127,3 +130,20 @@ def test_dutch_and_swedish_attributions() -> None:
 def test_a_sentence_naming_the_verb_is_not_an_attribution() -> None:
     text = "Am Montag schrieb der Lehrer an die Tafel: nichts geht.\n\nDanke\n"
     assert strip_quoted(text) == text
+
+
+def test_attribution_check_reads_each_line_at_most_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lines that could each be the first half of a wrapped German attribution:
+    # every one is tried alone and joined to the one above, never more.
+    lines = ["Danke"] + ["Am 3.12.2026 um 10:15 schrieb Sam <"] * 2000
+    calls: list[int] = []
+    real = quotes._ends_attribution
+
+    def counted(text: str) -> bool:
+        calls.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(quotes, "_ends_attribution", counted)
+    quotes.strip_quoted("\n".join(lines) + "\n")
+    assert len(calls) <= 2 * len(lines)
+    assert max(calls) <= 2 * max(len(line) for line in lines) + 1
