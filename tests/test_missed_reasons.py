@@ -10,9 +10,21 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from support import Env, events_of, local, mail, make_env_with, of_kind, parsed, plain, show
+from support import (
+    Env,
+    events_of,
+    local,
+    mail,
+    make_env_with,
+    of_kind,
+    parsed,
+    plain,
+    show,
+    write_config_file,
+)
 
 from mailbot.calls import door
+from mailbot.cli.main import main
 from mailbot.daemon import jobs
 from mailbot.mail.outgoing import Outgoing
 
@@ -157,3 +169,20 @@ def test_a_crash_while_queueing_the_receipt_loses_nothing_and_sends_nothing_twic
     assert show(env)["missed_reason"] == "the replacement switch was out of stock until Friday"
     assert len(events_of(env, "reason")) == 1
     assert len(of_kind(env, "receipt")) == 1 and len(of_kind(env, "solved")) == 1
+
+
+def test_the_command_line_asks_for_and_records_the_reason(
+    env: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config_file(tmp_path, url=env.config.database.url)
+
+    def cli(*args: str) -> str:
+        assert main(["--config", str(config), "--now", "2026-11-26T10:00", "calls", *args]) == 0
+        return capsys.readouterr().out
+
+    out = cli("update", "ICT-000001", "--status", "solved", "--by", SAM)
+    assert "solved after its fix target (9.05am on Wednesday 25 November)" in out
+    assert "--missed-reason" in out
+    out = cli("update", "ICT-000001", "--missed-reason", "waiting for a part", "--by", SAM)
+    assert "reason for missing the fix target recorded: waiting for a part" in out
+    assert show(env)["missed_reason"] == "waiting for a part"
