@@ -186,3 +186,9 @@ def test_the_command_line_asks_for_and_records_the_reason(
     out = cli("update", "ICT-000001", "--missed-reason", "waiting for a part", "--by", SAM)
     assert "reason for missing the fix target recorded: waiting for a part" in out
     assert show(env)["missed_reason"] == "waiting for a part"
+
+
+def test_the_fix_breach_alert_asks_for_the_reason(env: Env) -> None:
+    jobs.run_due(env.sessions, env.config, env.rules, local(2026, 11, 25, 10, 0))
+    [fix] = [b for b in of_kind(env, "breach") if "FIX TARGET MISSED" in plain(b)]
+    assert "#reason WHY" in plain(fix)
