@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from mailbot.mail import quotes
 from mailbot.mail.quotes import strip_quoted
 
 # --- Client formats -------------------------------------------------------------------
@@ -98,3 +101,49 @@ def test_dash_name_sign_off_is_a_signature() -> None:
 def test_sentence_starting_with_on_is_not_an_attribution() -> None:
     text = "On Monday the wifi in the hall stopped.\nOn Tuesday it came back.\n"
     assert strip_quoted(text) == text
+
+
+def test_german_attribution_with_the_writer_after_the_verb() -> None:
+    text = (
+        "Danke, geht wieder.\n\n"
+        "Am 23.11.2026 um 09:05 schrieb ICT Support <ictsupport@westshire.gov.uk>:\n"
+        "> Ist es jeder Laptop?\n"
+    )
+    assert strip_quoted(text) == "Danke, geht wieder.\n"
+
+
+def test_german_attribution_wrapped_before_the_address_without_quote_marks() -> None:
+    text = (
+        "Danke.\n\nAm Mo., 23. Nov. 2026 um 09:05 Uhr schrieb ICT Support <\n"
+        "ictsupport@westshire.gov.uk>:\n\nIhr Anruf ICT-000001\n"
+    )
+    assert strip_quoted(text) == "Danke.\n"
+
+
+def test_dutch_and_swedish_attributions() -> None:
+    dutch = "Bedankt.\n\nOp 23 nov. 2026 om 09:05 schreef ICT Support <s@example.org>:\n> Oud\n"
+    swedish = "Tack.\n\nDen 23 nov. 2026 kl. 09:05 skrev ICT Support <s@example.org>:\n> Gammal\n"
+    assert strip_quoted(dutch) == "Bedankt.\n"
+    assert strip_quoted(swedish) == "Tack.\n"
+
+
+def test_a_sentence_naming_the_verb_is_not_an_attribution() -> None:
+    text = "Am Montag schrieb der Lehrer an die Tafel: nichts geht.\n\nDanke\n"
+    assert strip_quoted(text) == text
+
+
+def test_attribution_check_reads_each_line_at_most_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lines that could each be the first half of a wrapped German attribution:
+    # every one is tried alone and joined to the one above, never more.
+    lines = ["Danke"] + ["Am 3.12.2026 um 10:15 schrieb Sam <"] * 2000
+    calls: list[int] = []
+    real = quotes._ends_attribution
+
+    def counted(text: str) -> bool:
+        calls.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(quotes, "_ends_attribution", counted)
+    quotes.strip_quoted("\n".join(lines) + "\n")
+    assert len(calls) <= 2 * len(lines)
+    assert max(calls) <= 2 * max(len(line) for line in lines) + 1

@@ -45,9 +45,19 @@ def _store(session: Session, rules: Rules) -> Store:
 
 
 def request(
-    session: Session, config: Config, rules: Rules, call: Call, by: Staff, occasion: str
+    session: Session,
+    config: Config,
+    rules: Rules,
+    call: Call,
+    by: Staff,
+    occasion: str,
+    text: str | None = None,
 ) -> str:
-    """Hold the call and ask the school's headteacher to authorise it."""
+    """Hold the call and ask the school's headteacher to authorise it.
+
+    The head is shown what was asked: ``text``, the request as the school
+    wrote it, for a call whose email is not stored yet; else its first email.
+    """
     policy = rules.clock
     lifecycle.set_status(
         session, call, "awaiting_authorisation", policy=policy, now=by.now, actor=by.actor
@@ -61,12 +71,14 @@ def request(
         )  # fmt: skip
         return "waiting for authorisation, but the school has no headteacher in the directory"
     record = view(call)
+    if text is None:
+        text = threads.first_words(session, [call.id]).get(call.id, "")
     out = notices.to_people(
         config,
         rules,
         record,
         "authorisation_request",
-        {"headteacher": heads[0].name},
+        {"headteacher": heads[0].name, "text": changemail.excerpt(text)},
         to=tuple(h.email for h in heads),
         now=by.now,
         occasion=occasion,
@@ -124,9 +136,19 @@ def _tell(
 
 
 def authorise(
-    session: Session, config: Config, rules: Rules, call: Call, by: Staff, occasion: str
+    session: Session,
+    config: Config,
+    rules: Rules,
+    call: Call,
+    by: Staff,
+    occasion: str,
+    words: str = "",
 ) -> str:
-    """Release a held request: its SLA clock starts now, and requester and team are told."""
+    """Release a held request: its SLA clock starts now, and requester and team are told.
+
+    ``words`` are what the headteacher wrote with the decision; they are kept
+    on the call and passed to whoever works it.
+    """
     policy = rules.clock
     # The call counts as logged when it may first be worked, so its targets
     # run from the first support minute after the authorisation.
@@ -135,6 +157,11 @@ def authorise(
     call.updated_at = by.now
     name = board.person(rules, call, by.actor)
     lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="authorised", detail=name)
+    words = words.strip()
+    if words:
+        lifecycle.add_event(
+            session, call, at=by.now, actor=by.actor, kind="authorisation_words", detail=words
+        )
     # An authorised change goes on to the Change Advisory Board (ecab.py); the
     # requester and the team learn that from the same notices.
     review, sent = "", ""
@@ -142,7 +169,7 @@ def authorise(
         work = board.Work(session, config, rules, call, by, occasion)
         sent = "; " + board.submit(work, tell=False)
         review = changemail.board_name(changemail.STANDARD)
-    extra = {"authorised": True, "by": name, "reason": "", "review": review}
+    extra = {"authorised": True, "by": name, "reason": "", "words": words, "review": review}
     _tell(session, config, rules, call, by, occasion, extra)
     return f"authorised by {name}{sent}; the requester and the team have been told"
 
@@ -163,6 +190,6 @@ def decline(
     lifecycle.add_event(session, call, at=by.now, actor=by.actor, kind="declined", detail=detail)
     _tell(
         session, config, rules, call, by, occasion,
-        {"authorised": False, "by": name, "reason": reason, "review": ""},
+        {"authorised": False, "by": name, "reason": reason, "words": "", "review": ""},
     )  # fmt: skip
     return f"declined by {name}; the requester and the team have been told"

@@ -27,8 +27,16 @@ EMERGENCY = "emergency"
 BOARD_NAMES = {STANDARD: "Change Advisory Board", EMERGENCY: "emergency Change Advisory Board"}
 # The commands at the top of every email asking the board to decide.
 VOTE_COMMANDS = ("#approve", "#reject REASON")
-# What the board sees of a request; longer text is cut, with a mark.
+# What the board (or the headteacher) sees of a request; longer text is cut, with a mark.
 _EXCERPT = 4000
+
+
+def excerpt(text: str) -> str:
+    """What a board member or headteacher is shown of a request: its start, cut with a mark."""
+    shown = text.strip()
+    if len(shown) > _EXCERPT:
+        shown = shown[:_EXCERPT].rstrip() + " [...]"
+    return shown
 
 
 def board_name(board: str | None) -> str:
@@ -106,9 +114,6 @@ def review(
     thread: tuple[str, ...],
 ) -> Outgoing | None:
     """The email asking the board's members to approve or reject a change."""
-    excerpt = text.strip()
-    if len(excerpt) > _EXCERPT:
-        excerpt = excerpt[:_EXCERPT].rstrip() + " [...]"
     extra = {
         "board": board_name(board),
         "emergency": board == EMERGENCY,
@@ -120,7 +125,7 @@ def review(
         "note": note.strip(),
         "appeal": appeal,
         "sender": _requester(rules, call),
-        "text": excerpt,
+        "text": excerpt(text),
         "vote_commands": list(VOTE_COMMANDS),
     }
     return _staff(

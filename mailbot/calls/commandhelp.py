@@ -17,6 +17,7 @@ USAGE: dict[str, tuple[str, str]] = {
     "status": ("#status awaiting customer", "open, in progress, awaiting customer, solved"),
     "solved": ("#solved", "mark solved; your words go in the solved notice"),
     "deadline": ("#deadline 2026-12-04 REASON", "a revised fix deadline agreed with the school"),
+    "reason": ("#reason WHY", "why the call missed its fix target (the monthly report shows it)"),
     "link": ("#link ICT-000120", "cross-reference another call"),
     "note": ("#note", "keep your words internal: the school sees nothing"),
     "authorise": ("#authorise", "authorise a request that is waiting for it"),

@@ -165,3 +165,26 @@ def mark_responded(session: Session, call: Call, *, now: datetime, actor: str) -
     store_breach(call)
     add_event(session, call, at=now, actor=actor, kind="responded")
     return True
+
+
+def set_missed_reason(
+    session: Session, call: Call, reason: str, *, now: datetime, actor: str
+) -> Change:
+    """Record why the call missed (or will miss) its fix target; a later reason replaces it."""
+    call.missed_reason = reason
+    call.updated_at = now
+    change = Change("reason", reason)
+    add_event(session, call, at=now, actor=actor, kind=change.kind, detail=change.detail)
+    return change
+
+
+def solved_late_without_reason(call: Call) -> bool:
+    """Whether the call was solved after its fix target and nobody has said why yet."""
+    due, solved = call.fix_due_at, call.solved_at
+    return (
+        call.status in ("solved", "closed")
+        and due is not None
+        and solved is not None
+        and solved > due
+        and not call.missed_reason
+    )

@@ -48,6 +48,7 @@ def summary(call: Call, related: list[str]) -> dict[str, Any]:
         "paused_since": _iso(call.paused_since),
         "revised_due_at": _iso(call.revised_due_at),
         "revised_reason": call.revised_reason or None,
+        "missed_reason": call.missed_reason or None,
         "assignee": call.assignee,
         "related": related,
     }

@@ -77,6 +77,9 @@ class Worked:
     sent_to: tuple[str, ...] = ()
     internal: bool = False
     help: bool = False
+    # The fix target the call was solved after, in words, when nobody has
+    # said why it was missed: the receipt asks for a #reason.
+    missed_target: str = ""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,11 @@ def apply(
                 lines.append(f"{call.ref}: note added (internal: the school does not see it)")
             if worked.sent_to:
                 lines.append(f"{call.ref}: sent to {', '.join(worked.sent_to)}")
+            if worked.missed_target:
+                lines.append(
+                    f"{call.ref}: solved after its fix target ({worked.missed_target}); "
+                    "say why with --missed-reason"
+                )
             return lines
     except _Undo as exc:
         raise MailbotError(str(exc)) from None
@@ -95,10 +100,12 @@ def instructions_for(args: argparse.Namespace) -> tuple[Instructions, bool]:
         found.append(_command("link", ref))
     if args.status:
         found.append(_command("status", args.status))
+    if args.missed_reason:
+        found.append(_command("reason", args.missed_reason))
     if not found and not args.message:
         raise MailbotError(
             "nothing to update: give --status, --priority, --type, --deadline, --assign, "
-            "--link or --message"
+            "--link, --missed-reason or --message"
         )
     message = (args.message or "").strip()
     return Instructions(tuple(found), message), bool(message)
@@ -167,6 +174,10 @@ def add_parsers(calls_sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--deadline", help="revised fix deadline agreed with the school: DATE or 'DATE HH:MM'"
     )
     update.add_argument("--reason", help="why the deadline was revised (required with it)")
+    update.add_argument(
+        "--missed-reason",
+        help="why the call missed (or will miss) its fix target, as #reason does by email",
+    )
     update.add_argument(
         "--message",
         help="words for the school: in the solved notice with --status solved, else sent "

@@ -220,6 +220,7 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
         "close_due_at",
         "revised_due_at",
         "revised_reason",
+        "missed_reason",
         "related",
     ):
         value = when(record[key]) if key.endswith("_at") else record[key]

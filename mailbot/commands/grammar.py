@@ -22,6 +22,7 @@ ALIASES: dict[str, str] = {
     "resolved": "solved",
     "fixed": "solved",
     "deadline": "deadline",
+    "reason": "reason",
     "link": "link",
     "note": "note",
     "internal": "note",

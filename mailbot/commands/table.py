@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from mailbot.approval import authorisation
-from mailbot.calls import records, references
+from mailbot.calls import lifecycle, records, references
 from mailbot.calls.records import Worked
 from mailbot.commands import actions, change, grammar, major, planned
 from mailbot.commands.grammar import Command, Instructions
 from mailbot.commands.job import Job, Plan
 from mailbot.rules.files import CALL_TYPES
+from mailbot.sla.calendar import describe
 from mailbot.sla.clock import HELD
 from mailbot.storage.models import Call
 
@@ -162,6 +163,21 @@ def _deadline(job: Job, arg: str) -> Plan | records.Refused:
     )  # fmt: skip
 
 
+def _reason(job: Job, arg: str) -> Plan | records.Refused:
+    # Only the command line: the words below it may be meant for the school.
+    why = arg.strip()
+    if not why:
+        return records.Refused(
+            "write why after the command: #reason the replacement switch was out of stock"
+        )
+
+    def plan() -> str:
+        lifecycle.set_missed_reason(job.session, job.call, why, now=job.by.now, actor=job.by.actor)
+        return f"reason for missing the fix target recorded: {why}"
+
+    return plan
+
+
 def _link(job: Job, arg: str) -> Plan | records.Refused:
     incident = major.incident_named(job.session, job.rules, arg)
     if incident is not None:
@@ -199,8 +215,11 @@ def _note(job: Job, arg: str) -> Plan | records.Refused:
 def _authorise(job: Job, arg: str) -> Plan | records.Refused:
     if job.call.status != "awaiting_authorisation":
         return records.Refused(f"{job.call.ref} is not waiting for authorisation")
+    # What the headteacher wrote with the decision (a condition, a word of
+    # context) goes to whoever works the call.
+    words = "\n".join(p for p in (arg.strip(), job.body) if p)
     return lambda: authorisation.authorise(
-        job.session, job.config, job.rules, job.call, job.by, job.occasion
+        job.session, job.config, job.rules, job.call, job.by, job.occasion, words=words
     )
 
 
@@ -243,6 +262,7 @@ TABLE: dict[str, Handler] = {
     "status": _status,
     "solved": _solved,
     "deadline": _deadline,
+    "reason": _reason,
     "link": _link,
     "note": _note,
     "authorise": _authorise,
@@ -306,13 +326,32 @@ def run(job: Job, found: Instructions, *, relay: bool) -> Worked:
         sent_to=sent_to,
         internal=found.named("note") is not None,
         help=found.named("help") is not None,
+        missed_target=_missed_target(job, found.commands),
     )
+
+
+def _solves(found: tuple[Command, ...]) -> bool:
+    return any(
+        c.name == "solved" or (c.name == "status" and grammar.status_word(c.arg) == "solved")
+        for c in found
+    )
+
+
+def _missed_target(job: Job, found: tuple[Command, ...]) -> str:
+    """The fix target, in words, when this email solved the call after it without a #reason.
+
+    Checked after every command ran, so a #reason anywhere in the same email counts.
+    """
+    due = job.call.fix_due_at
+    if due is None or not _solves(found) or not lifecycle.solved_late_without_reason(job.call):
+        return ""
+    return describe(due, job.rules.calendar, job.by.now).removeprefix("by ")
 
 
 def _uses_body(found: tuple[Command, ...]) -> bool:
     """Whether a command takes the words below it (a note, a solved notice, a reason)."""
     for command in found:
-        if command.name in ("note", "solved", "decline", "major", "planned"):
+        if command.name in ("note", "solved", "authorise", "decline", "major", "planned"):
             return True
         if command.name in change.USES_BODY:
             return True

@@ -175,9 +175,7 @@ def set_email_down(incident: Incident, down: bool, by: By) -> None:
     incident.updated_at = by.now
 
 
-def set_services(
-    incident: Incident, services: tuple[str, ...], outage: str | None, by: By
-) -> None:
+def set_services(incident: Incident, services: tuple[str, ...], outage: str | None, by: By) -> None:
     """Which services the incident affects, and whether wholly ("full") or partly ("partial").
 
     These decide the availability figures; ``outage`` None leaves it as it was.

@@ -17,12 +17,27 @@ _VERB = (
     r"написал(?:\(а\)|а)?|пишет|skrev|kirjoitti|escreveu|írta|napsal)"
 )
 _ENDS_WITH_VERB = re.compile(rf"\b{_VERB}\s*:\s*$", re.IGNORECASE)
+# German, Dutch and the Scandinavian languages put the writer after the verb:
+# "Am 3. Dez. 2026 um 10:15 schrieb ICT Support <support@example.org>:".
+# The line must then end with a colon; the verb is found by a plain search
+# (each line is read once, and lines over 300 characters are never tried).
+_VERB_THEN_NAME = re.compile(r"\b(?:schrieb|schreef|skrev)\s+\S", re.IGNORECASE)
 # How an attribution line opens when it stands alone, with or without a quote
-# under it: "On", "Le", "Am", "El", "Il", "Op", "Em", "W dniu", "At" (Eudora),
-# or a date, optionally after Yahoo's "---".
+# under it: "On", "Le", "Am", "El", "Il", "Op", "Em", "Den", "W dniu", "At"
+# (Eudora), or a date, optionally after Yahoo's "---".
 _OPENS = re.compile(
-    r"^[\s-]*(?:on|le|am|el|il|op|em|w\s+dniu|at|\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\s", re.IGNORECASE
+    r"^[\s-]*(?:on|le|am|el|il|op|em|den|w\s+dniu|at|\d{1,4}[./-]\d{1,2}[./-]\d{1,4})\s",
+    re.IGNORECASE,
 )
+
+
+def _ends_attribution(text: str) -> bool:
+    """Whether ``text`` (one line, or a line joined to the one above) ends an attribution."""
+    if _ENDS_WITH_VERB.search(text):
+        return True
+    return text.rstrip().endswith(":") and bool(_VERB_THEN_NAME.search(text))
+
+
 _SEPARATOR = re.compile(
     r"^\s*-{2,}\s*(?:original\s+message|forwarded\s+message|weitergeleitete\s+nachricht|"
     r"ursprüngliche\s+nachricht|message\s+d'origine|mensaje\s+original|"
@@ -70,12 +85,18 @@ def _next_text_line(lines: list[str], i: int) -> int:
 def _attribution_start(lines: list[str], i: int) -> int | None:
     """Where the attribution ending on line ``i`` starts, or None when it is not one."""
     line = lines[i]
-    if len(line) > 300 or _QUOTED.match(line) or not _ENDS_WITH_VERB.search(line):
+    if len(line) > 300 or _QUOTED.match(line):
         return None
     # Clients wrap long attributions; the line above belongs to it when it
     # carries the date or the address and does not end a sentence.
     above = lines[i - 1].rstrip() if i else ""
-    wrapped = bool(above) and bool(re.search(r"[\d@]", above)) and above[-1] not in ".!?"
+    wrapped = 0 < len(above) <= 300 and bool(re.search(r"[\d@]", above)) and above[-1] not in ".!?"
+    if not _ends_attribution(line):
+        # Gmail wraps "Am ... schrieb ICT Support <" before the address, so
+        # only the two lines together read as the attribution.
+        if wrapped and _OPENS.match(above) and _ends_attribution(above + " " + line):
+            return i - 1
+        return None
     if _OPENS.match(line):
         return i
     if wrapped and (_OPENS.match(above) or _is_quoted(lines, _next_text_line(lines, i))):

@@ -89,7 +89,11 @@ def _authorisation(t: Triage, ctx: Context, call: CallView) -> CallView:
     row = session.get_one(Call, call.id)
     by = Staff(actor="mailbot", now=ctx.now)
     if authorisation.needed(session, ctx.rules, row):
-        authorisation.request(session, ctx.config, ctx.rules, row, by, occasion=t.key)
+        # The email is stored after this stage, so the head is given its words directly.
+        authorisation.request(
+            session, ctx.config, ctx.rules, row, by, occasion=t.key,
+            text=t.parsed.new_text or t.parsed.text,
+        )  # fmt: skip
     elif changes.needed(session, ctx.rules, row) and not changeasks.raised_by_staff(t):
         work = board.Work(session, ctx.config, ctx.rules, row, by, t.key)
         # The email is stored after this stage's call work, so the board is

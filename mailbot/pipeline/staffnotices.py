@@ -81,6 +81,7 @@ def receipt(t: Triage, ctx: Context, call: CallView, worked: Worked) -> Outgoing
         "refused": list(worked.refused),
         "sent_to": list(worked.sent_to),
         "internal": worked.internal,
+        "missed_target": worked.missed_target,
         "help": help_lines() if worked.help or worked.refused else [],
     }
     own = (t.parsed.message_id,) if t.parsed.message_id else ()

@@ -12,6 +12,7 @@ from mailbot.rules.loader import Rules
 HEADER = (
     "ref", "school", "type", "priority", "status", "logged", "fix_target", "solved",
     "outcome", "judged_in", "revised_deadline", "revised_reason", "subject",
+    "original_fix_target", "missed_reason",
 )  # fmt: skip
 
 
@@ -51,6 +52,7 @@ def calls_csv(rules: Rules, figures: Figures) -> bytes:
             iso(c.created_at), iso(c.fix_due_at), iso(c.solved_at),
             str(j.outcome), str(j.month) if j.month else "", iso(c.revised_due_at),
             c.revised_reason if c.revised_due_at else "", c.subject,
+            iso(c.original_due_at) if c.revised_due_at else "", c.missed_reason,
         )  # fmt: skip
         writer.writerow([_cell(v) for v in values])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -53,6 +53,11 @@ class CallRow:
     # Closed without being worked: declined by the headteacher, rejected by
     # the Change Advisory Board, or withdrawn by the school.
     withdrawn: bool = False
+    # Why the call missed its fix target, in the officer's words (#reason).
+    missed_reason: str = ""
+    # The fix target before the first revised deadline replaced it (None
+    # when no deadline was revised, or the record does not say).
+    original_due_at: datetime | None = None
 
 
 @dataclass(frozen=True)

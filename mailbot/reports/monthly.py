@@ -143,9 +143,11 @@ def _missed(j: Judged, words: _Words) -> dict[str, Any]:
         "subject": c.subject,
         "logged": words.when(c.created_at),
         "target": words.when(c.fix_due_at),
+        "original": words.when(c.original_due_at) if c.revised_due_at else "",
         "solved": words.when(c.solved_at),
         "revised": words.when(c.revised_due_at),
-        "reason": c.revised_reason if c.revised_due_at else "",
+        "revised_reason": c.revised_reason if c.revised_due_at else "",
+        "reason": c.missed_reason,
     }
 
 

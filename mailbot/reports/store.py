@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, or_, select
@@ -38,7 +40,33 @@ _COLUMNS = (
         )
         .correlate(Call),
     ).label("withdrawn"),
+    Call.missed_reason,
+    # The first revised deadline's audit line says what the target was before:
+    # "fix target <was> -> <new>: <reason>".
+    select(Event.detail)
+    .where(Event.call_id == Call.id, Event.kind == "deadline")
+    .order_by(Event.id)
+    .limit(1)
+    .correlate(Call)
+    .scalar_subquery()
+    .label("first_deadline"),
 )
+
+
+def _was(detail: str | None) -> datetime | None:
+    """The target a revised deadline replaced, from its audit line; None when unreadable."""
+    if not detail or not detail.startswith("fix target "):
+        return None
+    was = detail.removeprefix("fix target ").split(" -> ", 1)[0]
+    try:
+        return datetime.fromisoformat(was)
+    except ValueError:
+        return None
+
+
+def _row(row: Sequence[Any]) -> CallRow:
+    *columns, first_deadline = row
+    return replace(CallRow(*columns), original_due_at=_was(first_deadline))
 
 
 @dataclass(frozen=True)
@@ -91,8 +119,8 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
         )
         incidents = incidents.where(or_(Incident.id.in_(own), Incident.id.in_(told)))
     return Source(
-        calls=tuple(CallRow(*row) for row in session.execute(calls.order_by(Call.id))),
-        problems=tuple(CallRow(*row) for row in session.execute(problems.order_by(Call.id))),
+        calls=tuple(_row(row) for row in session.execute(calls.order_by(Call.id))),
+        problems=tuple(_row(row) for row in session.execute(problems.order_by(Call.id))),
         incidents=tuple(
             IncidentRow(*row) for row in session.execute(incidents.order_by(Incident.id))
         ),

@@ -254,6 +254,7 @@ class PlannedRules(_Rule):
         _opening_hours(v)
         return v
 
+
 class AvailabilityRules(_Rule):
     """The SLA's availability clause: its target and the hours it counts."""
 

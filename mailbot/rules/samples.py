@@ -154,6 +154,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sent_to": ["head@oakfield.example", "spoc@oakfield.example"],
         "internal": False,
         "help": ["#assign NAME", "    give the call to an officer (id, name or me)"],
+        "missed_target": "5pm on Monday 30 November",
     },
     "staff_update": {
         "service": SERVICE,
@@ -162,12 +163,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "authorised": True,
         "by": "Helen Marsh",
         "reason": "",
+        "words": "Fine, but only for the Year 6 topic this half term.",
         "review": "Change Advisory Board",
     },
     "authorisation_request": {
         "service": SERVICE,
         "call": _SAMPLE_CALL,
         "headteacher": "Helen Marsh",
+        "text": "Please could you unblock www.sciencekids.example for year 6?",
     },
     "authorisation_result": {
         "service": SERVICE,
@@ -175,6 +178,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "authorised": False,
         "by": "Helen Marsh",
         "reason": "We are not allowing social media in class this term.",
+        "words": "",
         "review": "",
     },
     # Change approval by the Change Advisory Board (ecab.py, changes.py).

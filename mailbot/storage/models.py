@@ -97,6 +97,9 @@ class Call(Base):
     revised_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revised_paused_minutes: Mapped[int] = mapped_column(Integer, default=0)
     revised_reason: Mapped[str] = mapped_column(Text, default="")
+    # Why the call missed (or will miss) its fix target, in the officer's
+    # words (#reason); the monthly report shows it for every missed call.
+    missed_reason: Mapped[str] = mapped_column(Text, default="")
     # The major incident this call was linked to (answered with its status).
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
     # Change approval: which board reviews it ("standard" or "emergency"), the

@@ -16,9 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("incidents") as batch:
-        batch.add_column(
-            sa.Column("kind", sa.String(16), nullable=False, server_default="major")
-        )
+        batch.add_column(sa.Column("kind", sa.String(16), nullable=False, server_default="major"))
         batch.add_column(sa.Column("starts_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("ends_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("services", sa.Text(), nullable=False, server_default=""))
