@@ -184,6 +184,9 @@ def _check_service(
     for member in reports.to:
         if member not in officer_ids:
             problems.append(f"reports.toml: to: no officer {member!r} in staff.toml")
+    for member in reports.review.to:
+        if member not in officer_ids and "@" not in member:
+            problems.append(f"reports.toml: review.to: no officer {member!r} in staff.toml")
     by_id = {s.id: s for s in schools.school}
     for wanted in reports.schools:
         where = f"reports.toml: schools ({wanted.school})"
