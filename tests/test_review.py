@@ -124,8 +124,9 @@ def test_without_a_previous_term_there_is_nothing_to_compare() -> None:
 
 
 def test_a_missed_calls_reason_is_read_from_its_revised_deadline() -> None:
-    call = row("A", local(2026, 10, 1, 9), local(2026, 10, 2, 17), None,
-               revised_due_at=local(2026, 10, 2, 17), revised_reason=" parts on order ")  # fmt: skip
+    due = local(2026, 10, 2, 17)
+    call = row("A", local(2026, 10, 1, 9), due, None, revised_due_at=due, revised_reason=" parts ")
+    call = replace(call, revised_reason=" parts on order ")
     assert review.missed_reason(call) == "parts on order"
     # A reason without a revised deadline is left over from one withdrawn: not shown.
     assert review.missed_reason(replace(call, revised_due_at=None)) == ""
