@@ -125,8 +125,8 @@ def test_without_a_previous_term_there_is_nothing_to_compare() -> None:
 
 def test_a_missed_calls_reason_is_read_from_its_revised_deadline() -> None:
     due = local(2026, 10, 2, 17)
-    call = row("A", local(2026, 10, 1, 9), due, None, revised_due_at=due, revised_reason=" parts ")
-    call = replace(call, revised_reason=" parts on order ")
+    logged = local(2026, 10, 1, 9)
+    call = row("A", logged, due, None, revised_due_at=due, revised_reason=" parts on order ")
     assert review.missed_reason(call) == "parts on order"
     # A reason without a revised deadline is left over from one withdrawn: not shown.
     assert review.missed_reason(replace(call, revised_due_at=None)) == ""
