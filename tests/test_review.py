@@ -174,3 +174,45 @@ def test_satisfaction_and_availability_show_only_when_given(config: object) -> N
     assert ">Availability</h2>" in full.html and "99.41%" in full.html and "INC-0007" in full.html
     assert "Satisfaction: mean 4.2 from 8 ratings" in full.text
     assert "Internet: 99.41% (target 99.5%, NOT MET); INC-0007" in full.text
+
+
+def test_the_page_compares_each_share_with_the_previous_term(config: object) -> None:
+    from mailbot.reports import reviewpack
+
+    summer = [
+        row(f"S{n}", local(2026, 5, n, 9), local(2026, 5, n, 17), local(2026, 5, n, 12))
+        for n in range(4, 8)
+    ]
+    autumn = [
+        row("A", local(2026, 10, 1, 9), local(2026, 10, 2, 17), local(2026, 10, 1, 12)),
+        row("B", local(2026, 10, 5, 9), local(2026, 10, 6, 17), None),
+    ]
+    pack = reviewpack.compose(
+        config, RULES, compute([*summer, *autumn]), None, lambda c: c.filename
+    )  # type: ignore[arg-type]
+    assert "Compared with Summer 2026" in pack.html
+    assert "Incident: 50.0% (was 100.0%), -50.0 points" in pack.text
+    assert "Compared with Summer 2026 (4 calls logged)" in pack.text
+    # Both terms are drawn: the share chart has a point per term.
+    alts = [c.alt for c in pack.charts]
+    assert alts == [
+        "Share of calls fixed within target, Summer 2026 and Autumn 2026",
+        "Calls logged by type, Summer 2026 and Autumn 2026",
+    ]
+
+
+def test_the_rules_refuse_a_review_recipient_who_is_not_an_officer(tmp_path: Path) -> None:
+    import shutil
+
+    from mailbot.errors import RulesError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(SHIPPED_RULES, rules)
+    toml = rules / "reports.toml"
+    toml.write_text(
+        toml.read_text()
+        .replace("heads = false", 'heads = false\nto = ["nobody"]')
+        .replace("to = []\n# Whether", "# Whether")
+    )
+    with pytest.raises(RulesError, match=r"review\.to: no officer 'nobody'"):
+        load_rules(rules)
