@@ -163,8 +163,8 @@ def test_satisfaction_and_availability_show_only_when_given(config: object) -> N
     for text in (plain.html, plain.text):
         assert "Satisfaction" not in text and "Availability" not in text
         assert "parts on order" in text
-    given = replace(
-        bare,
+    given = compute(
+        [late],
         satisfaction=Satisfaction(4.25, 8, ("Quick & friendly",)),
         availability=(ServiceAvailability("Internet", 99.41, 99.5, ("INC-0007",)),),
     )

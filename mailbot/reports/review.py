@@ -214,11 +214,15 @@ def compute(
     aims: Mapping[str, float],
     zone: ZoneInfo,
     now: datetime,
+    satisfaction: Satisfaction | None = None,
+    availability: tuple[ServiceAvailability, ...] | None = None,
 ) -> ReviewFigures:
     """The pack's figures for ``term`` (and ``before``, to compare) from these rows.
 
     The caller passes one school's rows for that school's version: nothing
     here looks at other rows, so a school's figures come from its calls alone.
+    ``satisfaction`` and ``availability``, when measured, are passed through
+    to the pack's optional sections.
     """
     start, end = term.bounds(zone)
     periods = [t for t in (before, term) if t is not None]
@@ -282,4 +286,6 @@ def compute(
                 key=lambda i: (i.declared_at, i.ref),
             )
         ),
+        satisfaction=satisfaction,
+        availability=availability,
     )

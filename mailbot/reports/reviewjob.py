@@ -70,6 +70,11 @@ def figures_for(
     since = before.bounds(zone)[0] if before else start
     with sessions() as session:
         source = reportstore.load_span(session, since, start, end, school_id)
+    # Satisfaction (issue 15 part 1) and availability (part 3) plug in here:
+    # each is read for the same start, end and school and passed on as
+    # ``satisfaction=review.Satisfaction(...)`` and ``availability=(
+    # review.ServiceAvailability(...), ...)``; the pack shows a section for
+    # each one given and leaves out each one that is None.
     return review.compute(
         term,
         before,
