@@ -216,3 +216,19 @@ def test_the_rules_refuse_a_review_recipient_who_is_not_an_officer(tmp_path: Pat
     )
     with pytest.raises(RulesError, match=r"review\.to: no officer 'nobody'"):
         load_rules(rules)
+
+
+def test_the_rules_refuse_term_names_whose_parts_straddle_another_term(tmp_path: Path) -> None:
+    import shutil
+
+    from mailbot.errors import RulesError
+
+    rules = tmp_path / "rules"
+    shutil.copytree(SHIPPED_RULES, rules)
+    sla = rules / "sla.toml"
+    # The second spring half-term named autumn: autumn now spans spring's first half.
+    text = sla.read_text()
+    at = text.index("start = 2027-02-22")
+    sla.write_text(text[:at] + text[at:].replace('"spring-2027"', '"autumn-2026"', 1))
+    with pytest.raises(RulesError, match="terms 'autumn-2026' and 'spring-2027' overlap"):
+        load_rules(rules)

@@ -6,6 +6,7 @@ import itertools
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -201,6 +202,21 @@ def _check_service(
     return problems
 
 
+def _check_term_names(sla: Sla) -> list[str]:
+    """Each review term's parts (calendar.terms sharing a name) must not straddle another's."""
+    spans: dict[str, tuple[date, date]] = {}
+    for t in sla.calendar.terms:
+        if t.name:
+            first, last = spans.get(t.name, (t.start, t.end))
+            spans[t.name] = (min(first, t.start), max(last, t.end))
+    problems = []
+    ordered = sorted(spans.items(), key=lambda kv: kv[1])
+    for (a, (_, a_last)), (b, (b_first, _)) in itertools.pairwise(ordered):
+        if b_first <= a_last:
+            problems.append(f"sla.toml: calendar.terms: name: terms {a!r} and {b!r} overlap")
+    return problems
+
+
 def load_rules(rules_dir: Path) -> Rules:
     """Load and check every rule file and template; raise RulesError listing all problems."""
     problems: list[str] = []
@@ -251,6 +267,7 @@ def load_rules(rules_dir: Path) -> Rules:
             )
         except (ValueError, KeyError) as exc:
             problems.append(f"sla.toml: calendar: {exc}")
+        problems.extend(_check_term_names(sla))
     if (
         problems
         or not (policy and cls and sla and staff and schools and templates and calendar)
