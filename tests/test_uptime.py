@@ -170,3 +170,23 @@ def test_planned_work_is_not_listed_as_an_incident(
     planned_work(env)
     assert main([*cli(env, tmp_path), "incidents", "list", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_the_termly_review_pack_shows_availability_over_the_term(env: Env) -> None:
+    from mailbot.reports import review, reviewjob, reviewpack
+
+    outage(env, ("internet",))
+    planned_work(env)
+    term = review.find(reviewjob.all_terms(env.rules), "autumn-2026")
+    assert term is not None
+    figures = reviewjob.figures_for(env.sessions, env.rules, term, None, local(2026, 12, 19, 9, 0))
+    assert figures.availability is not None
+    internet = next(a for a in figures.availability if a.service == "internet")
+    # The three-hour outage less the hour of agreed work, in the term's hours.
+    assert internet.incidents == ("MI-0001", "PW-0002")
+    assert internet.target == pytest.approx(99.5)
+    assert 99.0 < internet.percent < 100.0
+    email = next(a for a in figures.availability if a.service == "email")
+    assert email.percent == pytest.approx(100.0)
+    pack = reviewpack.compose(env.config, env.rules, figures, None, lambda c: c.filename)
+    assert f"internet: {internet.percent:.2f}% (target 99.5%" in pack.text

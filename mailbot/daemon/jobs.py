@@ -14,7 +14,7 @@ from mailbot.calls.store import Store, view
 from mailbot.config import Config
 from mailbot.daemon.store import change_deadlines, due_ids
 from mailbot.errors import Conflict, TransientError
-from mailbot.reports import job
+from mailbot.reports import job, reviewjob
 from mailbot.rules.loader import Rules
 from mailbot.sla import clock as sla
 from mailbot.sla.calendar import describe
@@ -32,7 +32,8 @@ class TickReport:
 
     escalated: list[tuple[str, int]] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
-    # Monthly reports queued, e.g. "2026-11 all schools to priya.shah@...".
+    # Monthly reports queued, e.g. "2026-11 all schools to priya.shah@...", and
+    # termly review packs, e.g. "review autumn-2026 all schools to ...".
     reports: list[str] = field(default_factory=list)
     # Emergency changes still undecided at their deadline, whose board was reminded.
     reminded: list[str] = field(default_factory=list)
@@ -251,4 +252,7 @@ def run_due(
     if reports:
         # Last month's reports, on this month's first working day (see reportjob).
         report.reports = job.send_due(sessions, config, rules, now)
+        # The last term's review packs, once it has ended (see reviewjob).
+        reviews = reviewjob.send_due(sessions, config, rules, now)
+        report.reports += [f"review {line}" for line in reviews]
     return report

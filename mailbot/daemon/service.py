@@ -172,7 +172,8 @@ class Daemon:
         for ref in report.closed:
             log.info("%s closed automatically", ref)
         for line in report.reports:
-            log.info("monthly report %s queued", line)
+            # Monthly reports ("2026-11 ...") and review packs ("review autumn-2026 ...").
+            log.info("report %s queued", line)
         for ref in report.reminded:
             log.info("%s: emergency change undecided at its deadline; board reminded", ref)
         return report

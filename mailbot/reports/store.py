@@ -1,4 +1,4 @@
-"""The monthly report's database side: the rows it is made from, and which reports were sent."""
+"""The reports' database side: the rows they are made from, and which were sent."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from mailbot.reports.figures import MONTHS, CallRow, IncidentRow
 from mailbot.sla.months import Month
-from mailbot.storage.models import Call, Delivery, Event, Incident, IncidentUpdate, ReportRun
+from mailbot.storage.models import (
+    Call,
+    Delivery,
+    Event,
+    Incident,
+    IncidentUpdate,
+    ReportRun,
+    ReviewRun,
+)
 
 _COLUMNS = (
     Call.ref,
@@ -90,10 +98,25 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
     """
     first = month.shift(1 - MONTHS).bounds(zone)[0]
     start, end = month.bounds(zone)
+    return load_span(session, first, start, end, school_id)
+
+
+def load_span(
+    session: Session, since: datetime, start: datetime, end: datetime, school_id: str | None
+) -> Source:
+    """Read the rows for a report on ``start`` to ``end`` whose calls may count from ``since``.
+
+    Calls are those logged before the end and either logged since ``since``
+    or with a fix target since then; problems every one logged before the
+    end; incidents those active from start to end (for a school, those it
+    was sent a notice of and those its own calls were linked to).  The
+    monthly report and the termly review pack both read through here, so
+    their rows mean the same.
+    """
     calls = select(*_COLUMNS).where(
         Call.type != "problem",
         Call.created_at < end,
-        or_(Call.created_at >= first, Call.fix_due_at >= first),
+        or_(Call.created_at >= since, Call.fix_due_at >= since),
     )
     problems = select(*_COLUMNS).where(Call.type == "problem", Call.created_at < end)
     incidents = select(
@@ -137,4 +160,16 @@ def record(session: Session, month: Month, audience: str, now: datetime) -> None
     session.add(ReportRun(month=str(month), audience=audience, sent_at=now))
     # Flush now, so that a report already recorded by another process fails
     # here, before its email is queued, rather than at commit.
+    session.flush()
+
+
+def review_sent(session: Session, term: str) -> set[str]:
+    """The audiences whose review pack for ``term`` is recorded (one lookup on the unique index)."""
+    return set(session.scalars(select(ReviewRun.audience).where(ReviewRun.term == term)))
+
+
+def review_record(session: Session, term: str, audience: str, now: datetime) -> None:
+    """Record ``audience``'s review pack for ``term``; a second record is refused (Conflict)."""
+    session.add(ReviewRun(term=term, audience=audience, sent_at=now))
+    # Flushed now, as record() is, so a duplicate fails before the email is queued.
     session.flush()

@@ -158,6 +158,11 @@ class Escalation(_Rule):
 class Term(_Rule):
     start: date
     end: date
+    # The termly service review this part belongs to, e.g. "autumn-2026":
+    # the parts sharing a name make one review term.  Left out: the season
+    # of the start (autumn from August, spring from January, summer from
+    # April) and its year.
+    name: str = Field(default="", pattern=r"^$|^[a-z0-9][a-z0-9-]{0,31}$")
 
 
 class CalendarRules(_Rule):
@@ -330,6 +335,15 @@ class SchoolReport(_Rule):
     to: tuple[str, ...] = ()
 
 
+class ReviewRules(_Rule):
+    """The termly service review pack, emailed when each term ends."""
+
+    # Officer ids or addresses who get the overall pack (default: the project manager).
+    to: tuple[str, ...] = ()
+    # Whether each school's headteachers also get the school's own pack.
+    heads: bool = False
+
+
 class ReportRules(_Rule):
     """The monthly report: its aims, and who receives which version."""
 
@@ -340,6 +354,7 @@ class ReportRules(_Rule):
     # Officer ids or addresses who get the overall report (default: the project manager).
     to: tuple[str, ...] = ()
     schools: tuple[SchoolReport, ...] = ()
+    review: ReviewRules = Field(default_factory=lambda: ReviewRules())
 
 
 # --- staff.toml and schools.toml ------------------------------------------

@@ -6,6 +6,7 @@ import itertools
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -189,6 +190,9 @@ def _check_service(
     for member in reports.to:
         if member not in officer_ids:
             problems.append(f"reports.toml: to: no officer {member!r} in staff.toml")
+    for member in reports.review.to:
+        if member not in officer_ids and "@" not in member:
+            problems.append(f"reports.toml: review.to: no officer {member!r} in staff.toml")
     by_id = {s.id: s for s in schools.school}
     for wanted in reports.schools:
         where = f"reports.toml: schools ({wanted.school})"
@@ -200,6 +204,21 @@ def _check_service(
         school = by_id.get(wanted.school)
         if school is not None and not wanted.to and not school.with_role("headteacher"):
             problems.append(f"{where}: to: none given, and the school has no headteacher")
+    return problems
+
+
+def _check_term_names(sla: Sla) -> list[str]:
+    """Each review term's parts (calendar.terms sharing a name) must not straddle another's."""
+    spans: dict[str, tuple[date, date]] = {}
+    for t in sla.calendar.terms:
+        if t.name:
+            first, last = spans.get(t.name, (t.start, t.end))
+            spans[t.name] = (min(first, t.start), max(last, t.end))
+    problems = []
+    ordered = sorted(spans.items(), key=lambda kv: kv[1])
+    for (a, (_, a_last)), (b, (b_first, _)) in itertools.pairwise(ordered):
+        if b_first <= a_last:
+            problems.append(f"sla.toml: calendar.terms: name: terms {a!r} and {b!r} overlap")
     return problems
 
 
@@ -253,6 +272,7 @@ def load_rules(rules_dir: Path) -> Rules:
             )
         except (ValueError, KeyError) as exc:
             problems.append(f"sla.toml: calendar: {exc}")
+        problems.extend(_check_term_names(sla))
     if (
         problems
         or not (policy and cls and sla and staff and schools and templates and calendar)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailbot.rules.reviewsamples import REVIEW
+
 # The service as every sample, email or page, shows it.
 SERVICE = {"name": "Schools ICT Support", "address": "ictsupport@example.gov.uk"}
 
@@ -153,3 +155,4 @@ PAGE_SAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 PAGE_SAMPLES["report"] = REPORT
+PAGE_SAMPLES["review"] = REVIEW

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mailbot.rules.pagesamples import REPORT, SERVICE
+from mailbot.rules.reviewsamples import REVIEW
 
 # Every email mailbot sends has a template; each is checked against this sample
 # data when rules load, so a typo fails `mailbot rules check`, not a 2 a.m. send.
@@ -404,3 +405,4 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 SAMPLES["report"] = REPORT
+SAMPLES["review"] = REVIEW

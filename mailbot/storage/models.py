@@ -52,6 +52,7 @@ __all__ = [
     "ParkedMail",
     "Processed",
     "ReportRun",
+    "ReviewRun",
     "Secret",
     "ServiceState",
     "UtcDateTime",
@@ -294,5 +295,17 @@ class ReportRun(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[str] = mapped_column(String(7))
+    audience: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReviewRun(Base):
+    """A termly service review pack emailed to one audience; the unique key sends each once."""
+
+    __tablename__ = "review_runs"
+    __table_args__ = (UniqueConstraint("term", "audience"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    term: Mapped[str] = mapped_column(String(32))
     audience: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,174 @@
+"""The termly review pack's scheduler job: when a term ends, send its packs once.
+
+Each version of a pack (the overall one; each school's when the rules send
+packs to heads) is an audience.  Its email goes into the outbox in the same
+transaction as its row in ``review_runs``, whose unique key (term, audience)
+lets only one process, tick or rerun ever commit it, just as the monthly
+report's ``report_runs`` does.  A term's packs fall due at midnight after its
+last day and stay due until the next term ends (for a late or restarted
+daemon); until then the job costs date arithmetic and one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+
+from mailbot.calls import door
+from mailbot.calls.store import Store
+from mailbot.config import Config
+from mailbot.errors import Conflict
+from mailbot.incidents import uptime
+from mailbot.reports import review
+from mailbot.reports import store as reportstore
+from mailbot.reports.job import OVERALL, Audience
+from mailbot.reports.review import ReviewFigures, Term
+from mailbot.rules.loader import Rules
+from mailbot.storage.db import Sessions, transaction
+
+log = logging.getLogger(__name__)
+
+
+def all_terms(rules: Rules) -> tuple[Term, ...]:
+    """The review terms sla.toml's calendar lists."""
+    return review.terms(rules.sla.calendar.terms)
+
+
+def audiences(rules: Rules) -> list[Audience]:
+    """Every version of the pack the rules ask for, with its recipients.
+
+    The overall pack goes to ``reports.review.to`` (officer ids or
+    addresses), else to the project manager; with ``reports.review.heads``
+    each school's own pack goes to its headteachers.  A version with nobody
+    to send it to is left out.
+    """
+    directory = rules.directory
+    wanted = rules.reports.review
+    overall = []
+    for entry in wanted.to or ((directory.project_manager,) if directory.project_manager else ()):
+        officer = directory.officer(entry)
+        overall.append(officer.email if officer else entry)
+    found = [Audience(OVERALL, None, tuple(dict.fromkeys(overall)))]
+    if wanted.heads:
+        for school in directory.schools:
+            key = f"school:{school.id}"
+            if len(key) > 64:
+                # review_runs.audience holds 64 characters; a long id is hashed to fit.
+                key = "school:" + hashlib.sha256(school.id.encode()).hexdigest()[:32]
+            heads = tuple(dict.fromkeys(c.email for c in school.with_role("headteacher")))
+            found.append(Audience(key, school, heads))
+    return [a for a in found if a.to]
+
+
+def figures_for(
+    sessions: Sessions, rules: Rules, term: Term, school_id: str | None, now: datetime
+) -> ReviewFigures:
+    """The figures of one version of ``term``'s pack, from that version's rows alone."""
+    zone = rules.calendar.zone
+    before = review.previous(all_terms(rules), term)
+    start, end = term.bounds(zone)
+    since = before.bounds(zone)[0] if before else start
+    with sessions() as session:
+        source = reportstore.load_span(session, since, start, end, school_id)
+        # Availability is the network's over the term, the same in every
+        # version, worked out as the monthly report's is (incidents/uptime.py).
+        served = tuple(
+            review.ServiceAvailability(
+                f.service, f.figure.percent, 100 * f.target, tuple(b.ref for b in f.behind)
+            )
+            for f in uptime.figures(session, rules, start, end, now)
+        )
+    # Satisfaction (issue 15 part 1) plugs in here, read for the same start,
+    # end and school and passed on as ``satisfaction=review.Satisfaction(...)``;
+    # the pack shows a section for each one given and leaves out each None.
+    return review.compute(
+        term,
+        before,
+        source.calls,
+        source.problems,
+        source.incidents,
+        school_id=school_id,
+        aims=rules.reports.aims,
+        zone=zone,
+        now=now,
+        availability=served,
+    )
+
+
+def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) -> list[str]:
+    """Queue every pack that is due and not yet sent; say which were queued.
+
+    Safe late, twice, and in two processes at once, as the monthly report.
+    """
+    term = review.due_term(all_terms(rules), rules.calendar.zone, now)
+    if term is None:
+        return []
+    wanted = audiences(rules)
+    with sessions() as session:
+        done = reportstore.review_sent(session, term.name)
+    todo = [a for a in wanted if a.key not in done]
+    if not todo:
+        return []
+    try:
+        return _send(sessions, config, rules, term, todo, now)
+    except Exception:
+        # A scheduler job must never die of a pack; nothing was recorded, so
+        # it stays due and is tried (and logged) again next tick.
+        log.exception("review pack for %s not sent", term.name)
+        return []
+
+
+def _send(
+    sessions: Sessions,
+    config: Config,
+    rules: Rules,
+    term: Term,
+    todo: list[Audience],
+    now: datetime,
+) -> list[str]:
+    # Imported here: the pack draws with matplotlib, which loads slowly.
+    from mailbot.reports import reviewpack
+
+    overall = figures_for(sessions, rules, term, None, now)
+    if overall.empty:
+        # Nothing happened that term (mailbot was not yet running): the term
+        # is marked done rather than sending an empty pack.
+        for audience in todo:
+            _record(sessions, term.name, audience.key, now)
+        log.info("no review pack for %s: no calls or major incidents", term.name)
+        return []
+    queued = []
+    for audience in todo:
+        school = audience.school
+        try:
+            figures = overall
+            if school is not None:
+                figures = figures_for(sessions, rules, term, school.id, now)
+            # Drawn and rendered before the transaction, which then stays short.
+            out, raw = reviewpack.email(
+                config, rules, figures, school, audience=audience.key, to=audience.to, now=now
+            )
+            with transaction(sessions) as session:
+                reportstore.review_record(session, term.name, audience.key, now)
+                store = Store(
+                    session, rules.policy.references.prefix, rules.policy.references.width
+                )
+                door.send(store, config, rules, out, now, raw=raw)
+        except Conflict:
+            continue  # Another process or tick sent this one first.
+        except Exception:
+            # One version failing must not hold up the others; it stays due.
+            log.exception("review pack for %s (%s) not sent", term.name, audience.key)
+            continue
+        label = school.name if school else "all schools"
+        queued.append(f"{term.name} {label} to {', '.join(audience.to)}")
+    return queued
+
+
+def _record(sessions: Sessions, term: str, key: str, now: datetime) -> None:
+    try:
+        with transaction(sessions) as session:
+            reportstore.review_record(session, term, key, now)
+    except Conflict:
+        pass  # Recorded by another process meanwhile.
