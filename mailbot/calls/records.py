@@ -30,6 +30,8 @@ class CallView:
     team: str | None = None
     category: str = "general"
     incident_id: int | None = None
+    # When the closure notice invited the requester to rate the call, if it did.
+    rating_invited_at: datetime | None = None
 
 
 @dataclass(frozen=True)
