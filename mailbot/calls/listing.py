@@ -50,6 +50,19 @@ def summary(call: Call, related: list[str]) -> dict[str, Any]:
         "revised_reason": call.revised_reason or None,
         "assignee": call.assignee,
         "related": related,
+        "rating": _rating(call),
+    }
+
+
+def _rating(call: Call) -> dict[str, Any] | None:
+    """The requester's satisfaction rating of the call, if they gave one."""
+    if call.rating is None:
+        return None
+    return {
+        "score": call.rating,
+        "word": call.rating_word,
+        "comment": call.rating_comment,
+        "rated_at": _iso(call.rated_at),
     }
 
 

@@ -14,6 +14,7 @@ from mailbot.rules.loader import Rules
 # number, optionally "out of" the scale ("4/5"), or a word; trailing
 # punctuation is allowed ("Good!", "3.").  Whatever follows is the comment.
 _TOKEN = re.compile(r"\s*([A-Za-z][A-Za-z'-]*|\d{1,2})(?:\s*/\s*\d{1,2})?[.!,:;)-]*(?=\s|$)")
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\r?\n")
 # A comment is kept to this many characters (the whole reply is stored anyway).
 COMMENT_CHARS = 2000
 
@@ -48,7 +49,10 @@ def read_rating(text: str, rules: Satisfaction) -> Rating | None:
         if known is None:
             return None
         score, word = known, token
-    comment = stripped[found.end() :].strip(" \t\r\n-:,.")
+    # The comment is the rest of the rating's paragraph: a blank line ends
+    # it, so the sign-off below is not taken for part of it.
+    rest = stripped[found.end() :].lstrip(" \t-:,.")
+    comment = _PARAGRAPH_END.split(rest, maxsplit=1)[0].strip()
     return Rating(score=score, word=word, comment=comment[:COMMENT_CHARS])
 
 
