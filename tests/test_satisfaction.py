@@ -1,4 +1,4 @@
-"""Satisfaction by email: the closure notice's invitation, the requester's rating, and who is told."""
+"""Satisfaction by email: the closure notice's invitation, the rating, and who is told."""
 
 from __future__ import annotations
 
@@ -124,11 +124,21 @@ def test_reading_a_long_reply_is_linear() -> None:
 # --- the invitation -------------------------------------------------------------------
 
 
-def test_the_closure_notice_invites_a_rating_once(env: Env) -> None:
+def test_the_closure_notice_invites_a_rating(env: Env) -> None:
     ref = closed(env)
     text = plain(of_kind(env, "closure")[0])
     assert "Reply with 1 to 5 (5 is best), or Good / OK / Poor" in text
     assert "it does not reopen the call" in text
+    assert show(env, ref)["status"] == "closed"
+
+
+def test_a_call_closed_a_second_time_is_not_invited_again(env: Env) -> None:
+    ref = closed(env)
+    act(env, ref, local(2026, 11, 30, 9, 0), "status", "open")
+    act(env, ref, local(2026, 11, 30, 10, 0), "status", "solved")
+    assert tick(env, local(2026, 12, 3, 10, 0)).closed == [ref]
+    first, second = of_kind(env, "closure")
+    assert "Reply with 1 to 5" in plain(first) and "Reply with" not in plain(second)
 
 
 def test_a_call_type_the_rules_leave_out_is_not_invited(env: Env) -> None:
@@ -163,7 +173,8 @@ def test_the_requesters_reply_rates_the_call_and_changes_nothing_else(env: Env) 
     assert found["status"] == "closed" and env.count_calls() == 1
     assert found["rating"]["score"] == 4
     assert found["rating"]["comment"] == "quick and friendly, thank you"
-    assert [e["detail"] for e in events_of(env, "rated")] == ["4 (4): quick and friendly, thank you"]
+    [rated] = events_of(env, "rated")
+    assert rated["detail"] == "4 (4): quick and friendly, thank you"
     # Nobody is answered and nobody told of a good rating: never a second prompt.
     assert len(env.outbox()) == before
 

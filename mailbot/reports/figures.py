@@ -51,6 +51,10 @@ class CallRow:
     # Closed without being worked: declined by the headteacher, rejected by
     # the Change Advisory Board, or withdrawn by the school.
     withdrawn: bool = False
+    # The requester's satisfaction rating, its comment and when it was given.
+    rating: int | None = None
+    rating_comment: str = ""
+    rated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ class Figures:
     volume: tuple[tuple[Month, tuple[tuple[str, int], ...]], ...]
     problems: tuple[CallRow, ...]
     incidents: tuple[IncidentRow, ...]
+    # The calls whose requester rated them in the month (mailbot/reports/ratings.py).
+    rated: tuple[CallRow, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -208,7 +214,10 @@ def compute(
     start, end = month.bounds(zone)
     window = [month.shift(-n) for n in range(MONTHS - 1, -1, -1)]
     every: list[Judged] = []
+    rated: list[CallRow] = []
     for call in calls:
+        if call.rating is not None and call.rated_at is not None and start <= call.rated_at < end:
+            rated.append(call)
         if call.type == "problem":
             continue  # Problem records have no target; they are listed as open problems.
         outcome, settled = judge(call, now)
@@ -266,6 +275,7 @@ def compute(
                 key=lambda p: (p.created_at, p.ref),
             )
         ),
+        rated=tuple(sorted(rated, key=lambda c: (c.rated_at or start, c.ref))),
         incidents=tuple(
             sorted(
                 (

@@ -38,6 +38,9 @@ _COLUMNS = (
         )
         .correlate(Call),
     ).label("withdrawn"),
+    Call.rating,
+    Call.rating_comment,
+    Call.rated_at,
 )
 
 
@@ -64,7 +67,9 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
     calls = select(*_COLUMNS).where(
         Call.type != "problem",
         Call.created_at < end,
-        or_(Call.created_at >= first, Call.fix_due_at >= first),
+        # A call rated in the month counts in its satisfaction figures however
+        # long ago it was logged.
+        or_(Call.created_at >= first, Call.fix_due_at >= first, Call.rated_at >= start),
     )
     problems = select(*_COLUMNS).where(Call.type == "problem", Call.created_at < end)
     incidents = select(
