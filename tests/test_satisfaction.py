@@ -22,6 +22,8 @@ from support import (
 from test_jobs import HEAD, SAM, act, logged, tick
 
 from mailbot.calls.rating import Rating, read_rating
+from mailbot.reports import job, monthly
+from mailbot.sla.months import Month
 from mailbot.pipeline.records import Action, Triage
 from mailbot.rules.files import Satisfaction
 
@@ -265,3 +267,39 @@ def test_a_redelivered_poor_rating_is_passed_on_once(env: Env) -> None:
     again = reply(env, "2 slow", RATED)
     assert first.action is Action.RATE and again.action is Action.DUPLICATE
     assert len(of_kind(env, "poor_rating")) == 1 and len(events_of(env, "rated")) == 1
+
+
+# --- the monthly report ----------------------------------------------------------------
+
+
+def november(env: Env, school: str | None = None) -> monthly.Report:
+    figures = job.figures_for(
+        env.sessions, env.rules, Month(2026, 11), school, local(2026, 12, 1, 8, 0)
+    )
+    found = env.rules.directory.school(school) if school else None
+    return monthly.compose(env.config, env.rules, figures, found, lambda c: c.filename)
+
+
+def test_the_monthly_report_gives_the_count_mean_and_comments(env: Env) -> None:
+    closed(env)
+    reply(env, "1 - nobody told us when the engineer was coming", RATED, n=1)
+    reply(env, "2 - slow, but sorted", local(2026, 11, 28, 9, 0), n=2)
+    report = november(env)
+    assert "Satisfaction: 1 rated, mean 2.0 of 5" in report.text
+    assert "ICT-000001 Oakfield Primary School (2): slow, but sorted" in report.text
+    assert "nobody told us" not in report.text  # The latest rating replaced the first.
+    assert "mean rating <strong>2.0</strong> of 5" in report.html
+    school = november(env, "oakfield-primary")
+    assert "Satisfaction: 1 rated, mean 2.0 of 5" in school.text
+
+
+def test_a_month_without_ratings_says_so(env: Env) -> None:
+    closed(env)
+    assert "Satisfaction: no call was rated" in november(env).text
+    assert "No call was rated this month." in november(env).html
+
+
+def test_a_rating_given_in_december_counts_in_december(env: Env) -> None:
+    closed(env)
+    reply(env, "4", local(2026, 12, 2, 9, 0))
+    assert "Satisfaction: no call was rated" in november(env).text
