@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import (
@@ -21,11 +22,13 @@ from support import (
 )
 from test_jobs import HEAD, SAM, act, logged, tick
 
+from mailbot.calls import door
 from mailbot.calls.rating import Rating, read_rating
-from mailbot.reports import job, monthly
-from mailbot.sla.months import Month
+from mailbot.daemon import jobs
 from mailbot.pipeline.records import Action, Triage
+from mailbot.reports import job, monthly
 from mailbot.rules.files import Satisfaction
+from mailbot.sla.months import Month
 
 SOLVED = local(2026, 11, 24, 10, 0)
 CLOSED = local(2026, 11, 27, 10, 0)
@@ -303,3 +306,48 @@ def test_a_rating_given_in_december_counts_in_december(env: Env) -> None:
     closed(env)
     reply(env, "4", local(2026, 12, 2, 9, 0))
     assert "Satisfaction: no call was rated" in november(env).text
+
+
+# --- exactly once under a crash ---------------------------------------------------------
+
+
+def test_a_crash_while_closing_leaves_the_call_to_close_and_invite_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = logged(env)
+    act(env, ref, SOLVED, "status", "solved")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed mid-tick")
+
+    monkeypatch.setattr(jobs.door, "send", crash)
+    with pytest.raises(SystemExit):
+        tick(env, CLOSED)
+    assert show(env, ref)["status"] == "solved" and of_kind(env, "closure") == []
+    monkeypatch.undo()
+    assert tick(env, CLOSED).closed == [ref]
+    tick(env, local(2026, 11, 30, 10, 0))
+    [closure] = of_kind(env, "closure")
+    assert "Reply with 1 to 5" in plain(closure)
+    assert reply(env, "5", RATED).action is Action.RATE
+
+
+def test_a_crash_while_passing_on_a_poor_rating_records_it_and_tells_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed(env)
+    real = door.send
+
+    def crash(store: object, config: object, rules: object, out: Any, now: object) -> object:
+        if out.kind == "poor_rating":
+            raise SystemExit("killed while queueing the officer's notice")
+        return real(store, config, rules, out, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(door, "send", crash)
+    with pytest.raises(SystemExit):
+        reply(env, "1 - nobody came", RATED)
+    assert show(env)["rating"] is None and of_kind(env, "poor_rating") == []
+    monkeypatch.undo()
+    assert reply(env, "1 - nobody came", RATED).action is Action.RATE
+    assert reply(env, "1 - nobody came", RATED).action is Action.DUPLICATE
+    assert len(of_kind(env, "poor_rating")) == 1 and len(events_of(env, "rated")) == 1
