@@ -53,3 +53,11 @@ def test_demo_ends_with_a_major_incident_declared_reported_and_resolved(demo_out
     assert "-> mailbot sent 1 x incident_status: Re: [ICT-000005] No internet" in out
     assert "resolved MI-0001; 2 linked calls solved and their schools told" in out
     assert "mailbot kept the status page up to date" in out
+
+
+def test_demo_shows_a_rating_by_email(demo_out: str) -> None:
+    out = demo_out
+    assert "mailbot: rate on ICT-000001: rates ICT-000001 2 of 5" in out
+    assert "-> mailbot sent: Re: [ICT-000001] Poor rating:" in out
+    assert "Helen Marsh rated it 2 of 5." in out
+    assert "rating 2 of 5: fixed in the end, but nobody told us the engineer was coming." in out

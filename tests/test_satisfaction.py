@@ -179,7 +179,7 @@ def test_the_requesters_reply_rates_the_call_and_changes_nothing_else(env: Env) 
     assert found["rating"]["score"] == 4
     assert found["rating"]["comment"] == "quick and friendly, thank you"
     [rated] = events_of(env, "rated")
-    assert rated["detail"] == "4 (4): quick and friendly, thank you"
+    assert rated["detail"] == "4: quick and friendly, thank you"
     # Nobody is answered and nobody told of a good rating: never a second prompt.
     assert len(env.outbox()) == before
 

@@ -176,7 +176,8 @@ class Store(LoopGuardRecords, OutboxRecords):
         before = f"{call.rating} " if call.rating is not None else ""
         call.rating, call.rating_word = found.score, found.word[:32]
         call.rating_comment, call.rated_at = found.comment, now
-        detail = f"{before + '-> ' if before else ''}{found.score} ({found.word})"
+        word = "" if found.word == str(found.score) else f" ({found.word})"
+        detail = f"{before + '-> ' if before else ''}{found.score}{word}"
         if found.comment:
             detail += f": {found.comment[:200]}"
         lifecycle.add_event(self.session, call, at=now, actor=actor, kind="rated", detail=detail)

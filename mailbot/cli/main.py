@@ -217,7 +217,8 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     rated = record["rating"]
     if rated is not None:
         # The rating is shown with the word the requester chose and their comment.
-        print(f"  {'rating':18} {rated['score']} ({rated['word']}) {when(rated['rated_at'])}")
+        word = "" if rated["word"] == str(rated["score"]) else f" ({rated['word']})"
+        print(f"  {'rating':18} {rated['score']}{word} {when(rated['rated_at'])}")
         if rated["comment"]:
             print(f"  {'rating comment':18} {rated['comment']}")
     for m in record["messages"]:
