@@ -351,3 +351,16 @@ def test_a_crash_while_passing_on_a_poor_rating_records_it_and_tells_once(
     assert reply(env, "1 - nobody came", RATED).action is Action.RATE
     assert reply(env, "1 - nobody came", RATED).action is Action.DUPLICATE
     assert len(of_kind(env, "poor_rating")) == 1 and len(events_of(env, "rated")) == 1
+
+
+def test_rules_whose_words_leave_the_scale_are_refused() -> None:
+    from pydantic import ValidationError
+
+    from mailbot.rules.files import Policy
+
+    with pytest.raises(ValidationError, match="worth more than the scale"):
+        Policy(satisfaction=Satisfaction(scale=3, words={"good": 5}, poor_at_most=1))
+    with pytest.raises(ValidationError, match="poor_at_most must be below the scale"):
+        Policy(satisfaction=Satisfaction(scale=3, words={"good": 3}, poor_at_most=3))
+    with pytest.raises(ValidationError, match="one word of letters"):
+        Satisfaction(words={"very good": 5})
