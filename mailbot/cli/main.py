@@ -21,6 +21,7 @@ from mailbot.cli import calls as callcmd
 from mailbot.cli import changes, held, incidents, senders, sla, status, statusout
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
+from mailbot.cli import review as reviewcmd
 from mailbot.cli.localtime import display_zone, local_time
 from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal
 from mailbot.cli.termtext import SafeStream
@@ -241,6 +242,12 @@ def cmd_calls_change(args: argparse.Namespace) -> int:
     return callcmd.run(args, config, _clock(args, zone)())
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    config = _config(args)
+    rules = load_rules(config.rules.dir)
+    return reviewcmd.run(args, config, rules, _clock(args, rules.sla.calendar.zone)())
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     config = _config(args)
     rules = load_rules(config.rules.dir)
@@ -346,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     sla.add_parser(sub).set_defaults(func=cmd_sla_deadline)
     changes.add_parser(sub).set_defaults(func=cmd_changes_list)
     reportcmd.add_parser(sub).set_defaults(func=cmd_report)
+    reviewcmd.add_parser(sub).set_defaults(func=cmd_review)
     senders.add_parser(sub).set_defaults(func=cmd_senders)
     statusout.add_parser(sub).set_defaults(func=cmd_status)
     checkcmd.add_parser(sub).set_defaults(func=cmd_check)

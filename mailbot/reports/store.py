@@ -95,6 +95,20 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
     )
 
 
+def load_period(
+    session: Session, start: datetime, end: datetime, school_id: str | None
+) -> tuple[CallRow, ...]:
+    """The calls a review of ``[start, end)`` may count: logged, due or rated in it."""
+    calls = select(*_COLUMNS).where(
+        Call.type != "problem",
+        Call.created_at < end,
+        or_(Call.created_at >= start, Call.fix_due_at >= start, Call.rated_at >= start),
+    )
+    if school_id is not None:
+        calls = calls.where(Call.school_id == school_id)
+    return tuple(CallRow(*row) for row in session.execute(calls.order_by(Call.id)))
+
+
 def sent(session: Session, month: Month) -> set[str]:
     """The audiences whose report for ``month`` is recorded (one lookup on the unique index)."""
     return set(session.scalars(select(ReportRun.audience).where(ReportRun.month == str(month))))

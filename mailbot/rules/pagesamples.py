@@ -130,3 +130,37 @@ PAGE_SAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 PAGE_SAMPLES["report"] = REPORT
+
+_TERM_SUMMARY = {
+    "label": "Autumn term 2026",
+    "logged": 3,
+    "total": REPORT["total"],
+    "targets": REPORT["targets"],
+    "satisfaction": REPORT["satisfaction"],
+}
+PAGE_SAMPLES["review"] = {
+    "service": SERVICE,
+    "term": {
+        "id": "autumn-2026",
+        "label": "Autumn term 2026",
+        "first": "03 September 2026",
+        "last": "18 December 2026",
+    },
+    "audience": {"label": "Oakfield Primary School", "school": True},
+    "as_at": "8am on Monday 21 December 2026",
+    "by_type": REPORT["by_type"],
+    "by_priority": REPORT["by_priority"],
+    "current": _TERM_SUMMARY,
+    "previous": {**_TERM_SUMMARY, "label": "Summer term 2026"},
+    "missed": [
+        {
+            "ref": "ICT-000123",
+            "school": "Oakfield Primary School",
+            "type": "Incident",
+            "priority": "P2",
+            "subject": "Internet very slow in the ICT suite",
+            "why": "not solved by its target 25 Nov 2026 09:05",
+        },
+    ],
+    "csv_name": "review-autumn-2026-oakfield-primary.csv",
+}
