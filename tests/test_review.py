@@ -1,0 +1,93 @@
+"""The termly service review pack: `mailbot review --term autumn-2026 [--school ID] --out DIR`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from support import Env, local, make_env, shipped_rules, write_config_file
+from test_jobs import act, logged, tick
+from test_satisfaction import reply
+
+from mailbot.cli.main import main
+from mailbot.errors import MailbotError
+from mailbot.reports import terms
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Env:
+    return make_env(tmp_path, f"sqlite:///{tmp_path / 'mailbot.db'}")
+
+
+def test_a_term_is_its_half_terms_from_sla_toml() -> None:
+    rules = shipped_rules()
+    autumn = terms.term(rules, "autumn-2026")
+    assert autumn is not None
+    assert (autumn.first, autumn.last) == (date(2026, 9, 3), date(2026, 12, 18))
+    assert autumn.label == "Autumn term 2026"
+    spring = terms.term(rules, "spring-2027")
+    assert spring is not None and (spring.first, spring.last) == (
+        date(2027, 1, 5),
+        date(2027, 3, 26),
+    )
+    assert terms.previous_name("spring-2027") == "autumn-2026"
+    assert terms.previous_name("autumn-2026") == "summer-2026"
+    assert terms.term(rules, "summer-2026") is None
+    with pytest.raises(MailbotError):
+        terms.term(rules, "winter-2026")
+
+
+def late_and_rated(env: Env) -> None:
+    """ICT-000001, due Wed 25 Nov 09:05, solved late on the 26th, closed, then rated 2."""
+    ref = logged(env)
+    act(env, ref, local(2026, 11, 26, 10, 0), "status", "solved")
+    assert tick(env, local(2026, 12, 1, 10, 0)).closed == [ref]
+    [closure] = [o for o in env.outbox() if o.kind == "closure"]
+    reply(env, "2 - slow, but sorted", local(2026, 12, 1, 14, 0), answers=closure.message_id)
+
+
+def review(tmp_path: Path, env: Env, now: str, *args: str) -> Path:
+    config = write_config_file(tmp_path, url=env.config.database.url)
+    out = tmp_path / "review"
+    assert main(["--config", str(config), "--now", now, "review", *args, "--out", str(out)]) == 0
+    return out
+
+
+def test_a_schools_review_shows_its_calls_targets_missed_calls_and_ratings(
+    tmp_path: Path, env: Env
+) -> None:
+    late_and_rated(env)
+    out = review(tmp_path, env, "2026-12-21T09:00", "--term", "autumn-2026", "--school",
+                 "oakfield-primary")  # fmt: skip
+    page = (out / "review.html").read_text()
+    assert "Service review: Autumn term 2026" in page and "Oakfield Primary School" in page
+    assert "Calls logged: 1" in page
+    assert "0 of 1" in page and "97%" in page
+    assert "ICT-000001" in page and "solved 26 Nov 2026 10:00, after its target 25 Nov 2026" in page
+    assert "mean rating <strong>2.0</strong> of 5" in page and "slow, but sorted" in page
+    assert "The previous term's dates are not in sla.toml" in page
+    rows = list(csv.DictReader(io.StringIO(
+        (out / "review-autumn-2026-oakfield-primary.csv").read_bytes().decode("utf-8-sig")
+    )))  # fmt: skip
+    assert [(r["ref"], r["outcome"], r["rating"]) for r in rows] == [("ICT-000001", "missed", "2")]
+
+
+def test_another_schools_review_shows_none_of_it(tmp_path: Path, env: Env) -> None:
+    late_and_rated(env)
+    out = review(tmp_path, env, "2026-12-21T09:00", "--term", "autumn-2026", "--school",
+                 "riverside-academy")  # fmt: skip
+    page = (out / "review.html").read_text()
+    assert "Calls logged: 0" in page and "ICT-000001" not in page and "slow" not in page
+
+
+def test_the_next_term_is_compared_with_the_last(tmp_path: Path, env: Env) -> None:
+    late_and_rated(env)
+    out = review(tmp_path, env, "2027-04-01T09:00", "--term", "spring-2027")
+    page = (out / "review.html").read_text()
+    assert "Compared with the previous term" in page
+    assert "Autumn term 2026</th><th" in page and "Spring term 2027</th>" in page
+    assert "2.0 (1)" in page and "- (0)" in page
+    assert "0.0%" in page  # The autumn term's share, beside spring's "-".
