@@ -91,3 +91,15 @@ def test_the_next_term_is_compared_with_the_last(tmp_path: Path, env: Env) -> No
     assert "Autumn term 2026</th><th" in page and "Spring term 2027</th>" in page
     assert "2.0 (1)" in page and "- (0)" in page
     assert "0.0%" in page  # The autumn term's share, beside spring's "-".
+
+
+def test_a_call_not_yet_due_is_listed_as_such_and_counts_in_no_share(
+    tmp_path: Path, env: Env
+) -> None:
+    logged(env)
+    out = review(tmp_path, env, "2026-11-23T12:00", "--term", "autumn-2026")
+    page = (out / "review.html").read_text()
+    assert "Calls logged: 1" in page and "0 of 0" in page
+    data = (out / "review-autumn-2026.csv").read_bytes().decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(data)))
+    assert (row["ref"], row["outcome"], row["rating"]) == ("ICT-000001", "not yet due", "")

@@ -43,7 +43,8 @@ class Period:
     total: Share
     missed: tuple[CallRow, ...]
     rated: tuple[CallRow, ...]
-    # Every call the period counts (logged or judged in it), for the CSV.
+    # Every call the period counts (logged or judged in it), for the CSV, with
+    # whether its outcome is this term's (False: it was judged in another).
     rows: tuple[tuple[CallRow, Outcome, bool], ...]
 
 
@@ -79,7 +80,8 @@ def compute(
         if call.rating is not None and call.rated_at is not None and start <= call.rated_at < end:
             rated.append(call)
         if fresh or in_term:
-            rows.append((call, outcome, in_term))
+            # A call logged in the term but judged in another is counted there.
+            rows.append((call, outcome, in_term or settled is None))
     types = sorted(
         {t for t, _ in judged} | set(aims),
         key=lambda t: (t not in TYPES, TYPES.index(t) if t in TYPES else 0, t),
@@ -225,7 +227,7 @@ def review_csv(rules: Rules, period: Period) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for call, outcome, in_term in period.rows:
+    for call, outcome, counted in period.rows:
         writer.writerow(
             [
                 call.ref,
@@ -236,7 +238,7 @@ def review_csv(rules: Rules, period: Period) -> bytes:
                 iso(call.created_at),
                 iso(call.fix_due_at),
                 iso(call.solved_at),
-                outcome.value if in_term or outcome is Outcome.NOT_JUDGED else "not in this term",
+                outcome.value if counted else "judged in another term",
                 "" if call.rating is None else str(call.rating),
                 _cell(call.rating_comment),
                 _cell(call.subject),
