@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -64,6 +65,18 @@ def _rating(call: Call) -> dict[str, Any] | None:
         "comment": call.rating_comment,
         "rated_at": _iso(call.rated_at),
     }
+
+
+def rating_lines(record: dict[str, Any], when: Callable[[Any], Any]) -> list[tuple[str, str]]:
+    """The lines `calls show` prints for a call's rating: the score (and word), the comment."""
+    rated = record.get("rating")
+    if not rated:
+        return []
+    word = "" if rated["word"] == str(rated["score"]) else f" ({rated['word']})"
+    lines = [("rating", f"{rated['score']}{word} {when(rated['rated_at'])}")]
+    if rated["comment"]:
+        lines.append(("rating comment", rated["comment"]))
+    return lines
 
 
 def _message(m: Message) -> dict[str, Any]:

@@ -215,13 +215,8 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     ):
         value = when(record[key]) if key.endswith("_at") else record[key]
         print(f"  {key:18} {value}")
-    rated = record["rating"]
-    if rated is not None:
-        # The rating is shown with the word the requester chose and their comment.
-        word = "" if rated["word"] == str(rated["score"]) else f" ({rated['word']})"
-        print(f"  {'rating':18} {rated['score']}{word} {when(rated['rated_at'])}")
-        if rated["comment"]:
-            print(f"  {'rating comment':18} {rated['comment']}")
+    for name, value in listing.rating_lines(record, when):
+        print(f"  {name:18} {value}")
     for m in record["messages"]:
         print(f"\n--- {m['direction']} {when(m['date'])} from {m['from']} ---\n{m['text'].strip()}")
     print("\nevents:")
