@@ -258,6 +258,14 @@ def test_a_poor_rating_goes_to_the_assigned_officer_with_the_comment(env: Env) -
     assert show(env)["status"] == "closed"
 
 
+def test_a_poor_rating_on_an_unassigned_call_goes_to_its_team(env: Env) -> None:
+    closed(env, assign=False)
+    reply(env, "1", RATED)
+    [row] = of_kind(env, "poor_rating")
+    assert recipients(row) == ["network-team@westshire.gov.uk"]
+    assert "No comment was given." in plain(row)
+
+
 def test_a_good_rating_is_not_sent_to_anyone(env: Env) -> None:
     closed(env)
     reply(env, "5", RATED)
