@@ -103,3 +103,14 @@ def test_a_call_not_yet_due_is_listed_as_such_and_counts_in_no_share(
     data = (out / "review-autumn-2026.csv").read_bytes().decode("utf-8-sig")
     [row] = list(csv.DictReader(io.StringIO(data)))
     assert (row["ref"], row["outcome"], row["rating"]) == ("ICT-000001", "not yet due", "")
+
+
+@pytest.mark.servers  # headless Chromium, which scripts/test installs
+def test_the_review_page_renders_in_chromium(tmp_path: Path, env: Env) -> None:
+    from test_reportcmd import pixels_near, screenshot
+
+    late_and_rated(env)
+    out = review(tmp_path, env, "2026-12-21T09:00", "--term", "autumn-2026")
+    shown = screenshot(out / "review.html", tmp_path)
+    # The headings' colour shows the page was laid out and drawn.
+    assert pixels_near(shown, "#1f3a5f") > 200
