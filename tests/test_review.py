@@ -114,3 +114,21 @@ def test_the_review_page_renders_in_chromium(tmp_path: Path, env: Env) -> None:
     shown = screenshot(out / "review.html", tmp_path)
     # The headings' colour shows the page was laid out and drawn.
     assert pixels_near(shown, "#1f3a5f") > 200
+
+
+def test_major_incidents_and_open_problems_are_listed(tmp_path: Path, env: Env) -> None:
+    late_and_rated(env)
+    # A reply long after the closure that is no rating: a follow-up call, and a problem record.
+    again = reply(env, "The internet is very slow again.", local(2026, 12, 8, 10, 0), n=9)
+    assert again.call is not None and again.call.ref == "ICT-000002"
+    config = write_config_file(tmp_path, url=env.config.database.url)
+    declare = ["incidents", "declare", "Internet down", "--by", "raj.patel@westshire.gov.uk"]
+    assert main(["--config", str(config), "--now", "2026-12-09T09:00", *declare]) == 0
+    page = review(tmp_path, env, "2026-12-21T09:00", "--term", "autumn-2026") / "review.html"
+    text = page.read_text()
+    assert "Major incidents: 1" in text and "MI-0001" in text and "Internet down" in text
+    assert "Open problems: 1" in text and "ICT-000003" in text
+    mine = review(tmp_path, env, "2026-12-21T09:00", "--term", "autumn-2026", "--school",
+                  "oakfield-primary")  # fmt: skip
+    text = (mine / "review.html").read_text()
+    assert "Major incidents: 0" in text and "No major incident affected the school" in text

@@ -6,7 +6,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from mailbot.config import Config
 from mailbot.reports import ratings
 from mailbot.reports import store as reportstore
 from mailbot.reports.csvfile import school_name
-from mailbot.reports.figures import CallRow, Outcome, Share, judge
+from mailbot.reports.figures import CallRow, IncidentRow, Outcome, Share, judge
 from mailbot.reports.terms import Term
 from mailbot.rules.directory import School
 from mailbot.rules.files import CALL_TYPES as TYPES
@@ -46,6 +46,9 @@ class Period:
     # Every call the period counts (logged or judged in it), for the CSV, with
     # whether its outcome is this term's (False: it was judged in another).
     rows: tuple[tuple[CallRow, Outcome, bool], ...]
+    # Problem records open at the term's end; major incidents active in it.
+    problems: tuple[CallRow, ...] = ()
+    incidents: tuple[IncidentRow, ...] = ()
 
 
 def _ordered(counts: Counter[str], first: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -113,8 +116,16 @@ def period_for(
 ) -> Period:
     """A term's figures for one school (or all), read from the database."""
     with sessions() as session:
-        calls = reportstore.load_period(session, term.start, term.end, school_id)
-    return compute(term, calls, rules.reports.aims, now)
+        source = reportstore.load_period(session, term.start, term.end, school_id)
+    period = compute(term, source.calls, rules.reports.aims, now)
+    end = term.end
+    # Problems still open at the term's end, and the major incidents active in it.
+    problems = tuple(
+        p
+        for p in source.problems
+        if not (p.status == "closed" and p.closed_at is not None and p.closed_at < end)
+    )
+    return replace(period, problems=problems, incidents=source.incidents)
 
 
 def _percent(share: float | None) -> str:
@@ -202,6 +213,25 @@ def context(
                 "why": _why(c, when),
             }
             for c in current.missed
+        ],
+        "problems": [
+            {
+                "ref": p.ref,
+                "school": name(p.school_id),
+                "subject": p.subject,
+                "opened": when(p.created_at),
+                "status": p.status.replace("_", " "),
+            }
+            for p in current.problems
+        ],
+        "incidents": [
+            {
+                "ref": i.ref,
+                "title": i.title,
+                "declared": when(i.declared_at),
+                "resolved": when(i.resolved_at),
+            }
+            for i in current.incidents
         ],
         "csv_name": csv_name(current.term, school),
     }

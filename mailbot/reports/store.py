@@ -95,18 +95,38 @@ def load(session: Session, month: Month, zone: ZoneInfo, school_id: str | None) 
     )
 
 
-def load_period(
-    session: Session, start: datetime, end: datetime, school_id: str | None
-) -> tuple[CallRow, ...]:
-    """The calls a review of ``[start, end)`` may count: logged, due or rated in it."""
+def load_period(session: Session, start: datetime, end: datetime, school_id: str | None) -> Source:
+    """The rows a review of ``[start, end)`` may count, for one school when ``school_id`` is given.
+
+    Calls logged, due or rated in the period; problems logged before its end;
+    major incidents active during it (for a school, those its calls were linked to).
+    """
     calls = select(*_COLUMNS).where(
         Call.type != "problem",
         Call.created_at < end,
         or_(Call.created_at >= start, Call.fix_due_at >= start, Call.rated_at >= start),
     )
+    problems = select(*_COLUMNS).where(Call.type == "problem", Call.created_at < end)
+    incidents = select(
+        Incident.ref, Incident.title, Incident.declared_at, Incident.resolved_at
+    ).where(
+        Incident.declared_at < end,
+        or_(Incident.resolved_at.is_(None), Incident.resolved_at >= start),
+    )
     if school_id is not None:
         calls = calls.where(Call.school_id == school_id)
-    return tuple(CallRow(*row) for row in session.execute(calls.order_by(Call.id)))
+        problems = problems.where(Call.school_id == school_id)
+        own = select(Call.incident_id).where(
+            Call.school_id == school_id, Call.incident_id.is_not(None)
+        )
+        incidents = incidents.where(Incident.id.in_(own))
+    return Source(
+        calls=tuple(CallRow(*row) for row in session.execute(calls.order_by(Call.id))),
+        problems=tuple(CallRow(*row) for row in session.execute(problems.order_by(Call.id))),
+        incidents=tuple(
+            IncidentRow(*row) for row in session.execute(incidents.order_by(Incident.id))
+        ),
+    )
 
 
 def sent(session: Session, month: Month) -> set[str]:

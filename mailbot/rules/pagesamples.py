@@ -162,5 +162,7 @@ PAGE_SAMPLES["review"] = {
             "why": "not solved by its target 25 Nov 2026 09:05",
         },
     ],
+    "problems": REPORT["problems"],
+    "incidents": REPORT["incidents"],
     "csv_name": "review-autumn-2026-oakfield-primary.csv",
 }
