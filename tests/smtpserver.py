@@ -30,6 +30,7 @@ STAFF_KINDS = frozenset(
         "escalation2",
         "breach",
         "assigned",
+        "poor_rating",
     }
     | {"change_review", "change_reminder", "change_update"}
 )

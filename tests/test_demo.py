@@ -64,3 +64,11 @@ def test_demo_shows_planned_maintenance_announced_reminded_and_started(demo_out:
     assert "| PLANNED MAINTENANCE PW-0002: Firewall upgrade" in out
     assert "| REMINDER PW-0002: Firewall upgrade" in out
     assert "| STARTED PW-0002: Firewall upgrade" in out
+
+
+def test_demo_shows_a_rating_by_email(demo_out: str) -> None:
+    out = demo_out
+    assert "mailbot: rate on ICT-000001: rates ICT-000001 2 of 5" in out
+    assert "-> mailbot sent: Re: [ICT-000001] Poor rating:" in out
+    assert "Helen Marsh rated it 2 of 5." in out
+    assert "rating 2 of 5: fixed in the end, but nobody told us the engineer was coming." in out

@@ -232,3 +232,20 @@ def test_the_rules_refuse_term_names_whose_parts_straddle_another_term(tmp_path:
     sla.write_text(text[:at] + text[at:].replace('"spring-2027"', '"autumn-2026"', 1))
     with pytest.raises(RulesError, match="terms 'autumn-2026' and 'spring-2027' overlap"):
         load_rules(rules)
+
+
+def test_satisfaction_counts_the_ratings_given_in_the_term() -> None:
+    start, end = AUTUMN.bounds(LONDON)
+    logged = local(2026, 6, 1, 9, 0)  # logged in an earlier term, rated in this one
+    calls = [
+        row("ICT-000001", logged, None, None, rating=2, rated_at=local(2026, 10, 5, 9, 0),
+            rating_comment="Nobody told us the engineer was coming."),
+        row("ICT-000002", logged, None, None, rating=5, rated_at=local(2026, 12, 1, 9, 0)),
+        row("ICT-000003", logged, None, None, rating=1, rated_at=local(2026, 12, 19, 9, 0)),
+        row("ICT-000004", logged, None, None),
+    ]  # fmt: skip
+    found = review.satisfaction_of(calls, start, end)
+    assert found.count == 2
+    assert found.mean == pytest.approx(3.5)
+    assert found.comments == ("ICT-000001 (2): Nobody told us the engineer was coming.",)
+    assert review.satisfaction_of(calls[3:], start, end) == Satisfaction(None, 0, ())

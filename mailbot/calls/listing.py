@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,7 +52,32 @@ def summary(call: Call, related: list[str]) -> dict[str, Any]:
         "missed_reason": call.missed_reason or None,
         "assignee": call.assignee,
         "related": related,
+        "rating": _rating(call),
     }
+
+
+def _rating(call: Call) -> dict[str, Any] | None:
+    """The requester's satisfaction rating of the call, if they gave one."""
+    if call.rating is None:
+        return None
+    return {
+        "score": call.rating,
+        "word": call.rating_word,
+        "comment": call.rating_comment,
+        "rated_at": _iso(call.rated_at),
+    }
+
+
+def rating_lines(record: dict[str, Any], when: Callable[[Any], Any]) -> list[tuple[str, str]]:
+    """The lines `calls show` prints for a call's rating: the score (and word), the comment."""
+    rated = record.get("rating")
+    if not rated:
+        return []
+    word = "" if rated["word"] == str(rated["score"]) else f" ({rated['word']})"
+    lines = [("rating", f"{rated['score']}{word} {when(rated['rated_at'])}")]
+    if rated["comment"]:
+        lines.append(("rating comment", rated["comment"]))
+    return lines
 
 
 def _message(m: Message) -> dict[str, Any]:

@@ -32,6 +32,8 @@ class CallView:
     incident_id: int | None = None
     # The board reviewing (or that reviewed) a change: "standard" or "emergency".
     change_board: str | None = None
+    # When the closure notice invited the requester to rate the call, if it did.
+    rating_invited_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.calls import lifecycle
+from mailbot.calls.rating import Rating
 from mailbot.calls.records import CallView, Classification
 from mailbot.mail.message import ParsedMessage
 from mailbot.sla.calendar import clock_start
@@ -50,6 +51,7 @@ def view(call: Call) -> CallView:
         category=call.category,
         incident_id=call.incident_id,
         change_board=call.change_board,
+        rating_invited_at=call.rating_invited_at,
     )
 
 
@@ -167,6 +169,19 @@ class Store(LoopGuardRecords, OutboxRecords):
         lifecycle.add_event(self.session, call, at=now, actor=actor, kind="thanks")
         if call.status == "solved":
             lifecycle.set_status(self.session, call, "closed", policy=policy, now=now, actor=actor)
+        return view(call)
+
+    def rate(self, call_id: int, found: Rating, *, now: datetime, actor: str) -> CallView:
+        """Record the requester's rating of a closed call; a later one replaces it."""
+        call = self.session.get_one(Call, call_id)
+        before = f"{call.rating} " if call.rating is not None else ""
+        call.rating, call.rating_word = found.score, found.word[:32]
+        call.rating_comment, call.rated_at = found.comment, now
+        word = "" if found.word == str(found.score) else f" ({found.word})"
+        detail = f"{before + '-> ' if before else ''}{found.score}{word}"
+        if found.comment:
+            detail += f": {found.comment[:200]}"
+        lifecycle.add_event(self.session, call, at=now, actor=actor, kind="rated", detail=detail)
         return view(call)
 
     def resume(self, call_id: int, *, now: datetime, actor: str, policy: SlaPolicy) -> CallView:

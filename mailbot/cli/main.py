@@ -226,6 +226,8 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
     ):
         value = when(record[key]) if key.endswith("_at") else record[key]
         print(f"  {key:18} {value}")
+    for name, value in listing.rating_lines(record, when):
+        print(f"  {name:18} {value}")
     for m in record["messages"]:
         print(f"\n--- {m['direction']} {when(m['date'])} from {m['from']} ---\n{m['text'].strip()}")
     print("\nevents:")
@@ -258,16 +260,16 @@ def cmd_calls_change(args: argparse.Namespace) -> int:
     return callcmd.run(args, config, _clock(args, zone)())
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    config = _config(args)
-    rules = load_rules(config.rules.dir)
-    return reportcmd.run(args, config, rules, _clock(args, rules.sla.calendar.zone)())
-
-
 def cmd_review(args: argparse.Namespace) -> int:
     config = _config(args)
     rules = load_rules(config.rules.dir)
     return reviewcmd.run(args, config, rules, _clock(args, rules.sla.calendar.zone)())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    config = _config(args)
+    rules = load_rules(config.rules.dir)
+    return reportcmd.run(args, config, rules, _clock(args, rules.sla.calendar.zone)())
 
 
 def cmd_changes_list(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from mailbot.approval import board
-from mailbot.calls import door, helddigest, lifecycle, notices
+from mailbot.calls import door, helddigest, lifecycle, notices, rating
 from mailbot.calls.records import Staff
 from mailbot.calls.store import Store, view
 from mailbot.config import Config
@@ -133,12 +133,21 @@ def _close(
         solved_at = call.solved_at
         lifecycle.set_status(session, call, "closed", policy=rules.clock, now=now, actor="mailbot")
         solved = describe(solved_at, rules.calendar, now) if solved_at else ""
+        # The invitation to rate is made once in a call's life, and only in
+        # a notice that reaches the requester.
+        invite = (
+            call.rating_invited_at is None
+            and rating.invited(rules.policy.satisfaction, call.type)
+            and bool(notices.school_to(view(call)))
+        )
+        if invite:
+            call.rating_invited_at = now
         out = notices.to_school(
             config,
             rules,
             view(call),
             "closure",
-            {"solved": solved.removeprefix("by ")},
+            {"solved": solved.removeprefix("by "), "rating": rating.invitation(rules, invite)},
             now=now,
             occasion=solved_at.isoformat() if solved_at else "",
             thread=threads.school_thread(session, call),

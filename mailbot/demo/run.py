@@ -18,7 +18,7 @@ import mailbot
 from mailbot.calls import listing
 from mailbot.config import Config, config_from_dict
 from mailbot.daemon.service import Daemon
-from mailbot.demo import major, planned
+from mailbot.demo import major, planned, rating
 from mailbot.demo.imapserver import DemoImapServer
 from mailbot.demo.smtpsink import SinkServer
 from mailbot.rules.loader import Rules, load_rules
@@ -276,11 +276,13 @@ async def run_demo(speed: float = 1.0) -> int:
             seen = _describe_sent(sink, seen)
             await asyncio.sleep(0.2 * speed)
         seen = await _clock_scenes(config, rules, sessions, imap, sink, seen, speed)
-        seen = await major.scenes(config, rules, sessions, imap, sink, seen, len(STEPS) + 5, _say)
+        # Each further act is a module of its own, numbered on from the last.
+        number = len(STEPS) + 6
+        seen = await rating.scene(config, rules, sessions, imap, sink, seen, number, _say)
+        seen = await major.scenes(config, rules, sessions, imap, sink, seen, number, _say)
         # Planned maintenance, announced on the incident's thread once it is over.
-        seen = await planned.scenes(
-            config, rules, sessions, imap, sink, seen, len(STEPS) + 5 + major.SCENES, _say
-        )
+        number += major.SCENES
+        seen = await planned.scenes(config, rules, sessions, imap, sink, seen, number, _say)
         _say()
         _say("The calls, as `mailbot calls list` shows them:")
         for row in listing.list_calls(sessions):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mailbot.approval import authorisation, board, changes
-from mailbot.calls import lifecycle
+from mailbot.calls import lifecycle, rating
 from mailbot.calls.details import missing_details
 from mailbot.calls.records import CallView, Staff
 from mailbot.calls.store import view
@@ -150,6 +150,13 @@ def act(t: Triage, ctx: Context) -> Triage:
             if incident.unlink_follow_up(ctx.store.session, ctx.rules, answered, by):
                 # The problem outlived the incident: it is now a call of its own.
                 call = view(answered)
+    elif t.action is Action.RATE and call is not None:
+        found = rating.read_rating(msg.new_text, ctx.rules.policy.satisfaction)
+        if found is not None:
+            call = ctx.store.rate(call.id, found, now=ctx.now, actor=actor)
+            t = replace(t, rated=found)
+    elif t.action is Action.RATE_LATE and call is not None:
+        ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="rating_late", detail=t.reason)
     elif t.action is Action.RECORD and call is not None:
         # Automatic mail on a thread is kept for the record but changes nothing.
         ctx.store.add_event(call.id, at=ctx.now, actor=actor, kind="automatic", detail=t.reason)
@@ -174,6 +181,8 @@ def act(t: Triage, ctx: Context) -> Triage:
         Action.REOPEN,
         Action.FOLLOW_UP,
         Action.THANKS,
+        Action.RATE,
+        Action.RATE_LATE,
     )
     row = ctx.store.add_inbound(
         now=ctx.now,

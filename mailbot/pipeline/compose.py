@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from mailbot.approval import changemail
+from mailbot.calls import rating
 from mailbot.calls.records import CallView, IncidentView
 from mailbot.calls.templatevars import call_context, in_thread, message_id, spoc_copies
 from mailbot.incidents import incident as incidents
@@ -256,6 +257,11 @@ def compose(t: Triage, ctx: Context) -> Triage:
         # instead, and a refused decision by the note to its person alone.
         if t.worked is None and t.refused_decision is None:
             staff.append(staffnotices.school_reply(t, ctx, t.call))
+    elif t.action is Action.RATE and t.call is not None and t.rated is not None:
+        # The requester is not answered (nobody is asked twice); a poor
+        # rating goes to whoever worked the call.
+        if rating.is_poor(ctx.rules.policy.satisfaction, t.rated.score):
+            staff.append(staffnotices.poor_rating(t, ctx, t.call, t.rated))
     elif t.action is Action.UNVERIFIED:
         sender = {"name": msg.from_name, "address": msg.from_addr, "reason": t.reason}
         extra = {"sender": sender, "also_held": _also_held(ctx, msg.from_addr)}

@@ -5,12 +5,56 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from mailbot.calls import rating
 from mailbot.calls.records import CallView
+from mailbot.mail import authresults
 from mailbot.mail.replyintent import Intent, reply_intent
 from mailbot.pipeline.changeasks import school_command
 from mailbot.pipeline.records import Action, Context, Triage
 from mailbot.rules.directory import SenderKind
 from mailbot.sla.clock import DONE, reopen_deadline
+from mailbot.storage import replytoken
+
+
+def _rating_doubt(t: Triage, ctx: Context, call: CallView) -> str:
+    """Why a rating cannot be taken as the requester's own, or "" when it can.
+
+    Anyone can put the requester's address in From, so a rating counts only
+    when it answers the closure notice mailbot sent the requester (its
+    Message-ID carries a token only that person received) and, where the
+    configuration names our receiving server, passes its checks too.
+    """
+    msg = t.parsed
+    if msg.from_suspect or not rating.from_requester(call, msg.from_addr):
+        return "not from the call's requester"
+    person = (call.requester_email or "").lower()
+    key = replytoken.reply_key(ctx.store.session, ctx.now)
+    ids = (*msg.references, *msg.in_reply_to)
+    if not replytoken.answers(key, ids, call_id=call.id, kinds=("closure",), person=person):
+        return "not a reply to the closure notice sent to the requester"
+    authserv_id = ctx.config.service.authserv_id
+    if authserv_id:
+        verdict = authresults.check(msg, authserv_id)
+        if not verdict.passed:
+            return f"our mail server could not confirm the sender ({verdict.reason})"
+    return ""
+
+
+def _rated(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str] | None:
+    """A reply that rates a closed call, as the closure notice invited; None if it is not one."""
+    rules = ctx.rules.policy.satisfaction
+    if call.status != "closed" or call.rating_invited_at is None or not rules.enabled:
+        return None
+    found = rating.read_rating(t.parsed.new_text, rules)
+    if found is None:
+        return None
+    doubt = _rating_doubt(t, ctx, call)
+    if doubt:
+        # Neither a rating nor a new call: a person decides what it is.
+        return Action.HOLD, f"rating of {call.ref} {doubt}; not counted, held for a human"
+    if not rating.window_open(rules, call.rating_invited_at, ctx.now):
+        return Action.RATE_LATE, f"rating of {call.ref} after the window; kept, not counted"
+    return Action.RATE, f"rates {call.ref} {found.score} of {rules.scale}"
 
 
 def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
@@ -21,6 +65,10 @@ def _on_call(t: Triage, ctx: Context, call: CallView) -> tuple[Action, str]:
     if school_command(t, call) and not t.parsed.from_suspect:
         # An #appeal (or #withdraw) answers the change itself, however it ended.
         return Action.APPEND, f"answers change {call.ref} ({t.thread_via})"
+    rated = _rated(t, ctx, call)
+    if rated is not None:
+        # A rating never reopens the call nor opens another.
+        return rated
     intent = reply_intent(t.parsed.new_text)
     if intent is Intent.THANKS:
         return Action.THANKS, f"thanks on {call.ref} ({call.status}); recorded"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from mailbot.calls.rating import Rating
 from mailbot.calls.records import CallView, Classification, IncidentView, Worked
 from mailbot.calls.store import Store
 from mailbot.commands.grammar import Instructions
@@ -42,6 +43,11 @@ class Action(StrEnum):
     # A school quoted another school's call reference: kept for a human, and
     # the writer told (once a day) that it is not one of their school's calls.
     NOT_THEIR_CALL = "not_their_call"
+    # The requester rated a closed call by replying to its closure notice:
+    # recorded (the latest within the window wins), the call stays closed.
+    RATE = "rate"
+    # A rating that came after the window closed: kept on the call, not counted.
+    RATE_LATE = "rate_late"
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class Triage:
     # The reference a school quoted in the subject that belongs to another
     # school's call (as the writer wrote it; nothing of the call is kept here).
     foreign_ref: str = ""
+    # The rating this email gave its closed call (set by act for Action.RATE).
+    rated: Rating | None = None
     outgoing: tuple[Outgoing, ...] = ()
     notes: tuple[str, ...] = field(default=())
     # Set when parse, screen and redact have already run (in the intake

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from mailbot.calls.commandhelp import help_lines
+from mailbot.calls.rating import Rating
 from mailbot.calls.records import CallView, Worked
 from mailbot.calls.staffmail import attachments, compose
 from mailbot.calls.templatevars import message_id
@@ -69,6 +70,13 @@ def school_reply(t: Triage, ctx: Context, call: CallView) -> Outgoing | None:
     """Pass the school's reply on a call to its officer (or its team)."""
     extra = {"reopened": t.action is Action.REOPEN, "resumed": t.resumed}
     return _from_email(t, ctx, call, "school_reply", extra)
+
+
+def poor_rating(t: Triage, ctx: Context, call: CallView, found: Rating) -> Outgoing | None:
+    """Pass a poor rating and its comment to the call's officer (or its team)."""
+    scale = ctx.rules.policy.satisfaction.scale
+    extra = {"rating": {"score": found.score, "scale": scale, "word": found.word}}
+    return _from_email(t, ctx, call, "poor_rating", {**extra, "text": found.comment})
 
 
 def receipt(t: Triage, ctx: Context, call: CallView, worked: Worked) -> Outgoing | None:

@@ -58,6 +58,10 @@ class CallRow:
     # The fix target before the first revised deadline replaced it (None
     # when no deadline was revised, or the record does not say).
     original_due_at: datetime | None = None
+    # The requester's satisfaction rating, its comment and when it was given.
+    rating: int | None = None
+    rating_comment: str = ""
+    rated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,8 @@ class Figures:
     # Each service's availability in the month, as plain rows (uptime.as_rows),
     # with the incidents and planned work behind each figure.
     availability: tuple[dict[str, object], ...] = ()
+    # The calls whose requester rated them in the month (mailbot/reports/ratings.py).
+    rated: tuple[CallRow, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -223,7 +229,10 @@ def compute(
     start, end = month.bounds(zone)
     window = [month.shift(-n) for n in range(MONTHS - 1, -1, -1)]
     every: list[Judged] = []
+    rated: list[CallRow] = []
     for call in calls:
+        if call.rating is not None and call.rated_at is not None and start <= call.rated_at < end:
+            rated.append(call)
         if call.type == "problem":
             continue  # Problem records have no target; they are listed as open problems.
         outcome, settled = judge(call, now)
@@ -285,6 +294,7 @@ def compute(
                 key=lambda p: (p.created_at, p.ref),
             )
         ),
+        rated=tuple(sorted(rated, key=lambda c: (c.rated_at or start, c.ref))),
         incidents=tuple(
             sorted(
                 (

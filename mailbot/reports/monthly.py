@@ -13,7 +13,7 @@ from mailbot.config import Config
 from mailbot.mail.mime import Attached, Inline, build_related
 from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
-from mailbot.reports import charts
+from mailbot.reports import charts, ratings
 from mailbot.reports.csvfile import calls_csv, school_name
 from mailbot.reports.figures import Figures, Judged, Share
 from mailbot.rules.directory import School
@@ -213,6 +213,9 @@ def context(
         ],
         "availability": list(figures.availability),
         "availability_target": f"{100 * rules.incidents.availability.target:.1f}",
+        "satisfaction": ratings.summary(
+            figures.rated, rules.policy.satisfaction.scale, words.school
+        ),
         "csv_name": csv_name(figures, school),
     }
 

@@ -107,6 +107,24 @@ class Satisfaction:
     comments: tuple[str, ...] = ()
 
 
+def satisfaction_of(calls: Iterable[CallRow], start: datetime, end: datetime) -> Satisfaction:
+    """The ratings requesters gave from ``start`` to ``end`` (each call's latest rating)."""
+    rated = sorted(
+        (
+            c
+            for c in calls
+            if c.rating is not None and c.rated_at is not None and start <= c.rated_at < end
+        ),
+        key=lambda c: (c.rated_at, c.ref),
+    )
+    scores = [c.rating for c in rated if c.rating is not None]
+    return Satisfaction(
+        sum(scores) / len(scores) if scores else None,
+        len(scores),
+        tuple(f"{c.ref} ({c.rating}): {c.rating_comment}" for c in rated if c.rating_comment),
+    )
+
+
 @dataclass(frozen=True)
 class ServiceAvailability:
     """Part 3's availability of one service over the term, and the incidents behind it."""

@@ -79,9 +79,11 @@ def figures_for(
             )
             for f in uptime.figures(session, rules, start, end, now)
         )
-    # Satisfaction (issue 15 part 1) plugs in here, read for the same start,
-    # end and school and passed on as ``satisfaction=review.Satisfaction(...)``;
-    # the pack shows a section for each one given and leaves out each None.
+    # Satisfaction comes from the same rows (a call rated in the term is read
+    # however long ago it was logged); with ratings off the section is left out.
+    rated = None
+    if rules.policy.satisfaction.enabled:
+        rated = review.satisfaction_of(source.calls, start, end)
     return review.compute(
         term,
         before,
@@ -93,6 +95,7 @@ def figures_for(
         zone=zone,
         now=now,
         availability=served,
+        satisfaction=rated,
     )
 
 

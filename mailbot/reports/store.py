@@ -49,6 +49,9 @@ _COLUMNS = (
         .correlate(Call),
     ).label("withdrawn"),
     Call.missed_reason,
+    Call.rating,
+    Call.rating_comment,
+    Call.rated_at,
     # The first revised deadline's audit line says what the target was before:
     # "fix target <was> -> <new>: <reason>".
     select(Event.detail)
@@ -73,8 +76,15 @@ def _was(detail: str | None) -> datetime | None:
 
 
 def _row(row: Sequence[Any]) -> CallRow:
-    *columns, first_deadline = row
-    return replace(CallRow(*columns), original_due_at=_was(first_deadline))
+    *columns, missed_reason, rating, rating_comment, rated_at, first_deadline = row
+    return replace(
+        CallRow(*columns),
+        missed_reason=missed_reason,
+        original_due_at=_was(first_deadline),
+        rating=rating,
+        rating_comment=rating_comment,
+        rated_at=rated_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,9 @@ def load_span(
     calls = select(*_COLUMNS).where(
         Call.type != "problem",
         Call.created_at < end,
-        or_(Call.created_at >= since, Call.fix_due_at >= since),
+        # A call rated in the period counts in its satisfaction figures however
+        # long ago it was logged.
+        or_(Call.created_at >= since, Call.fix_due_at >= since, Call.rated_at >= start),
     )
     problems = select(*_COLUMNS).where(Call.type == "problem", Call.created_at < end)
     incidents = select(

@@ -59,11 +59,55 @@ class Held(_Rule):
     digest_team: str = "service-desk"
 
 
+class Satisfaction(_Rule):
+    # The closure notice invites a one-word rating by reply: a number from 1
+    # to ``scale`` or one of ``words`` (each worth a number on the scale),
+    # then any comment.  One rating per call; a later reply within
+    # ``window_days`` of the closure replaces the earlier one.
+    enabled: bool = True
+    scale: int = Field(default=5, ge=2, le=10)
+    words: dict[str, int] = Field(default_factory=lambda: {"good": 5, "ok": 3, "poor": 1})
+    # Ratings at or below this are passed to the call's officer (or its team).
+    poor_at_most: int = Field(default=2, ge=1)
+    window_days: int = Field(default=14, ge=1, le=365)
+    # Which call types are invited to rate (problems never are).
+    call_types: tuple[
+        Literal["incident", "service_request", "change_request", "complaint"], ...
+    ] = (
+        "incident",
+        "service_request",
+    )
+
+    @field_validator("words")
+    @classmethod
+    def _words(cls, words: dict[str, int]) -> dict[str, int]:
+        # Words are matched without regard to case, as one token.
+        lowered = {w.strip().lower(): n for w, n in words.items()}
+        for word, n in lowered.items():
+            if not re.fullmatch(r"[a-z][a-z'-]{0,19}", word):
+                raise ValueError(f"rating word {word!r} must be one word of letters")
+            if n < 1:
+                raise ValueError(f"rating word {word!r} must be worth 1 or more")
+        return lowered
+
+
 class Policy(_Rule):
     references: References = References()
     limits: Limits = Limits()
     unknown_senders: UnknownSenders = UnknownSenders()
     held: Held = Held()
+    satisfaction: Satisfaction = Satisfaction()
+
+    @field_validator("satisfaction")
+    @classmethod
+    def _scale(cls, s: Satisfaction) -> Satisfaction:
+        # Every word and the poor threshold must sit on the scale.
+        over = [w for w, n in s.words.items() if n > s.scale]
+        if over:
+            raise ValueError(f"rating words {over} are worth more than the scale {s.scale}")
+        if s.poor_at_most >= s.scale:
+            raise ValueError("satisfaction.poor_at_most must be below the scale")
+        return s
 
 
 # --- classify.toml ---------------------------------------------------------

@@ -112,6 +112,19 @@ REPORT: dict[str, Any] = {
         },
     ],
     "availability_target": "99.5",
+    "satisfaction": {
+        "count": 2,
+        "mean": "3.0",
+        "scale": 5,
+        "comments": [
+            {
+                "ref": "ICT-000118",
+                "school": "Oakfield Primary School",
+                "score": 1,
+                "text": "Nobody told us when the engineer was coming.",
+            },
+        ],
+    },
     "csv_name": "calls-2026-11.csv",
 }
 

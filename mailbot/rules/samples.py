@@ -86,6 +86,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "service": SERVICE,
         "call": _SAMPLE_CALL,
         "solved": "2.15pm on Tuesday 24 November",
+        "rating": {"invite": True, "scale": 5, "words": ["Good", "OK", "Poor"], "days": 14},
+    },
+    "poor_rating": {
+        "service": SERVICE,
+        "call": {**_SAMPLE_CALL, "status": "closed"},
+        "sender": {"name": "Ann Example", "address": "ann@oakfield.example", "phone": ""},
+        "rating": {"score": 1, "scale": 5, "word": "Poor"},
+        "text": "It took three visits and nobody told us when the engineer was coming.",
+        "attachments": [],
+        "commands": _COMMANDS,
     },
     "new_call": {
         "service": SERVICE,

@@ -113,6 +113,14 @@ class Call(Base):
     # so each is told once.
     breach_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     breaches_told: Mapped[str] = mapped_column(String(32), default="")
+    # Satisfaction: when the closure notice invited the requester to rate the
+    # call (never twice), and the rating their latest reply gave (the number,
+    # the word or number they wrote, their comment, and when).
+    rating_invited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_word: Mapped[str] = mapped_column(String(32), default="")
+    rating_comment: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
     messages: Mapped[list[Message]] = relationship(back_populates="call", order_by="Message.id")
     events: Mapped[list[Event]] = relationship(back_populates="call", order_by="Event.id")

@@ -54,6 +54,7 @@ STAFF_KINDS = (
     "change_update",
     "breach",
     "assigned",
+    "poor_rating",
 )
 # The board's review and reminder share the staff thread's subject but not
 # its headers: each member's copy carries that member's reply token
