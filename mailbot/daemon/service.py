@@ -19,7 +19,7 @@ from mailbot.daemon.jobs import TickReport, run_due
 from mailbot.daemon.metronome import Metronome
 from mailbot.daemon.notify import Notifier
 from mailbot.daemon.sandbox import Budget, Sandbox
-from mailbot.daemon.sender import SendReport, send_due
+from mailbot.daemon.sender import SendReport, off_loop, send_due
 from mailbot.errors import RulesError, TransientError
 from mailbot.incidents import broadcast, statuspage
 from mailbot.incidents.broadcast import BroadcastReport
@@ -60,6 +60,11 @@ class Daemon:
     # systemd's notification socket (from the environment, read by the CLI);
     # without one, nothing is sent.
     notifier: Notifier = field(default_factory=lambda: Notifier({}))
+    # Whether a broadcast pass may find work: set at start (a broadcast a crash
+    # interrupted), after an email carrying a #major command, by the periodic
+    # outbox tick (an incident changed from the command line, in another
+    # process), and while the last pass still found work.
+    broadcast_due: bool = True
 
     def mailbox(self) -> Mailbox:
         """A mailbox connection that signs in with the shared token, if any."""
@@ -113,6 +118,10 @@ class Daemon:
             )
             total.outcomes.extend(report.outcomes)
             total.failed.extend(report.failed)
+            if any(o.incident_news for o in report.outcomes):
+                # Set after the email's transaction committed, so the pass it
+                # causes finds the new notice.
+                self.broadcast_due = True
             heartbeats.record(self.sessions, "last_poll", self.clock().isoformat(), self.clock())
             if len(report.outcomes) + len(report.failed) < self.config.imap.batch_size:
                 return total
@@ -226,7 +235,7 @@ class Daemon:
                 try:
                     await asyncio.to_thread(mailbox.connect)
                 finally:
-                    self.note_sign_in()
+                    await off_loop(self.note_sign_in)
                 while not self.stopping.is_set():
                     report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
                     outage.recovered()
@@ -252,23 +261,7 @@ class Daemon:
         sender = self.sender(fallback=fallback)
         try:
             while not self.stopping.is_set():
-                queued = 0
-                if not fallback:
-                    # Queue the next batch of any broadcast between sends, so
-                    # a broadcast to thousands never holds up other mail for long.
-                    try:
-                        queued = (await asyncio.to_thread(self.broadcast_pass)).queued
-                    except TransientError as exc:
-                        log.warning("broadcast postponed: %s", exc)
-                    if queued and self.config.fallback_smtp:
-                        self.wake_fallback.set()
-                report = await self.send_outbox(sender, fallback=fallback)
-                self.note_sign_in()
-                if report.retrying:
-                    outage.failed(TransientError("send failed; backing off"))
-                elif report.sent:
-                    outage.recovered()
-                if queued and not report.retrying:
+                if await self.outbox_round(sender, outage, fallback):
                     continue
                 wake = self.wake_fallback if fallback else self.wake_outbox
                 wake.clear()
@@ -276,6 +269,39 @@ class Daemon:
                 await self._wait(wake, 30.0)
         finally:
             await sender.close()
+
+    async def outbox_round(self, sender: SmtpSender, outage: Outage, fallback: bool) -> bool:
+        """Queue the next broadcast batch if one may be waiting, then send what is due.
+
+        Says whether to go round again at once (a broadcast batch went out and
+        more may follow).  The broadcast pass runs only when ``broadcast_due``
+        says there may be work for it, not on every wake: most wakes are
+        intake's replies, and with no incident its two queries found nothing.
+        """
+        queued = 0
+        if not fallback and self.broadcast_due:
+            # Cleared before the pass, so a notice written meanwhile sets it again.
+            self.broadcast_due = False
+            # Queue the next batch of any broadcast between sends, so
+            # a broadcast to thousands never holds up other mail for long.
+            try:
+                done = await off_loop(self.broadcast_pass)
+            except TransientError as exc:
+                self.broadcast_due = True
+                log.warning("broadcast postponed: %s", exc)
+            else:
+                queued = done.queued
+                if done.queued or done.expanded:
+                    self.broadcast_due = True
+            if queued and self.config.fallback_smtp:
+                self.wake_fallback.set()
+        report = await self.send_outbox(sender, fallback=fallback)
+        await off_loop(self.note_sign_in)
+        if report.retrying:
+            outage.failed(TransientError("send failed; backing off"))
+        elif report.sent:
+            outage.recovered()
+        return bool(queued and not report.retrying)
 
     async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """Run one of the daemon's loops, restarting it if it ever fails.
@@ -310,6 +336,7 @@ class Daemon:
         metronome = Metronome()
 
         async def tick_outbox() -> None:
+            self.broadcast_due = True
             self.wake_outbox.set()
             self.wake_fallback.set()
 
