@@ -184,4 +184,3 @@ def test_sigterm_is_answered_while_the_outbox_waits_for_a_sqlite_lock(
     with daemon.sessions() as session:
         assert session.scalars(select(Outbox.status)).all() == ["sent"]
     assert len(smtp_sink.messages) == 1
-
