@@ -91,7 +91,8 @@ def test_run_migrates_a_new_database_and_skips_alembic_on_a_current_one(
     probe = (
         "import sys\n"
         "from mailbot.cli.main import main\n"
-        f"code = main(['--config', {str(config)!r}, '--now', '2026-11-23T10:40', 'run', '--once'])\n"
+        f"args = ['--config', {str(config)!r}, '--now', '2026-11-23T10:40', 'run', '--once']\n"
+        "code = main(args)\n"
         "print(code, 'alembic' in sys.modules)\n"
     )
 
