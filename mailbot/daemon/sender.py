@@ -6,7 +6,9 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -63,7 +65,7 @@ async def off_loop(work: Callable[[], T]) -> T:
 
 async def send_due(
     sessions: Sessions,
-    sender: SmtpSender,
+    sender: SmtpSender | Sequence[SmtpSender],
     *,
     now: datetime,
     max_attempts: int,
@@ -73,15 +75,26 @@ async def send_due(
     """Send every outbox email that is due on ``routes``, one short transaction each.
 
     Each email is claimed, sent and marked in a transaction of its own, so a
-    crash can repeat at most the one email in flight; the session (and its
-    database connection) is reused from one email to the next.  The database
-    work runs in a worker thread, one step per email (the mark and commit of
-    one email with the claim of the next), while the SMTP exchange runs on
-    the event loop.
+    crash can repeat at most the one email in flight on each connection; the
+    session (and its database connection) is reused from one email to the
+    next.  The database work runs in a worker thread, one step per email (the
+    mark and commit of one email with the claim of the next), while the SMTP
+    exchange runs on the event loop.  Given several senders (connections to
+    the relay), each takes the next due email in turn, concurrently.
     """
+    lanes = [sender] if isinstance(sender, SmtpSender) else list(sender)
     with sessions() as session:
         ids = await off_loop(lambda: _due(session, now, routes, batch))
-        return await _send_each(session, sender, ids, now=now, max_attempts=max_attempts)
+    pending = deque(ids)
+    halt = threading.Event()
+    reports = await asyncio.gather(
+        *(_lane(sessions, lane, pending, halt, now, max_attempts) for lane in lanes)
+    )
+    return SendReport(
+        sum(r.sent for r in reports),
+        sum(r.retrying for r in reports),
+        sum(r.failed for r in reports),
+    )
 
 
 def _due(session: Session, now: datetime, routes: tuple[str, ...], batch: int) -> list[int]:
@@ -89,13 +102,19 @@ def _due(session: Session, now: datetime, routes: tuple[str, ...], batch: int) -
         return due_ids(session, now, routes, batch)
 
 
-def _step(session: Session, settle: Settle | None, ids: Iterator[int], now: datetime) -> Due | None:
+def _step(
+    session: Session,
+    settle: Settle | None,
+    pending: deque[int],
+    halt: threading.Event,
+    now: datetime,
+) -> Due | None:
     """Commit what was tried last (if anything), then claim the next email still due, if any."""
     if settle is not None:
         settle()
         session.commit()
-    for row_id in ids:
-        row = claim(session, row_id, now)
+    while pending and not halt.is_set():
+        row = claim(session, pending.popleft(), now)
         if row is not None:
             return row
         # Sent or taken by another process meanwhile: end the empty transaction.
@@ -103,23 +122,28 @@ def _step(session: Session, settle: Settle | None, ids: Iterator[int], now: date
     return None
 
 
-async def _send_each(
-    session: Session, sender: SmtpSender, ids: list[int], *, now: datetime, max_attempts: int
+async def _lane(
+    sessions: Sessions,
+    sender: SmtpSender,
+    pending: deque[int],
+    halt: threading.Event,
+    now: datetime,
+    max_attempts: int,
 ) -> SendReport:
-    """Claim, send and mark each of ``ids`` in turn, one transaction each."""
+    """One connection's share: claim, send and mark due emails in turn, one transaction each."""
     report = SendReport()
-    pending = iter(ids)
     settle: Settle | None = None
-    stop = False
-    while not stop:
-        row = await off_loop(functools.partial(_step, session, settle, pending, now))
-        settle = None
-        if row is None:
-            return report
-        report, settle, stop = await _try(session, sender, row, report, now, max_attempts)
-    # Stopped early (the server is away): record the try that stopped it.
-    await off_loop(functools.partial(_step, session, settle, iter(()), now))
-    return report
+    with sessions() as session:
+        while True:
+            row = await off_loop(functools.partial(_step, session, settle, pending, halt, now))
+            settle = None
+            if row is None:
+                return report
+            report, settle, stop = await _try(session, sender, row, report, now, max_attempts)
+            if stop:
+                # The rest would fail the same way (the server is away): every
+                # lane stops after the email in hand; the try is recorded.
+                halt.set()
 
 
 async def _try(

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +76,12 @@ class Daemon:
         settings = smtp_settings(self.config, fallback=fallback)
         return SmtpSender(settings, self.tokens.get(settings.oauth))
 
+    def senders(self, fallback: bool = False) -> list[SmtpSender]:
+        """One SMTP sender per configured connection to the relay (``connections``)."""
+        settings = self.config.fallback_smtp if fallback else None
+        count = (settings or self.config.smtp).connections
+        return [self.sender(fallback) for _ in range(count)]
+
     def note_sign_in(self) -> None:
         """Record for `mailbot status` whether a mail sign-in grant is refused (empty when not)."""
         problems = "; ".join(self.tokens.problems())
@@ -143,7 +149,9 @@ class Daemon:
             log.error("status page not written to %s: %s", self.config.status_page.dir, exc)
         return report
 
-    async def send_outbox(self, sender: SmtpSender, fallback: bool = False) -> SendReport:
+    async def send_outbox(
+        self, sender: SmtpSender | Sequence[SmtpSender], fallback: bool = False
+    ) -> SendReport:
         """Send whatever is due in the outbox, batch after batch until none is left."""
         total = SendReport()
         settings = self.config.fallback_smtp if fallback else None
@@ -201,8 +209,8 @@ class Daemon:
             finally:
                 await asyncio.to_thread(mailbox.close)
         tick = await asyncio.to_thread(self.due_work)
-        sender = self.sender()
-        spare = self.sender(fallback=True)
+        sender = self.senders()
+        spare = self.senders(fallback=True)
         sent = SendReport()
         try:
             # Broadcasts are queued a batch at a time, each batch sent before
@@ -215,8 +223,8 @@ class Daemon:
                 if not queued.queued or sent.retrying:
                     break
         finally:
-            await sender.close()
-            await spare.close()
+            for each in (*sender, *spare):
+                await each.close()
             self.note_sign_in()
         return report, sent, tick
 
@@ -258,19 +266,22 @@ class Daemon:
 
     async def _outbox_loop(self, fallback: bool = False) -> None:
         outage = Outage("fallback SMTP server" if fallback else "SMTP server")
-        sender = self.sender(fallback=fallback)
+        senders = self.senders(fallback=fallback)
         try:
             while not self.stopping.is_set():
-                if await self.outbox_round(sender, outage, fallback):
+                if await self.outbox_round(senders, outage, fallback):
                     continue
                 wake = self.wake_fallback if fallback else self.wake_outbox
                 wake.clear()
                 # Due retries are picked up by the periodic wake below.
                 await self._wait(wake, 30.0)
         finally:
-            await sender.close()
+            for sender in senders:
+                await sender.close()
 
-    async def outbox_round(self, sender: SmtpSender, outage: Outage, fallback: bool) -> bool:
+    async def outbox_round(
+        self, sender: SmtpSender | Sequence[SmtpSender], outage: Outage, fallback: bool
+    ) -> bool:
         """Queue the next broadcast batch if one may be waiting, then send what is due.
 
         Says whether to go round again at once (a broadcast batch went out and

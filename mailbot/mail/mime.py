@@ -68,7 +68,6 @@ class _Wire(EmailPolicy):
         lines.append(line)
         return (self.linesep.join(lines) + self.linesep).encode("ascii")
 
-
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
         """Keep a plain value as written when parsing it would give back the same text.
 
