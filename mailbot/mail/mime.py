@@ -83,6 +83,14 @@ class _Wire(EmailPolicy):
                 key in _ADDRESS_HEADERS and _ADDRESS_LIST.match(value)
             ):
                 return name, value
+            if name.lower() in _REPEATED and "boundary=" not in value:
+                # The same few part headers in every email: parsed once each.
+                made = _PARSED.get((name, value))
+                if made is None:
+                    if len(_PARSED) > 64:
+                        _PARSED.clear()
+                    made = _PARSED[(name, value)] = super().header_store_parse(name, value)
+                return made
         stored: tuple[str, Any] = super().header_store_parse(name, value)
         return stored
 
@@ -105,6 +113,9 @@ _VERBATIM = frozenset(
     }
 )
 _ADDRESS_HEADERS = frozenset({"to", "cc"})
+# Part headers with a handful of values, whose parsed (immutable) form is reused.
+_REPEATED = frozenset({"content-type", "content-transfer-encoding"})
+_PARSED: dict[tuple[str, str], tuple[str, Any]] = {}
 _PLAIN_VALUE = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*\Z")
 # A dot-atom address (RFC 5322 section 3.4.1), which the address parser
 # neither quotes nor changes.
