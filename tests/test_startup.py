@@ -106,3 +106,14 @@ def test_run_migrates_a_new_database_and_skips_alembic_on_a_current_one(
     assert is_current(make_engine(url))
     # ...and a current one is recognised with one query, without importing Alembic.
     assert run() == "0 False"
+
+
+def test_the_command_line_imports_no_oauth_library_until_an_account_needs_one() -> None:
+    probe = (
+        "import sys\n"
+        "import mailbot.cli.main\n"
+        "print(sorted(m for m in ('msal', 'google.auth', 'requests') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
