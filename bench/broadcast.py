@@ -2,8 +2,9 @@
 
 The daemon's own loops run on one event loop, as in production: the outbox
 loop queues the broadcast a batch at a time and sends it over one reused
-SMTP connection (or ``--connections`` of them) to an aiosmtpd server on loopback (a process of its own, as
-a real relay would be, discarding what it accepts), while an intake loop
+SMTP connection (or ``--connections`` of them) to an aiosmtpd server on
+loopback (a process of its own, as a real relay would be, discarding what
+it accepts), while an intake loop
 feeds a school's email through the whole pipeline every 50 ms.  It prints the
 broadcast's rate and how long each intake took meanwhile, beside the same
 intake timed with no broadcast running (the difference is the time intake
