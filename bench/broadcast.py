@@ -2,13 +2,14 @@
 
 The daemon's own loops run on one event loop, as in production: the outbox
 loop queues the broadcast a batch at a time and sends it over one reused
-SMTP connection to an aiosmtpd server on loopback (a process of its own, as
-a real relay would be, discarding what it accepts), while an intake loop
+SMTP connection (or ``--connections`` of them) to an aiosmtpd server on
+loopback (a process of its own, as a real relay would be, discarding what
+it accepts), while an intake loop
 feeds a school's email through the whole pipeline every 50 ms.  It prints the
 broadcast's rate and how long each intake took meanwhile, beside the same
 intake timed with no broadcast running (the difference is the time intake
 waited for the database).  Prints figures only.
-Usage: python bench/broadcast.py [--recipients 5000]
+Usage: python bench/broadcast.py [--recipients 5000] [--connections 1]
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ async def intake_loop(daemon: Daemon, done: asyncio.Event, start: int) -> list[f
     return times
 
 
-async def main(recipients: int) -> None:
+async def main(recipients: int, connections: int) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         write_rules(tmp / "rules", recipients)
@@ -109,6 +110,8 @@ async def main(recipients: int) -> None:
         )  # fmt: skip
         assert wait_for_port(port, process=relay), "the SMTP relay did not start"
         config = make_config(tmp, url, smtp=("127.0.0.1", port), rules_dir=tmp / "rules")
+        smtp = config.smtp.model_copy(update={"connections": connections})
+        config = config.model_copy(update={"smtp": smtp})
         rules = load_rules(tmp / "rules")
         # The shipped schools' headteachers and network managers are on the lists too.
         recipients = len(broadcast.recipients(rules, email_down=False))
@@ -137,7 +140,10 @@ async def main(recipients: int) -> None:
         relay.terminate()
         relay.wait()
 
-    print(f"broadcast: {sent} notices to {recipients} recipients in {seconds:.2f} s")
+    print(
+        f"broadcast: {sent} notices to {recipients} recipients in {seconds:.2f} s "
+        f"over {connections} SMTP connection(s)"
+    )
     print(
         f"intake alone: median {statistics.median(baseline):.1f} ms, "
         f"max {max(baseline):.1f} ms per email (n={len(baseline)})"
@@ -156,4 +162,6 @@ async def main(recipients: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=5000)
-    asyncio.run(main(parser.parse_args().recipients))
+    parser.add_argument("--connections", type=int, default=1, help="[smtp] connections")
+    args = parser.parse_args()
+    asyncio.run(main(args.recipients, args.connections))

@@ -61,6 +61,8 @@ class _Handler:
     # Seconds each message takes to accept, so that a test can catch a sender mid-batch.
     delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The client's address and port of each accepted message: one per connection.
+    peers: list[object] = field(default_factory=list)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.delay:
@@ -75,6 +77,7 @@ class _Handler:
             self.messages.append(
                 Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(content))
             )
+            self.peers.append(session.peer)
         return "250 2.0.0 OK"
 
 
@@ -98,6 +101,12 @@ class SmtpSink:
             self._tls = _server_context(certificate)
             self.ca_file = certificate.ca_file
         self.start()
+
+    @property
+    def peers(self) -> list[object]:
+        """The client end (address, port) each message came over, in the order accepted."""
+        with self._handler.lock:
+            return list(self._handler.peers)
 
     @property
     def messages(self) -> list[Received]:

@@ -6,6 +6,9 @@ import email
 import email.policy
 from datetime import UTC, datetime
 
+import pytest
+
+from mailbot.mail import mime
 from mailbot.mail.mime import OWN_MARKER, Attached, Inline, build, build_related
 from mailbot.mail.outgoing import Outgoing
 
@@ -142,3 +145,27 @@ def test_a_subject_just_too_long_for_one_line_reads_back_without_a_leading_space
     assert f"Subject: {subject[:12]}".encode() in raw
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
     assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == subject
+
+
+def test_headers_kept_as_written_give_the_bytes_the_full_parse_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Values at the edges of what is kept as written: encoded-word look-alikes,
+    # quoted and dotted local parts, brackets, long and non-ASCII subjects.
+    cases = [
+        outgoing(subject="=?utf-8?q?caf=C3=A9?= and more", to=("a.b+c@Sch.example",)),
+        outgoing(subject="Re: [ICT-000001] (urgent) a,b <x@y>", to=('"q r"@a.b', "x..y@a.b")),
+        outgoing(subject="word " * 40, cc=("o'neil@x.example", "n@x-y.example.org")),
+        outgoing(subject="Zürich  two  spaces", in_reply_to="<a@b>", references=("<r@x>",) * 12),
+    ]
+
+    def both() -> list[bytes]:
+        return [
+            build(o, from_name="O'Brien, Support", from_addr="ict@w.gov.uk", now=NOW) for o in cases
+        ]
+
+    fast = both()
+    monkeypatch.setattr(
+        mime._Wire, "header_store_parse", email.policy.EmailPolicy.header_store_parse
+    )
+    assert both() == fast

@@ -9,13 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import local, make_config
+from support import local, make_config, write_config_file
 
 from mailbot import __version__
 from mailbot.daemon.sandbox import Sandbox
 from mailbot.daemon.service import Daemon
 from mailbot.rules.loader import load_rules
-from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.db import (
+    bundled_heads,
+    head_revision,
+    is_current,
+    make_engine,
+    make_sessions,
+    upgrade,
+)
 
 HEAVY = ("sqlalchemy", "pydantic", "jinja2", "alembic", "matplotlib", "mailbot.cli.main")
 
@@ -70,3 +77,43 @@ def test_an_empty_mailbox_starts_no_worker_and_a_full_one_does(
     dovecot.deliver((Path(__file__).parent / "mail" / "school-new-request.eml").read_bytes())
     report, sent, _ = asyncio.run(daemon.run_once())
     assert len(report.outcomes) == 1 and sent.sent == 2 and launches
+
+
+def test_the_head_read_from_the_migration_files_is_alembics(tmp_path: Path) -> None:
+    assert bundled_heads() == head_revision(f"sqlite:///{tmp_path / 'mailbot.db'}")
+
+
+def test_run_migrates_a_new_database_and_skips_alembic_on_a_current_one(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    config = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
+    probe = (
+        "import sys\n"
+        "from mailbot.cli.main import main\n"
+        f"args = ['--config', {str(config)!r}, '--now', '2026-11-23T10:40', 'run', '--once']\n"
+        "code = main(args)\n"
+        "print(code, 'alembic' in sys.modules)\n"
+    )
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()[-1]
+
+    # A new database is migrated (Alembic needed)...
+    assert run() == "0 True"
+    assert is_current(make_engine(url))
+    # ...and a current one is recognised with one query, without importing Alembic.
+    assert run() == "0 False"
+
+
+def test_the_command_line_imports_no_oauth_library_until_an_account_needs_one() -> None:
+    probe = (
+        "import sys\n"
+        "import mailbot.cli.main\n"
+        "print(sorted(m for m in ('msal', 'google.auth', 'requests') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -40,7 +40,7 @@ from mailbot.daemon.notify import Notifier
 from mailbot.daemon.service import Clock, Daemon
 from mailbot.errors import ConfigError, MailbotError, RulesError
 from mailbot.rules.loader import load_rules
-from mailbot.storage.db import make_engine, make_sessions, upgrade
+from mailbot.storage.db import make_engine, make_sessions, upgrade, upgrade_if_needed
 
 
 def parse_now(value: str, zone: str = "Europe/London") -> datetime:
@@ -122,8 +122,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _warn_about_trust(config)
     rules = load_rules(config.rules.dir)
     zone = rules.sla.calendar.zone
-    sessions = make_sessions(make_engine(config.database.url))
-    upgrade(config.database.url)
+    engine = make_engine(config.database.url)
+    sessions = make_sessions(engine)
+    upgrade_if_needed(engine, config.database.url)
 
     async def main() -> int:
         daemon = Daemon(

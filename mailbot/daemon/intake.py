@@ -33,6 +33,9 @@ class Outcome:
     sender: str
     ref: str | None
     replies: tuple[str, ...]
+    # The email carried a #major command, so an incident may have a notice to
+    # broadcast (the daemon then runs its broadcast pass).
+    incident_news: bool = False
 
 
 @dataclass
@@ -73,6 +76,7 @@ def _outcome(uid: int | None, t: Triage) -> Outcome:
         sender=(msg.from_addr or "(none)") if msg else "",
         ref=t.call.ref if t.call else None,
         replies=tuple(o.kind for o in t.outgoing),
+        incident_news=t.commands is not None and t.commands.named("major") is not None,
     )
 
 

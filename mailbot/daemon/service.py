@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from mailbot.daemon.jobs import TickReport, run_due
 from mailbot.daemon.metronome import Metronome
 from mailbot.daemon.notify import Notifier
 from mailbot.daemon.sandbox import Budget, Sandbox
-from mailbot.daemon.sender import SendReport, send_due
+from mailbot.daemon.sender import SendReport, off_loop, send_due
 from mailbot.errors import RulesError, TransientError
 from mailbot.incidents import broadcast, statuspage
 from mailbot.incidents.broadcast import BroadcastReport
@@ -60,6 +60,11 @@ class Daemon:
     # systemd's notification socket (from the environment, read by the CLI);
     # without one, nothing is sent.
     notifier: Notifier = field(default_factory=lambda: Notifier({}))
+    # Whether a broadcast pass may find work: set at start (a broadcast a crash
+    # interrupted), after an email carrying a #major command, by the periodic
+    # outbox tick (an incident changed from the command line, in another
+    # process), and while the last pass still found work.
+    broadcast_due: bool = True
 
     def mailbox(self) -> Mailbox:
         """A mailbox connection that signs in with the shared token, if any."""
@@ -70,6 +75,12 @@ class Daemon:
         """An SMTP sender that signs in with the shared token, if any."""
         settings = smtp_settings(self.config, fallback=fallback)
         return SmtpSender(settings, self.tokens.get(settings.oauth))
+
+    def senders(self, fallback: bool = False) -> list[SmtpSender]:
+        """One SMTP sender per configured connection to the relay (``connections``)."""
+        settings = self.config.fallback_smtp if fallback else None
+        count = (settings or self.config.smtp).connections
+        return [self.sender(fallback) for _ in range(count)]
 
     def note_sign_in(self) -> None:
         """Record for `mailbot status` whether a mail sign-in grant is refused (empty when not)."""
@@ -113,6 +124,10 @@ class Daemon:
             )
             total.outcomes.extend(report.outcomes)
             total.failed.extend(report.failed)
+            if any(o.incident_news for o in report.outcomes):
+                # Set after the email's transaction committed, so the pass it
+                # causes finds the new notice.
+                self.broadcast_due = True
             heartbeats.record(self.sessions, "last_poll", self.clock().isoformat(), self.clock())
             if len(report.outcomes) + len(report.failed) < self.config.imap.batch_size:
                 return total
@@ -134,7 +149,9 @@ class Daemon:
             log.error("status page not written to %s: %s", self.config.status_page.dir, exc)
         return report
 
-    async def send_outbox(self, sender: SmtpSender, fallback: bool = False) -> SendReport:
+    async def send_outbox(
+        self, sender: SmtpSender | Sequence[SmtpSender], fallback: bool = False
+    ) -> SendReport:
         """Send whatever is due in the outbox, batch after batch until none is left."""
         total = SendReport()
         settings = self.config.fallback_smtp if fallback else None
@@ -193,8 +210,8 @@ class Daemon:
             finally:
                 await asyncio.to_thread(mailbox.close)
         tick = await asyncio.to_thread(self.due_work)
-        sender = self.sender()
-        spare = self.sender(fallback=True)
+        sender = self.senders()
+        spare = self.senders(fallback=True)
         sent = SendReport()
         try:
             # Broadcasts are queued a batch at a time, each batch sent before
@@ -207,8 +224,8 @@ class Daemon:
                 if not queued.queued or sent.retrying:
                     break
         finally:
-            await sender.close()
-            await spare.close()
+            for each in (*sender, *spare):
+                await each.close()
             self.note_sign_in()
         return report, sent, tick
 
@@ -227,7 +244,7 @@ class Daemon:
                 try:
                     await asyncio.to_thread(mailbox.connect)
                 finally:
-                    self.note_sign_in()
+                    await off_loop(self.note_sign_in)
                 while not self.stopping.is_set():
                     report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
                     outage.recovered()
@@ -250,33 +267,53 @@ class Daemon:
 
     async def _outbox_loop(self, fallback: bool = False) -> None:
         outage = Outage("fallback SMTP server" if fallback else "SMTP server")
-        sender = self.sender(fallback=fallback)
+        senders = self.senders(fallback=fallback)
         try:
             while not self.stopping.is_set():
-                queued = 0
-                if not fallback:
-                    # Queue the next batch of any broadcast between sends, so
-                    # a broadcast to thousands never holds up other mail for long.
-                    try:
-                        queued = (await asyncio.to_thread(self.broadcast_pass)).queued
-                    except TransientError as exc:
-                        log.warning("broadcast postponed: %s", exc)
-                    if queued and self.config.fallback_smtp:
-                        self.wake_fallback.set()
-                report = await self.send_outbox(sender, fallback=fallback)
-                self.note_sign_in()
-                if report.retrying:
-                    outage.failed(TransientError("send failed; backing off"))
-                elif report.sent:
-                    outage.recovered()
-                if queued and not report.retrying:
+                if await self.outbox_round(senders, outage, fallback):
                     continue
                 wake = self.wake_fallback if fallback else self.wake_outbox
                 wake.clear()
                 # Due retries are picked up by the periodic wake below.
                 await self._wait(wake, 30.0)
         finally:
-            await sender.close()
+            for sender in senders:
+                await sender.close()
+
+    async def outbox_round(
+        self, sender: SmtpSender | Sequence[SmtpSender], outage: Outage, fallback: bool
+    ) -> bool:
+        """Queue the next broadcast batch if one may be waiting, then send what is due.
+
+        Says whether to go round again at once (a broadcast batch went out and
+        more may follow).  The broadcast pass runs only when ``broadcast_due``
+        says there may be work for it, not on every wake: most wakes are
+        intake's replies, and with no incident its two queries found nothing.
+        """
+        queued = 0
+        if not fallback and self.broadcast_due:
+            # Cleared before the pass, so a notice written meanwhile sets it again.
+            self.broadcast_due = False
+            # Queue the next batch of any broadcast between sends, so
+            # a broadcast to thousands never holds up other mail for long.
+            try:
+                done = await off_loop(self.broadcast_pass)
+            except TransientError as exc:
+                self.broadcast_due = True
+                log.warning("broadcast postponed: %s", exc)
+            else:
+                queued = done.queued
+                if done.queued or done.expanded:
+                    self.broadcast_due = True
+            if queued and self.config.fallback_smtp:
+                self.wake_fallback.set()
+        report = await self.send_outbox(sender, fallback=fallback)
+        await off_loop(self.note_sign_in)
+        if report.retrying:
+            outage.failed(TransientError("send failed; backing off"))
+        elif report.sent:
+            outage.recovered()
+        return bool(queued and not report.retrying)
 
     async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """Run one of the daemon's loops, restarting it if it ever fails.
@@ -311,6 +348,7 @@ class Daemon:
         metronome = Metronome()
 
         async def tick_outbox() -> None:
+            self.broadcast_due = True
             self.wake_outbox.set()
             self.wake_fallback.set()
 

@@ -10,17 +10,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-
-import google.auth.exceptions
-import google.auth.transport.requests
-import google.oauth2.credentials
-import google.oauth2.service_account
-import msal
-import requests
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mailbot.config import ServerConfig
 from mailbot.errors import GrantError, TransientError
+
+if TYPE_CHECKING:
+    # msal, google-auth and requests take a quarter of a second to import and
+    # only an account signing in with OAuth2 needs them: each provider
+    # imports its library when it is first made.
+    import google.auth.exceptions
+    import msal
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -115,26 +116,24 @@ def _refused(provider: str, error: str, detail: str) -> GrantError:
     return GrantError(f"{provider} refused the OAuth2 grant: {reason}")
 
 
-class _Session(requests.Session):
+def _session(settings: OAuthSettings) -> requests.Session:
     """A requests session that always verifies with ``ca_file`` and has a timeout.
 
     requests lets REQUESTS_CA_BUNDLE override a session's own ``verify``;
     passing it with every request keeps the configured CA in force.
     """
+    import requests
 
-    def __init__(self, ca_file: str | None, timeout: float) -> None:
-        super().__init__()
-        self._ca_file, self._timeout = ca_file, timeout
+    ca_file, timeout = settings.ca_file, settings.timeout
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        if self._ca_file:
-            kwargs["verify"] = self._ca_file
-        kwargs.setdefault("timeout", self._timeout)
-        return super().request(*args, **kwargs)
+    class _Session(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+            if ca_file:
+                kwargs["verify"] = ca_file
+            kwargs.setdefault("timeout", timeout)
+            return super().request(*args, **kwargs)
 
-
-def _session(settings: OAuthSettings) -> requests.Session:
-    return _Session(settings.ca_file, settings.timeout)
+    return _Session()
 
 
 class _Microsoft:
@@ -145,6 +144,9 @@ class _Microsoft:
         self._app: msal.ConfidentialClientApplication | None = None
 
     def _application(self) -> msal.ConfidentialClientApplication:
+        import msal
+        import requests
+
         if self._app is None:
             s = self.settings
             credential: str | dict[str, str] = s.client_secret
@@ -171,6 +173,8 @@ class _Microsoft:
         return self._app
 
     def fetch(self, fresh: bool) -> _Token:
+        import requests
+
         app = self._application()
         if fresh:
             app.remove_tokens_for_client()
@@ -193,6 +197,8 @@ class _Google:
     """A service account with domain-wide delegation, or a stored refresh token."""
 
     def __init__(self, settings: OAuthSettings) -> None:
+        import google.auth.transport.requests
+
         self.settings = settings
         self._lifetime = 3600.0
         session = _session(settings)
@@ -208,6 +214,9 @@ class _Google:
             return
 
     def _credentials(self) -> Any:
+        import google.oauth2.credentials
+        import google.oauth2.service_account
+
         s = self.settings
         scopes = [s.scope or GOOGLE_SCOPE]
         if s.service_account:
@@ -234,6 +243,8 @@ class _Google:
         )
 
     def fetch(self, fresh: bool) -> _Token:
+        import google.auth.exceptions
+
         credentials = self._credentials()
         try:
             credentials.refresh(self._request)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import (
     ArgumentError,
@@ -140,6 +141,41 @@ def upgrade(url: str, revision: str = "head") -> None:
             f"cannot upgrade {describe(url)}: {reason(exc)}; check that it is reachable "
             "and that the service's user may write to it"
         ) from exc
+
+
+# A migration file's own revision and the one it follows, as Alembic's
+# template writes them; read with a pattern so that a command whose database
+# is current need not import Alembic (a third of a second) to learn so.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=(.*)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
+
+
+def bundled_heads() -> str:
+    """The revision the bundled migrations end at, read from their files without Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            found = _QUOTED.findall(value)
+            (revisions if name == "revision" else parents).update(found)
+    return ",".join(sorted(revisions - parents))
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database is at the bundled head already (one small query, no Alembic)."""
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        # No table yet (a new database) or no database: upgrade() says which.
+        return False
+    return ",".join(sorted(str(r[0]) for r in rows)) == bundled_heads()
+
+
+def upgrade_if_needed(engine: Engine, url: str) -> None:
+    """``upgrade(url)`` unless the database is current, as every `run` finds it."""
+    if not is_current(engine):
+        upgrade(url)
 
 
 def head_revision(url: str) -> str:

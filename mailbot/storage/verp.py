@@ -28,13 +28,22 @@ _BOUNCE_CHARS = 100_000
 
 
 def secret(session: Session, now: datetime) -> bytes:
-    """The database's VERP signing key (made by migration 0004; remade only if deleted)."""
+    """The database's VERP signing key (made by migration 0004; remade only if deleted).
+
+    Kept in the session's ``info`` once read: the session holds its rows
+    weakly, so each email of a transaction (or of a broadcast batch) read the
+    row again otherwise.
+    """
+    cached = session.info.get("verp_key")
+    if isinstance(cached, bytes):
+        return cached
     row = session.get(VerpKey, 1)
     if row is None:
         row = VerpKey(id=1, secret=secrets.token_hex(32), created_at=now)
         session.add(row)
         session.flush()
-    return bytes.fromhex(row.secret)
+    key = session.info["verp_key"] = bytes.fromhex(row.secret)
+    return key
 
 
 def tag(key: bytes, message_id: str) -> str:
