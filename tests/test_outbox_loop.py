@@ -74,9 +74,10 @@ def test_outbox_wakes_with_no_incident_run_no_broadcast_queries(
         finally:
             await sender.close()
 
-    # The first round after start looks once, for a broadcast a crash interrupted.
+    # The first round after start looks once, for a broadcast a crash
+    # interrupted: notices to expand, people to catch up, deliveries to queue.
     asyncio.run(rounds(1))
-    assert touched == ["SELECT", "SELECT"]
+    assert touched == ["SELECT", "SELECT", "SELECT"]
     # Later wakes (intake's replies) with no incident cost no broadcast query at all.
     touched.clear()
     asyncio.run(rounds(5))
