@@ -1,0 +1,89 @@
+"""`mailbot calls list` and `calls show`: the calls as a table, one call whole, or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from zoneinfo import ZoneInfo
+
+from mailbot.calls import listing
+from mailbot.cli.localtime import display_zone, local_time
+from mailbot.config import Config
+from mailbot.storage.db import make_engine, make_sessions
+
+
+def print_list(args: argparse.Namespace, config: Config) -> int:
+    """`mailbot calls list`: every call, as a table or JSON."""
+    rows = listing.list_calls(make_sessions(make_engine(config.database.url)))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no calls")
+        return 0
+    zone = ZoneInfo(display_zone(config))
+
+    def when(value: str | None) -> str:
+        # Due times are shown in the support calendar's local time.
+        return listing.short_local(value, zone)
+
+    print(
+        f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "
+        f"{'RESPONSE DUE':16} {'FIX DUE':16} SUBJECT"
+    )
+    for r in rows:
+        response = "done" if r["responded_at"] else when(r["response_due_at"])
+        print(
+            f"{r['ref']:11} {r['status']:17} {r['priority']:8} {r['escalation_level']:<3} "
+            f"{(r['school'] or '-')[:18]:18} {response:16} {when(r['fix_due_at']):16} "
+            f"{r['subject'][:40]}"
+        )
+    return 0
+
+
+def print_call(args: argparse.Namespace, config: Config) -> int:
+    """`mailbot calls show REF`: one call with its emails and events, as text or JSON."""
+    record = listing.show_call(make_sessions(make_engine(config.database.url)), args.ref)
+    if record is None:
+        print(f"no call {args.ref}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(record, indent=2, ensure_ascii=False))
+        return 0
+    zone = ZoneInfo(display_zone(config))
+
+    def when(value: object) -> object:
+        return local_time(value, zone)
+
+    print(f"{record['ref']}  {record['subject']}")
+    for key in (
+        "status",
+        "type",
+        "priority",
+        "school",
+        "requester",
+        "assignee",
+        "created_at",
+        "response_due_at",
+        "fix_due_at",
+        "escalation_level",
+        "next_escalation_at",
+        "responded_at",
+        "solved_at",
+        "close_due_at",
+        "revised_due_at",
+        "revised_reason",
+        "missed_reason",
+        "related",
+    ):
+        value = when(record[key]) if key.endswith("_at") else record[key]
+        print(f"  {key:18} {value}")
+    for name, value in listing.rating_lines(record, when):
+        print(f"  {name:18} {value}")
+    for m in record["messages"]:
+        print(f"\n--- {m['direction']} {when(m['date'])} from {m['from']} ---\n{m['text'].strip()}")
+    print("\nevents:")
+    for e in record["events"]:
+        print(f"  {when(e['at'])} {e['actor']}: {e['kind']} {e['detail']}")
+    return 0
