@@ -22,7 +22,7 @@ from mailbot.cli import changes, held, incidents, senders, sla, status, statusou
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli.localtime import display_zone, local_time
-from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal
+from mailbot.cli.startup import EX_CONFIG, broken_rules, missing_secret, on_journal
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
 from mailbot.daemon.notify import Notifier
@@ -109,7 +109,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(missing, file=sys.stderr)
         return EX_CONFIG
     _warn_about_trust(config)
-    rules = load_rules(config.rules.dir)
+    # A restart with broken rules cannot get better by restarting again, so it
+    # is a configuration error like a missing secret: one line and exit 78.
+    try:
+        rules = load_rules(config.rules.dir)
+    except RulesError as exc:
+        print(broken_rules(config.rules.dir, exc), file=sys.stderr)
+        return EX_CONFIG
     zone = rules.sla.calendar.zone
     sessions = make_sessions(make_engine(config.database.url))
     upgrade(config.database.url)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from mailbot.config import Config
-from mailbot.errors import ConfigError
+from mailbot.errors import ConfigError, RulesError
 
 # sysexits.h EX_CONFIG: the systemd unit does not restart on it (RestartPreventExitStatus).
 EX_CONFIG = 78
@@ -23,6 +24,19 @@ def missing_secret(config: Config) -> str | None:
         except ConfigError as exc:
             return f"mailbot: cannot start: [{name}] {exc}"
     return None
+
+
+def broken_rules(rules_dir: Path, exc: RulesError) -> str:
+    """The one line `mailbot run` prints when the rules on disk cannot be loaded."""
+    # The journal shows one line per start attempt; the full list is one
+    # command away, so the line names the first problem and how many more.
+    first = exc.problems[0].splitlines()[0] if exc.problems else str(exc)
+    more = len(exc.problems) - 1
+    rest = f" (and {more} more)" if more > 0 else ""
+    return (
+        f"mailbot: cannot start: rules in {rules_dir} are broken: {first}{rest}; "
+        "`mailbot rules check` lists every problem"
+    )
 
 
 def on_journal() -> bool:
