@@ -1,4 +1,4 @@
-"""Deployment defaults: the database under the unit's StateDirectory, OAuth2 files beside the config, broken rules at start-up."""
+"""Deployment defaults: database in the StateDirectory, OAuth2 files by the config, bad rules."""
 
 from __future__ import annotations
 
