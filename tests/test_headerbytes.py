@@ -75,6 +75,22 @@ def test_detect_falls_back_to_cp1252_on_a_tie() -> None:
     assert detect("Не работает интернет в школе".encode("koi8-r")) == "koi8_r"
 
 
+@pytest.mark.parametrize(
+    ("text", "charset"),
+    [
+        # RT's test message (corpus: malformed/rt--russian-subject-no-content-type.eml).
+        ("тест тест", "koi8_r"),
+        ("Привет", "koi8_r"),
+        ("Привет", "cp1251"),
+        ("СРОЧНО: не работает", "cp1251"),
+        ("Zażółć gęślą jaźń", "cp1250"),
+    ],
+)
+def test_a_few_words_are_read_in_their_charset(text: str, charset: str) -> None:
+    data = text.encode(charset)
+    assert data.decode(detect(data)) == text
+
+
 @pytest.mark.servers
 def test_koi8_subject_reaches_the_call_through_dovecot(
     tmp_path: Path, dovecot: Any, smtp_sink: Any, capsys: pytest.CaptureFixture[str]
