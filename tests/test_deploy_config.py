@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -122,3 +123,15 @@ def test_restart_with_several_rule_problems_names_the_first_and_counts_the_rest(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert "more)" in err
+
+
+def test_db_upgrade_logs_the_migrations_but_not_alembics_plugin_chatter(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    config = write_config_file(tmp_path, url=url, password="x")
+    caplog.set_level(logging.INFO)
+    assert main(["--config", str(config), "db", "upgrade"]) == 0
+    names = {record.name for record in caplog.records}
+    assert "alembic.runtime.migration" in names
+    assert "alembic.runtime.plugins" not in names

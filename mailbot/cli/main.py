@@ -378,6 +378,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if on_journal()
         else "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic announces each of its plugins at INFO on every `db upgrade`, the
+    # unit's ExecStartPre: seven lines in the journal at each start that say
+    # nothing to an operator.  The migrations it runs are still logged.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         code: int = args.func(args)
     except (ConfigError, RulesError) as exc:
