@@ -15,7 +15,9 @@ from smtpserver import SmtpSink
 from sqlalchemy import select
 from support import mail, write_config_file
 
+from mailbot.cli.check import check_smtp
 from mailbot.cli.main import main
+from mailbot.config import load_config
 from mailbot.errors import PermanentSendError
 from mailbot.mail.mime import build, needs_smtputf8, valid_address
 from mailbot.mail.outgoing import Outgoing
@@ -161,3 +163,16 @@ def test_sending_from_an_internationalised_address(
     with pytest.raises(PermanentSendError, match="does not offer SMTPUTF8"):
         asyncio.run(send(smtp_sink))
     assert smtp_sink.messages == []
+
+
+def test_check_says_whether_the_relay_offers_smtputf8(
+    tmp_path: Path, utf8_sink: SmtpSink, smtp_sink: SmtpSink
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    for sink, said in (
+        (utf8_sink, "offers SMTPUTF8"),
+        (smtp_sink, "no SMTPUTF8, so mail to internationalised addresses will fail"),
+    ):
+        config = load_config(write_config_file(tmp_path, url=url, smtp=sink, timeout=5))
+        finding = check_smtp(config)
+        assert finding.ok and finding.detail.endswith(said), finding

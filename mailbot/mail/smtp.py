@@ -129,11 +129,23 @@ class SmtpSender:
         # not retried, because retrying would send the rest a second copy.
         del errors
 
-    async def check_login(self) -> None:
-        """Connect and sign in, then hang up: for ``mailbot check``; TransientError says why."""
+    async def check_login(self) -> bool:
+        """Connect and sign in, then hang up: for ``mailbot check``; TransientError says why.
+
+        Returns whether the relay offers SMTPUTF8 (RFC 6531), which mail to
+        or from an internationalised address needs.
+        """
         await self.close()
-        self._client = await self._connect()
+        self._client = client = await self._connect()
+        try:
+            # A relay without AUTH may not have been greeted with EHLO yet.
+            await client.ehlo()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self.close()
+            raise TransientError(f"SMTP {self.settings.host}: EHLO failed: {exc}") from exc
+        offers = client.supports_extension("smtputf8")
         await self.close()
+        return offers
 
     async def close(self) -> None:
         """Close the connection if open."""
