@@ -135,3 +135,29 @@ def test_db_upgrade_logs_the_migrations_but_not_alembics_plugin_chatter(
     names = {record.name for record in caplog.records}
     assert "alembic.runtime.migration" in names
     assert "alembic.runtime.plugins" not in names
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("client_secret_file", '"credentials/missing-secret"'),
+        ("client_secret_env", '"MAILBOT_TEST_UNSET_OAUTH_SECRET"'),
+    ],
+)
+def test_missing_oauth2_secret_stops_run_with_one_line_and_exit_78(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    oauth2 = (
+        '[imap.oauth2]\nprovider = "microsoft"\ntenant = "westshire"\nclient_id = "app"\n'
+        f"{key} = {value}\n"
+    )
+    config = write_config_file(tmp_path, url=url, timeout=5, auth="oauth2", extra=oauth2)
+    # --once: without the check, a daemon would retry the token for ever.
+    assert main(["--config", str(config), "run", "--once"]) == 78
+    err = capsys.readouterr().err.strip().splitlines()
+    # The trust warning about authserv_id is not printed: the secret is checked first.
+    assert len(err) == 1 and err[0].startswith("mailbot: cannot start: [imap.oauth2] client_secret")
+    if key == "client_secret_file":
+        assert str(tmp_path / "credentials" / "missing-secret") in err[0]
+    assert not (tmp_path / "mailbot.db").exists()

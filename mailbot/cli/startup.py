@@ -23,6 +23,20 @@ def missing_secret(config: Config) -> str | None:
             section.secret()
         except ConfigError as exc:
             return f"mailbot: cannot start: [{name}] {exc}"
+        oauth2 = section.oauth2
+        if oauth2 is None:
+            continue
+        # The OAuth2 secrets are read when a token is first needed; read them
+        # now too, so that a missing one stops start-up the same way.
+        try:
+            if oauth2.client_secret or oauth2.client_secret_file or oauth2.client_secret_env:
+                oauth2.client_secret_value()
+            if oauth2.refresh_token or oauth2.refresh_token_file or oauth2.refresh_token_env:
+                oauth2.refresh_token_value()
+            for key in ("certificate_key_file", "service_account_file"):
+                oauth2.file_text(key)
+        except ConfigError as exc:
+            return f"mailbot: cannot start: [{name}.oauth2] {exc}"
     return None
 
 
