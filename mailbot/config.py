@@ -192,10 +192,16 @@ class IntakeConfig(_Strict):
     worker_memory_mb: int = Field(default=2048, ge=0)
 
 
+# The systemd unit's StateDirectory: the one place the installed service may
+# write, so the default database lives there rather than beside the config
+# file in /etc/mailbot, which the unit makes read-only.
+DEFAULT_DATABASE_URL = "sqlite:////var/lib/mailbot/mailbot.db"
+
+
 class DatabaseConfig(_Strict):
     """Where calls live; SQLite by default, PostgreSQL for larger installs."""
 
-    url: str = "sqlite:///mailbot.db"
+    url: str = DEFAULT_DATABASE_URL
 
 
 class RulesConfig(_Strict):
@@ -331,6 +337,28 @@ def load_config(path: Path) -> Config:
     return config_from_dict(data, base=path.parent, source=str(path))
 
 
+# The OAuth2 keys that name files; like password_file they are read beside
+# the configuration file when relative.
+_OAUTH2_FILE_KEYS = (
+    "client_secret_file",
+    "certificate_key_file",
+    "service_account_file",
+    "refresh_token_file",
+)
+
+
+def _oauth2_beside(oauth2: OAuth2Config, base: Path) -> OAuth2Config:
+    """``oauth2`` with its relative file keys (and ca_file) taken relative to ``base``."""
+    paths: dict[str, object] = {}
+    for key in _OAUTH2_FILE_KEYS:
+        path = getattr(oauth2, key)
+        if path is not None and not path.is_absolute():
+            paths[key] = base / path
+    if oauth2.ca_file and not Path(oauth2.ca_file).is_absolute():
+        paths["ca_file"] = str(base / oauth2.ca_file)
+    return oauth2.model_copy(update=paths) if paths else oauth2
+
+
 def config_from_dict(data: dict[str, object], *, base: Path, source: str = "config") -> Config:
     """Validate already-loaded configuration data; used by load_config and the demo."""
     try:
@@ -351,11 +379,15 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
         section = getattr(config, name)
         if section is None:
             continue
-        paths = {}
+        paths: dict[str, object] = {}
         if section.password_file is not None and not section.password_file.is_absolute():
             paths["password_file"] = base / section.password_file
         if section.ca_file and not Path(section.ca_file).is_absolute():
             paths["ca_file"] = str(base / section.ca_file)
+        if section.oauth2 is not None:
+            oauth2 = _oauth2_beside(section.oauth2, base)
+            if oauth2 is not section.oauth2:
+                paths["oauth2"] = oauth2
         if paths:
             servers[name] = section.model_copy(update=paths)
     page = config.status_page

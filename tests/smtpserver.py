@@ -43,6 +43,8 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     raw: bytes
+    # Whether the client asked for SMTPUTF8 in MAIL FROM (RFC 6531).
+    smtputf8: bool = False
 
     @property
     def kind(self) -> str:
@@ -75,7 +77,12 @@ class _Handler:
                 return f"{self.failure_code} 4.3.0 try again later"
             content = envelope.original_content or b""
             self.messages.append(
-                Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(content))
+                Received(
+                    envelope.mail_from or "",
+                    tuple(envelope.rcpt_tos),
+                    bytes(content),
+                    bool(envelope.smtp_utf8),
+                )
             )
             self.peers.append(session.peer)
         return "250 2.0.0 OK"
@@ -85,10 +92,12 @@ class SmtpSink:
     """An SMTP server on a loopback port; with ``starttls`` it offers STARTTLS.
 
     ``stop()`` and ``start()`` simulate an outage: the port stays the same.
+    With ``smtputf8`` it offers SMTPUTF8 (internationalised addresses).
     """
 
-    def __init__(self, *, starttls: bool = False) -> None:
+    def __init__(self, *, starttls: bool = False, smtputf8: bool = False) -> None:
         self.host = HOST
+        self._smtputf8 = smtputf8
         self.port = free_port()
         self._handler = _Handler()
         self._controller: Controller | None = None
@@ -126,12 +135,19 @@ class SmtpSink:
         """Start listening (again)."""
         if self._controller is not None:
             return
+        utf8 = self._smtputf8
         if self._tls is not None:
             controller = Controller(
-                self._handler, hostname=self.host, port=self.port, tls_context=self._tls
+                self._handler,
+                hostname=self.host,
+                port=self.port,
+                tls_context=self._tls,
+                enable_SMTPUTF8=utf8,
             )
         else:
-            controller = Controller(self._handler, hostname=self.host, port=self.port)
+            controller = Controller(
+                self._handler, hostname=self.host, port=self.port, enable_SMTPUTF8=utf8
+            )
         controller.start()
         self._controller = controller
 

@@ -35,7 +35,9 @@ def test_example_config_is_valid() -> None:
 
 
 def test_relative_paths_resolve_beside_the_config_file(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, MINIMAL))
+    # The default database is absolute (/var/lib/mailbot); a relative one is
+    # taken beside the config file.
+    config = load_config(write(tmp_path, MINIMAL + '[database]\nurl = "sqlite:///mailbot.db"\n'))
     assert config.rules.dir == tmp_path / "rules"
     assert config.database.url == f"sqlite:///{tmp_path / 'mailbot.db'}"
 

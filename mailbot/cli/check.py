@@ -95,11 +95,18 @@ def check_smtp(config: Config, *, fallback: bool = False) -> Finding:
         return failed
     sender = SmtpSender(smtp_settings(config, fallback=fallback))
     try:
-        asyncio.run(sender.check_login())
+        utf8 = asyncio.run(sender.check_login())
     except MailbotError as exc:
         return Finding(what, False, str(exc))
     login = f" as {c.username}" if c.username else " (no login configured)"
-    return Finding(what, True, f"connected to {c.host}:{c.port}{login}")
+    # Not a failure: most mail is ASCII, but the administrator should know
+    # before the first internationalised address is refused.
+    offers = (
+        "offers SMTPUTF8"
+        if utf8
+        else "no SMTPUTF8, so mail to internationalised addresses will fail"
+    )
+    return Finding(what, True, f"connected to {c.host}:{c.port}{login}; {offers}")
 
 
 def check_rules(config: Config) -> Finding:

@@ -31,7 +31,7 @@ from mailbot.cli import calls as callcmd
 from mailbot.cli import check as checkcmd
 from mailbot.cli import report as reportcmd
 from mailbot.cli import review as reviewcmd
-from mailbot.cli.startup import EX_CONFIG, missing_secret, on_journal
+from mailbot.cli.startup import EX_CONFIG, broken_rules, missing_secret, on_journal
 from mailbot.cli.termtext import SafeStream
 from mailbot.config import Config, load_config
 from mailbot.daemon.notify import Notifier
@@ -118,7 +118,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(missing, file=sys.stderr)
         return EX_CONFIG
     _warn_about_trust(config)
-    rules = load_rules(config.rules.dir)
+    # A restart with broken rules cannot get better by restarting again, so it
+    # is a configuration error like a missing secret: one line and exit 78.
+    try:
+        rules = load_rules(config.rules.dir)
+    except RulesError as exc:
+        print(broken_rules(config.rules.dir, exc), file=sys.stderr)
+        return EX_CONFIG
     zone = rules.sla.calendar.zone
     engine = make_engine(config.database.url)
     sessions = make_sessions(engine)
@@ -338,6 +344,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if on_journal()
         else "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic announces each of its plugins at INFO on every `db upgrade`, the
+    # unit's ExecStartPre: seven lines in the journal at each start that say
+    # nothing to an operator.  The migrations it runs are still logged.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         code: int = args.func(args)
     except (ConfigError, RulesError) as exc:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from mailbot.config import Config
-from mailbot.errors import ConfigError
+from mailbot.errors import ConfigError, RulesError
 
 # sysexits.h EX_CONFIG: the systemd unit does not restart on it (RestartPreventExitStatus).
 EX_CONFIG = 78
@@ -22,7 +23,34 @@ def missing_secret(config: Config) -> str | None:
             section.secret()
         except ConfigError as exc:
             return f"mailbot: cannot start: [{name}] {exc}"
+        oauth2 = section.oauth2
+        if oauth2 is None:
+            continue
+        # The OAuth2 secrets are read when a token is first needed; read them
+        # now too, so that a missing one stops start-up the same way.
+        try:
+            if oauth2.client_secret or oauth2.client_secret_file or oauth2.client_secret_env:
+                oauth2.client_secret_value()
+            if oauth2.refresh_token or oauth2.refresh_token_file or oauth2.refresh_token_env:
+                oauth2.refresh_token_value()
+            for key in ("certificate_key_file", "service_account_file"):
+                oauth2.file_text(key)
+        except ConfigError as exc:
+            return f"mailbot: cannot start: [{name}.oauth2] {exc}"
     return None
+
+
+def broken_rules(rules_dir: Path, exc: RulesError) -> str:
+    """The one line `mailbot run` prints when the rules on disk cannot be loaded."""
+    # The journal shows one line per start attempt; the full list is one
+    # command away, so the line names the first problem and how many more.
+    first = exc.problems[0].splitlines()[0] if exc.problems else str(exc)
+    more = len(exc.problems) - 1
+    rest = f" (and {more} more)" if more > 0 else ""
+    return (
+        f"mailbot: cannot start: rules in {rules_dir} are broken: {first}{rest}; "
+        "`mailbot rules check` lists every problem"
+    )
 
 
 def on_journal() -> bool:

@@ -18,7 +18,9 @@ from mailbot.mail.outgoing import Outgoing
 from mailbot.mail.xmltext import xml_safe
 
 _MSG_ID = re.compile(r"^<[\x21-\x3b\x3d\x3f-\x7e]+>$")
-_ADDRESS = re.compile(r"^[\x21-\x7e]+@[\x21-\x7e]+$")
+# Printable ASCII, or any character beyond the C1 controls that is not white
+# space: internationalised addresses (RFC 6531/6532) are UTF-8 in both parts.
+_ADDRESS = re.compile(r"^(?:[\x21-\x7e]|[^\x00-\x9f\s])+@(?:[\x21-\x7e]|[^\x00-\x9f\s])+$")
 # The standard library's SMTP policy: CRLF line ends, headers folded at 78
 # characters and encoded (RFC 2047) only where they are not ASCII.
 
@@ -124,6 +126,10 @@ _PLAIN_ADDRESS = rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
 _ADDRESS_LIST = re.compile(rf"{_PLAIN_ADDRESS}(?:, {_PLAIN_ADDRESS})*\Z")
 
 _WIRE = _Wire(linesep="\r\n", header_factory=_Headers())
+# For an email from or to an internationalised address: headers in UTF-8 as
+# they stand (RFC 6532).  It can only be sent where the relay offers SMTPUTF8;
+# mail.smtp asks for it and says so plainly when it is not offered.
+_WIRE_UTF8 = _WIRE.clone(utf8=True)
 # Quoted-printable UTF-8 keeps mostly-ASCII text readable on the wire.
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
@@ -141,8 +147,13 @@ def valid_id(value: str) -> bool:
 
 
 def valid_address(value: str) -> bool:
-    """Whether ``value`` is a plain ASCII address we can send to."""
+    """Whether ``value`` is a plain address we can send to: ASCII, or UTF-8 (RFC 6531)."""
     return bool(_ADDRESS.match(value)) and not any(c in value for c in '<>",;()[]\\')
+
+
+def needs_smtputf8(*addresses: str) -> bool:
+    """Whether mail from or to these addresses needs SMTPUTF8 (any of them is not ASCII)."""
+    return not all(a.isascii() for a in addresses)
 
 
 def _text_part(text: str, subtype: str, *, wrap: bool = False) -> MIMEPart:
@@ -185,8 +196,12 @@ def _multipart(
 
 def _envelope(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> EmailMessage:
     """An email with the headers every email mailbot sends, marked automatic; no body yet."""
-    msg = EmailMessage(policy=_WIRE)
-    msg["From"] = Address(display_name=from_name, addr_spec=from_addr)
+    utf8 = needs_smtputf8(from_addr, *out.to, *out.cc)
+    msg = EmailMessage(policy=_WIRE_UTF8 if utf8 else _WIRE)
+    # Given as its two parts, since the parser behind addr_spec refuses a
+    # local part that is not ASCII even where the policy allows UTF-8.
+    local, _, domain = from_addr.rpartition("@")
+    msg["From"] = Address(display_name=from_name, username=local, domain=domain)
     msg["To"] = ", ".join(out.to)
     if out.cc:
         msg["Cc"] = ", ".join(out.cc)

@@ -16,6 +16,7 @@ import mailparser
 
 from mailbot.mail.bounds import cut
 from mailbot.mail.charsets import clean, decode_bytes, decode_header
+from mailbot.mail.headerbytes import headers_as_utf8
 from mailbot.mail.message import ParsedMessage
 from mailbot.mail.mimewalk import Body, content_type, raw_header, read_body
 from mailbot.mail.quotes import strip_quoted
@@ -121,7 +122,9 @@ def _split(raw: bytes) -> _Split:
             break
         size += len(current[-1])
         total += len(current[-1])
-    head = b"".join(b"".join(f) for f in fields)
+    # Raw 8-bit header text in an undeclared charset is detected here, once
+    # for the whole block, and handed on as UTF-8.
+    head = headers_as_utf8(b"".join(b"".join(f) for f in fields))
     return _Split(head, raw[pos:], tuple(sorted(defects)))
 
 

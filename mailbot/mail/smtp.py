@@ -97,8 +97,21 @@ class SmtpSender:
         """Send one message; raise TransientError or PermanentSendError on failure."""
         if self._client is None or not self._client.is_connected:
             self._client = await self._connect()
+        # An internationalised address (RFC 6531) in the envelope needs the
+        # relay's SMTPUTF8; aiosmtplib asks for it with this option.
+        utf8 = not all(a.isascii() for a in (mail_from, *recipients))
         try:
-            errors, _ = await self._client.sendmail(mail_from, list(recipients), raw)
+            errors, _ = await self._client.sendmail(
+                mail_from, list(recipients), raw, mail_options=["SMTPUTF8"] if utf8 else None
+            )
+        except aiosmtplib.SMTPNotSupported as exc:
+            # The relay's abilities do not change between tries, so this is
+            # final: one clear reason in the log and in `mailbot status`.
+            wide = ", ".join(a for a in (mail_from, *recipients) if not a.isascii())
+            raise PermanentSendError(
+                f"the relay {self.settings.host}:{self.settings.port} does not offer SMTPUTF8, "
+                f"which the internationalised address(es) {wide} need: {exc}"
+            ) from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             if all(500 <= c < 600 for c in codes):
@@ -116,11 +129,23 @@ class SmtpSender:
         # not retried, because retrying would send the rest a second copy.
         del errors
 
-    async def check_login(self) -> None:
-        """Connect and sign in, then hang up: for ``mailbot check``; TransientError says why."""
+    async def check_login(self) -> bool:
+        """Connect and sign in, then hang up: for ``mailbot check``; TransientError says why.
+
+        Returns whether the relay offers SMTPUTF8 (RFC 6531), which mail to
+        or from an internationalised address needs.
+        """
         await self.close()
-        self._client = await self._connect()
+        self._client = client = await self._connect()
+        try:
+            # A relay without AUTH may not have been greeted with EHLO yet.
+            await client.ehlo()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self.close()
+            raise TransientError(f"SMTP {self.settings.host}: EHLO failed: {exc}") from exc
+        offers = client.supports_extension("smtputf8")
         await self.close()
+        return offers
 
     async def close(self) -> None:
         """Close the connection if open."""
