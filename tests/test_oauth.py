@@ -79,8 +79,10 @@ def test_tokens_expiring_mid_run_lose_and_repeat_no_mail(
         asyncio.run(running.run_once())
         # Past the token's life: the next round must sign in with a new one.
         time.sleep(3.5)
-    # Every round found its cached token near expiry and renewed it first.
-    assert len(tokens.issued) - before == 3
+    # Every round found its cached token expired and renewed it first.  A
+    # round slower than three-quarters of the token's three-second life (a
+    # loaded machine) renews once more within the round, so this is a floor.
+    assert len(tokens.issued) - before >= 3
     assert calls(config) == 3
     assert confirmations(relay) == [
         f"[ICT-00000{n}] Printer {n} jammed in the ICT suite" for n in (1, 2, 3)
