@@ -24,7 +24,7 @@ def school_name(rules: Rules, school_id: str | None) -> str:
     return school.name if school else school_id
 
 
-def _cell(value: str) -> str:
+def cell(value: str) -> str:
     # A cell starting with =, +, - or @ is a formula to a spreadsheet; subjects
     # come from outside, so such text is prefixed with ' and shown as written.
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
@@ -54,5 +54,5 @@ def calls_csv(rules: Rules, figures: Figures) -> bytes:
             c.revised_reason if c.revised_due_at else "", c.subject,
             iso(c.original_due_at) if c.revised_due_at else "", c.missed_reason,
         )  # fmt: skip
-        writer.writerow([_cell(v) for v in values])
+        writer.writerow([cell(v) for v in values])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

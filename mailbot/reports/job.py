@@ -9,25 +9,30 @@ costs nothing but date arithmetic; from then on, one lookup on that key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
 from mailbot.errors import Conflict
 from mailbot.incidents import uptime
+from mailbot.mail.outgoing import Outgoing
 from mailbot.reports import store as reportstore
 from mailbot.reports.figures import Figures, compute
 from mailbot.rules.directory import School
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import SupportCalendar
 from mailbot.sla.months import Month
-from mailbot.storage.db import Sessions, transaction
+from mailbot.storage.db import Session, Sessions, transaction
 
 log = logging.getLogger(__name__)
+V = TypeVar("V", bound="_Version")
 
 OVERALL = "overall"
 
@@ -147,27 +152,68 @@ def _send(
     # that is sent once a month.
     from mailbot.reports import monthly
 
-    overall = figures_for(sessions, rules, month, None, now)
+    return queue_versions(
+        sessions,
+        config,
+        rules,
+        todo,
+        now,
+        period=str(month),
+        what=f"monthly report for {month.label}",
+        versions=lambda school_id: figures_for(sessions, rules, month, school_id, now),
+        email=lambda figures, school, audience: monthly.email(
+            config, rules, figures, school, audience=audience.key, to=audience.to, now=now
+        ),
+        record=lambda session, key: reportstore.record(session, month, key, now),
+    )
+
+
+class _Version(Protocol):
+    """The figures of one version of a report or pack: all that the loop asks of them."""
+
+    @property
+    def empty(self) -> bool: ...
+
+
+def queue_versions(
+    sessions: Sessions,
+    config: Config,
+    rules: Rules,
+    todo: list[Audience],
+    now: datetime,
+    *,
+    period: str,
+    what: str,
+    versions: Callable[[str | None], V],
+    email: Callable[[V, School | None, Audience], tuple[Outgoing, bytes]],
+    record: Callable[[Session, str], None],
+) -> list[str]:
+    """Queue each audience's version once; the monthly report and the review pack share this.
+
+    Each version's email goes into the outbox in the transaction that
+    ``record``s it, whose unique key admits one process, tick or rerun; an
+    empty period is recorded for everyone and sends nothing.  ``versions``
+    gives the figures for a school id (None: everyone's).
+    """
+    overall = versions(None)
     if overall.empty:
-        # Nothing happened that month (mailbot was not yet running, say): an
-        # empty report would only be noise, so the month is marked done.
+        # Nothing happened then (mailbot was not yet running, say): an empty
+        # report would only be noise, so the period is marked done.
         for audience in todo:
-            _record(sessions, month, audience.key, now)
-        log.info("no monthly report for %s: no calls or major incidents", month.label)
+            # A Conflict: another process recorded it meanwhile.
+            with contextlib.suppress(Conflict), transaction(sessions) as session:
+                record(session, audience.key)
+        log.info("no %s: no calls or major incidents", what)
         return []
     queued = []
     for audience in todo:
         school = audience.school
         try:
-            figures = overall
-            if school is not None:
-                figures = figures_for(sessions, rules, month, school.id, now)
+            figures = overall if school is None else versions(school.id)
             # Drawn and rendered before the transaction, which then stays short.
-            out, raw = monthly.email(
-                config, rules, figures, school, audience=audience.key, to=audience.to, now=now
-            )
+            out, raw = email(figures, school, audience)
             with transaction(sessions) as session:
-                reportstore.record(session, month, audience.key, now)
+                record(session, audience.key)
                 store = Store(
                     session, rules.policy.references.prefix, rules.policy.references.width
                 )
@@ -176,16 +222,8 @@ def _send(
             continue  # Another process or tick sent this one first.
         except Exception:
             # One version failing must not hold up the others; it stays due.
-            log.exception("monthly report for %s (%s) not sent", month.label, audience.key)
+            log.exception("%s (%s) not sent", what, audience.key)
             continue
         label = school.name if school else "all schools"
-        queued.append(f"{month} {label} to {', '.join(audience.to)}")
+        queued.append(f"{period} {label} to {', '.join(audience.to)}")
     return queued
-
-
-def _record(sessions: Sessions, month: Month, key: str, now: datetime) -> None:
-    try:
-        with transaction(sessions) as session:
-            reportstore.record(session, month, key, now)
-    except Conflict:
-        pass  # Recorded by another process meanwhile.

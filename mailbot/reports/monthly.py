@@ -3,80 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mailbot.calls.templatevars import TYPE_LABELS
 from mailbot.config import Config
-from mailbot.mail.mime import Attached, Inline, build_related
 from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
-from mailbot.reports import charts, ratings
-from mailbot.reports.csvfile import calls_csv, school_name
-from mailbot.reports.figures import Figures, Judged, Share
+from mailbot.reports import charts, pages, ratings
+from mailbot.reports.csvfile import calls_csv
+from mailbot.reports.figures import Figures, Judged
+from mailbot.reports.pages import Chart, Report
 from mailbot.rules.directory import School
 from mailbot.rules.loader import Rules
 from mailbot.sla.calendar import describe
 
 HTML_NAME = "report.html"
-
-
-@dataclass(frozen=True)
-class Chart:
-    """One chart of the report: its PNG and how the page refers to it."""
-
-    name: str
-    filename: str
-    png: bytes
-    alt: str
-
-
-@dataclass(frozen=True)
-class Report:
-    """One version of the report, ready to email or to write to files."""
-
-    subject: str
-    text: str
-    html: str
-    csv: bytes
-    csv_name: str
-    charts: tuple[Chart, ...]
-
-
-def _label(key: str) -> str:
-    return TYPE_LABELS.get(key, key.replace("_", " ").capitalize())
-
-
-def _percent(share: float | None) -> str:
-    return "-" if share is None else f"{share * 100:.1f}%"
-
-
-def _duration(span: timedelta) -> str:
-    minutes = max(0, int(span.total_seconds() // 60))
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = [(days, "day"), (hours, "hour"), (minutes, "minute")]
-    words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
-    return " ".join(words) or "under a minute"
-
-
-class _Words:
-    """How the report writes times and school names (local time, names from the directory)."""
-
-    def __init__(self, rules: Rules) -> None:
-        self.rules = rules
-        self.zone = rules.calendar.zone
-
-    def when(self, t: datetime | None) -> str:
-        if t is None:
-            return ""
-        local = t.astimezone(self.zone)
-        return f"{local.day} {local:%b %Y %H:%M}"
-
-    def school(self, school_id: str | None) -> str:
-        return school_name(self.rules, school_id)
 
 
 def draw(figures: Figures) -> tuple[Chart, ...]:
@@ -94,7 +36,7 @@ def draw(figures: Figures) -> tuple[Chart, ...]:
     lines = [
         charts.Series(
             key,
-            _label(key),
+            pages.label(key),
             tuple(shares[i].share for _, shares in figures.trend),
             figures.trend[-1][1][i].aim,
         )
@@ -102,7 +44,7 @@ def draw(figures: Figures) -> tuple[Chart, ...]:
     ]
     types = [t for t, _ in figures.volume[-1][1]] if figures.volume else []
     stacks = [
-        charts.Series(t, _label(t), tuple(float(counts[i][1]) for _, counts in figures.volume))
+        charts.Series(t, pages.label(t), tuple(float(counts[i][1]) for _, counts in figures.volume))
         for i, t in enumerate(types)
     ]
     return (
@@ -121,24 +63,12 @@ def draw(figures: Figures) -> tuple[Chart, ...]:
     )
 
 
-def _share_row(share: Share, label: str) -> dict[str, Any]:
-    return {
-        "label": label,
-        "judged": share.judged,
-        "in_target": share.in_target,
-        "missed": share.missed,
-        "share": _percent(share.share),
-        "aim": "" if share.aim is None else f"{share.aim * 100:g}%",
-        "met": share.met,
-    }
-
-
-def _missed(j: Judged, words: _Words) -> dict[str, Any]:
+def _missed(j: Judged, words: pages.Words) -> dict[str, Any]:
     c = j.call
     return {
         "ref": c.ref,
         "school": words.school(c.school_id),
-        "type": _label(c.type),
+        "type": pages.label(c.type),
         "priority": c.priority,
         "subject": c.subject,
         "logged": words.when(c.created_at),
@@ -160,11 +90,11 @@ def context(
     src: Callable[[Chart], str],
 ) -> dict[str, Any]:
     """What the report templates see (documented in rules/README.md)."""
-    words = _Words(rules)
+    words = pages.Words(rules)
     end = figures.month.bounds(words.zone)[1]
     by_school = [
         {
-            **_share_row(line.share, words.school(line.school_id)),
+            **pages.share_row(line.share, words.school(line.school_id)),
             "name": words.school(line.school_id),
             "logged": line.logged,
         }
@@ -176,12 +106,12 @@ def context(
         "audience": {"label": school.name if school else "All schools", "school": bool(school)},
         "as_at": describe(figures.now, rules.calendar).removeprefix("by "),
         "logged": len(figures.logged),
-        "by_type": [{"label": _label(t), "count": n} for t, n in figures.by_type],
+        "by_type": [{"label": pages.label(t), "count": n} for t, n in figures.by_type],
         "by_priority": [{"label": p, "count": n} for p, n in figures.by_priority],
         # A school's own version has only its own line, which says nothing new.
         "by_school": [] if school else by_school,
-        "targets": [_share_row(s, _label(s.key)) for s in figures.shares],
-        "total": _share_row(figures.total, "All calls"),
+        "targets": [pages.share_row(s, pages.label(s.key)) for s in figures.shares],
+        "total": pages.share_row(figures.total, "All calls"),
         "not_yet_due": figures.not_yet_due,
         "not_worked": figures.not_worked,
         "charts": {
@@ -206,7 +136,7 @@ def context(
                 "declared": words.when(i.declared_at),
                 "resolved": words.when(i.resolved_at),
                 # An incident still active is measured to the month's end (or now).
-                "duration": _duration((i.resolved_at or min(end, figures.now)) - i.declared_at)
+                "duration": pages.duration((i.resolved_at or min(end, figures.now)) - i.declared_at)
                 + ("" if i.resolved_at else " so far"),
             }
             for i in figures.incidents
@@ -250,16 +180,7 @@ def write(
     config: Config, rules: Rules, figures: Figures, school: School | None, out: Path
 ) -> list[Path]:
     """Write the report's HTML (naming the PNGs beside it), the PNGs and the CSV to ``out``."""
-    report = compose(config, rules, figures, school, lambda c: c.filename)
-    out.mkdir(parents=True, exist_ok=True)
-    files = [(HTML_NAME, report.html.encode("utf-8")), (report.csv_name, report.csv)]
-    files += [(c.filename, c.png) for c in report.charts]
-    written = []
-    for name, content in files:
-        path = out / name
-        path.write_bytes(content)
-        written.append(path)
-    return written
+    return pages.save(compose(config, rules, figures, school, lambda c: c.filename), HTML_NAME, out)
 
 
 def report_id(config: Config, month: str, audience: str) -> str:
@@ -278,28 +199,11 @@ def email(
     now: datetime,
 ) -> tuple[Outgoing, bytes]:
     """The report as an email: HTML with the charts inline (by Content-ID), and the CSV."""
-    message_id = report_id(config, str(figures.month), audience)
-    stem = message_id.strip("<>").split("@", 1)[0]
-
-    def cid(chart: Chart) -> str:
-        return f"{chart.name}.{stem}@{config.service.id_domain}"
-
-    report = compose(config, rules, figures, school, lambda c: f"cid:{cid(c)}")
-    out = Outgoing(
+    return pages.as_email(
+        config,
+        lambda src: compose(config, rules, figures, school, src),
         kind="report",
+        message_id=report_id(config, str(figures.month), audience),
         to=to,
-        cc=(),
-        subject=report.subject,
-        text=report.text,
-        html=report.html,
-        message_id=message_id,
-    )
-    raw = build_related(
-        out,
-        from_name=config.service.name,
-        from_addr=config.service.address,
         now=now,
-        images=[Inline(cid(c), c.filename, c.png) for c in report.charts],
-        attachments=[Attached(report.csv_name, report.csv, "text/csv", "utf-8")],
     )
-    return out, raw

@@ -15,17 +15,14 @@ import hashlib
 import logging
 from datetime import datetime
 
-from mailbot.calls import door
-from mailbot.calls.store import Store
 from mailbot.config import Config
-from mailbot.errors import Conflict
 from mailbot.incidents import uptime
 from mailbot.reports import review
 from mailbot.reports import store as reportstore
-from mailbot.reports.job import OVERALL, Audience
+from mailbot.reports.job import OVERALL, Audience, queue_versions
 from mailbot.reports.review import ReviewFigures, Term
 from mailbot.rules.loader import Rules
-from mailbot.storage.db import Sessions, transaction
+from mailbot.storage.db import Sessions
 
 log = logging.getLogger(__name__)
 
@@ -133,45 +130,17 @@ def _send(
     # Imported here: the pack draws with matplotlib, which loads slowly.
     from mailbot.reports import reviewpack
 
-    overall = figures_for(sessions, rules, term, None, now)
-    if overall.empty:
-        # Nothing happened that term (mailbot was not yet running): the term
-        # is marked done rather than sending an empty pack.
-        for audience in todo:
-            _record(sessions, term.name, audience.key, now)
-        log.info("no review pack for %s: no calls or major incidents", term.name)
-        return []
-    queued = []
-    for audience in todo:
-        school = audience.school
-        try:
-            figures = overall
-            if school is not None:
-                figures = figures_for(sessions, rules, term, school.id, now)
-            # Drawn and rendered before the transaction, which then stays short.
-            out, raw = reviewpack.email(
-                config, rules, figures, school, audience=audience.key, to=audience.to, now=now
-            )
-            with transaction(sessions) as session:
-                reportstore.review_record(session, term.name, audience.key, now)
-                store = Store(
-                    session, rules.policy.references.prefix, rules.policy.references.width
-                )
-                door.send(store, config, rules, out, now, raw=raw)
-        except Conflict:
-            continue  # Another process or tick sent this one first.
-        except Exception:
-            # One version failing must not hold up the others; it stays due.
-            log.exception("review pack for %s (%s) not sent", term.name, audience.key)
-            continue
-        label = school.name if school else "all schools"
-        queued.append(f"{term.name} {label} to {', '.join(audience.to)}")
-    return queued
-
-
-def _record(sessions: Sessions, term: str, key: str, now: datetime) -> None:
-    try:
-        with transaction(sessions) as session:
-            reportstore.review_record(session, term, key, now)
-    except Conflict:
-        pass  # Recorded by another process meanwhile.
+    return queue_versions(
+        sessions,
+        config,
+        rules,
+        todo,
+        now,
+        period=term.name,
+        what=f"review pack for {term.name}",
+        versions=lambda school_id: figures_for(sessions, rules, term, school_id, now),
+        email=lambda figures, school, audience: reviewpack.email(
+            config, rules, figures, school, audience=audience.key, to=audience.to, now=now
+        ),
+        record=lambda session, key: reportstore.review_record(session, term.name, key, now),
+    )

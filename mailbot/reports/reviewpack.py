@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.config import Config
-from mailbot.mail.mime import Attached, Inline, build_related
 from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
-from mailbot.reports import charts
-from mailbot.reports.csvfile import _cell, school_name
-from mailbot.reports.monthly import Chart, Report, _duration, _label, _percent, _share_row, _Words
+from mailbot.reports import charts, pages
+from mailbot.reports.csvfile import cell, school_name
+from mailbot.reports.pages import Chart, Report
 from mailbot.reports.review import ReviewFigures, Summary, TermJudged, missed_reason
 from mailbot.rules.directory import School
 from mailbot.rules.loader import Rules
@@ -41,7 +40,7 @@ def draw(figures: ReviewFigures) -> tuple[Chart, ...]:
     lines = [
         charts.Series(
             key,
-            _label(key),
+            pages.label(key),
             tuple(next((x.share for x in s.shares if x.key == key), None) for s in shown),
             figures.current.shares[i].aim,
         )
@@ -49,7 +48,7 @@ def draw(figures: ReviewFigures) -> tuple[Chart, ...]:
     ]
     types = sorted({t for s in shown for t, _ in s.by_type})
     stacks = [
-        charts.Series(t, _label(t), tuple(float(dict(s.by_type).get(t, 0)) for s in shown))
+        charts.Series(t, pages.label(t), tuple(float(dict(s.by_type).get(t, 0)) for s in shown))
         for t in types
     ]
     span = " and ".join(labels)
@@ -86,9 +85,9 @@ def _compare(figures: ReviewFigures) -> dict[str, Any] | None:
         old = before.total if share is figures.current.total else earlier.get(share.key)
         rows.append(
             {
-                "label": "All calls" if share is figures.current.total else _label(share.key),
-                "share": _percent(share.share),
-                "previous": _percent(old.share if old else None),
+                "label": "All calls" if share is figures.current.total else pages.label(share.key),
+                "share": pages.percent(share.share),
+                "previous": pages.percent(old.share if old else None),
                 "change": _change(share.share, old.share if old else None),
             }
         )
@@ -100,12 +99,12 @@ def _compare(figures: ReviewFigures) -> dict[str, Any] | None:
     }
 
 
-def _missed(j: TermJudged, words: _Words) -> dict[str, Any]:
+def _missed(j: TermJudged, words: pages.Words) -> dict[str, Any]:
     c = j.call
     return {
         "ref": c.ref,
         "school": words.school(c.school_id),
-        "type": _label(c.type),
+        "type": pages.label(c.type),
         "priority": c.priority,
         "subject": c.subject,
         "target": words.when(c.fix_due_at),
@@ -150,7 +149,7 @@ def context(
     src: Callable[[Chart], str],
 ) -> dict[str, Any]:
     """What the review templates see (documented in rules/README.md)."""
-    words = _Words(rules)
+    words = pages.Words(rules)
     term = figures.term
     end = term.bounds(words.zone)[1]
     current = figures.current
@@ -165,14 +164,14 @@ def context(
         "audience": {"label": school.name if school else "All schools", "school": bool(school)},
         "as_at": describe(figures.now, rules.calendar).removeprefix("by "),
         "logged": current.logged,
-        "by_type": [{"label": _label(t), "count": n} for t, n in current.by_type],
+        "by_type": [{"label": pages.label(t), "count": n} for t, n in current.by_type],
         "by_priority": [{"label": p, "count": n} for p, n in figures.by_priority],
         "by_school": [
-            {**_share_row(line.share, words.school(line.school_id)), "logged": line.logged}
+            {**pages.share_row(line.share, words.school(line.school_id)), "logged": line.logged}
             for line in figures.by_school
         ],
-        "targets": [_share_row(s, _label(s.key)) for s in current.shares],
-        "total": _share_row(current.total, "All calls"),
+        "targets": [pages.share_row(s, pages.label(s.key)) for s in current.shares],
+        "total": pages.share_row(current.total, "All calls"),
         "not_yet_due": figures.not_yet_due,
         "compare": _compare(figures),
         "charts": {
@@ -196,7 +195,7 @@ def context(
                 "title": i.title,
                 "declared": words.when(i.declared_at),
                 "resolved": words.when(i.resolved_at),
-                "duration": _duration((i.resolved_at or min(end, figures.now)) - i.declared_at)
+                "duration": pages.duration((i.resolved_at or min(end, figures.now)) - i.declared_at)
                 + ("" if i.resolved_at else " so far"),
             }
             for i in figures.incidents
@@ -231,7 +230,7 @@ def calls_csv(rules: Rules, figures: ReviewFigures) -> bytes:
             iso(c.created_at), iso(c.fix_due_at), iso(c.solved_at), str(j.outcome),
             j.term or "", missed_reason(c) if j.outcome == "missed" else "", c.subject,
         )  # fmt: skip
-        writer.writerow([_cell(v) for v in values])
+        writer.writerow([cell(v) for v in values])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -260,16 +259,7 @@ def write(
     config: Config, rules: Rules, figures: ReviewFigures, school: School | None, out: Path
 ) -> list[Path]:
     """Write the pack's HTML (naming the PNGs beside it), the PNGs and the CSV to ``out``."""
-    pack = compose(config, rules, figures, school, lambda c: c.filename)
-    out.mkdir(parents=True, exist_ok=True)
-    files = [(HTML_NAME, pack.html.encode("utf-8")), (pack.csv_name, pack.csv)]
-    files += [(c.filename, c.png) for c in pack.charts]
-    written = []
-    for name, content in files:
-        path = out / name
-        path.write_bytes(content)
-        written.append(path)
-    return written
+    return pages.save(compose(config, rules, figures, school, lambda c: c.filename), HTML_NAME, out)
 
 
 def email(
@@ -283,28 +273,11 @@ def email(
     now: datetime,
 ) -> tuple[Outgoing, bytes]:
     """The pack as an email: HTML with the charts inline (by Content-ID), and the CSV."""
-    message_id = fixed_id(config.service.id_domain, "review", figures.term.name, audience)
-    stem = message_id.strip("<>").split("@", 1)[0]
-
-    def cid(chart: Chart) -> str:
-        return f"{chart.name}.{stem}@{config.service.id_domain}"
-
-    pack = compose(config, rules, figures, school, lambda c: f"cid:{cid(c)}")
-    out = Outgoing(
+    return pages.as_email(
+        config,
+        lambda src: compose(config, rules, figures, school, src),
         kind="review",
+        message_id=fixed_id(config.service.id_domain, "review", figures.term.name, audience),
         to=to,
-        cc=(),
-        subject=pack.subject,
-        text=pack.text,
-        html=pack.html,
-        message_id=message_id,
-    )
-    raw = build_related(
-        out,
-        from_name=config.service.name,
-        from_addr=config.service.address,
         now=now,
-        images=[Inline(cid(c), c.filename, c.png) for c in pack.charts],
-        attachments=[Attached(pack.csv_name, pack.csv, "text/csv", "utf-8")],
     )
-    return out, raw
