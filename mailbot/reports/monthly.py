@@ -114,33 +114,10 @@ def context(
         "total": pages.share_row(figures.total, "All calls"),
         "not_yet_due": figures.not_yet_due,
         "not_worked": figures.not_worked,
-        "charts": {
-            c.name: {"src": src(c), "width": charts.WIDTH, "height": charts.HEIGHT, "alt": c.alt}
-            for c in drawn
-        },
+        "charts": pages.chart_rows(drawn, src),
         "missed": [_missed(j, words) for j in figures.missed],
-        "problems": [
-            {
-                "ref": p.ref,
-                "school": words.school(p.school_id),
-                "subject": p.subject,
-                "opened": words.when(p.created_at),
-                "status": p.status.replace("_", " "),
-            }
-            for p in figures.problems
-        ],
-        "incidents": [
-            {
-                "ref": i.ref,
-                "title": i.title,
-                "declared": words.when(i.declared_at),
-                "resolved": words.when(i.resolved_at),
-                # An incident still active is measured to the month's end (or now).
-                "duration": pages.duration((i.resolved_at or min(end, figures.now)) - i.declared_at)
-                + ("" if i.resolved_at else " so far"),
-            }
-            for i in figures.incidents
-        ],
+        "problems": pages.problem_rows(figures.problems, words),
+        "incidents": pages.incident_rows(figures.incidents, words, min(end, figures.now)),
         "availability": list(figures.availability),
         "availability_target": f"{100 * rules.incidents.availability.target:.1f}",
         "satisfaction": ratings.summary(

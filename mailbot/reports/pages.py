@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,8 +12,9 @@ from mailbot.calls.templatevars import TYPE_LABELS
 from mailbot.config import Config
 from mailbot.mail.mime import Attached, Inline, build_related
 from mailbot.mail.outgoing import Outgoing
+from mailbot.reports import charts
 from mailbot.reports.csvfile import school_name
-from mailbot.reports.figures import Share
+from mailbot.reports.figures import CallRow, IncidentRow, Share
 from mailbot.rules.loader import Rules
 
 
@@ -87,6 +88,45 @@ def share_row(share: Share, label: str) -> dict[str, Any]:
         "aim": "" if share.aim is None else f"{share.aim * 100:g}%",
         "met": share.met,
     }
+
+
+def chart_rows(drawn: Sequence[Chart], src: Callable[[Chart], str]) -> dict[str, Any]:
+    """The charts as the templates see them, by name; ``src`` says where the page finds each."""
+    return {
+        c.name: {"src": src(c), "width": charts.WIDTH, "height": charts.HEIGHT, "alt": c.alt}
+        for c in drawn
+    }
+
+
+def problem_rows(problems: Iterable[CallRow], words: Words) -> list[dict[str, Any]]:
+    """Open problem records as the templates list them."""
+    return [
+        {
+            "ref": p.ref,
+            "school": words.school(p.school_id),
+            "subject": p.subject,
+            "opened": words.when(p.created_at),
+            "status": p.status.replace("_", " "),
+        }
+        for p in problems
+    ]
+
+
+def incident_rows(
+    incidents: Iterable[IncidentRow], words: Words, until: datetime
+) -> list[dict[str, Any]]:
+    """Major incidents as the templates list them; one still active is measured to ``until``."""
+    return [
+        {
+            "ref": i.ref,
+            "title": i.title,
+            "declared": words.when(i.declared_at),
+            "resolved": words.when(i.resolved_at),
+            "duration": duration((i.resolved_at or until) - i.declared_at)
+            + ("" if i.resolved_at else " so far"),
+        }
+        for i in incidents
+    ]
 
 
 def save(report: Report, html_name: str, out: Path) -> list[Path]:

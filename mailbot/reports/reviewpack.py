@@ -174,32 +174,10 @@ def context(
         "total": pages.share_row(current.total, "All calls"),
         "not_yet_due": figures.not_yet_due,
         "compare": _compare(figures),
-        "charts": {
-            c.name: {"src": src(c), "width": charts.WIDTH, "height": charts.HEIGHT, "alt": c.alt}
-            for c in drawn
-        },
+        "charts": pages.chart_rows(drawn, src),
         "missed": [_missed(j, words) for j in figures.missed],
-        "problems": [
-            {
-                "ref": p.ref,
-                "school": words.school(p.school_id),
-                "subject": p.subject,
-                "opened": words.when(p.created_at),
-                "status": p.status.replace("_", " "),
-            }
-            for p in figures.problems
-        ],
-        "incidents": [
-            {
-                "ref": i.ref,
-                "title": i.title,
-                "declared": words.when(i.declared_at),
-                "resolved": words.when(i.resolved_at),
-                "duration": pages.duration((i.resolved_at or min(end, figures.now)) - i.declared_at)
-                + ("" if i.resolved_at else " so far"),
-            }
-            for i in figures.incidents
-        ],
+        "problems": pages.problem_rows(figures.problems, words),
+        "incidents": pages.incident_rows(figures.incidents, words, min(end, figures.now)),
         **_optional(figures),
         "csv_name": csv_name(figures, school),
     }
