@@ -142,15 +142,7 @@ def compose(
     """Draw and render one version of the report; ``src`` says where the page finds a chart."""
     drawn = draw(figures)
     ctx = context(config, rules, figures, school, drawn, src)
-    rendered = rules.templates.render("report", ctx)
-    return Report(
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rules.templates.render_page("report", ctx),
-        csv=calls_csv(rules, figures),
-        csv_name=ctx["csv_name"],
-        charts=drawn,
-    )
+    return pages.render(rules, "report", ctx, drawn, calls_csv(rules, figures))
 
 
 def write(

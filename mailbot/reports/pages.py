@@ -129,6 +129,21 @@ def incident_rows(
     ]
 
 
+def render(
+    rules: Rules, template: str, ctx: dict[str, Any], drawn: tuple[Chart, ...], csv: bytes
+) -> Report:
+    """Render ``template``'s subject, text and page from ``ctx``, with its charts and CSV."""
+    rendered = rules.templates.render(template, ctx)
+    return Report(
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rules.templates.render_page(template, ctx),
+        csv=csv,
+        csv_name=ctx["csv_name"],
+        charts=drawn,
+    )
+
+
 def save(report: Report, html_name: str, out: Path) -> list[Path]:
     """Write the HTML (naming the PNGs beside it), the PNGs and the CSV to ``out``."""
     out.mkdir(parents=True, exist_ok=True)

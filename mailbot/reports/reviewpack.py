@@ -222,15 +222,7 @@ def compose(
     """Draw and render one version of the pack; ``src`` says where the page finds a chart."""
     drawn = draw(figures)
     ctx = context(config, rules, figures, school, drawn, src)
-    rendered = rules.templates.render("review", ctx)
-    return Report(
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rules.templates.render_page("review", ctx),
-        csv=calls_csv(rules, figures),
-        csv_name=ctx["csv_name"],
-        charts=drawn,
-    )
+    return pages.render(rules, "review", ctx, drawn, calls_csv(rules, figures))
 
 
 def write(
