@@ -62,12 +62,17 @@ def redact_message(msg: ParsedMessage) -> tuple[ParsedMessage, bool]:
     cleaned message and whether anything was removed.
     """
     found = False
+    # The same words often appear more than once (the new text is usually the
+    # whole text, the Subject header is the subject): each is redacted once.
+    done: dict[str, str] = {}
 
     def clean(text: str) -> str:
         nonlocal found
-        result = redact(text)
-        found = found or result.found
-        return result.text
+        cleaned = done.get(text)
+        if cleaned is None:
+            cleaned = done[text] = redact(text).text
+        found = found or cleaned != text
+        return cleaned
 
     subject, name, text, new_text = (
         clean(msg.subject), clean(msg.from_name), clean(msg.text), clean(msg.new_text)
