@@ -9,7 +9,7 @@ building (``mime.build``, inside enqueue) and the template rendering
 (``Templates.render``, inside compose).  ``--profile N`` also prints the top
 N functions by own CPU time.
 
-Usage: python bench/stages.py [-n 1000] [--seed 1] [--profile 25]
+Usage: python bench/stages.py [-n 1000] [--seed 1] [--profile 25 [--sort cumtime] [--match RE]]
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=1000, help="generated messages")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
+    parser.add_argument("--sort", default="tottime", help="the profile's order (tottime, cumtime)")
+    parser.add_argument("--match", default="", help="profile only functions whose path matches")
     args = parser.parse_args(argv)
     messages = _workload(args.n, args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="mailbot-stages-"))
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'whole process() per message':<34} {total / n * 1e3:8.3f} ms/msg")
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.profile)
+        stats = pstats.Stats(profiler, stream=out).sort_stats(args.sort)
+        stats.print_stats(*([args.match] if args.match else []), args.profile)
         print(out.getvalue())
     return 0
 
