@@ -5,8 +5,9 @@ intake's CPU-bound passes produce: the ParsedMessage (headers, text, HTML,
 attachments with their bytes, defects), the screen's verdict, the redacted
 message, the commands read from it, the classification by the shipped rules,
 the challenge-wording check, a reply rendered from a template with the
-email's own subject and sender, and the MIME bytes of an email quoting its
-words.  Any change in any of them changes the digest.
+email's own subject and sender, the HTML made of its text, and the MIME
+bytes of an email quoting its words.  Any change in any of them changes the
+digest.
 
 ``python tests/recordprints.py --write`` records the digests of every corpus
 file, every tests/mail file and the shared workload in
@@ -43,6 +44,7 @@ from mailbot.mail.redactmail import redact_message  # noqa: E402
 from mailbot.mail.screen import challenge_wording, screen  # noqa: E402
 from mailbot.pipeline.classify import classify_text  # noqa: E402
 from mailbot.rules.loader import Rules, load_rules  # noqa: E402
+from mailbot.rules.templates import text_to_html  # noqa: E402
 from mailbot.storage import verp  # noqa: E402
 
 PRINTS = HERE / "data" / "record-prints.json"
@@ -94,8 +96,10 @@ def fingerprint(raw: bytes) -> str:
         references=cleaned.references,
     )
     mime = build(quoted, from_name=SERVICE["name"], from_addr=SUPPORT, now=NOW)
+    # The HTML alternative of a text quoting the email's words, web addresses and all.
+    as_html = text_to_html(cleaned.text)
     records = (msg, verdict, cleaned, found, commands, classified, challenge_wording(cleaned),
-               rendered, mime)  # fmt: skip
+               rendered, as_html, mime)  # fmt: skip
     return hashlib.sha256(repr(records).encode("utf-8", "surrogatepass")).hexdigest()
 
 
