@@ -80,12 +80,14 @@ def redact_message(msg: ParsedMessage) -> tuple[ParsedMessage, bool]:
     headers = tuple(
         (key, clean(value) if key in _PERSON_HEADERS else value) for key, value in msg.headers
     )
-    html_found = msg.html is not None and redact(msg.html).found
     attachments = []
     for att in msg.attachments:
         cleaned, removed = _redact_attachment(att)
         attachments.append(cleaned)
         found = found or removed
+    # The HTML only decides whether anything was found, so once something
+    # was it need not be read.
+    html_found = not found and msg.html is not None and redact(msg.html).found
     if not (found or html_found):
         return msg, False
     # The HTML is dropped rather than rewritten: its text is already kept,
