@@ -207,11 +207,16 @@ def _challenge(f: Facts) -> str | None:
         for header, pattern in CHALLENGE_HEADER_VALUES:
             if name == header and screenfacts.search(pattern, value[:WINDOW]):
                 return f"challenge-response {title(name)}: {value.strip()[:40]}"
-    in_subject = not f.is_reply_or_forward and _any(CHALLENGE_WORDS, f.subject)
-    in_opening = _any(CHALLENGE_WORDS, f.opening)
+    in_subject = not f.is_reply_or_forward and bool(_any(CHALLENGE_WORDS, f.subject))
+    confirming_sender = bool(_any(CHALLENGE_LOCAL, f.local_part))
+    if not (in_subject or confirming_sender or f.null_sender):
+        # The opening's wording counts only with one of these, so most mail
+        # is settled without reading it.
+        return None
+    in_opening = bool(_any(CHALLENGE_WORDS, f.opening))
     if not (in_subject or in_opening):
         return None
-    if _any(CHALLENGE_LOCAL, f.local_part) or (f.null_sender and in_opening):
+    if confirming_sender or (f.null_sender and in_opening):
         return f"challenge-response request from {f.msg.from_addr or '<>'}"
     if not (in_subject and in_opening):
         return None
