@@ -21,7 +21,7 @@ from support import SUPPORT, mail
 from mailbot.mail import htmltext, mimewalk, redact, redactmail, screenfacts
 from mailbot.mail.parse import parse_message
 from mailbot.mail.redactmail import redact_message
-from mailbot.mail.screen import screen
+from mailbot.mail.screen import Screening, Verdict, screen
 
 STORED: dict[str, str] = json.loads(PRINTS.read_text(encoding="utf-8"))
 
@@ -164,3 +164,22 @@ def test_the_body_walk_decodes_no_part_mail_parser_decoded(
     for raw in _workload_sample():
         parse_message(raw)
     assert decoded.count == 0
+
+
+def test_a_new_request_is_not_read_for_challenge_wording(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mailbot.pipeline as stages
+    from mailbot.pipeline.records import RawMail, Triage
+
+    read = Calls(monkeypatch, stages, "challenge_wording")
+    human = Screening(Verdict.HUMAN, "no sign of automatic mail")
+    for raw in [*_workload_sample(), mail("school-replies-to-complaint")]:
+        msg = parse_message(raw)
+        t = Triage(key="", raw=RawMail(raw=raw, size=len(raw)), msg=msg, screening=human)
+        # The stage consults the database only for wording found in a reply,
+        # which none of these has.
+        assert stages.challenge(t, None) is t  # type: ignore[arg-type]
+    # Only an email naming an earlier one can answer mailbot's: the one
+    # reply among them is read, the twenty new requests are not.
+    assert read.count == 1
