@@ -145,19 +145,32 @@ def test_a_persons_email_is_screened_without_reading_its_body(
     assert windows.count == 2 * 20
 
 
-def test_mail_parser_builds_its_dictionaries_only_when_asked(
+def test_mail_parser_builds_its_header_dictionary_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from mailbot.mail import parse
 
-    parsed = parse._tree(mail("school-new-request"))
-    assert parsed.msg is not None and parsed.decoded
     made = Calls(monkeypatch, parse.mailparser.MailParser, "_make_mail")
     one = parse._OnePass.from_bytes(mail("school-new-request"))
-    assert made.count == 0
-    # Asked for, they are mail-parser's own.
-    assert one.mail["subject"] == "Internet very slow in the ICT suite"
+    # The whole dictionary is built (a header it cannot decode sends the
+    # email to the fallback parser); the partial one, a subset, is not.
     assert made.count == 1
+    assert one.mail["subject"] == "Internet very slow in the ICT suite"
+    assert one.mail_partial["subject"] == "Internet very slow in the ICT suite"
+    assert made.count == 2
+
+
+def test_a_header_mail_parser_cannot_decode_still_sends_the_email_to_the_fallback() -> None:
+    # A NUL in an encoded word's charset makes mail-parser's header
+    # dictionary raise: the email is read by the standard library instead,
+    # as before the dictionary it never needed was left out.
+    raw = (
+        b"From: a@school.example\r\nTo: ictsupport@westshire.gov.uk\r\nSubject: hi\r\n"
+        b"X-Odd: =?a\x00b?q?x?=\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+    )
+    msg = parse_message(raw)
+    assert msg.defects == ("fallback-parser",)
+    assert msg.text == "hello"
 
 
 def test_the_body_walk_decodes_no_part_mail_parser_decoded(

@@ -154,21 +154,20 @@ class _OnePass(mailparser.MailParser):  # type: ignore[misc]
         return text
 
     def _make_mail(self, complete: bool = True) -> dict[str, Any]:
-        """Nothing at the end of parse(); the dictionaries are made when first asked for.
+        """mail-parser's dictionary of the message; the partial one is made when asked for.
 
-        parse() ends by building two dictionaries of every header and part
-        (a seventh of its time), which mailbot never reads: it takes the
-        tree, the defects and the decoded texts.  ``mail`` and
-        ``mail_partial`` still give them, built on first use.
+        parse() ends by building the dictionary of every header twice: whole,
+        then the main headers again.  The whole one decodes every header, and
+        a header mail-parser cannot decode makes it raise, which sends the
+        email to the standard library's parser (``_tree``); so it is still
+        built.  The partial one reads a subset of the same values, so it
+        cannot raise where the whole one did not, and nothing of mailbot
+        reads it: ``mail_partial`` builds it on first use.
         """
-        return {}
-
-    @property
-    def mail(self) -> dict[str, Any]:
-        """mail-parser's dictionary of the whole message, built on first use."""
-        if not self.__dict__.get("_mail"):
-            self._mail = super()._make_mail()
-        return self._mail  # type: ignore[no-any-return]
+        if not complete:
+            return {}
+        made: dict[str, Any] = super()._make_mail()
+        return made
 
     @property
     def mail_partial(self) -> dict[str, Any]:
