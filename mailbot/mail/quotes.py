@@ -37,9 +37,7 @@ def _ends_attribution(text: str) -> bool:
     # the many lines that do not end so are settled without a search.
     if not text.rstrip().endswith(":"):
         return False
-    if _ENDS_WITH_VERB.search(text):
-        return True
-    return text.rstrip().endswith(":") and bool(_VERB_THEN_NAME.search(text))
+    return bool(_ENDS_WITH_VERB.search(text) or _VERB_THEN_NAME.search(text))
 
 
 _SEPARATOR = re.compile(
