@@ -31,12 +31,17 @@ class Rendered:
 # A web address in an email's text: http(s) and then no space, quote or
 # angle bracket (one bounded character class, so the scan is linear).
 _URL = re.compile(r"https?://[^\s<>\"']+")
+# Paragraph breaks, and the runs of blank lines a template's tags leave.
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
 # Punctuation that ends a sentence rather than the address it follows.
 _TRAILING = ".,;:!?)]}"
 
 
 def _linked(line: str) -> str:
     """One line of text as HTML, its web addresses made links (the status page's, say)."""
+    if "http" not in line:
+        return html.escape(line)  # No web address can start on this line.
     out: list[str] = []
     last = 0
     for found in _URL.finditer(line):
@@ -53,7 +58,7 @@ def _linked(line: str) -> str:
 def text_to_html(text: str) -> str:
     """Make a plain, readable HTML alternative from the text body, web addresses as links."""
     text = xml_safe(text)
-    paragraphs = re.split(r"\n\s*\n", text.strip())
+    paragraphs = _PARAGRAPH.split(text.strip())
     body = "\n".join(
         "<p>" + "<br>\n".join(_linked(line) for line in p.splitlines()) + "</p>" for p in paragraphs
     )
@@ -88,7 +93,7 @@ class Templates:
         text = "".join(template.blocks["body"](ctx))
         # Subjects are one line whatever the template's whitespace does.
         subject = " ".join(subject.split())
-        text = re.sub(r"\n{3,}", "\n\n", text.strip()) + "\n"
+        text = _BLANK_LINES.sub("\n\n", text.strip()) + "\n"
         return Rendered(subject=subject, text=text, html=text_to_html(text))
 
 
