@@ -8,6 +8,7 @@ import sys
 from zoneinfo import ZoneInfo
 
 from mailbot.calls import listing
+from mailbot.cli.context import config_of
 from mailbot.cli.localtime import display_zone, local_time
 from mailbot.config import Config
 from mailbot.storage.db import make_engine, make_sessions
@@ -87,3 +88,13 @@ def print_call(args: argparse.Namespace, config: Config) -> int:
     for e in record["events"]:
         print(f"  {when(e['at'])} {e['actor']}: {e['kind']} {e['detail']}")
     return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """`mailbot calls list [--json]`."""
+    return print_list(args, config_of(args))
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """`mailbot calls show REF [--json]`."""
+    return print_call(args, config_of(args))
