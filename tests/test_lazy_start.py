@@ -1,0 +1,182 @@
+"""Each command imports only what it uses, `calls list` reads one query, compiled templates persist.
+
+Counts, never times: which modules a fresh process imported, how many SQL
+statements a command ran, how many templates Jinja compiled.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from support import SHIPPED_RULES, local, make_env_with, migrated, write_config_file
+
+from mailbot.cli.main import main
+from mailbot.reports import store as reportstore
+from mailbot.rules.loader import load_rules
+from mailbot.sla.months import Month
+from mailbot.storage.db import make_engine, make_sessions
+from mailbot.storage.models import Call
+
+COMMANDS = (
+    "run", "calls", "incidents", "planned", "availability", "rules", "db", "sla", "changes",
+    "report", "review", "senders", "status", "check", "held", "demo",
+)  # fmt: skip
+# Modules no command but their own needs: the daemon, mail intake, the incident
+# and planned-work rooms, chart drawing, migrations and the scheduler library.
+NOT_FOR_CALLS_LIST = (
+    "mailbot.cli.service", "mailbot.daemon.service", "mailbot.pipeline",
+    "mailbot.incidents.planned", "mailbot.cli.incidents", "mailbot.reports.job", "matplotlib",
+    "alembic", "apscheduler",
+)  # fmt: skip
+
+
+def _probe(body: str) -> Any:
+    """Run ``body`` in a fresh interpreter; its last line of output, read as JSON."""
+    done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def _imported_after(argv: list[str], watched: tuple[str, ...]) -> str:
+    """A probe that runs the command line on ``argv`` and prints which ``watched`` it imported."""
+    return (
+        "import json, sys\n"
+        "from mailbot.cli.main import main\n"
+        "try:\n"
+        f"    code = main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "assert code == 0, code\n"
+        f"print(json.dumps(sorted(m for m in {watched!r} if m in sys.modules)))\n"
+    )
+
+
+def test_help_lists_every_command_and_imports_none_of_them() -> None:
+    watched = ("sqlalchemy", "jinja2", "mailbot.cli.service", "mailbot.cli.callviews")
+    body = _imported_after(["--help"], watched)
+    done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    *help_lines, last = done.stdout.splitlines()
+    assert json.loads(last) == []
+    listed = "\n".join(help_lines)
+    for command in COMMANDS:
+        assert f"    {command} " in listed or f"    {command}\n" in listed, command
+
+
+def test_calls_list_imports_neither_the_daemon_nor_charts_nor_migrations(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    migrated(url)
+    config = write_config_file(tmp_path, url=url)
+    loaded = _probe(_imported_after(["--config", str(config), "calls", "list"], NOT_FOR_CALLS_LIST))
+    assert loaded == []
+
+
+def test_run_once_with_an_empty_report_due_does_not_load_matplotlib(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    # 23 November: October's report is due, and an empty database makes it an
+    # empty one, recorded without an email, so nothing is drawn.
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    migrated(url)
+    config = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
+    argv = ["--config", str(config), "--now", "2026-11-23T10:40", "run", "--once"]
+    loaded = _probe(_imported_after(argv, ("matplotlib", "alembic", "mailbot.cli.incidents")))
+    assert loaded == []
+    with make_sessions(make_engine(url))() as session:
+        assert reportstore.sent(session, Month(2026, 10)) != set()
+    assert smtp_sink.messages == []
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement any engine runs while the test does."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    yield seen
+    event.remove(Engine, "before_cursor_execute", count)
+
+
+def test_calls_list_is_one_query_and_builds_no_call_objects(
+    tmp_path: Path, statements: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    make_env_with(tmp_path, url, "school-new-request", local(2026, 11, 23, 9, 5))
+    config = write_config_file(tmp_path, url=url)
+    built: list[object] = []
+
+    def loaded(target: object, _context: object) -> None:
+        built.append(target)
+
+    event.listen(Call, "load", loaded)
+    try:
+        statements.clear()
+        assert main(["--config", str(config), "calls", "list"]) == 0
+    finally:
+        event.remove(Call, "load", loaded)
+    out = capsys.readouterr().out
+    assert "ICT-000001" in out and "oakfield-primary" in out
+    assert len(statements) == 1 and statements[0].lstrip().startswith("SELECT")
+    assert built == []
+
+
+def _compiles_in_a_new_process(rules_dir: Path) -> int:
+    """How many templates a fresh process compiles loading the rules in ``rules_dir``."""
+    body = (
+        "import json\n"
+        "import jinja2\n"
+        "from pathlib import Path\n"
+        "from mailbot.rules.loader import load_rules\n"
+        "compiled = []\n"
+        "real = jinja2.Environment.compile\n"
+        "def counted(self, *args, **kwargs):\n"
+        "    compiled.append(1)\n"
+        "    return real(self, *args, **kwargs)\n"
+        "jinja2.Environment.compile = counted\n"
+        f"load_rules(Path({str(rules_dir)!r}))\n"
+        "print(json.dumps(len(compiled)))\n"
+    )
+    count: int = _probe(body)
+    return count
+
+
+def test_a_second_rules_load_compiles_no_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    load_rules(SHIPPED_RULES)
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def counted(self: jinja2.Environment, source: str, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(source)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    load_rules(SHIPPED_RULES)
+    assert compiled == []
+
+
+def test_compiled_templates_outlive_the_process_and_follow_each_templates_content(
+    tmp_path: Path,
+) -> None:
+    # A copy in a new folder has never been compiled by anyone.
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(SHIPPED_RULES, rules_dir)
+    templates = len(list((rules_dir / "templates").glob("*.j2")))
+    assert _compiles_in_a_new_process(rules_dir) == templates
+    assert _compiles_in_a_new_process(rules_dir) == 0
+    # An edited template is compiled afresh; the others still come from the cache.
+    edited = rules_dir / "templates" / "closure.txt.j2"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert _compiles_in_a_new_process(rules_dir) == 1
