@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -167,16 +168,27 @@ def test_a_second_rules_load_compiles_no_template(monkeypatch: pytest.MonkeyPatc
     assert compiled == []
 
 
-def test_compiled_templates_outlive_the_process_and_follow_each_templates_content(
-    tmp_path: Path,
-) -> None:
-    # A copy in a new folder has never been compiled by anyone.
-    rules_dir = tmp_path / "rules"
-    shutil.copytree(SHIPPED_RULES, rules_dir)
-    templates = len(list((rules_dir / "templates").glob("*.j2")))
-    assert _compiles_in_a_new_process(rules_dir) == templates
-    assert _compiles_in_a_new_process(rules_dir) == 0
-    # An edited template is compiled afresh; the others still come from the cache.
-    edited = rules_dir / "templates" / "closure.txt.j2"
-    edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    assert _compiles_in_a_new_process(rules_dir) == 1
+def _copy_of_rules(folder: Path, edit: str = "") -> Path:
+    """The shipped rules copied to ``folder``, with ``edit`` appended to the closure template."""
+    shutil.copytree(SHIPPED_RULES, folder)
+    if edit:
+        template = folder / "templates" / "closure.txt.j2"
+        template.write_text(template.read_text(encoding="utf-8") + edit, encoding="utf-8")
+    return folder
+
+
+def test_compiled_templates_are_kept_by_content_for_the_next_process(tmp_path: Path) -> None:
+    # A comment no one has written before makes this one template new.
+    fresh = "{# " + uuid.uuid4().hex + " #}\n"
+    first = _copy_of_rules(tmp_path / "first", edit=fresh)
+    assert _compiles_in_a_new_process(first) == 1
+    assert _compiles_in_a_new_process(first) == 0
+    # The same templates in another folder (a new release, say) are not compiled again.
+    assert _compiles_in_a_new_process(_copy_of_rules(tmp_path / "second", edit=fresh)) == 0
+
+
+def test_a_template_compiled_elsewhere_names_its_own_file(tmp_path: Path) -> None:
+    load_rules(SHIPPED_RULES)
+    copy = _copy_of_rules(tmp_path / "rules")
+    template = load_rules(copy).templates.env.get_template("closure.txt.j2")
+    assert template.filename == str(copy / "templates" / "closure.txt.j2")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -101,13 +103,23 @@ def placeholder() -> Templates:
     return Templates(jinja2.Environment(loader=jinja2.DictLoader({})))
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in memory and on disk, keyed by file and content.
+def _relocated(code: CodeType, filename: str) -> CodeType:
+    """``code`` (and the functions inside it) as if compiled from ``filename``."""
+    consts = tuple(
+        _relocated(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
 
-    Compiling the 27 templates is nearly all of a rules load, and every command
-    loads the rules (some twice; the daemon again on each reload).  Jinja's
-    bucket key names the file and its checksum is a hash of the source, so an
-    edited template is compiled afresh and an unchanged one is not: the memory
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory and on disk, keyed by name and content.
+
+    Compiling the templates is nearly all of a rules load, and every command
+    loads the rules (some twice; the daemon again on each reload).  The key
+    is a hash of the template's name and source, not of where the file is:
+    an edited template is compiled afresh, an unchanged one is not, and the
+    same rules in another folder (a new release's, a test's copy) reuse the
+    compiled code instead of adding files to the cache for ever.  The memory
     serves later loads in this process, and the disk (Jinja's per-user cache
     folder, which it creates with mode 0700 and refuses if anyone else owns
     it) serves the next command.  Compiled code depends on the environment's
@@ -116,7 +128,7 @@ class _CompiledTemplates(jinja2.BytecodeCache):
     """
 
     def __init__(self, pattern: str) -> None:
-        self._code: dict[tuple[str, str], bytes] = {}
+        self._code: dict[str, bytes] = {}
         self._disk: jinja2.BytecodeCache | None
         try:
             self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
@@ -124,18 +136,32 @@ class _CompiledTemplates(jinja2.BytecodeCache):
             # No safe folder to be had: compile once per process instead.
             self._disk = None
 
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        key = hashlib.sha1(f"{name}\0{source}".encode()).hexdigest()
+        # The key already names the content, so it is the checksum too.
+        bucket = jinja2.bccache.Bucket(environment, key, key)
+        self.load_bytecode(bucket)
+        code = bucket.code
+        if code is not None and filename is not None and code.co_filename != filename:
+            # Compiled from a copy elsewhere: tracebacks and the template's
+            # ``filename`` name this file, as if it had been compiled here.
+            bucket.code = _relocated(code, filename)
+        return bucket
+
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._code.get((bucket.key, bucket.checksum))
+        code = self._code.get(bucket.key)
         if code is not None:
             bucket.bytecode_from_string(code)
         elif self._disk is not None:
             # The bucket checks the file's checksum itself and stays empty on a mismatch.
             self._disk.load_bytecode(bucket)
             if bucket.code is not None:
-                self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+                self._code[bucket.key] = bucket.bytecode_to_string()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+        self._code[bucket.key] = bucket.bytecode_to_string()
         if self._disk is not None:
             # Jinja writes to a temporary file and renames it, ignoring a failed write.
             self._disk.dump_bytecode(bucket)
