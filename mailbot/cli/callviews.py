@@ -15,6 +15,9 @@ from mailbot.cli.localtime import display_zone, local_time
 from mailbot.config import Config
 from mailbot.storage.db import make_engine, make_sessions
 
+# How many lines of the `calls list` table are written at a time.
+_PRINT_BATCH = 500
+
 
 def print_list(args: argparse.Namespace, config: Config) -> int:
     """`mailbot calls list`: every call, as a table or JSON."""
@@ -38,6 +41,7 @@ def print_list(args: argparse.Namespace, config: Config) -> int:
             f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "
             f"{'RESPONSE DUE':16} {'FIX DUE':16} SUBJECT"
         )
+        lines: list[str] = []
         for (
             ref,
             status,
@@ -50,10 +54,17 @@ def print_list(args: argparse.Namespace, config: Config) -> int:
             subject,
         ) in itertools.chain([first], rows):
             response = "done" if responded else when(response_due)
-            print(
+            lines.append(
                 f"{ref:11} {status:17} {priority:8} {level:<3} "
                 f"{(school or '-')[:18]:18} {response:16} {when(fix_due):16} {subject[:40]}"
             )
+            if len(lines) == _PRINT_BATCH:
+                # One write per batch of lines, not two per line (print's text
+                # and newline, each made terminal-safe on its own).
+                print("\n".join(lines))
+                lines.clear()
+        if lines:
+            print("\n".join(lines))
     return 0
 
 
