@@ -23,7 +23,9 @@ from support import SHIPPED_RULES, local, make_env_with, migrated, write_config_
 
 from mailbot.cli.main import main
 from mailbot.reports import store as reportstore
+from mailbot.rules import templates
 from mailbot.rules.loader import load_rules
+from mailbot.rules.samples import SAMPLES
 from mailbot.sla.months import Month
 from mailbot.storage.db import make_engine, make_sessions
 from mailbot.storage.models import Call
@@ -192,3 +194,60 @@ def test_a_template_compiled_elsewhere_names_its_own_file(tmp_path: Path) -> Non
     copy = _copy_of_rules(tmp_path / "rules")
     template = load_rules(copy).templates.env.get_template("closure.txt.j2")
     assert template.filename == str(copy / "templates" / "closure.txt.j2")
+
+
+@pytest.fixture
+def cache_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder for compiled templates, in use for the test only."""
+    folder = tmp_path / "cache" / "templates"
+    yield folder
+    templates.keep_compiled_in(None)
+
+
+def test_compiled_templates_are_kept_in_the_configured_folder(
+    tmp_path: Path, cache_folder: Path
+) -> None:
+    rules_dir = _copy_of_rules(tmp_path / "rules", edit="{# " + uuid.uuid4().hex + " #}\n")
+    body = (
+        "import json\n"
+        "from pathlib import Path\n"
+        "from mailbot.rules import templates\n"
+        "from mailbot.rules.loader import load_rules\n"
+        f"templates.keep_compiled_in(Path({str(cache_folder)!r}))\n"
+        f"load_rules(Path({str(rules_dir)!r}))\n"
+        "print(json.dumps(0))\n"
+    )
+    _probe(body)
+    assert cache_folder.is_dir() and (cache_folder.stat().st_mode & 0o777) == 0o700
+    # Every template is there, compiled: the text ones and the HTML pages.
+    compiled = list(cache_folder.glob("__mailbot_*.cache"))
+    assert len(compiled) == len(list((rules_dir / "templates").glob("*.j2")))
+
+
+def test_a_cache_folder_that_cannot_be_written_still_loads_the_rules(
+    tmp_path: Path, cache_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*_: Any, **__: Any) -> Any:
+        raise OSError(30, "Read-only file system")
+
+    templates.keep_compiled_in(cache_folder)
+    monkeypatch.setattr(jinja2.bccache.tempfile, "NamedTemporaryFile", refused)
+    rules_dir = _copy_of_rules(tmp_path / "rules", edit="{# " + uuid.uuid4().hex + " #}\n")
+    rules = load_rules(rules_dir)
+    assert rules.templates.render("closure", _closure_sample()).subject
+    assert list(cache_folder.glob("*.cache")) == []
+
+
+def test_a_cache_folder_that_cannot_be_made_still_loads_the_rules(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    templates.keep_compiled_in(blocker / "templates")
+    try:
+        rules = load_rules(_copy_of_rules(tmp_path / "rules"))
+    finally:
+        templates.keep_compiled_in(None)
+    assert rules.templates.render("closure", _closure_sample()).subject
+
+
+def _closure_sample() -> dict[str, Any]:
+    return dict(SAMPLES["closure"])

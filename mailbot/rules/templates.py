@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import html
@@ -120,20 +121,26 @@ class _CompiledTemplates(jinja2.BytecodeCache):
     an edited template is compiled afresh, an unchanged one is not, and the
     same rules in another folder (a new release's, a test's copy) reuse the
     compiled code instead of adding files to the cache for ever.  The memory
-    serves later loads in this process, and the disk (Jinja's per-user cache
-    folder, which it creates with mode 0700 and refuses if anyone else owns
-    it) serves the next command.  Compiled code depends on the environment's
+    serves later loads in this process, and the disk serves the next command:
+    the folder [rules] template_cache names (made with mode 0700), else
+    Jinja's per-user folder in the temporary directory (which Jinja makes
+    with mode 0700 and refuses if anyone else owns it).  A folder that cannot
+    be made, read or written leaves the memory alone to do the work.  Compiled code depends on the environment's
     settings (autoescape above all), so each environment has a cache and a
     file pattern of its own.
     """
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, folder: Path | None) -> None:
         self._code: dict[str, bytes] = {}
         self._disk: jinja2.BytecodeCache | None
         try:
-            self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
-        except RuntimeError:
-            # No safe folder to be had: compile once per process instead.
+            if folder is None:
+                self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
+            else:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._disk = jinja2.FileSystemBytecodeCache(str(folder), pattern)
+        except (RuntimeError, OSError):
+            # No safe or usable folder to be had: compile once per process instead.
             self._disk = None
 
     def get_bucket(
@@ -156,21 +163,39 @@ class _CompiledTemplates(jinja2.BytecodeCache):
             bucket.bytecode_from_string(code)
         elif self._disk is not None:
             # The bucket checks the file's checksum itself and stays empty on a mismatch.
-            self._disk.load_bytecode(bucket)
+            with contextlib.suppress(OSError):
+                self._disk.load_bytecode(bucket)
             if bucket.code is not None:
                 self._code[bucket.key] = bucket.bytecode_to_string()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._code[bucket.key] = bucket.bytecode_to_string()
         if self._disk is not None:
-            # Jinja writes to a temporary file and renames it, ignoring a failed write.
-            self._disk.dump_bytecode(bucket)
+            # Jinja writes to a temporary file and renames it.  A folder that
+            # cannot be written (a read-only file system) only means the next
+            # process compiles again: the code is kept in memory regardless.
+            with contextlib.suppress(OSError):
+                self._disk.dump_bytecode(bucket)
+
+
+# Where compiled templates are kept for the next process ([rules] template_cache);
+# None: Jinja's per-user folder in the temporary directory.  Set once by the
+# command line from the configuration, before the rules are first loaded.
+_folder: Path | None = None
+
+
+def keep_compiled_in(folder: Path | None) -> None:
+    """Keep compiled templates in ``folder`` (None: Jinja's per-user temporary folder)."""
+    global _folder
+    if folder != _folder:
+        _folder = folder
+        _compiled.cache_clear()
 
 
 @functools.cache
 def _compiled(kind: str) -> _CompiledTemplates:
     """The cache for one kind of environment, made on first use (it creates a folder)."""
-    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache")
+    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache", _folder)
 
 
 def load_templates(folder: Path, problems: list[str]) -> Templates | None:
