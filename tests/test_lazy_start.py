@@ -12,9 +12,11 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import holidays
 import jinja2
 import pytest
 from sqlalchemy import event
@@ -26,6 +28,7 @@ from mailbot.reports import store as reportstore
 from mailbot.rules import templates
 from mailbot.rules.loader import load_rules
 from mailbot.rules.samples import SAMPLES
+from mailbot.sla.calendar import DEFAULT_REGION
 from mailbot.sla.months import Month
 from mailbot.storage.db import make_engine, make_sessions
 from mailbot.storage.models import Call
@@ -39,7 +42,7 @@ COMMANDS = (
 NOT_FOR_CALLS_LIST = (
     "mailbot.cli.service", "mailbot.daemon.service", "mailbot.pipeline",
     "mailbot.incidents.planned", "mailbot.cli.incidents", "mailbot.reports.job", "matplotlib",
-    "alembic", "apscheduler",
+    "alembic", "apscheduler", "holidays",
 )  # fmt: skip
 
 
@@ -251,3 +254,24 @@ def test_a_cache_folder_that_cannot_be_made_still_loads_the_rules(tmp_path: Path
 
 def _closure_sample() -> dict[str, Any]:
     return dict(SAMPLES["closure"])
+
+
+def test_loading_the_rules_looks_up_no_bank_holidays() -> None:
+    body = (
+        "import json, sys\n"
+        "from mailbot.rules.loader import load_rules\n"
+        f"load_rules(__import__('pathlib').Path({str(SHIPPED_RULES)!r}))\n"
+        "print(json.dumps([m for m in sys.modules if m.split('.')[0] == 'holidays']))\n"
+    )
+    assert _probe(body) == []
+
+
+def test_the_default_bank_holiday_region_is_englands() -> None:
+    # The calendar does not look its default region up when it is made, so
+    # this is where a library that stopped knowing it would be caught.
+    country, subdiv = DEFAULT_REGION
+    days = holidays.country_holidays(country, subdiv=subdiv, years=2026)
+    assert date(2026, 8, 31) in days and date(2026, 12, 25) in days
+    calendar = load_rules(SHIPPED_RULES).calendar
+    assert calendar.bank_holiday_region == DEFAULT_REGION
+    assert calendar.hours_on(date(2026, 8, 31)) is None
