@@ -87,6 +87,13 @@ def test_calls_list_imports_neither_the_daemon_nor_charts_nor_migrations(tmp_pat
     assert loaded == []
 
 
+def test_db_upgrade_imports_neither_the_daemon_nor_the_rules(tmp_path: Path) -> None:
+    # The service runs it before every start (the unit's ExecStartPre).
+    config = write_config_file(tmp_path, url=f"sqlite:///{tmp_path / 'mailbot.db'}")
+    watched = ("mailbot.daemon.service", "mailbot.cli.service", "mailbot.rules.loader", "jinja2")
+    assert _probe(_imported_after(["--config", str(config), "db", "upgrade"], watched)) == []
+
+
 def test_run_once_with_an_empty_report_due_does_not_load_matplotlib(
     tmp_path: Path, dovecot: Any, smtp_sink: Any
 ) -> None:

@@ -264,13 +264,16 @@ def _setup(sub: Sub) -> None:
     check = _leaf(
         rules,
         "check",
-        "mailbot.cli.service:rules_check_command",
+        "mailbot.cli.rulescheck:rules_check_command",
         text="validate rules and render every template",
     )
     check.add_argument("dir", nargs="?")
     db = _group(sub, "db", "database schema")
     _leaf(
-        db, "upgrade", "mailbot.cli.service:db_upgrade_command", text="create or migrate the schema"
+        db,
+        "upgrade",
+        "mailbot.cli.dbupgrade:db_upgrade_command",
+        text="create or migrate the schema",
     )
     sla = _group(sub, "sla", "ask the SLA rules questions")
     deadline = _leaf(

@@ -1,4 +1,4 @@
-"""`mailbot run`, `rules check`, `db upgrade` and `demo`: running the service, preparing it."""
+"""`mailbot run` and `mailbot demo`: the service, and the whole job shown with embedded servers."""
 
 from __future__ import annotations
 
@@ -6,53 +6,14 @@ import argparse
 import asyncio
 import os
 import sys
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from mailbot.cli import statusout
 from mailbot.cli.context import clock_of, config_of, warn_about_trust
 from mailbot.cli.startup import EX_CONFIG, broken_rules, missing_secret
-from mailbot.config import Config
 from mailbot.daemon.notify import Notifier
 from mailbot.daemon.service import Daemon
 from mailbot.errors import RulesError
 from mailbot.rules.loader import load_rules
-from mailbot.storage.db import make_engine, make_sessions, upgrade, upgrade_if_needed
-
-
-def rules_check_command(args: argparse.Namespace) -> int:
-    """`mailbot rules check [DIR]`: every problem in the rules, or a one-line summary."""
-    config: Config | None = None
-    if not args.dir or Path(args.config).exists():
-        config = config_of(args)
-        warn_about_trust(config)
-    rules_dir = Path(args.dir) if args.dir else config.rules.dir if config else Path("rules")
-    try:
-        rules = load_rules(rules_dir)
-    except RulesError as exc:
-        print(f"rules in {rules_dir} have problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    zone = ZoneInfo(rules.sla.calendar.zone)
-    warning = statusout.terms_warning(rules, clock_of(args)().astimezone(zone).date())
-    if warning:
-        print(f"warning: {warning}", file=sys.stderr)
-    d = rules.directory
-    print(
-        f"rules in {rules_dir} are valid: {len(d.schools)} schools, {len(d.officers)} officers, "
-        f"{len(d.teams)} teams, {len(rules.classification.rule)} classification rules, "
-        "all templates render"
-    )
-    return 0
-
-
-def db_upgrade_command(args: argparse.Namespace) -> int:
-    """`mailbot db upgrade`: create or migrate the schema."""
-    config = config_of(args)
-    upgrade(config.database.url)
-    print(f"database schema is up to date ({config.database.url.split('@')[-1]})")
-    return 0
+from mailbot.storage.db import make_engine, make_sessions, upgrade_if_needed
 
 
 def run_command(args: argparse.Namespace) -> int:
