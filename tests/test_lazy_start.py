@@ -282,3 +282,12 @@ def test_the_default_bank_holiday_region_is_englands() -> None:
     calendar = load_rules(SHIPPED_RULES).calendar
     assert calendar.bank_holiday_region == DEFAULT_REGION
     assert calendar.hours_on(date(2026, 8, 31)) is None
+
+
+def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path: Path, cache_folder: Path) -> None:
+    cache_folder.mkdir(parents=True)
+    cache_folder.chmod(0o777)
+    templates.keep_compiled_in(cache_folder)
+    rules = load_rules(_copy_of_rules(tmp_path / "rules", edit="{# " + uuid.uuid4().hex + " #}\n"))
+    assert rules.templates.render("closure", _closure_sample()).subject
+    assert list(cache_folder.iterdir()) == []

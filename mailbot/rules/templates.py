@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import html
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,9 +126,10 @@ class _CompiledTemplates(jinja2.BytecodeCache):
     the folder [rules] template_cache names (made with mode 0700), else
     Jinja's per-user folder in the temporary directory (which Jinja makes
     with mode 0700 and refuses if anyone else owns it).  A folder that cannot
-    be made, read or written leaves the memory alone to do the work.  Compiled code depends on the environment's
-    settings (autoescape above all), so each environment has a cache and a
-    file pattern of its own.
+    be made, read or written, or that anyone else owns or may write to,
+    leaves the memory alone to do the work.  Compiled code depends on the
+    environment's settings (autoescape above all), so each environment has a
+    cache and a file pattern of its own.
     """
 
     def __init__(self, pattern: str, folder: Path | None) -> None:
@@ -139,6 +141,11 @@ class _CompiledTemplates(jinja2.BytecodeCache):
             else:
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 self._disk = jinja2.FileSystemBytecodeCache(str(folder), pattern)
+                # Compiled templates are code this process runs: a folder
+                # anyone else owns or may write to is not trusted with it.
+                found = folder.stat()
+                if found.st_uid != os.getuid() or found.st_mode & 0o022:
+                    self._disk = None
         except (RuntimeError, OSError):
             # No safe or usable folder to be had: compile once per process instead.
             self._disk = None
