@@ -25,7 +25,7 @@ from support import SHIPPED_RULES, local, make_env_with, migrated, write_config_
 
 from mailbot.cli.main import main
 from mailbot.reports import store as reportstore
-from mailbot.rules import templates
+from mailbot.rules import templatecache
 from mailbot.rules.loader import load_rules
 from mailbot.rules.samples import SAMPLES
 from mailbot.sla.calendar import DEFAULT_REGION
@@ -211,7 +211,7 @@ def cache_folder(tmp_path: Path) -> Iterator[Path]:
     """A folder for compiled templates, in use for the test only."""
     folder = tmp_path / "cache" / "templates"
     yield folder
-    templates.keep_compiled_in(None)
+    templatecache.keep_compiled_in(None)
 
 
 def test_compiled_templates_are_kept_in_the_configured_folder(
@@ -221,9 +221,9 @@ def test_compiled_templates_are_kept_in_the_configured_folder(
     body = (
         "import json\n"
         "from pathlib import Path\n"
-        "from mailbot.rules import templates\n"
+        "from mailbot.rules import templatecache\n"
         "from mailbot.rules.loader import load_rules\n"
-        f"templates.keep_compiled_in(Path({str(cache_folder)!r}))\n"
+        f"templatecache.keep_compiled_in(Path({str(cache_folder)!r}))\n"
         f"load_rules(Path({str(rules_dir)!r}))\n"
         "print(json.dumps(0))\n"
     )
@@ -240,7 +240,7 @@ def test_a_cache_folder_that_cannot_be_written_still_loads_the_rules(
     def refused(*_: Any, **__: Any) -> Any:
         raise OSError(30, "Read-only file system")
 
-    templates.keep_compiled_in(cache_folder)
+    templatecache.keep_compiled_in(cache_folder)
     monkeypatch.setattr(jinja2.bccache.tempfile, "NamedTemporaryFile", refused)
     rules_dir = _copy_of_rules(tmp_path / "rules", edit="{# " + uuid.uuid4().hex + " #}\n")
     rules = load_rules(rules_dir)
@@ -251,11 +251,11 @@ def test_a_cache_folder_that_cannot_be_written_still_loads_the_rules(
 def test_a_cache_folder_that_cannot_be_made_still_loads_the_rules(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("", encoding="utf-8")
-    templates.keep_compiled_in(blocker / "templates")
+    templatecache.keep_compiled_in(blocker / "templates")
     try:
         rules = load_rules(_copy_of_rules(tmp_path / "rules"))
     finally:
-        templates.keep_compiled_in(None)
+        templatecache.keep_compiled_in(None)
     assert rules.templates.render("closure", _closure_sample()).subject
 
 
@@ -287,7 +287,22 @@ def test_the_default_bank_holiday_region_is_englands() -> None:
 def test_a_cache_folder_others_may_write_to_is_not_used(tmp_path: Path, cache_folder: Path) -> None:
     cache_folder.mkdir(parents=True)
     cache_folder.chmod(0o777)
-    templates.keep_compiled_in(cache_folder)
+    templatecache.keep_compiled_in(cache_folder)
     rules = load_rules(_copy_of_rules(tmp_path / "rules", edit="{# " + uuid.uuid4().hex + " #}\n"))
     assert rules.templates.render("closure", _closure_sample()).subject
     assert list(cache_folder.iterdir()) == []
+
+
+def test_the_command_line_keeps_compiled_templates_where_the_config_says(tmp_path: Path) -> None:
+    rules_dir = _copy_of_rules(tmp_path / "rules", edit="{# " + uuid.uuid4().hex + " #}\n")
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    config = write_config_file(tmp_path, url=url, rules_dir=rules_dir)
+    line = f'dir = "{rules_dir}"\n'
+    text = config.read_text(encoding="utf-8").replace(line, line + 'template_cache = "cache"\n')
+    config.write_text(text, encoding="utf-8")
+    argv = ["--config", str(config), "rules", "check"]
+    assert _probe(_imported_after(argv, ())) == []
+    # Relative to the configuration file, as every path in it is.
+    assert len(list((tmp_path / "cache").glob("__mailbot_*.cache"))) == len(
+        list((rules_dir / "templates").glob("*.j2"))
+    )

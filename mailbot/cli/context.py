@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from mailbot.config import Config, load_config
 from mailbot.errors import MailbotError
+from mailbot.rules import templatecache
 
 Clock = Callable[[], datetime]
 
@@ -38,6 +39,8 @@ def config_of(args: argparse.Namespace) -> Config:
     config = load_config(Path(args.config))
     if not getattr(args, "log_level", None) and not getattr(args, "verbose", False):
         logging.getLogger().setLevel(config.logging.level)
+    # Before any command loads the rules: where their compiled templates live.
+    templatecache.keep_compiled_in(config.rules.template_cache)
     return config
 
 

@@ -17,6 +17,7 @@ import jinja2
 import jinja2.bccache
 
 from mailbot.mail.xmltext import xml_safe
+from mailbot.rules import templatecache
 from mailbot.rules.pagesamples import PAGE_SAMPLES
 from mailbot.rules.samples import SAMPLES
 
@@ -185,24 +186,15 @@ class _CompiledTemplates(jinja2.BytecodeCache):
                 self._disk.dump_bytecode(bucket)
 
 
-# Where compiled templates are kept for the next process ([rules] template_cache);
-# None: Jinja's per-user folder in the temporary directory.  Set once by the
-# command line from the configuration, before the rules are first loaded.
-_folder: Path | None = None
-
-
-def keep_compiled_in(folder: Path | None) -> None:
-    """Keep compiled templates in ``folder`` (None: Jinja's per-user temporary folder)."""
-    global _folder
-    if folder != _folder:
-        _folder = folder
-        _compiled.cache_clear()
+def _compiled(kind: str) -> _CompiledTemplates:
+    """The cache for one kind of environment, in the folder [rules] template_cache names."""
+    return _cache_in(kind, templatecache.folder())
 
 
 @functools.cache
-def _compiled(kind: str) -> _CompiledTemplates:
-    """The cache for one kind of environment, made on first use (it creates a folder)."""
-    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache", _folder)
+def _cache_in(kind: str, folder: Path | None) -> _CompiledTemplates:
+    """The cache for one kind of environment and folder, made on first use (it makes the folder)."""
+    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache", folder)
 
 
 def load_templates(folder: Path, problems: list[str]) -> Templates | None:
