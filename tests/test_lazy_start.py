@@ -306,3 +306,34 @@ def test_the_command_line_keeps_compiled_templates_where_the_config_says(tmp_pat
     assert len(list((tmp_path / "cache").glob("__mailbot_*.cache"))) == len(
         list((rules_dir / "templates").glob("*.j2"))
     )
+
+
+def _console(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The console command run on ``args``, with an atexit handler and an object torn down late."""
+    body = (
+        "import atexit, sys\n"
+        "class TornDown:\n"
+        "    def __del__(self):\n"
+        "        sys.__stdout__.write('torn down\\n')\n"
+        "        sys.__stdout__.flush()\n"
+        "kept = TornDown()\n"
+        "atexit.register(lambda: print('atexit ran'))\n"
+        f"sys.argv = ['mailbot', *{args!r}]\n"
+        "from mailbot.cli.launch import main\n"
+        "sys.exit(main())\n"
+    )
+    return subprocess.run([sys.executable, "-c", body], capture_output=True, text=True)
+
+
+def test_the_console_command_ends_without_the_interpreters_teardown(tmp_path: Path) -> None:
+    done = _console(["rules", "check", str(SHIPPED_RULES)])
+    assert done.returncode == 0, done.stderr
+    # Everything printed arrives, the atexit handlers run, the teardown is skipped.
+    assert done.stdout.splitlines()[-1] == "atexit ran"
+    assert "are valid" in done.stdout and "torn down" not in done.stdout
+    # A command's own exit status is kept.
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    migrated(url)
+    config = write_config_file(tmp_path, url=url)
+    missing = _console(["--config", str(config), "calls", "show", "ICT-999999"])
+    assert missing.returncode == 1 and "no call ICT-999999" in missing.stderr
