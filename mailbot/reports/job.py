@@ -23,7 +23,6 @@ from mailbot.config import Config
 from mailbot.errors import Conflict
 from mailbot.incidents import uptime
 from mailbot.mail.outgoing import Outgoing
-from mailbot.reports import monthly
 from mailbot.reports import store as reportstore
 from mailbot.reports.figures import Figures, compute
 from mailbot.rules.directory import School
@@ -148,6 +147,11 @@ def _send(
     todo: list[Audience],
     now: datetime,
 ) -> list[str]:
+    # Imported here, not at the top: matplotlib takes most of a second to
+    # load, which every `mailbot` command would otherwise pay for a report
+    # that is sent once a month.
+    from mailbot.reports import monthly
+
     return queue_versions(
         sessions,
         config,

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from mailbot.config import Config
 from mailbot.incidents import uptime
-from mailbot.reports import review, reviewpack
+from mailbot.reports import review
 from mailbot.reports import store as reportstore
 from mailbot.reports.job import OVERALL, Audience, queue_versions
 from mailbot.reports.review import ReviewFigures, Term
@@ -127,6 +127,9 @@ def _send(
     todo: list[Audience],
     now: datetime,
 ) -> list[str]:
+    # Imported here: the pack draws with matplotlib, which loads slowly.
+    from mailbot.reports import reviewpack
+
     return queue_versions(
         sessions,
         config,
