@@ -21,8 +21,9 @@ import jinja2
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from support import SHIPPED_RULES, local, make_env_with, migrated, write_config_file
+from support import SHIPPED_RULES, local, mail, make_env_with, migrated, write_config_file
 
+from mailbot.calls import listing
 from mailbot.cli.main import main
 from mailbot.reports import store as reportstore
 from mailbot.rules import templatecache
@@ -337,3 +338,20 @@ def test_the_console_command_ends_without_the_interpreters_teardown(tmp_path: Pa
     config = write_config_file(tmp_path, url=url)
     missing = _console(["--config", str(config), "calls", "show", "ICT-999999"])
     assert missing.returncode == 1 and "no call ICT-999999" in missing.stderr
+
+
+def test_the_streamed_listing_reads_the_same_calls_on_each_database(
+    tmp_path: Path, db_url: str
+) -> None:
+    env = make_env_with(tmp_path, db_url, "school-new-request", local(2026, 11, 23, 9, 5))
+    env.feed(mail("school-complaint"), local(2026, 11, 23, 9, 6))
+    with listing.table_rows(env.sessions) as rows:
+        table = [tuple(row) for row in rows]
+    summaries = listing.list_calls(env.sessions)
+    # Newest first, the table's columns in TABLE_COLUMNS' order, the same calls as --json.
+    assert len(table) == 2
+    assert [row[0] for row in table] == [s["ref"] for s in summaries]
+    assert [row[0] for row in table] == sorted((row[0] for row in table), reverse=True)
+    first = dict(zip(listing.TABLE_COLUMNS, table[-1], strict=True))
+    assert first["ref"] == "ICT-000001" and first["school_id"] == "oakfield-primary"
+    assert first["fix_due_at"].utcoffset() is not None
