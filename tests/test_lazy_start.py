@@ -6,6 +6,8 @@ statements a command ran, how many templates Jinja compiled.
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import json
 import shutil
 import subprocess
@@ -24,7 +26,7 @@ from sqlalchemy.engine import Engine
 from support import SHIPPED_RULES, local, mail, make_env_with, migrated, write_config_file
 
 from mailbot.calls import listing
-from mailbot.cli.main import main
+from mailbot.cli.main import build_parser, main
 from mailbot.reports import store as reportstore
 from mailbot.rules import templatecache
 from mailbot.rules.loader import load_rules
@@ -355,3 +357,21 @@ def test_the_streamed_listing_reads_the_same_calls_on_each_database(
     first = dict(zip(listing.TABLE_COLUMNS, table[-1], strict=True))
     assert first["ref"] == "ICT-000001" and first["school_id"] == "oakfield-primary"
     assert first["fix_due_at"].utcoffset() is not None
+
+
+def _handlers(parser: argparse.ArgumentParser) -> Iterator[str]:
+    """Every ``handler`` named in ``parser`` and the parsers below it."""
+    if "handler" in parser._defaults:
+        yield str(parser._defaults["handler"])
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _handlers(sub)
+
+
+def test_every_command_names_a_function_that_exists() -> None:
+    named = set(_handlers(build_parser()))
+    assert len(named) >= len(COMMANDS)
+    for spec in named:
+        module, _, function = spec.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), spec
