@@ -99,9 +99,15 @@ class DatabaseConfig(Strict):
 
 
 class RulesConfig(Strict):
-    """Where the administrators' rule files are."""
+    """Where the administrators' rule files are, and where their compiled templates are kept."""
 
     dir: Path = Path("rules")
+    # Where compiled templates are kept for the next command, so that each
+    # command does not compile them again (made with mode 0700 when missing;
+    # a folder anyone else owns or may write to is not used).  Unset: Jinja's
+    # per-user folder in the temporary directory.  A folder that cannot be
+    # written (a read-only system) only means each process compiles afresh.
+    template_cache: Path | None = None
 
 
 class SchedulerConfig(Strict):
@@ -240,6 +246,9 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
     # Relative paths are taken relative to the configuration file, so a service
     # started from any working directory finds the same rules and database.
     rules_dir = config.rules.dir if config.rules.dir.is_absolute() else base / config.rules.dir
+    template_cache = config.rules.template_cache
+    if template_cache is not None and not template_cache.is_absolute():
+        template_cache = base / template_cache
     url = config.database.url
     prefix = "sqlite:///"
     rest = url[len(prefix) :]
@@ -267,7 +276,7 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
         page = page.model_copy(update={"dir": base / page.dir})
     return config.model_copy(
         update={
-            "rules": RulesConfig(dir=rules_dir),
+            "rules": RulesConfig(dir=rules_dir, template_cache=template_cache),
             "database": DatabaseConfig(url=url),
             "status_page": page,
             **servers,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.calls import lifecycle
@@ -25,6 +26,9 @@ from mailbot.storage.models import (
     Processed,
 )
 from mailbot.storage.outbox import OutboxRecords
+
+# How many rows `calls list` reads from the cursor at a time.
+_LISTING_BATCH = 500
 
 
 def view(call: Call) -> CallView:
@@ -350,12 +354,20 @@ class Store(LoopGuardRecords, OutboxRecords):
         self.session.flush()
 
 
-def newest_first(session: Session, *, include_closed: bool = True) -> list[Call]:
-    """Every call (or every one not closed), newest first."""
-    query = select(Call).order_by(Call.id.desc())
+def newest_first(
+    session: Session, columns: Sequence[str], *, include_closed: bool = True
+) -> Iterator[Row[Any]]:
+    """The named columns of every call (or every one not closed), newest first, as they come.
+
+    One Core query over the table: no ORM object per call, and rows are
+    read from the cursor as the caller takes them, so listing 10,000 calls
+    neither builds 10,000 objects nor holds them all at once.
+    """
+    table = Call.__table__.c
+    query = select(*(table[name] for name in columns)).order_by(table.id.desc())
     if not include_closed:
-        query = query.where(Call.status != "closed")
-    return list(session.scalars(query))
+        query = query.where(table.status != "closed")
+    yield from session.execute(query.execution_options(yield_per=_LISTING_BATCH))
 
 
 def whole_record(session: Session, ref: str) -> Call | None:
