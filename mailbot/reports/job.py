@@ -128,9 +128,8 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
     def email(
         figures: Figures, school: School | None, audience: Audience
     ) -> tuple[Outgoing, bytes]:
-        # Imported here, not at the top: matplotlib takes most of a second to
-        # load, which every `mailbot` command would otherwise pay for a report
-        # that is sent once a month.
+        # Imported here, not at the top: the report's pages and charts are
+        # needed once a month, so the daemon's start does not load them.
         from mailbot.reports import monthly
 
         return monthly.email(

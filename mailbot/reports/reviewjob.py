@@ -110,7 +110,7 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
     def email(
         figures: ReviewFigures, school: School | None, audience: Audience
     ) -> tuple[Outgoing, bytes]:
-        # Imported here: the pack draws with matplotlib, which loads slowly.
+        # Imported here: the pack's pages and charts are needed once a term.
         from mailbot.reports import reviewpack
 
         return reviewpack.email(
