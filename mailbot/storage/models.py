@@ -78,7 +78,8 @@ class Call(Base):
     requester_email: Mapped[str | None] = mapped_column(String(320))
     requester_name: Mapped[str] = mapped_column(String(200), default="")
     subject: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Indexed: the flood cap counts the calls a domain opened within the hour (0007).
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     clock_start_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
