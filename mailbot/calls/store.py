@@ -167,8 +167,9 @@ class Store(LoopGuardRecords, OutboxRecords):
         # never hand out the same number; the insert assigns the key.  Both
         # statements are Core ones (storage/rows.py), and the call stays in
         # the session as stored, for the stages after this one.
-        call_id = rows.add_object(self.session, call)
-        rows.set_value(self.session, call, "ref", f"{self.ref_prefix}-{call_id:0{self.ref_width}d}")
+        call_id = rows.add_call(self.session, call)
+        ref = f"{self.ref_prefix}-{call_id:0{self.ref_width}d}"
+        rows.set_call_value(self.session, call, "ref", ref)
         self._opened.append(call)
         return view(call)
 

@@ -13,7 +13,6 @@ from mailbot.sla.clock import LIVE
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Delivery, Incident, IncidentUpdate
 
-
 # Every school's new call asks this, so the statement is built once.
 _ACTIVE = select(Incident).where(Incident.status == "active").order_by(Incident.id)
 

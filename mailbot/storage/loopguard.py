@@ -34,8 +34,7 @@ _BLOCKED = (
 # The four questions the guard asks of every school address an email goes to,
 # as scalar subqueries of one SELECT built once: one round trip instead of four.
 _GUARD = select(
-    _BLOCKED.scalar_subquery()
-    .label("blocked"),
+    _BLOCKED.scalar_subquery().label("blocked"),
     select(func.max(BlockedAddress.cleared_at))
     .where(BlockedAddress.address == bindparam("lower"))
     .scalar_subquery()
@@ -101,10 +100,11 @@ class LoopGuardRecords:
         return self.session.scalar(query) or 0
 
     def guard_facts(self, address: str, *, day: datetime, hour: datetime) -> GuardFacts:
-        """Whether ``address`` is blocked, its last clearing, and its replies since ``day``, ``hour``.
+        """Whether ``address`` is blocked, when it was last cleared, and its replies since.
 
-        ``daily`` counts only replies addressed To it, as ``auto_replies_since``
-        with ``direct`` does; ``hourly`` counts all.
+        ``daily`` counts the replies addressed To it since ``day`` (as
+        ``auto_replies_since`` with ``direct`` does); ``hourly`` counts all
+        replies to it since ``hour``.
         """
         params = {"lower": address.lower(), "address": address, "day": day, "hour": hour}
         row = rows.connection(self.session).execute(_GUARD, params).one()

@@ -1,4 +1,4 @@
-"""The intake path's writes as prebuilt Core statements: one statement per row kind, no unit of work.
+"""The intake path's writes as prebuilt Core statements: one per row kind, no unit of work.
 
 Every received email writes an event, the stored email, its processed
 record, outbox rows, their copies and the loop guard's counts.  Built once
@@ -19,7 +19,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from mailbot.storage.bookkeeping import AutoReply, Processed
 from mailbot.storage.db import Session
-from mailbot.storage.columns import Base
 from mailbot.storage.models import Attachment, Call, Event, Message, Outbox
 
 EVENTS = cast(Table, Event.__table__)
@@ -58,46 +57,43 @@ def add_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> 
         connection(session).execute(_INSERT[table.name], list(rows))
 
 
-def add_object(session: Session, obj: Base) -> int:
-    """Insert a new ORM object with one Core statement and keep it in the session as stored.
+def add_call(session: Session, call: Call) -> int:
+    """Insert a new call with one Core statement and keep it in the session as stored.
 
-    Every column the object leaves unset gets its default (or None) on the
+    Every column the call leaves unset gets its default (or None) on the
     object too, exactly as the ORM's own INSERT would write it, so nothing is
-    left to read back; the object then belongs to the session like one just
+    left to read back; the call then belongs to the session like one just
     loaded, and later changes to it are flushed as usual.
     """
-    table = cast(Table, obj.__table__)
     values: dict[str, Any] = {}
-    for column in table.columns:
+    for column in CALLS.columns:
         if column.primary_key:
             continue
-        if column.key not in obj.__dict__:
-            default = column.default
-            arg = getattr(default, "arg", None) if default is not None else None
-            setattr(obj, column.key, None if callable(arg) else arg)
-        values[column.key] = getattr(obj, column.key)
-    (key,) = table.primary_key.columns
-    new_id = add(session, table, values)
-    setattr(obj, key.key, new_id)
-    make_transient_to_detached(obj)
-    session.add(obj)
-    return new_id
+        if column.key not in call.__dict__:
+            arg = getattr(column.default, "arg", None)
+            if callable(arg):
+                # Only the ORM can run a computed default; calls have none.
+                raise TypeError(f"calls.{column.key} has a computed default")
+            setattr(call, column.key, arg)
+        values[column.key] = getattr(call, column.key)
+    call.id = add(session, CALLS, values)
+    make_transient_to_detached(call)
+    session.add(call)
+    return call.id
 
 
 @functools.cache
-def _set_statement(table_name: str, column: str) -> Update:
-    """The UPDATE of one column of one row by its id, built once per table and column."""
-    table = {t.name: t for t in (CALLS,)}[table_name]
+def _set_statement(column: str) -> Update:
+    """The UPDATE of one column of one call by its id, built once per column."""
     return (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values({column: bindparam("value", type_=table.c[column].type)})
+        update(CALLS)
+        .where(CALLS.c.id == bindparam("row_id"))
+        .values({column: bindparam("value", type_=CALLS.c[column].type)})
     )
 
 
-def set_value(session: Session, obj: Base, column: str, value: object) -> None:
-    """Write one column of a stored object now, and on the object as already stored."""
-    table = cast(Table, obj.__table__)
-    params = {"row_id": getattr(obj, "id"), "value": value}
-    connection(session).execute(_set_statement(table.name, column), params)
-    set_committed_value(obj, column, value)
+def set_call_value(session: Session, call: Call, column: str, value: object) -> None:
+    """Write one column of a stored call now, and on the object as already stored."""
+    params = {"row_id": call.id, "value": value}
+    connection(session).execute(_set_statement(column), params)
+    set_committed_value(call, column, value)
