@@ -65,6 +65,8 @@ class Call(Base):
     """A support call: one school's problem or request, with its SLA state."""
 
     __tablename__ = "calls"
+    # The recurrence check reads a school's calls solved recently (0007).
+    __table_args__ = (Index("ix_calls_school_solved", "school_id", "solved_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)

@@ -1,8 +1,11 @@
-"""An index on when each call was opened: the flood cap's count per email reads only the last hour.
+"""Indexes for the two lookups every new request makes, so neither reads every call.
 
-Every new request counts the calls its domain opened within the hour
-(``Store.new_calls_from_domain_since``); without this index that count read
-every call ever opened, so each email cost more as the database grew.
+The flood cap counts the calls a domain opened within the hour
+(``Store.new_calls_from_domain_since``): with ``calls.created_at`` indexed it
+reads only the last hour's calls.  The recurrence check looks for the
+school's incidents solved recently (``Store.recent_done``): with
+``(school_id, solved_at)`` indexed it reads only those, not every call the
+school ever opened.  Without them each email cost more as the database grew.
 
 Revision ID: 0007_intakeindex
 Revises: 0006_satisfaction
@@ -19,7 +22,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_calls_created_at", "calls", ["created_at"])
+    op.create_index("ix_calls_school_solved", "calls", ["school_id", "solved_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_calls_school_solved", "calls")
     op.drop_index("ix_calls_created_at", "calls")
