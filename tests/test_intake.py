@@ -23,6 +23,7 @@ from support import bulk_rules, local, mail, make_config, plain, write_config_fi
 from mailbot.calls import listing
 from mailbot.config import Config
 from mailbot.daemon import intake
+from mailbot.daemon import service as service_module
 from mailbot.daemon.connections import smtp_settings
 from mailbot.daemon.sender import send_due
 from mailbot.daemon.service import Daemon
@@ -325,3 +326,39 @@ def test_two_daemons_on_postgresql_handle_each_email_once(
     ids = [email.message_from_bytes(m.raw)["Message-ID"] for m in smtp_sink.messages]
     assert len(ids) == len(set(ids)) == 2 * total  # confirmations and team notices
     assert dovecot.uids("INBOX") == []
+
+
+def test_run_once_sends_what_intake_queued_while_intake_goes_on(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two batches of three: the second batch waits (up to a minute) until the
+    # first batch's confirmations are at the relay.  When sending starts only
+    # after intake, they never arrive while it waits.
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    upgrade(url)
+    config = make_config(
+        tmp_path, url, imap=(dovecot.host, dovecot.port, dovecot.username, dovecot.password),
+        smtp=(smtp_sink.host, smtp_sink.port), rules_dir=bulk_rules(tmp_path), batch_size=3,
+    )  # fmt: skip
+    for n in range(6):
+        dovecot.deliver(school_mail(n))
+    seen_before_second: list[int] = []
+    real = service_module.run_batch
+
+    def batch(*args: Any, **kwargs: Any) -> intake.BatchReport:
+        if len(seen_before_second) == 0 and _count_calls(sessions) == 3:
+            deadline = time.monotonic() + 60
+            while len(smtp_sink.to_schools()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen_before_second.append(len(smtp_sink.to_schools()))
+        return real(*args, **kwargs)
+
+    sessions = make_sessions(make_engine(url))
+    monkeypatch.setattr(service_module, "run_batch", batch)
+    report, sent, _ = asyncio.run(daemon(config).run_once())
+    assert seen_before_second == [3]
+    assert len(report.outcomes) == 6
+    # Nothing was sent twice: each call's confirmation and team notice once.
+    assert sent.sent == 12
+    subjects = [s.split("] ", 1)[1] for s in confirmations(smtp_sink)]
+    assert sorted(subjects) == sorted(f"Printer {n} jammed in the ICT suite" for n in range(6))

@@ -21,6 +21,7 @@ from mailbot.daemon.sender import SendReport, off_loop
 from mailbot.daemon.sending import Sending, add_reports, wait_for
 from mailbot.errors import RulesError, TransientError
 from mailbot.mail.imap import Mailbox
+from mailbot.mail.smtp import SmtpSender
 from mailbot.rules.loader import load_rules
 from mailbot.storage import heartbeats
 
@@ -115,21 +116,28 @@ class Daemon(Sending):
     async def run_once(self) -> tuple[BatchReport, SendReport, TickReport]:
         """Process the mailbox once, run what is due, send the outbox; say what happened."""
         mailbox = self.mailbox()
-        # The worker (a fresh interpreter) starts when a batch has mail for
-        # it, so a pass over an empty mailbox does not pay its start-up.
-        with Sandbox(Budget.of(self.config)) as sandbox:
-            try:
-                await asyncio.to_thread(mailbox.connect)
-            finally:
-                self.note_sign_in()
-            try:
-                report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
-            finally:
-                await asyncio.to_thread(mailbox.close)
-        tick = await asyncio.to_thread(self.due_work)
         sender = self.senders()
         spare = self.senders(fallback=True)
-        sent = SendReport()
+        intake_done = asyncio.Event()
+        # What intake queues is sent while intake goes on, as the running
+        # daemon's outbox loop does, rather than all of it afterwards.
+        meanwhile = asyncio.create_task(self._send_during(sender, intake_done))
+        try:
+            # The worker (a fresh interpreter) starts when a batch has mail for
+            # it, so a pass over an empty mailbox does not pay its start-up.
+            with Sandbox(Budget.of(self.config)) as sandbox:
+                try:
+                    await asyncio.to_thread(mailbox.connect)
+                finally:
+                    self.note_sign_in()
+                try:
+                    report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
+                finally:
+                    await asyncio.to_thread(mailbox.close)
+        finally:
+            intake_done.set()
+            sent = await meanwhile
+        tick = await asyncio.to_thread(self.due_work)
         try:
             # Broadcasts are queued a batch at a time, each batch sent before
             # the next is queued, as the running daemon does.
@@ -145,6 +153,24 @@ class Daemon(Sending):
                 await each.close()
             self.note_sign_in()
         return report, sent, tick
+
+    async def _send_during(self, sender: list[SmtpSender], done: asyncio.Event) -> SendReport:
+        """Send what is due, again and again, until ``done`` is set; say what was sent.
+
+        It stops early when the relay fails (an email is left to retry): the
+        round after intake tries again once, and a relay that is away is not
+        knocked on all through the pass.
+        """
+        sent = SendReport()
+        while not done.is_set():
+            report = await self.send_outbox(sender)
+            sent = add_reports(sent, report)
+            if report.retrying:
+                break
+            if not report.sent + report.failed:
+                # Nothing was due: look again shortly, or when intake ends.
+                await wait_for(done, 0.25)
+        return sent
 
     async def _intake_loop(self) -> None:
         # One worker process for the life of the loop (restarted only when
