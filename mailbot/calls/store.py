@@ -365,9 +365,8 @@ def newest_first(
 ) -> Iterator[Row[Any]]:
     """The named columns of every call (or every one not closed), newest first, as they come.
 
-    One Core query over the table: no ORM object per call, and rows are
-    read from the cursor as the caller takes them, so listing 10,000 calls
-    neither builds 10,000 objects nor holds them all at once.
+    One Core query: rows come from the cursor as the caller takes them, so
+    listing 10,000 calls neither builds 10,000 objects nor holds them all.
     """
     table = Call.__table__.c
     query = select(*(table[name] for name in columns)).order_by(table.id.desc())
