@@ -1,4 +1,4 @@
-"""The pure parts of bench/peers.py and bench/peerkit.py (the bench itself installs the peers))."""
+"""The pure parts of bench/peers.py and bench/peerkit.py (the bench itself installs the peers)."""
 
 from __future__ import annotations
 
