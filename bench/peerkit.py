@@ -38,6 +38,9 @@ class Target:
     smtp_port: int
     support: str
     service_name: str
+    # Where a new ticket's notice to the team goes, or None for no notice
+    # (then a peer sends one email per message, the submitter's).
+    team: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ Queue.objects.create(
     allow_email_submission=True, email_box_type="imap", email_box_host=t["imap_host"],
     email_box_port=t["imap_port"], email_box_ssl=False, email_box_user=t["user"],
     email_box_pass=t["password"], email_box_imap_folder="INBOX", email_box_interval=0,
-    logging_type="none",
+    logging_type="none", new_ticket_cc=t["team"],
 )
 """
 
@@ -168,6 +171,7 @@ def prepare_helpdesk(venv: Path, run_dir: Path, target: Target,
         "smtp_port": target.smtp_port, "support": target.support,
         "service_name": target.service_name, "imap_host": target.imap_host,
         "imap_port": target.imap_port, "user": target.user, "password": target.password,
+        "team": target.team,
     }
     env = {**base_env, "BENCH_HELPDESK": json.dumps(values), "PYTHONPATH": str(project),
            "DJANGO_SETTINGS_MODULE": "bench_settings"}
@@ -214,6 +218,9 @@ def set_ini(text: str, values: dict[str, dict[str, str]]) -> str:
 def roundup_settings(target: Target) -> dict[str, dict[str, str]]:
     """The tracker's configuration: mail to the sink, a confirmation to each new issue's author."""
     local, domain = target.support.split("@", 1)
+    # With a team on the nosy list, "multiple" sends the author and the team
+    # an email each (the default, "single", sends one with the team in Cc).
+    sending = "multiple" if target.team else "single"
     return {
         "main": {"password_pbkdf2_default_rounds": str(ROUNDUP_PBKDF2_ROUNDS)},
         "tracker": {"name": target.service_name, "web": "http://localhost/support/",
@@ -222,7 +229,7 @@ def roundup_settings(target: Target) -> dict[str, dict[str, str]]:
         # "new": the author of a new issue gets the new-issue email (the
         # confirmation); without it nobody would, since the author is the
         # only one on the nosy list.
-        "nosy": {"messages_to_author": "new"},
+        "nosy": {"messages_to_author": "new", "email_sending": sending},
     }
 
 
@@ -253,6 +260,14 @@ def prepare_roundup(venv: Path, run_dir: Path, target: Target, imap_host_143: st
                       encoding="utf-8")
     _run([admin, "-i", str(tracker), "initialise", "bench-admin"], "roundup-admin initialise",
          log, base_env, run_dir)
+    cmd = [str(venv / "bin" / "roundup-mailgw")]
+    if target.team:
+        # A user for the team, put on every new issue's nosy list, so that it
+        # gets the new-issue email as mailbot's team gets its notice.
+        _run([admin, "-i", str(tracker), "create", "user", "username=team",
+              f"address={target.team}", "roles=User"], "roundup-admin create user", log,
+             base_env, run_dir)
+        cmd += ["-S", "issue.nosy=team"]
     spec = f"{target.user}:{target.password}@{imap_host_143}"
-    cmd = [str(venv / "bin" / "roundup-mailgw"), str(tracker), "imap", spec]
+    cmd += [str(tracker), "imap", spec]
     return Prepared(cmd, base_env, tracker / "db" / "db", "_issue")

@@ -18,6 +18,10 @@ the timed launch with the child's rusage) and runs, in interleaved rounds
   tracker with the SQLite backend, PBKDF2 at Roundup's minimum of 1,000
   rounds, ``messages_to_author = new``; 1 email per message (to the author).
 
+``--peer-emails 2`` gives each peer the team notice too, as mailbot sends
+one: the queue's new-ticket cc (helpdesk) or a team user on every new
+issue's nosy list with one email per recipient (Roundup), so 2 per message.
+
 Each run starts from a fresh mailbox (the N messages APPENDed), a fresh
 database and a fresh sink, none of it timed; the one command is timed from
 launch to the later of its exit and the sink accepting its last email, with
@@ -51,8 +55,14 @@ from intake import bench_folder, staged_project
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENDERS = ("mailbot", "helpdesk", "roundup")
-# Emails each contender sends per new request, as configured here.
-EMAILS_PER_MESSAGE = {"mailbot": 2, "helpdesk": 1, "roundup": 1}
+# The team's address for the peers' new-ticket notices (--peer-emails 2):
+# the first team of the shipped rules (rules/staff.toml).
+TEAM = "servicedesk@westshire.gov.uk"
+
+
+def emails_per_message(contender: str, peer_emails: int) -> int:
+    """Emails a contender sends per new request: mailbot 2, each peer 1 or 2 (--peer-emails)."""
+    return 2 if contender == "mailbot" else peer_emails
 
 
 def shared_driver() -> ModuleType:
@@ -125,11 +135,13 @@ class PeersBench:
         run_dir.mkdir()
         user = bench.dovecot.new_user()
         sink = shared.Sink(bench.tools, run_dir / "sink.jsonl")
-        expected = EMAILS_PER_MESSAGE[contender] * n
+        expected = emails_per_message(contender, bench.args.peer_emails) * n
         try:
             bench.dovecot.deliver(user, bench.messages)
+            team = TEAM if bench.args.peer_emails == 2 else None
             target = peerkit.Target(shared.HOST, bench.dovecot.port, user, shared.PASSWORD,
-                                    shared.HOST, sink.port, shared.SUPPORT, shared.SERVICE_NAME)
+                                    shared.HOST, sink.port, shared.SUPPORT, shared.SERVICE_NAME,
+                                    team)
             env = shared.child_env()
             try:
                 if contender == "helpdesk":
@@ -150,6 +162,7 @@ class PeersBench:
             rcpts = [str(r).lower() for line in lines for r in line.get("rcpt_tos", [])]
             run.rcpts = len(rcpts)
             run.senders_answered = len(bench.senders & set(rcpts))
+            team_notices = rcpts.count(team) if team else 0
             run.inbox_left = bench.dovecot.count(user)
         finally:
             sink.stop()
@@ -160,7 +173,9 @@ class PeersBench:
                               run.sent != expected),
                              (f"{run.senders_answered} of {n} senders answered",
                               run.senders_answered != n),
-                             (f"{run.inbox_left} messages left in INBOX", run.inbox_left != 0)):
+                             (f"{run.inbox_left} messages left in INBOX", run.inbox_left != 0),
+                             (f"{team_notices} notices to the team, expected {n}",
+                              team is not None and team_notices != n)):
             if bad:
                 run.problems.append(problem)
         run.ok = not run.problems
@@ -182,14 +197,14 @@ class PeersBench:
         return runs
 
 
-def summarise(runs: dict[str, list[Any]], rounds: int) -> bool:
+def summarise(runs: dict[str, list[Any]], rounds: int, peer_emails: int) -> bool:
     for name in CONTENDERS:
         rates = [r.rate for r in runs[name] if r.rate is not None]
         spread = (f"{min(rates):.1f} / {statistics.median(rates):.1f} / {max(rates):.1f}"
                   if rates else "nan")
         cpu = median([r.cpu_ms_per_msg for r in runs[name]])
         print(f"{name:8}: msgs/s min/median/max {spread}; cpu ms/msg median {fmt(cpu, 1)}; "
-              f"{EMAILS_PER_MESSAGE[name]} email(s) per message", flush=True)
+              f"{emails_per_message(name, peer_emails)} email(s) per message", flush=True)
     ok = all(r.ok for group in runs.values() for r in group)
     print(summary_line({k: [r.rate for r in v] for k, v in runs.items()}, rounds, ok),
           flush=True)
@@ -205,6 +220,9 @@ def parse_args(argv: list[str] | None, now: str) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--now", default=now, help="mailbot's --now (inside support hours)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--peer-emails", type=int, choices=(1, 2), default=1,
+                        help="1: each peer acknowledges the sender only (default, as in issue "
+                             "16); 2: each peer also notifies the team, as mailbot does")
     parser.add_argument("--cache", default=None,
                         help="venv cache (default: $TMPDIR/mailbot-bench-cache, the shared one)")
     parser.add_argument("--dovecot", default=None)
@@ -241,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         shared_args = argparse.Namespace(
             project=str(staged_project(staging)), venv=args.venv, n=args.n, rounds=args.rounds,
             seed=args.seed, now=args.now, keep=args.keep, cache=args.cache,
-            dovecot=args.dovecot, run_timeout=args.run_timeout)
+            dovecot=args.dovecot, run_timeout=args.run_timeout, peer_emails=args.peer_emails)
         alt = port_143_address()
         shared._DOVECOT_CONF = with_port_143(shared._DOVECOT_CONF, alt)
         try:
@@ -262,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"peers: {peerkit.HELPDESK_PIN} ({venvs['helpdesk']}), {peerkit.ROUNDUP_PIN} "
                   f"({venvs['roundup']}); Roundup reads IMAP at {alt}:143", flush=True)
             runs = PeersBench(shared, bench, venvs, alt).measure(args.rounds)
-            return 0 if summarise(runs, args.rounds) else 1
+            return 0 if summarise(runs, args.rounds, args.peer_emails) else 1
         except (shared.HarnessError, peerkit.PeerError) as exc:
             print(f"peers: harness could not run: {exc}", file=sys.stderr)
             return 2

@@ -95,5 +95,23 @@ def test_roundup_sends_to_the_sink_and_answers_new_issues_with_cheap_hashing(
     assert settings["mail"] == {"domain": "westshire.gov.uk", "host": "127.0.0.1",
                                 "port": "2525"}
     assert settings["tracker"]["email"] == "ictsupport"
-    assert settings["nosy"] == {"messages_to_author": "new"}
+    assert settings["nosy"] == {"messages_to_author": "new", "email_sending": "single"}
     assert settings["main"] == {"password_pbkdf2_default_rounds": "1000"}
+
+
+def test_roundup_with_a_team_sends_each_recipient_an_email_of_their_own(
+    bench: tuple[ModuleType, ModuleType],
+) -> None:
+    _, peerkit = bench
+    target = peerkit.Target("127.0.0.1", 1143, "u@bench.test", "pw", "127.0.0.1", 2525,
+                            "ictsupport@westshire.gov.uk", "Westshire Schools ICT Support",
+                            "servicedesk@westshire.gov.uk")
+    assert peerkit.roundup_settings(target)["nosy"]["email_sending"] == "multiple"
+
+
+def test_mailbot_sends_two_emails_and_the_peers_as_many_as_asked(
+    bench: tuple[ModuleType, ModuleType],
+) -> None:
+    peers, _ = bench
+    assert [peers.emails_per_message(c, 1) for c in peers.CONTENDERS] == [2, 1, 1]
+    assert [peers.emails_per_message(c, 2) for c in peers.CONTENDERS] == [2, 2, 2]
