@@ -261,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed, now=args.now, keep=args.keep, cache=args.cache,
             dovecot=args.dovecot, run_timeout=args.run_timeout, peer_emails=args.peer_emails)
         alt = port_143_address()
+        # The shared driver writes Dovecot's configuration from this template;
+        # the listener is added in this process's copy only (the file on disk
+        # is untouched), so mailbot and the helpdesk use the same port as in
+        # the shared driver and Roundup the extra one.
         shared._DOVECOT_CONF = with_port_143(shared._DOVECOT_CONF, alt)
         try:
             bench = shared.setup(shared_args, work)
