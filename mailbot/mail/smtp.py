@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import re
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -104,8 +104,19 @@ class SmtpSender:
             raise
         return client
 
-    async def send(self, mail_from: str, recipients: Sequence[str], raw: bytes) -> None:
-        """Send one message; raise TransientError or PermanentSendError on failure."""
+    async def send(
+        self,
+        mail_from: str,
+        recipients: Sequence[str],
+        raw: bytes,
+        before_data: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """Send one message; raise TransientError or PermanentSendError on failure.
+
+        ``before_data`` is awaited just before the message itself is handed
+        over (DATA), after the envelope was accepted: the outbox takes its
+        turn to have a message accepted there (see daemon/sender.py).
+        """
         if self._client is None or not self._client.is_connected:
             self._client = await self._connect()
         # An internationalised address (RFC 6531) in the envelope needs the
@@ -114,8 +125,10 @@ class SmtpSender:
         plain = _PLAIN_ADDRESS.fullmatch
         try:
             if plain(mail_from) and all(plain(a) for a in recipients):
-                await _transaction(self._client, mail_from, recipients, raw)
+                await _transaction(self._client, mail_from, recipients, raw, before_data)
             else:
+                if before_data is not None:
+                    await before_data()
                 await self._client.sendmail(
                     mail_from, list(recipients), raw, mail_options=["SMTPUTF8"] if utf8 else None
                 )
@@ -180,7 +193,11 @@ def transmitted_size(raw: bytes) -> int:
 
 
 async def _transaction(
-    client: aiosmtplib.SMTP, mail_from: str, recipients: Sequence[str], raw: bytes
+    client: aiosmtplib.SMTP,
+    mail_from: str,
+    recipients: Sequence[str],
+    raw: bytes,
+    before_data: Callable[[], Awaitable[object]] | None,
 ) -> None:
     """MAIL, RCPT and DATA for plain ASCII addresses, the commands sendmail would send.
 
@@ -214,6 +231,8 @@ async def _transaction(
                 )
         if len(refused) == len(recipients):
             raise aiosmtplib.SMTPRecipientsRefused(refused)
+        if before_data is not None:
+            await before_data()
         await client.data(raw)
     except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
         # As sendmail does: the envelope is reset so the connection can be
