@@ -2,127 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from mailbot.configbase import Strict, one_of, read_secret
 from mailbot.errors import ConfigError
+from mailbot.oauth2config import OAuth2Config, oauth2_beside
 
 Security = Literal["ssl", "starttls", "none"]
 Auth = Literal["password", "oauth2"]
 
 
-class _Strict(BaseModel):
-    # Unknown keys are almost always typos, so they are errors, not silently ignored.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _read_secret(name: str, value: str | None, file: Path | None, env: str | None) -> str:
-    """One secret from whichever of its value, file or environment variable is given."""
-    if file is not None:
-        try:
-            return file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{name}_file {file}: {exc.strerror}") from exc
-    if env is not None:
-        found = os.environ.get(env)
-        if found is None:
-            raise ConfigError(f"{name}_env: environment variable {env} is unset")
-        return found
-    return value or ""
-
-
-def _one_of(section: _Strict, *keys: str) -> list[str]:
-    """The keys of ``keys`` that are set; more than one is an error."""
-    given = [k for k in keys if getattr(section, k)]
-    if len(given) > 1:
-        raise ValueError(f"give only one of {', '.join(given)}")
-    return given
-
-
-class OAuth2Config(_Strict):
-    """How mailbot gets the access token it signs in with when ``auth = "oauth2"``."""
-
-    # microsoft: app-only client credentials (MSAL); google: a service account
-    # with domain-wide delegation, or a stored refresh token (google-auth);
-    # command: an external program that prints a token.
-    provider: Literal["microsoft", "google", "command"]
-    # Which SASL mechanism to use; "auto" takes OAUTHBEARER where the server
-    # offers it and XOAUTH2 otherwise.
-    mechanism: Literal["auto", "xoauth2", "oauthbearer"] = "auto"
-    # The scope asked for; empty means the provider's mail scope.
-    scope: str = ""
-    tenant: str = ""
-    client_id: str = ""
-    client_secret: str | None = None
-    client_secret_file: Path | None = None
-    client_secret_env: str | None = None
-    # Microsoft: a certificate credential instead of a secret: the private key
-    # (PEM) and the certificate's SHA-1 thumbprint as shown in Entra ID.
-    certificate_key_file: Path | None = None
-    certificate_thumbprint: str = ""
-    # Microsoft: the authority, for a national cloud or a test endpoint;
-    # empty means https://login.microsoftonline.com/<tenant>.
-    authority: str = ""
-    # Google: the service account's JSON key file...
-    service_account_file: Path | None = None
-    # ...or a refresh token issued to client_id (with client_secret).
-    refresh_token: str | None = None
-    refresh_token_file: Path | None = None
-    refresh_token_env: str | None = None
-    # Google: the token endpoint; empty means the service account's own or Google's.
-    token_uri: str = ""
-    # command: the program and its arguments; it prints a token, or a JSON
-    # object with access_token and expires_in.
-    command: tuple[str, ...] = ()
-    # How long a plain token printed by the command is used for.
-    command_token_seconds: float = Field(default=300.0, gt=0)
-    # A CA to trust for the token endpoint besides the system's.
-    ca_file: str | None = None
-
-    @model_validator(mode="after")
-    def _complete(self) -> OAuth2Config:
-        secrets = _one_of(self, "client_secret", "client_secret_file", "client_secret_env")
-        refresh = _one_of(self, "refresh_token", "refresh_token_file", "refresh_token_env")
-        if self.provider == "microsoft":
-            if not (self.tenant or self.authority) or not self.client_id:
-                raise ValueError("provider microsoft needs tenant and client_id")
-            certificate = self.certificate_key_file is not None
-            if certificate != bool(self.certificate_thumbprint):
-                raise ValueError("certificate_key_file and certificate_thumbprint go together")
-            if bool(secrets) == certificate:
-                raise ValueError("provider microsoft needs a client secret or a certificate")
-        elif self.provider == "google":
-            if (self.service_account_file is None) == (not refresh):
-                raise ValueError("provider google needs service_account_file or a refresh token")
-            if refresh and not (self.client_id and secrets):
-                raise ValueError("a google refresh token needs client_id and the client secret")
-        elif not self.command:
-            raise ValueError("provider command needs command = [program, args...]")
-        return self
-
-    def client_secret_value(self) -> str:
-        """The client secret, from the configuration, its file or its environment variable."""
-        return _read_secret(
-            "client_secret", self.client_secret, self.client_secret_file, self.client_secret_env
-        )
-
-    def refresh_token_value(self) -> str:
-        """The stored refresh token, from wherever the configuration names."""
-        return _read_secret(
-            "refresh_token", self.refresh_token, self.refresh_token_file, self.refresh_token_env
-        )
-
-    def file_text(self, key: str) -> str:
-        """The text of the file named by ``key`` (a key file or service account)."""
-        path = getattr(self, key)
-        return _read_secret(key.removesuffix("_file"), None, path, None) if path else ""
-
-
-class ServerConfig(_Strict):
+class ServerConfig(Strict):
     """Connection settings shared by the IMAP and SMTP sections."""
 
     host: str
@@ -140,7 +34,7 @@ class ServerConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_password_source(self) -> ServerConfig:
-        given = _one_of(self, "password", "password_file", "password_env")
+        given = one_of(self, "password", "password_file", "password_env")
         if self.auth == "oauth2" and self.oauth2 is None:
             raise ValueError('auth = "oauth2" needs an oauth2 table')
         if self.auth == "oauth2" and given:
@@ -151,7 +45,7 @@ class ServerConfig(_Strict):
 
     def secret(self) -> str:
         """Return the password from whichever source the configuration names."""
-        return _read_secret("password", self.password, self.password_file, self.password_env)
+        return read_secret("password", self.password, self.password_file, self.password_env)
 
 
 class ImapConfig(ServerConfig):
@@ -178,7 +72,7 @@ class SmtpConfig(ServerConfig):
     connections: int = Field(default=1, ge=1, le=16)
 
 
-class IntakeConfig(_Strict):
+class IntakeConfig(Strict):
     """The budget one received email gets in the worker process that parses and screens it."""
 
     # CPU seconds the worker may spend on one email's parse, screen and
@@ -198,19 +92,25 @@ class IntakeConfig(_Strict):
 DEFAULT_DATABASE_URL = "sqlite:////var/lib/mailbot/mailbot.db"
 
 
-class DatabaseConfig(_Strict):
+class DatabaseConfig(Strict):
     """Where calls live; SQLite by default, PostgreSQL for larger installs."""
 
     url: str = DEFAULT_DATABASE_URL
 
 
-class RulesConfig(_Strict):
-    """Where the administrators' rule files are."""
+class RulesConfig(Strict):
+    """Where the administrators' rule files are, and where their compiled templates are kept."""
 
     dir: Path = Path("rules")
+    # Where compiled templates are kept for the next command, so that each
+    # command does not compile them again (made with mode 0700 when missing;
+    # a folder anyone else owns or may write to is not used).  Unset: Jinja's
+    # per-user folder in the temporary directory.  A folder that cannot be
+    # written (a read-only system) only means each process compiles afresh.
+    template_cache: Path | None = None
 
 
-class SchedulerConfig(_Strict):
+class SchedulerConfig(Strict):
     """How often the scheduler looks for due escalations and closures."""
 
     tick_seconds: float = Field(default=60.0, gt=0)
@@ -218,7 +118,7 @@ class SchedulerConfig(_Strict):
     batch: int = Field(default=200, gt=0, le=10000)
 
 
-class ServiceConfig(_Strict):
+class ServiceConfig(Strict):
     """Who mailbot is on the wire."""
 
     address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
@@ -277,7 +177,7 @@ class FallbackSmtpConfig(SmtpConfig):
     """A second relay for broadcasts while school email itself is down."""
 
 
-class StatusPageConfig(_Strict):
+class StatusPageConfig(Strict):
     """Where the public status page (HTML and an Atom feed) is written, and its address."""
 
     # Empty: no status page is written.
@@ -293,13 +193,13 @@ class StatusPageConfig(_Strict):
     phone: str = ""
 
 
-class LoggingConfig(_Strict):
+class LoggingConfig(Strict):
     """How much the service logs (the command line's --log-level wins)."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class Config(_Strict):
+class Config(Strict):
     """The whole configuration, validated once at start and passed explicitly."""
 
     service: ServiceConfig
@@ -337,28 +237,6 @@ def load_config(path: Path) -> Config:
     return config_from_dict(data, base=path.parent, source=str(path))
 
 
-# The OAuth2 keys that name files; like password_file they are read beside
-# the configuration file when relative.
-_OAUTH2_FILE_KEYS = (
-    "client_secret_file",
-    "certificate_key_file",
-    "service_account_file",
-    "refresh_token_file",
-)
-
-
-def _oauth2_beside(oauth2: OAuth2Config, base: Path) -> OAuth2Config:
-    """``oauth2`` with its relative file keys (and ca_file) taken relative to ``base``."""
-    paths: dict[str, object] = {}
-    for key in _OAUTH2_FILE_KEYS:
-        path = getattr(oauth2, key)
-        if path is not None and not path.is_absolute():
-            paths[key] = base / path
-    if oauth2.ca_file and not Path(oauth2.ca_file).is_absolute():
-        paths["ca_file"] = str(base / oauth2.ca_file)
-    return oauth2.model_copy(update=paths) if paths else oauth2
-
-
 def config_from_dict(data: dict[str, object], *, base: Path, source: str = "config") -> Config:
     """Validate already-loaded configuration data; used by load_config and the demo."""
     try:
@@ -368,6 +246,9 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
     # Relative paths are taken relative to the configuration file, so a service
     # started from any working directory finds the same rules and database.
     rules_dir = config.rules.dir if config.rules.dir.is_absolute() else base / config.rules.dir
+    template_cache = config.rules.template_cache
+    if template_cache is not None and not template_cache.is_absolute():
+        template_cache = base / template_cache
     url = config.database.url
     prefix = "sqlite:///"
     rest = url[len(prefix) :]
@@ -385,7 +266,7 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
         if section.ca_file and not Path(section.ca_file).is_absolute():
             paths["ca_file"] = str(base / section.ca_file)
         if section.oauth2 is not None:
-            oauth2 = _oauth2_beside(section.oauth2, base)
+            oauth2 = oauth2_beside(section.oauth2, base)
             if oauth2 is not section.oauth2:
                 paths["oauth2"] = oauth2
         if paths:
@@ -395,7 +276,7 @@ def config_from_dict(data: dict[str, object], *, base: Path, source: str = "conf
         page = page.model_copy(update={"dir": base / page.dir})
     return config.model_copy(
         update={
-            "rules": RulesConfig(dir=rules_dir),
+            "rules": RulesConfig(dir=rules_dir, template_cache=template_cache),
             "database": DatabaseConfig(url=url),
             "status_page": page,
             **servers,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from support import Env, local, make_env, of_kind
 
 from mailbot.incidents import broadcast, incident
-from mailbot.rules.files import DistributionList, IncidentRules
+from mailbot.rules.incidentfiles import DistributionList, IncidentRules
 from mailbot.storage.db import transaction
 from mailbot.storage.models import Delivery, Outbox
 

@@ -170,7 +170,7 @@ def test_sigterm_is_answered_while_the_outbox_waits_for_a_sqlite_lock(
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, answered)
         try:
-            task = asyncio.create_task(daemon._outbox_loop())
+            task = asyncio.create_task(daemon.outbox_loop())
             await daemon.stopping.wait()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,20 @@ def _count_compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return compiled
 
 
+def _fresh_copy(folder: Path) -> Path:
+    """The shipped templates in ``folder``, each with a comment no one has compiled before.
+
+    Compiled code is kept by each template's name and content, on disk too,
+    so a plain copy would be found compiled already (by an earlier test or
+    run); the comment makes every template new without changing its output.
+    """
+    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    mark = "{# " + uuid.uuid4().hex + " #}"
+    for template in folder.glob("*.j2"):
+        template.write_text(mark + template.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
 def _load(folder: Path) -> Templates:
     problems: list[str] = []
     templates = load_templates(folder, problems)
@@ -38,9 +53,8 @@ def _load(folder: Path) -> Templates:
 def test_loading_unchanged_templates_again_compiles_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A folder of its own, so that earlier loads in this process do not count.
-    folder = tmp_path / "templates"
-    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    # Templates of their own, so that earlier loads (and runs) do not count.
+    folder = _fresh_copy(tmp_path / "templates")
     compiled = _count_compiles(monkeypatch)
     _load(folder)
     first = len(compiled)
@@ -52,8 +66,7 @@ def test_loading_unchanged_templates_again_compiles_none(
 def test_an_edited_template_is_compiled_afresh_and_only_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "templates"
-    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    folder = _fresh_copy(tmp_path / "templates")
     _load(folder)
     compiled = _count_compiles(monkeypatch)
     edited = folder / "oversize.txt.j2"
@@ -68,11 +81,10 @@ def test_an_edited_template_is_compiled_afresh_and_only_it(
 def test_a_new_process_takes_the_compiled_templates_from_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "templates"
-    shutil.copytree(SHIPPED_RULES / "templates", folder)
+    folder = _fresh_copy(tmp_path / "templates")
     _load(folder)
     # A new command starts with nothing in memory: only the disk cache remains.
-    templates._compiled.cache_clear()
+    templates._cache_in.cache_clear()
     compiled = _count_compiles(monkeypatch)
     _load(folder)
     assert compiled == []

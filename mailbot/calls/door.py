@@ -54,13 +54,11 @@ def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime)
         # notices, and a loop through a staff mailbox is the team's to see.
         # (Skipping the lookups also keeps a scheduler tick's notices cheap.)
         return ""
-    if store.is_blocked(address):
-        return f"{address} is blocked as a mail loop"
-    if kind in OFFICERS_WORDS:
-        return ""
     limits = rules.policy.limits
     hour_ago = now - timedelta(hours=1)
     if staff:
+        if store.is_blocked(address):
+            return f"{address} is blocked as a mail loop"
         # The warning that mail in a staff address's name failed authentication
         # goes there whatever the forger wrote, so it is capped, at one an hour
         # counted among warnings alone: receipts the officer had earlier in the
@@ -69,18 +67,27 @@ def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime)
             return f"{address} was already warned this hour"
         return ""
     # The daily count starts afresh when a human clears a block, so the
-    # address is not blocked again at once by the replies before it.
+    # address is not blocked again at once by the replies before it.  The
+    # block, the last clearing and both counts come in one statement; the
+    # daily count is taken again only when a block was cleared within the day.
     since = now - timedelta(days=1)
-    cleared = store.last_unblocked(address)
+    facts = store.guard_facts(address, day=since, hour=hour_ago)
+    if facts.blocked:
+        return f"{address} is blocked as a mail loop"
+    if kind in OFFICERS_WORDS:
+        return ""
+    daily_count = facts.daily
+    cleared = facts.cleared
     if cleared is not None and cleared.replace(tzinfo=now.tzinfo) > since:
         since = cleared.replace(tzinfo=now.tzinfo)
+        daily_count = store.auto_replies_since(address, since, direct=True)
     daily = limits.auto_replies_per_address_per_day
     # Only mail addressed To it counts: a school's contact copied on many
     # calls (or on a loop with another address) is not looping itself.
-    if store.auto_replies_since(address, since, direct=True) >= daily:
+    if daily_count >= daily:
         store.block(address, at=now, reason=f"{daily} automatic replies within a day")
         return f"{address} reached the daily limit and is now blocked"
-    if store.auto_replies_since(address, hour_ago) >= limits.auto_replies_per_sender_per_hour:
+    if facts.hourly >= limits.auto_replies_per_sender_per_hour:
         return f"{address} reached the hourly limit"
     if _stranger(rules, address):
         domain = address.rsplit("@", 1)[-1]
@@ -168,15 +175,11 @@ def send(
             in_reply_to=piece.in_reply_to,
             references=piece.references,
         )
-    for address in dict.fromkeys((*sent.to, *sent.cc)):
-        store.record_auto_reply(
-            address,
-            sent.kind,
-            now,
-            domain=sent.about,
-            stranger=_stranger(rules, address),
-            copy=address not in sent.to,
-        )
+    recipients = [
+        (address, _stranger(rules, address), address not in sent.to)
+        for address in dict.fromkeys((*sent.to, *sent.cc))
+    ]
+    store.record_auto_replies(sent.kind, now, recipients, domain=sent.about)
     return Passed(sent.kind, sent, dropped, tuple(why))
 
 

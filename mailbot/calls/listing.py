@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,22 @@ from mailbot.calls import store
 from mailbot.storage import links
 from mailbot.storage.db import Sessions
 from mailbot.storage.models import Call, Message
+
+# The columns summary() reads: `calls list --json` selects these and no others.
+SUMMARY_COLUMNS = (
+    "id", "ref", "status", "type", "category", "priority", "school_id", "requester_email",
+    "requester_name", "subject", "team", "created_at", "response_due_at", "fix_due_at",
+    "escalation_level", "next_escalation_at", "responded_at", "solved_at", "closed_at",
+    "close_due_at", "paused_since", "revised_due_at", "revised_reason", "missed_reason",
+    "assignee", "rating", "rating_word", "rating_comment", "rated_at",
+)  # fmt: skip
+# The columns the `calls list` table shows, in the order table_rows() gives them.
+TABLE_COLUMNS = (
+    "ref", "status", "priority", "escalation_level", "school_id", "responded_at",
+    "response_due_at", "fix_due_at", "subject",
+)  # fmt: skip
+# A call as summary() reads it: the ORM object, or a row of SUMMARY_COLUMNS by name.
+CallFields = Call | Any
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -24,7 +41,7 @@ def short_local(value: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(value).astimezone(zone).strftime("%a %d %b %H:%M")
 
 
-def summary(call: Call, related: list[str]) -> dict[str, Any]:
+def summary(call: CallFields, related: list[str]) -> dict[str, Any]:
     """The stable JSON fields every consumer may rely on (DESIGN.md section 4)."""
     return {
         "ref": call.ref,
@@ -56,7 +73,7 @@ def summary(call: Call, related: list[str]) -> dict[str, Any]:
     }
 
 
-def _rating(call: Call) -> dict[str, Any] | None:
+def _rating(call: CallFields) -> dict[str, Any] | None:
     """The requester's satisfaction rating of the call, if they gave one."""
     if call.rating is None:
         return None
@@ -102,10 +119,17 @@ def _message(m: Message) -> dict[str, Any]:
 def list_calls(sessions: Sessions, *, include_closed: bool = True) -> list[dict[str, Any]]:
     """Every call, newest first."""
     with sessions() as session:
-        calls = store.newest_first(session, include_closed=include_closed)
+        rows = list(store.newest_first(session, SUMMARY_COLUMNS, include_closed=include_closed))
         # One query for every call's cross-references, not one per call.
-        related = links.related_refs(session, [c.id for c in calls])
-        return [summary(c, related.get(c.id, [])) for c in calls]
+        related = links.related_refs(session, [r.id for r in rows])
+        return [summary(r, related.get(r.id, [])) for r in rows]
+
+
+@contextlib.contextmanager
+def table_rows(sessions: Sessions) -> Iterator[Iterator[Sequence[Any]]]:
+    """Every call's TABLE_COLUMNS, newest first, read as they are taken while this is open."""
+    with sessions() as session:
+        yield store.newest_first(session, TABLE_COLUMNS)
 
 
 def show_call(sessions: Sessions, ref: str) -> dict[str, Any] | None:

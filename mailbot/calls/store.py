@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mailbot.calls import lifecycle
@@ -15,16 +16,33 @@ from mailbot.calls.records import CallView, Classification
 from mailbot.mail.message import ParsedMessage
 from mailbot.sla.calendar import clock_start
 from mailbot.sla.clock import Clock, SlaPolicy
-from mailbot.storage import links, threads
+from mailbot.storage import links, rows, threads
 from mailbot.storage.loopguard import LoopGuardRecords
-from mailbot.storage.models import (
-    Attachment,
-    Call,
-    Event,
-    Message,
-    Processed,
-)
+from mailbot.storage.models import Call, Message, Processed
 from mailbot.storage.outbox import OutboxRecords
+
+# How many rows `calls list` reads from the cursor at a time.
+_LISTING_BATCH = 500
+
+# The lookups every received email makes, built once (see storage/rows.py).
+_IS_PROCESSED = select(Processed.id).where(Processed.key == bindparam("key"))
+_NEW_FROM_DOMAIN = select(func.count(Call.id)).where(
+    Call.created_at >= bindparam("since", type_=Call.created_at.type),
+    func.lower(Call.requester_email).like(bindparam("pattern")),
+)
+_RECENT_DONE = (
+    select(Call)
+    .where(
+        Call.school_id == bindparam("school"),
+        Call.category == bindparam("category"),
+        Call.type == "incident",
+        Call.status.in_(("solved", "closed")),
+        Call.solved_at >= bindparam("since", type_=Call.solved_at.type),
+        Call.id != bindparam("besides"),
+    )
+    .order_by(Call.solved_at.desc())
+    .limit(20)
+)
 
 
 def view(call: Call) -> CallView:
@@ -62,6 +80,9 @@ class Store(LoopGuardRecords, OutboxRecords):
         self.session = session
         self.ref_prefix = ref_prefix
         self.ref_width = ref_width
+        # The session holds its rows weakly: a call opened here is kept, so
+        # the stages after it find it in the session instead of reading it again.
+        self._opened: list[Call] = []
 
     @classmethod
     def detached(cls, ref_prefix: str, ref_width: int) -> Store:
@@ -76,7 +97,7 @@ class Store(LoopGuardRecords, OutboxRecords):
 
     def is_processed(self, key: str) -> bool:
         """Whether the email with this key has already been handled."""
-        found = self.session.scalar(select(Processed.id).where(Processed.key == key))
+        found = rows.connection(self.session).execute(_IS_PROCESSED, {"key": key}).first()
         return found is not None
 
     def call_by_ref(self, ref: str) -> CallView | None:
@@ -108,11 +129,8 @@ class Store(LoopGuardRecords, OutboxRecords):
         """Count calls opened since ``since`` by requesters at ``domain``."""
         # The requester addresses are stored as written; lower() makes the
         # count blind to case, as mail domains are.
-        query = select(func.count(Call.id)).where(
-            Call.created_at >= since,
-            func.lower(Call.requester_email).like(f"%@{domain.lower()}"),
-        )
-        return self.session.scalar(query) or 0
+        params = {"since": since, "pattern": f"%@{domain.lower()}"}
+        return rows.connection(self.session).execute(_NEW_FROM_DOMAIN, params).scalar() or 0
 
     # --- writing -----------------------------------------------------------
 
@@ -149,12 +167,14 @@ class Store(LoopGuardRecords, OutboxRecords):
         )
         start = clock_start(policy.calendar, now)
         lifecycle.store_clock(call, Clock(call.priority, "open", start), policy)
-        self.session.add(call)
         # The reference derives from the primary key, so two processes can
-        # never hand out the same number; flush assigns the key.
-        self.session.flush()
-        call.ref = f"{self.ref_prefix}-{call.id:0{self.ref_width}d}"
-        self.session.flush()
+        # never hand out the same number; the insert assigns the key.  Both
+        # statements are Core ones (storage/rows.py), and the call stays in
+        # the session as stored, for the stages after this one.
+        call_id = rows.add_call(self.session, call)
+        ref = f"{self.ref_prefix}-{call_id:0{self.ref_width}d}"
+        rows.set_call_value(self.session, call, "ref", ref)
+        self._opened.append(call)
         return view(call)
 
     def reopen(self, call_id: int, *, now: datetime, actor: str, policy: SlaPolicy) -> CallView:
@@ -195,20 +215,8 @@ class Store(LoopGuardRecords, OutboxRecords):
         self, school_id: str, category: str, *, since: datetime, besides: int
     ) -> list[CallView]:
         """A school's incidents of a category solved since ``since``, newest first."""
-        rows = self.session.scalars(
-            select(Call)
-            .where(
-                Call.school_id == school_id,
-                Call.category == category,
-                Call.type == "incident",
-                Call.status.in_(("solved", "closed")),
-                Call.solved_at >= since,
-                Call.id != besides,
-            )
-            .order_by(Call.solved_at.desc())
-            .limit(20)
-        )
-        return [view(c) for c in rows]
+        params = {"school": school_id, "category": category, "since": since, "besides": besides}
+        return [view(c) for c in self.session.scalars(_RECENT_DONE, params)]
 
     def follow_up(
         self, new_id: int, old_id: int, *, now: datetime, problem_after: int
@@ -287,44 +295,48 @@ class Store(LoopGuardRecords, OutboxRecords):
         outcome: str,
     ) -> int:
         """Store a received email (text already redacted) and its attachments."""
-        row = Message(
-            call_id=call_id,
-            direction="in",
-            message_id=msg.message_id,
-            in_reply_to=" ".join(msg.in_reply_to),
-            references=" ".join(msg.references),
-            from_addr=msg.from_addr,
-            from_name=msg.from_name,
-            to_addrs=", ".join(msg.to),
-            cc_addrs=", ".join(msg.cc),
-            subject=msg.subject,
-            sent_at=msg.date,
-            received_at=now,
-            size=msg.raw_size,
-            verdict=verdict,
-            outcome=outcome,
-            body_text=msg.text,
-            new_text=msg.new_text,
+        row_id = rows.add(
+            self.session,
+            rows.MESSAGES,
+            {
+                "call_id": call_id,
+                "direction": "in",
+                "message_id": msg.message_id,
+                "in_reply_to": " ".join(msg.in_reply_to),
+                "references": " ".join(msg.references),
+                "from_addr": msg.from_addr,
+                "from_name": msg.from_name,
+                "to_addrs": ", ".join(msg.to),
+                "cc_addrs": ", ".join(msg.cc),
+                "subject": msg.subject,
+                "sent_at": msg.date,
+                "received_at": now,
+                "size": msg.raw_size,
+                "verdict": verdict,
+                "outcome": outcome,
+                "body_text": msg.text,
+                "new_text": msg.new_text,
+            },
         )
-        self.session.add(row)
-        self.session.flush()
-        for att in msg.attachments:
-            self.session.add(
-                Attachment(
-                    message_id=row.id,
-                    filename=att.filename,
-                    content_type=att.content_type,
-                    size=att.size,
-                    content=att.content,
-                )
-            )
-        return row.id
+        found = [
+            {
+                "message_id": row_id,
+                "filename": att.filename,
+                "content_type": att.content_type,
+                "size": att.size,
+                "content": att.content,
+            }
+            for att in msg.attachments
+        ]
+        rows.add_many(self.session, rows.ATTACHMENTS, found)
+        return row_id
 
     def add_event(
         self, call_id: int, *, at: datetime, actor: str, kind: str, detail: str = ""
     ) -> None:
         """Append to a call's audit trail."""
-        self.session.add(Event(call_id=call_id, at=at, actor=actor, kind=kind, detail=detail))
+        values = {"call_id": call_id, "at": at, "actor": actor, "kind": kind, "detail": detail}
+        rows.add(self.session, rows.EVENTS, values)
 
     def mark_processed(
         self,
@@ -337,25 +349,31 @@ class Store(LoopGuardRecords, OutboxRecords):
         detail: str = "",
     ) -> None:
         """Record that this email is done; the unique key makes a second attempt fail."""
-        self.session.add(
-            Processed(
-                key=key,
-                outcome=outcome,
-                call_id=call_id,
-                message_row_id=message_row,
-                processed_at=now,
-                detail=detail,
-            )
-        )
-        self.session.flush()
+        values = {
+            "key": key,
+            "outcome": outcome,
+            "call_id": call_id,
+            "message_row_id": message_row,
+            "processed_at": now,
+            "detail": detail,
+        }
+        rows.add(self.session, rows.PROCESSED, values)
 
 
-def newest_first(session: Session, *, include_closed: bool = True) -> list[Call]:
-    """Every call (or every one not closed), newest first."""
-    query = select(Call).order_by(Call.id.desc())
+def newest_first(
+    session: Session, columns: Sequence[str], *, include_closed: bool = True
+) -> Iterator[Row[Any]]:
+    """The named columns of every call (or every one not closed), newest first, as they come.
+
+    One Core query over the table: no ORM object per call, and rows are
+    read from the cursor as the caller takes them, so listing 10,000 calls
+    neither builds 10,000 objects nor holds them all at once.
+    """
+    table = Call.__table__.c
+    query = select(*(table[name] for name in columns)).order_by(table.id.desc())
     if not include_closed:
-        query = query.where(Call.status != "closed")
-    return list(session.scalars(query))
+        query = query.where(table.status != "closed")
+    yield from session.execute(query.execution_options(yield_per=_LISTING_BATCH))
 
 
 def whole_record(session: Session, ref: str) -> Call | None:

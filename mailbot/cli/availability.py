@@ -6,6 +6,7 @@ import argparse
 import json
 from datetime import date, datetime
 
+from mailbot.cli.context import clock_of, config_of
 from mailbot.config import Config
 from mailbot.errors import MailbotError
 from mailbot.incidents import uptime
@@ -55,13 +56,8 @@ def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register `mailbot availability`."""
-    parser = sub.add_parser(
-        "availability", help="each service's availability against the SLA target"
-    )
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--month", help="the month, e.g. 2026-11 (default: last month)")
-    which.add_argument("--term", help="a date in the term (sla.toml's terms), e.g. 2026-11-02")
-    parser.add_argument("--json", action="store_true")
-    return parser
+def command(args: argparse.Namespace) -> int:
+    """`mailbot availability`, at the rules' local time."""
+    config = config_of(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return run(args, config, clock_of(args, zone)())

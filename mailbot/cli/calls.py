@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 
 from mailbot.calls import records
+from mailbot.cli.context import clock_of, config_of
 from mailbot.commands import actions, table
 from mailbot.commands.grammar import Command, Instructions
 from mailbot.commands.job import Job
@@ -128,60 +129,8 @@ def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
     return 0
 
 
-def add_parsers(calls_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register the commands that work a call under `mailbot calls`."""
-    by_help = "who is acting, for the audit trail (an officer's address; default: cli)"
-    assign = calls_sub.add_parser("assign", help="give a call to an officer")
-    assign.add_argument("ref")
-    assign.add_argument("officer", help="officer id, name or address")
-    assign.add_argument("--by", default="cli", help=by_help)
-    note = calls_sub.add_parser("note", help="add an internal note (never sent to the school)")
-    note.add_argument("ref")
-    note.add_argument("text", help="the note; - reads it from standard input")
-    note.add_argument("--by", default="cli", help=by_help)
-    reply = calls_sub.add_parser("reply", help="write to the school on its call, as an officer")
-    reply.add_argument("ref")
-    reply.add_argument("text", help="the message; - reads it from standard input")
-    reply.add_argument("--by", required=True, help="the officer writing (their address)")
-    authorise = calls_sub.add_parser(
-        "authorise", help="authorise a request waiting for the headteacher (given another way)"
-    )
-    authorise.add_argument("ref")
-    authorise.add_argument("--by", default="cli", help=by_help)
-    decline = calls_sub.add_parser("decline", help="decline a request waiting for authorisation")
-    decline.add_argument("ref")
-    decline.add_argument("reason", help="why, for the requester")
-    decline.add_argument("--by", default="cli", help=by_help)
-    member = "the board member voting (their address): a vote is theirs"
-    approve = calls_sub.add_parser("approve", help="a board member approves a change")
-    approve.add_argument("ref")
-    approve.add_argument("--by", required=True, help=member)
-    reject = calls_sub.add_parser("reject", help="a board member rejects a change")
-    reject.add_argument("ref")
-    reject.add_argument("reason", help="why, for the school")
-    reject.add_argument("--by", required=True, help=member)
-    update = calls_sub.add_parser(
-        "update", help="change a call's status, priority, type, deadline, links or assignee"
-    )
-    update.add_argument("ref")
-    update.add_argument("--status", help="open, in_progress, awaiting_customer, solved or closed")
-    update.add_argument("--priority", help="Critical, P1, P2, P3 or P4")
-    update.add_argument("--type", help="incident, service_request, change_request or complaint")
-    update.add_argument(
-        "--link", action="append", metavar="REF", help="cross-reference another call (repeatable)"
-    )
-    update.add_argument(
-        "--deadline", help="revised fix deadline agreed with the school: DATE or 'DATE HH:MM'"
-    )
-    update.add_argument("--reason", help="why the deadline was revised (required with it)")
-    update.add_argument(
-        "--missed-reason",
-        help="why the call missed (or will miss) its fix target, as #reason does by email",
-    )
-    update.add_argument(
-        "--message",
-        help="words for the school: in the solved notice with --status solved, else sent "
-        "as the officer's reply (needs --by)",
-    )
-    update.add_argument("--assign", help="officer id, name or address")
-    update.add_argument("--by", default="cli", help=by_help)
+def command(args: argparse.Namespace) -> int:
+    """`mailbot calls assign/note/reply/...`, at the rules' local time."""
+    config = config_of(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return run(args, config, clock_of(args, zone)())

@@ -3,42 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mailbot.calls import listing
+from mailbot.cli.context import config_of
 from mailbot.cli.localtime import display_zone, local_time
 from mailbot.config import Config
 from mailbot.storage.db import make_engine, make_sessions
 
+# How many lines of the `calls list` table are written at a time.
+_PRINT_BATCH = 500
+
 
 def print_list(args: argparse.Namespace, config: Config) -> int:
     """`mailbot calls list`: every call, as a table or JSON."""
-    rows = listing.list_calls(make_sessions(make_engine(config.database.url)))
+    sessions = make_sessions(make_engine(config.database.url))
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(listing.list_calls(sessions), indent=2))
         return 0
-    if not rows:
-        print("no calls")
-        return 0
-    zone = ZoneInfo(display_zone(config))
+    # The table is printed as the rows are read: the list is never held whole.
+    with listing.table_rows(sessions) as rows:
+        first = next(rows, None)
+        if first is None:
+            print("no calls")
+            return 0
+        zone = ZoneInfo(display_zone(config))
 
-    def when(value: str | None) -> str:
-        # Due times are shown in the support calendar's local time.
-        return listing.short_local(value, zone)
+        def when(value: datetime | None) -> str:
+            # Due times are shown in the support calendar's local time.
+            return value.astimezone(zone).strftime("%a %d %b %H:%M") if value else "-"
 
-    print(
-        f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "
-        f"{'RESPONSE DUE':16} {'FIX DUE':16} SUBJECT"
-    )
-    for r in rows:
-        response = "done" if r["responded_at"] else when(r["response_due_at"])
         print(
-            f"{r['ref']:11} {r['status']:17} {r['priority']:8} {r['escalation_level']:<3} "
-            f"{(r['school'] or '-')[:18]:18} {response:16} {when(r['fix_due_at']):16} "
-            f"{r['subject'][:40]}"
+            f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "
+            f"{'RESPONSE DUE':16} {'FIX DUE':16} SUBJECT"
         )
+        lines: list[str] = []
+        for (
+            ref,
+            status,
+            priority,
+            level,
+            school,
+            responded,
+            response_due,
+            fix_due,
+            subject,
+        ) in itertools.chain([first], rows):
+            response = "done" if responded else when(response_due)
+            lines.append(
+                f"{ref:11} {status:17} {priority:8} {level:<3} "
+                f"{(school or '-')[:18]:18} {response:16} {when(fix_due):16} {subject[:40]}"
+            )
+            if len(lines) == _PRINT_BATCH:
+                # One write per batch of lines, not two per line (print's text
+                # and newline, each made terminal-safe on its own).
+                print("\n".join(lines))
+                lines.clear()
+        if lines:
+            print("\n".join(lines))
     return 0
 
 
@@ -87,3 +113,13 @@ def print_call(args: argparse.Namespace, config: Config) -> int:
     for e in record["events"]:
         print(f"  {when(e['at'])} {e['actor']}: {e['kind']} {e['detail']}")
     return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """`mailbot calls list [--json]`."""
+    return print_list(args, config_of(args))
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """`mailbot calls show REF [--json]`."""
+    return print_call(args, config_of(args))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from mailbot.approval import store
 from mailbot.approval.board import OUTCOMES
 from mailbot.calls import listing as calls
+from mailbot.cli.context import config_of
 from mailbot.config import Config
 from mailbot.rules.loader import load_rules
 from mailbot.storage.db import Sessions, make_engine, make_sessions
@@ -118,10 +119,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register `mailbot changes list`; returns the `list` parser for its handler."""
-    changes = sub.add_parser("changes", help="change requests and their review by the board")
-    changes_sub = changes.add_subparsers(dest="changes_command", required=True)
-    listing = changes_sub.add_parser("list", help="every change request and its review state")
-    listing.add_argument("--json", action="store_true")
-    return listing
+def command(args: argparse.Namespace) -> int:
+    """`mailbot changes list`."""
+    return run(args, config_of(args))

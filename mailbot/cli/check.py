@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from mailbot.cli.context import clock_of, config_of
 from mailbot.config import Config, ServerConfig
 from mailbot.daemon.connections import imap_settings, smtp_settings
 from mailbot.errors import MailbotError, RulesError
@@ -41,20 +42,6 @@ class Finding:
 
     def line(self) -> str:
         return f"{'ok  ' if self.ok else 'FAIL'}  {self.what:14} {self.detail}"
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """The `check` subcommand."""
-    p = sub.add_parser(
-        "check",
-        help="test the configuration: mail servers, folders, rules, database, status page",
-    )
-    p.add_argument(
-        "--send-test",
-        metavar="ADDRESS",
-        help="also send one email marked as a test to ADDRESS through [smtp]",
-    )
-    return p
 
 
 def _secret(what: str, section: ServerConfig) -> Finding | None:
@@ -246,3 +233,10 @@ def run(
         "configuration OK" if not failures else f"{failures} check(s) failed",
     )
     return 0 if not failures else 1
+
+
+def command(args: argparse.Namespace) -> int:
+    """`mailbot check [--send-test ADDRESS]`: one line per check."""
+    config = config_of(args)
+    print(f"checking {Path(args.config).resolve()}")
+    return run(args, config, clock_of(args), print)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from mailbot.calls import heldreply
 from mailbot.calls.store import Store
+from mailbot.cli.context import clock_of, config_of, login_name
 from mailbot.cli.termtext import terminal_safe
 from mailbot.config import Config
 from mailbot.errors import MailbotError
@@ -16,28 +17,7 @@ from mailbot.mail.message import ParsedMessage
 from mailbot.pipeline.classify import classify_text
 from mailbot.rules.loader import Rules, load_rules
 from mailbot.storage import held
-from mailbot.storage.db import Sessions, transaction
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Add `held list`, `held open`, `held reply` and `held dismiss` to the command line."""
-    p = sub.add_parser("held", help="emails kept for a human")
-    inner = p.add_subparsers(dest="held_command", required=True)
-    listing = inner.add_parser("list", help="every held email nobody has dealt with")
-    listing.add_argument("--json", action="store_true")
-    dismiss = inner.add_parser("dismiss", help="deal with a held email by doing nothing more")
-    dismiss.add_argument("id", help="the id `held list` shows (`12`, or `p3` for a parked email)")
-    dismiss.add_argument("--by", default="", help="who dismissed it (default: the login name)")
-    dismiss.add_argument("--reason", default="", help="why, kept with the record")
-    opening = inner.add_parser("open", help="turn a held email into a call for a school")
-    opening.add_argument("id", help="the id `held list` shows (a stored email, not a parked one)")
-    opening.add_argument("--school", required=True, help="the school's id in schools.toml")
-    opening.add_argument("--by", default="", help="who opened it (default: the login name)")
-    answer = inner.add_parser("reply", help="answer a held email's sender, as an officer")
-    answer.add_argument("id", help="the id `held list` shows")
-    answer.add_argument("text", help="the message; - reads it from standard input")
-    answer.add_argument("--by", required=True, help="the officer writing (id or address)")
-    return p
+from mailbot.storage.db import Sessions, make_engine, make_sessions, transaction
 
 
 def run(
@@ -145,3 +125,10 @@ def open_call(
         held.decide(session, held_id, action="opened", by=by, at=now, detail=call.ref)
         held.attach(row, call.id)
     return call.ref
+
+
+def command(args: argparse.Namespace) -> int:
+    """`mailbot held ...`, recorded as done by the login name unless --by says otherwise."""
+    config = config_of(args)
+    sessions = make_sessions(make_engine(config.database.url))
+    return run(args, config, sessions, clock_of(args)(), login_name())

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from mailbot.calls import records
+from mailbot.cli.context import clock_of, config_of
 from mailbot.commands import actions, major
 from mailbot.config import Config
 from mailbot.errors import Conflict, MailbotError
@@ -135,40 +136,8 @@ def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register `mailbot incidents ...`."""
-    parser = sub.add_parser("incidents", help="declare, update, resolve and list major incidents")
-    inner = parser.add_subparsers(dest="incidents_command", required=True)
-    by_help = "the officer acting (their address), for the record"
-    declare = inner.add_parser("declare", help="declare a major incident and broadcast it")
-    declare.add_argument("title", help="what is affected, e.g. 'Internet down in all schools'")
-    declare.add_argument("--details", help="more words for the first notice")
-    declare.add_argument("--call", help="the call it was reported on (linked, made Critical)")
-    declare.add_argument("--keywords", help="comma-separated words linking new emails to it")
-    declare.add_argument(
-        "--email-down", action="store_true", help="school email is down: use alternative addresses"
-    )
-    declare.add_argument("--by", required=True, help=by_help)
-    update = inner.add_parser("update", help="broadcast an update")
-    update.add_argument("ref")
-    update.add_argument("text")
-    update.add_argument("--email-down", dest="email_down", action="store_true", default=None)
-    update.add_argument("--email-up", dest="email_down", action="store_false")
-    update.add_argument("--by", required=True, help=by_help)
-    for parser_ in (declare, update):
-        parser_.add_argument("--services", help="comma-separated services it affects")
-        parser_.add_argument(
-            "--partial", dest="outage", action="store_const", const="partial",
-            help="the services were degraded rather than wholly down",
-        )  # fmt: skip
-        parser_.add_argument(
-            "--full", dest="outage", action="store_const", const="full",
-            help="the services were wholly down (the default)",
-        )  # fmt: skip
-    resolve = inner.add_parser("resolve", help="resolve it: broadcast, and solve its linked calls")
-    resolve.add_argument("ref")
-    resolve.add_argument("text")
-    resolve.add_argument("--by", required=True, help=by_help)
-    listing = inner.add_parser("list", help="list incidents with their calls and deliveries")
-    listing.add_argument("--json", action="store_true")
-    return parser
+def command(args: argparse.Namespace) -> int:
+    """`mailbot incidents ...`, at the rules' local time."""
+    config = config_of(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return run(args, config, clock_of(args, zone)())

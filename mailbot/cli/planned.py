@@ -12,8 +12,9 @@ import json
 from datetime import datetime
 
 from mailbot.calls import records
+from mailbot.cli.context import clock_of, config_of
 from mailbot.commands import actions
-from mailbot.commands import planned as command
+from mailbot.commands import planned as work
 from mailbot.config import Config
 from mailbot.errors import Conflict, MailbotError
 from mailbot.incidents import planned, statuspage, store
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
     details = args.details or ""
     try:
         with transaction(sessions) as session:
-            plan = command.prepare(session, rules, records.Staff(by, now), _words(args), details)
+            plan = work.prepare(session, rules, records.Staff(by, now), _words(args), details)
             if isinstance(plan, records.Refused):
                 raise MailbotError(plan.message)
             done = plan()
@@ -72,33 +73,8 @@ def run(args: argparse.Namespace, config: Config, now: datetime) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register `mailbot planned ...`."""
-    parser = sub.add_parser("planned", help="announce, change, cancel and list planned maintenance")
-    inner = parser.add_subparsers(dest="planned_command", required=True)
-    by_help = "the officer acting (id, name or address), for the record"
-    when = "local date and time, e.g. '2026-12-12 18:30'"
-    announce = inner.add_parser("announce", help="announce planned work and broadcast it")
-    announce.add_argument("title", help="what is being done, e.g. 'Firewall upgrade'")
-    announce.add_argument("--from", dest="start", required=True, help=f"when it starts: {when}")
-    announce.add_argument("--to", dest="end", required=True, help=f"when it ends: {when}")
-    announce.add_argument(
-        "--services", required=True, help="comma-separated services (incidents.toml: services)"
-    )
-    announce.add_argument("--details", help="more words for the announcement")
-    announce.add_argument("--by", required=True, help=by_help)
-    change = inner.add_parser("change", help="move it or change its services (broadcast once)")
-    change.add_argument("ref")
-    change.add_argument("--from", dest="start", help=f"the new start: {when}")
-    change.add_argument("--to", dest="end", help=f"the new end: {when}")
-    change.add_argument("--services", help="the new comma-separated services")
-    change.add_argument("--details", help="what the notice says about the change")
-    change.add_argument("--by", required=True, help=by_help)
-    cancel = inner.add_parser("cancel", help="cancel work that has not started (broadcast once)")
-    cancel.add_argument("ref")
-    cancel.add_argument("--details", help="why, for the notice")
-    cancel.add_argument("--by", required=True, help=by_help)
-    cancel.set_defaults(start=None, end=None, services=None)
-    listing = inner.add_parser("list", help="list planned work, newest first")
-    listing.add_argument("--json", action="store_true")
-    return parser
+def command(args: argparse.Namespace) -> int:
+    """`mailbot planned ...`, at the rules' local time."""
+    config = config_of(args)
+    zone = load_rules(config.rules.dir).sla.calendar.zone
+    return run(args, config, clock_of(args, zone)())

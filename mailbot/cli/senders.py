@@ -6,18 +6,8 @@ import argparse
 from datetime import datetime
 
 from mailbot.calls.store import Store
-from mailbot.storage.db import Sessions, transaction
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Add `senders list` and `senders unblock ADDRESS` to the command line."""
-    p = sub.add_parser("senders", help="addresses blocked as mail loops")
-    inner = p.add_subparsers(dest="senders_command", required=True)
-    inner.add_parser("list", help="list the blocked addresses")
-    unblock = inner.add_parser("unblock", help="answer an address again after a loop")
-    unblock.add_argument("address")
-    unblock.add_argument("--by", default="", help="who cleared it (default: the login name)")
-    return p
+from mailbot.cli.context import clock_of, config_of, login_name
+from mailbot.storage.db import Sessions, make_engine, make_sessions, transaction
 
 
 def blocked(sessions: Sessions) -> list[tuple[str, datetime, str]]:
@@ -47,3 +37,10 @@ def run(args: argparse.Namespace, sessions: Sessions, now: datetime, user: str) 
     for address, since, why in rows:
         print(f"{address:40} blocked {since.isoformat()}  ({why})")
     return 0
+
+
+def command(args: argparse.Namespace) -> int:
+    """`mailbot senders ...`, recorded as done by the login name unless --by says otherwise."""
+    config = config_of(args)
+    sessions = make_sessions(make_engine(config.database.url))
+    return run(args, sessions, clock_of(args)(), login_name())

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from mailbot.cli.context import clock_of, config_of
 from mailbot.errors import MailbotError
 from mailbot.rules.files import PRIORITIES
-from mailbot.rules.loader import Rules
+from mailbot.rules.loader import Rules, load_rules
 from mailbot.sla.calendar import clock_start, describe
 from mailbot.sla.clock import Clock, escalation_at
 from mailbot.sla.clock import due as sla_due
@@ -98,20 +99,7 @@ def run(args: argparse.Namespace, rules: Rules, now: datetime) -> int:
     return 0
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Register `mailbot sla deadline`."""
-    sla_p = sub.add_parser("sla", help="ask the SLA rules questions")
-    sla_sub = sla_p.add_subparsers(dest="sla_command", required=True)
-    deadline = sla_sub.add_parser(
-        "deadline",
-        help="when would a call logged at these instants be due? (rules only, no servers)",
-    )
-    deadline.add_argument("--priority", required=True, help="Critical, P1, P2, P3 or P4")
-    deadline.add_argument(
-        "--at",
-        action="append",
-        help="when the call is logged, ISO 8601; local time in the rules' zone unless an "
-        "offset is given; repeat for several (default: now, or --now)",
-    )
-    deadline.add_argument("--json", action="store_true", help="one JSON object per instant")
-    return deadline
+def command(args: argparse.Namespace) -> int:
+    """`mailbot sla deadline`, at the rules' local time."""
+    rules = load_rules(config_of(args).rules.dir)
+    return run(args, rules, clock_of(args, rules.sla.calendar.zone)())

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mailbot.config import Config
 from mailbot.errors import ConfigError, RulesError
+
+if TYPE_CHECKING:
+    from mailbot.config import Config
 
 # sysexits.h EX_CONFIG: the systemd unit does not restart on it (RestartPreventExitStatus).
 EX_CONFIG = 78

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mailbot.cli import senders, statusout
+from mailbot.cli.context import clock_of, config_of, warn_about_trust
 from mailbot.cli.localtime import display_zone, local_time
 from mailbot.config import Config
 from mailbot.daemon import health
@@ -140,3 +141,9 @@ def _mailbox_counts(config: Config, problems: list[str]) -> tuple[int | None, in
     except MailbotError as exc:
         problems.append(f"cannot reach the mailbox: {exc}")
         return None, None
+
+
+def command(args: argparse.Namespace) -> int:
+    """`mailbot status [--json|--prometheus]`."""
+    config = config_of(args)
+    return run(args, config, clock_of(args)(), lambda: warn_about_trust(config))

@@ -51,19 +51,6 @@ def terms_warning(rules: Rules, today: date) -> str | None:
     )
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """The `status` subcommand and its two machine formats."""
-    status = sub.add_parser("status", help="is the daemon healthy?")
-    output = status.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print one JSON object")
-    output.add_argument(
-        "--prometheus",
-        action="store_true",
-        help="print Prometheus's text format (for node_exporter's textfile collector)",
-    )
-    return status
-
-
 def rules_problem(config: Config) -> str | None:
     """Why the rules on disk would not load, with when they were last edited; None if they load.
 

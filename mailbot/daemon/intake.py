@@ -53,14 +53,16 @@ def process(
     config: Config,
     rules: Rules,
     now: datetime,
+    facts: dict[str, object] | None = None,
 ) -> Triage:
     """Handle one email in one transaction: its effects and its replies commit together.
 
     ``raw`` is the email as fetched, or the record the intake worker
-    prepared from it (parsed, screened and redacted already).
+    prepared from it (parsed, screened and redacted already).  ``facts`` is
+    the batch's cache of what every email reads alike (see ``transaction``).
     """
     t = raw if isinstance(raw, Triage) else Triage(key="", raw=raw)
-    with transaction(sessions) as session:
+    with transaction(sessions, facts) as session:
         store = Store(session, rules.policy.references.prefix, rules.policy.references.width)
         ctx = Context(config=config, rules=rules, now=now, store=store)
         return pipeline.run(t, ctx)
@@ -123,6 +125,8 @@ def run_batch(
     failed_folder = config.imap.failed_folder
     report = BatchReport()
     done: list[int] = []
+    # The signing keys, read by the batch's first email and kept for the rest.
+    facts: dict[str, object] = {}
     fetched = mailbox.fetch_new(limit=config.imap.batch_size, max_bytes=max_bytes)
     raws = [
         RawMail(raw=item.raw, size=item.size, truncated=item.truncated, uid=item.uid)
@@ -170,6 +174,7 @@ def run_batch(
                 config=config,
                 rules=rules,
                 now=now,
+                facts=facts,
             )
         except Conflict:
             # Another mailbot process committed this email first.

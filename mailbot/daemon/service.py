@@ -3,92 +3,48 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from mailbot.config import Config
-from mailbot.daemon.connections import Outage, imap_settings, smtp_settings
+from mailbot.daemon.connections import Outage, imap_settings
 from mailbot.daemon.intake import BatchReport, run_batch
 from mailbot.daemon.jobs import TickReport, run_due
 from mailbot.daemon.metronome import Metronome
 from mailbot.daemon.notify import Notifier
 from mailbot.daemon.sandbox import Budget, Sandbox
-from mailbot.daemon.sender import SendReport, off_loop, send_due
+from mailbot.daemon.sender import SendReport, off_loop
+from mailbot.daemon.sending import Sending, add_reports, wait_for
 from mailbot.errors import RulesError, TransientError
-from mailbot.incidents import broadcast, statuspage
-from mailbot.incidents.broadcast import BroadcastReport
 from mailbot.mail.imap import Mailbox
-from mailbot.mail.oauth import TokenSources
-from mailbot.mail.smtp import SmtpSender
-from mailbot.rules.loader import Rules, load_rules
+from mailbot.rules.loader import load_rules
 from mailbot.storage import heartbeats
-from mailbot.storage.db import Sessions
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
 
-def _add(a: SendReport, b: SendReport) -> SendReport:
-    return SendReport(a.sent + b.sent, a.retrying + b.retrying, a.failed + b.failed)
-
-
 @dataclass
-class Daemon:
+class Daemon(Sending):
     """Owns the live state of a running mailbot: rules, connections, tasks."""
 
-    config: Config
-    rules: Rules
-    sessions: Sessions
-    clock: Clock
-    wake_outbox: asyncio.Event = field(default_factory=asyncio.Event)
     wake_intake: asyncio.Event = field(default_factory=asyncio.Event)
-    wake_fallback: asyncio.Event = field(default_factory=asyncio.Event)
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # The same as ``stopping`` for code running in worker threads: an intake
     # pass waiting on the intake worker looks at it several times a second.
     halt: threading.Event = field(default_factory=threading.Event)
-    # OAuth2 tokens, one source per account, shared by IMAP and SMTP.
-    tokens: TokenSources = field(default_factory=TokenSources)
-    sign_in_noted: str | None = None
     # systemd's notification socket (from the environment, read by the CLI);
     # without one, nothing is sent.
     notifier: Notifier = field(default_factory=lambda: Notifier({}))
-    # Whether a broadcast pass may find work: set at start (a broadcast a crash
-    # interrupted), after an email carrying a #major command, by the periodic
-    # outbox tick (an incident changed from the command line, in another
-    # process), and while the last pass still found work.
-    broadcast_due: bool = True
 
     def mailbox(self) -> Mailbox:
         """A mailbox connection that signs in with the shared token, if any."""
         settings = imap_settings(self.config)
         return Mailbox(settings, self.tokens.get(settings.oauth))
-
-    def sender(self, fallback: bool = False) -> SmtpSender:
-        """An SMTP sender that signs in with the shared token, if any."""
-        settings = smtp_settings(self.config, fallback=fallback)
-        return SmtpSender(settings, self.tokens.get(settings.oauth))
-
-    def senders(self, fallback: bool = False) -> list[SmtpSender]:
-        """One SMTP sender per configured connection to the relay (``connections``)."""
-        settings = self.config.fallback_smtp if fallback else None
-        count = (settings or self.config.smtp).connections
-        return [self.sender(fallback) for _ in range(count)]
-
-    def note_sign_in(self) -> None:
-        """Record for `mailbot status` whether a mail sign-in grant is refused (empty when not)."""
-        problems = "; ".join(self.tokens.problems())
-        # Written when it changes only, so a healthy daemon adds no writes.
-        if self.tokens.active() and problems != self.sign_in_noted:
-            heartbeats.record(self.sessions, "sign_in_problem", problems, self.clock())
-            self.sign_in_noted = problems
 
     def stop(self) -> None:
         """Ask every loop to finish (SIGTERM, SIGINT)."""
@@ -132,45 +88,6 @@ class Daemon:
             if len(report.outcomes) + len(report.failed) < self.config.imap.batch_size:
                 return total
         return total
-
-    def routes(self, fallback: bool) -> tuple[str, ...]:
-        """The outbox routes a sender handles; with no [fallback_smtp] the main relay takes both."""
-        if fallback:
-            return ("fallback",)
-        return ("smtp",) if self.config.fallback_smtp else ("smtp", "fallback")
-
-    def broadcast_pass(self) -> BroadcastReport:
-        """Queue one batch of major-incident notices and refresh the status page (in a thread)."""
-        now = self.clock()
-        report = broadcast.run(self.sessions, self.config, self.rules, now)
-        try:
-            statuspage.publish(self.sessions, self.config, self.rules, now)
-        except OSError as exc:
-            log.error("status page not written to %s: %s", self.config.status_page.dir, exc)
-        return report
-
-    async def send_outbox(
-        self, sender: SmtpSender | Sequence[SmtpSender], fallback: bool = False
-    ) -> SendReport:
-        """Send whatever is due in the outbox, batch after batch until none is left."""
-        total = SendReport()
-        settings = self.config.fallback_smtp if fallback else None
-        max_attempts = (settings or self.config.smtp).max_attempts
-        while True:
-            report = await send_due(
-                self.sessions,
-                sender,
-                now=self.clock(),
-                max_attempts=max_attempts,
-                routes=self.routes(fallback),
-            )
-            total = SendReport(
-                total.sent + report.sent,
-                total.retrying + report.retrying,
-                total.failed + report.failed,
-            )
-            if report.retrying or report.sent + report.failed == 0:
-                return total
 
     def due_work(self, reports: bool = True) -> TickReport:
         """Run the scheduler's due jobs (escalations, closures, reports) once; in a thread."""
@@ -218,9 +135,9 @@ class Daemon:
             # the next is queued, as the running daemon does.
             while True:
                 queued = await asyncio.to_thread(self.broadcast_pass)
-                sent = _add(sent, await self.send_outbox(sender))
+                sent = add_reports(sent, await self.send_outbox(sender))
                 if self.config.fallback_smtp:
-                    sent = _add(sent, await self.send_outbox(spare, fallback=True))
+                    sent = add_reports(sent, await self.send_outbox(spare, fallback=True))
                 if not queued.queued or sent.retrying:
                     break
         finally:
@@ -258,62 +175,12 @@ class Daemon:
                     else:
                         # Without IDLE the scheduler's poll job wakes us.
                         self.wake_intake.clear()
-                        await self._wait(self.wake_intake, self.config.imap.poll_seconds * 2)
+                        await wait_for(self.wake_intake, self.config.imap.poll_seconds * 2)
             except TransientError as exc:
                 heartbeats.record(self.sessions, "last_error", str(exc), self.clock())
                 await self._sleep(outage.failed(exc))
             finally:
                 await asyncio.to_thread(mailbox.close)
-
-    async def _outbox_loop(self, fallback: bool = False) -> None:
-        outage = Outage("fallback SMTP server" if fallback else "SMTP server")
-        senders = self.senders(fallback=fallback)
-        try:
-            while not self.stopping.is_set():
-                if await self.outbox_round(senders, outage, fallback):
-                    continue
-                wake = self.wake_fallback if fallback else self.wake_outbox
-                wake.clear()
-                # Due retries are picked up by the periodic wake below.
-                await self._wait(wake, 30.0)
-        finally:
-            for sender in senders:
-                await sender.close()
-
-    async def outbox_round(
-        self, sender: SmtpSender | Sequence[SmtpSender], outage: Outage, fallback: bool
-    ) -> bool:
-        """Queue the next broadcast batch if one may be waiting, then send what is due.
-
-        Says whether to go round again at once (a broadcast batch went out and
-        more may follow).  The broadcast pass runs only when ``broadcast_due``
-        says there may be work for it, not on every wake: most wakes are
-        intake's replies, and with no incident its two queries found nothing.
-        """
-        queued = 0
-        if not fallback and self.broadcast_due:
-            # Cleared before the pass, so a notice written meanwhile sets it again.
-            self.broadcast_due = False
-            # Queue the next batch of any broadcast between sends, so
-            # a broadcast to thousands never holds up other mail for long.
-            try:
-                done = await off_loop(self.broadcast_pass)
-            except TransientError as exc:
-                self.broadcast_due = True
-                log.warning("broadcast postponed: %s", exc)
-            else:
-                queued = done.queued
-                if done.queued or done.expanded:
-                    self.broadcast_due = True
-            if queued and self.config.fallback_smtp:
-                self.wake_fallback.set()
-        report = await self.send_outbox(sender, fallback=fallback)
-        await off_loop(self.note_sign_in)
-        if report.retrying:
-            outage.failed(TransientError("send failed; backing off"))
-        elif report.sent:
-            outage.recovered()
-        return bool(queued and not report.retrying)
 
     async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         """Run one of the daemon's loops, restarting it if it ever fails.
@@ -332,12 +199,7 @@ class Daemon:
                 await self._sleep(5.0)
 
     async def _sleep(self, seconds: float) -> None:
-        await self._wait(self.stopping, seconds)
-
-    @staticmethod
-    async def _wait(event: asyncio.Event, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=seconds)
+        await wait_for(self.stopping, seconds)
 
     async def run_forever(self, rules_dir: Path) -> None:
         """Run until SIGTERM or SIGINT; SIGHUP reloads the rules."""
@@ -389,10 +251,10 @@ class Daemon:
         metronome.start()
         tasks = [
             asyncio.create_task(self._supervised("intake", self._intake_loop), name="intake"),
-            asyncio.create_task(self._supervised("outbox", self._outbox_loop), name="outbox"),
+            asyncio.create_task(self._supervised("outbox", self.outbox_loop), name="outbox"),
         ]
         if self.config.fallback_smtp:
-            fallback = self._supervised("fallback outbox", lambda: self._outbox_loop(fallback=True))
+            fallback = self._supervised("fallback outbox", lambda: self.outbox_loop(fallback=True))
             tasks.append(asyncio.create_task(fallback, name="fallback"))
         log.info("mailbot running: %s as %s", self.config.imap.host, self.config.service.address)
         self.notifier.ready(f"reading {self.config.imap.host} as {self.config.service.address}")

@@ -13,11 +13,13 @@ from mailbot.sla.clock import LIVE
 from mailbot.storage.db import Session
 from mailbot.storage.models import Call, Delivery, Incident, IncidentUpdate
 
+# Every school's new call asks this, so the statement is built once.
+_ACTIVE = select(Incident).where(Incident.status == "active").order_by(Incident.id)
+
 
 def active(session: Session) -> list[Incident]:
     """Incidents not yet resolved, oldest first."""
-    query = select(Incident).where(Incident.status == "active").order_by(Incident.id)
-    return list(session.scalars(query))
+    return list(session.scalars(_ACTIVE))
 
 
 def recently_resolved(session: Session, limit: int) -> list[Incident]:

@@ -207,6 +207,10 @@ def decode_header(value: str | None) -> str:
         return ""
     # Python's byte parser keeps raw 8-bit header bytes as surrogate escapes.
     text = clean(value)
+    if "=?" not in text and "\x1b$" not in text:
+        # No encoded word and no ISO-2022 escape (most header values): what
+        # the decoder below would hand back is the text itself.
+        return clean(" ".join(_CONTROLS.sub("", text).split()))
     try:
         parts = email.header.decode_header(text)
     except (email.errors.HeaderParseError, ValueError, LookupError):

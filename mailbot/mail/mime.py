@@ -87,14 +87,26 @@ class _Wire(EmailPolicy):
                 return name, value
             if name.lower() in _REPEATED and "boundary=" not in value:
                 # The same few part headers in every email: parsed once each.
-                made = _PARSED.get((name, value))
-                if made is None:
-                    if len(_PARSED) > 64:
-                        _PARSED.clear()
-                    made = _PARSED[(name, value)] = super().header_store_parse(name, value)
-                return made
+                return self._parsed_once(name, value)
+        elif isinstance(value, Address):
+            # The From header: the service's own name and address, the same
+            # in every email.  An Address keeps no more than these three.
+            key = f"{value.display_name}\0{value.username}\0{value.domain}"
+            return self._parsed_once(name, value, key)
         stored: tuple[str, Any] = super().header_store_parse(name, value)
         return stored
+
+    def _parsed_once(self, name: str, value: Any, key: str | None = None) -> tuple[str, Any]:
+        """``header_store_parse`` of a header that recurs unchanged, parsed once and reused.
+
+        A parsed header is immutable, so one can stand in every email.
+        """
+        made = _PARSED.get((name, key or value))
+        if made is None:
+            if len(_PARSED) > 64:
+                _PARSED.clear()
+            made = _PARSED[(name, key or value)] = super().header_store_parse(name, value)
+        return made
 
 
 # Every email mailbot sends carries this header; the screen stage recognises it
@@ -187,8 +199,9 @@ def _multipart(
     subtype: str, boundary: str, parts: Sequence[MIMEPart], container: MIMEPart | None = None
 ) -> MIMEPart:
     container = MIMEPart(policy=_WIRE) if container is None else container
-    container["Content-Type"] = f"multipart/{subtype}"
-    container.set_boundary(boundary)
+    # Exactly the value set_boundary() would write over a bare
+    # "multipart/SUBTYPE", set at once rather than parsed twice.
+    container["Content-Type"] = f'multipart/{subtype}; boundary="{boundary}"'
     for part in parts:
         container.attach(part)
     return container

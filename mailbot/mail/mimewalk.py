@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import re
 from collections.abc import Mapping
@@ -113,8 +114,14 @@ def _safe_name(name: str) -> str:
     return name
 
 
+@functools.cache
+def _types() -> mimetypes.MimeTypes:
+    """The system's table of file types, copied once rather than for every nameless part."""
+    return mimetypes.MimeTypes()
+
+
 def _default_name(found: _Found, ctype: str) -> str:
-    ext = mimetypes.MimeTypes().guess_extension(ctype)
+    ext = _types().guess_extension(ctype)
     if not ext:
         ext = ".txt" if ctype.startswith(("text/", "message/")) else ".bin"
     return f"attachment-{len(found.attachments) + 1}{ext}"
@@ -156,7 +163,7 @@ def _tnef(data: bytes, found: _Found) -> None:
     if files is None:
         found.defect("tnef-unreadable")
         return
-    guess = mimetypes.MimeTypes()
+    guess = _types()
     for name, content in files:
         ctype = guess.guess_type(name)[0] or "application/octet-stream"
         _attach(found, _safe_name(name) or _default_name(found, ctype), ctype, content)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
+from typing import Any
 
 import mailparser
 
@@ -151,6 +152,29 @@ class _OnePass(mailparser.MailParser):  # type: ignore[misc]
         # store lives in the instance dictionary rather than as an attribute.
         self.__dict__.setdefault("decoded", {})[part] = text
         return text
+
+    def _make_mail(self, complete: bool = True) -> dict[str, Any]:
+        """mail-parser's dictionary of the message; the partial one is made when asked for.
+
+        parse() ends by building the dictionary of every header twice: whole,
+        then the main headers again.  The whole one decodes every header, and
+        a header mail-parser cannot decode makes it raise, which sends the
+        email to the standard library's parser (``_tree``); so it is still
+        built.  The partial one reads a subset of the same values, so it
+        cannot raise where the whole one did not, and nothing of mailbot
+        reads it: ``mail_partial`` builds it on first use.
+        """
+        if not complete:
+            return {}
+        made: dict[str, Any] = super()._make_mail()
+        return made
+
+    @property
+    def mail_partial(self) -> dict[str, Any]:
+        """mail-parser's dictionary of the main headers, built on first use."""
+        if not self.__dict__.get("_mail_partial"):
+            self._mail_partial = super()._make_mail(complete=False)
+        return self._mail_partial  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,11 @@ _OPENS = re.compile(
 
 def _ends_attribution(text: str) -> bool:
     """Whether ``text`` (one line, or a line joined to the one above) ends an attribution."""
-    if _ENDS_WITH_VERB.search(text):
-        return True
-    return text.rstrip().endswith(":") and bool(_VERB_THEN_NAME.search(text))
+    # Both patterns need a colon with nothing but white space after it, so
+    # the many lines that do not end so are settled without a search.
+    if not text.rstrip().endswith(":"):
+        return False
+    return bool(_ENDS_WITH_VERB.search(text) or _VERB_THEN_NAME.search(text))
 
 
 _SEPARATOR = re.compile(

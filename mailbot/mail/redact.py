@@ -315,6 +315,10 @@ def _one_pass(text: str) -> str:
 def redact(text: str) -> Redaction:
     """Replace each password-looking secret in ``text`` with a marker."""
     cleaned = _one_pass(text)
+    if cleaned == text:
+        # A pass over text it leaves unchanged would see that same text
+        # again and leave it unchanged again: nothing to repeat.
+        return Redaction(text, False)
     # A secret can hide another ("password: pin: 1234"); repeat until nothing
     # changes, so that redacting twice is the same as redacting once.  Each
     # pass is linear and there are at most six.

@@ -62,12 +62,17 @@ def redact_message(msg: ParsedMessage) -> tuple[ParsedMessage, bool]:
     cleaned message and whether anything was removed.
     """
     found = False
+    # The same words often appear more than once (the new text is usually the
+    # whole text, the Subject header is the subject): each is redacted once.
+    done: dict[str, str] = {}
 
     def clean(text: str) -> str:
         nonlocal found
-        result = redact(text)
-        found = found or result.found
-        return result.text
+        cleaned = done.get(text)
+        if cleaned is None:
+            cleaned = done[text] = redact(text).text
+        found = found or cleaned != text
+        return cleaned
 
     subject, name, text, new_text = (
         clean(msg.subject), clean(msg.from_name), clean(msg.text), clean(msg.new_text)
@@ -75,12 +80,14 @@ def redact_message(msg: ParsedMessage) -> tuple[ParsedMessage, bool]:
     headers = tuple(
         (key, clean(value) if key in _PERSON_HEADERS else value) for key, value in msg.headers
     )
-    html_found = msg.html is not None and redact(msg.html).found
     attachments = []
     for att in msg.attachments:
         cleaned, removed = _redact_attachment(att)
         attachments.append(cleaned)
         found = found or removed
+    # The HTML only decides whether anything was found, so once something
+    # was it need not be read.
+    html_found = not found and msg.html is not None and redact(msg.html).found
     if not (found or html_found):
         return msg, False
     # The HTML is dropped rather than rewritten: its text is already kept,

@@ -135,10 +135,6 @@ def _bounce(f: Facts) -> str | None:
         return "X-Failed-Recipients header"
     if _system_sender(f):
         return f"mail system sender {f.msg.from_addr or f.msg.header('from') or '<>'}"
-    weak = _any_window(BOUNCE_BODY_STRONG, f.body_windows) or _any_window(
-        BOUNCE_BODY_WEAK, f.body_windows
-    )
-    opens_as_server = _any(BOUNCE_BODY_STRONG, f.first_paragraph)
     automatic_sender = f.null_sender or _machine_sender(f)
     subject = not f.is_reply_or_forward and _any(BOUNCE_SUBJECTS, f.subject)
     # A scanner's or gateway's subject ("Message blocked", "Virus found") is
@@ -147,6 +143,13 @@ def _bounce(f: Facts) -> str | None:
     # or a headers-only part, which mail programs never make for people.
     gateway = not f.is_reply_or_forward and _any(GATEWAY_SUBJECTS, f.subject)
     machine_part = bool(f.types & {"text/rfc822-headers", "message/global-headers"})
+    # The body's wording counts only beside a bounce-shaped subject or an
+    # automatic sender, so it is read only then (most mail has neither).
+    opens_as_server = bool(subject or gateway) and _any(BOUNCE_BODY_STRONG, f.first_paragraph)
+    weak = automatic_sender and (
+        _any_window(BOUNCE_BODY_STRONG, f.body_windows)
+        or _any_window(BOUNCE_BODY_WEAK, f.body_windows)
+    )
     if gateway and (opens_as_server or automatic_sender or machine_part):
         return f"mail gateway notice {f.msg.subject[:60]!r}"
     # Wording alone is never enough: people paste and forward bounces to the
@@ -204,14 +207,20 @@ def _challenge(f: Facts) -> str | None:
         for header, pattern in CHALLENGE_HEADER_VALUES:
             if name == header and screenfacts.search(pattern, value[:WINDOW]):
                 return f"challenge-response {title(name)}: {value.strip()[:40]}"
-    in_subject = not f.is_reply_or_forward and _any(CHALLENGE_WORDS, f.subject)
-    in_opening = _any(CHALLENGE_WORDS, f.opening)
+    in_subject = not f.is_reply_or_forward and bool(_any(CHALLENGE_WORDS, f.subject))
+    confirming_sender = bool(_any(CHALLENGE_LOCAL, f.local_part))
+    if not (in_subject or confirming_sender or f.null_sender):
+        # The opening's wording counts only with one of these, so most mail
+        # is settled without reading it.
+        return None
+    in_opening = bool(_any(CHALLENGE_WORDS, f.opening))
     if not (in_subject or in_opening):
         return None
-    if _any(CHALLENGE_LOCAL, f.local_part) or (f.null_sender and in_opening):
+    if confirming_sender or (f.null_sender and in_opening):
         return f"challenge-response request from {f.msg.from_addr or '<>'}"
-    asking = _any(CHALLENGE_REPORTING, f.subject) or _any(CHALLENGE_REPORTING, f.opening)
-    if in_subject and in_opening and not asking:
+    if not (in_subject and in_opening):
+        return None
+    if not (_any(CHALLENGE_REPORTING, f.subject) or _any(CHALLENGE_REPORTING, f.opening)):
         return f"challenge-response request {f.msg.subject[:60]!r}"
     return None
 

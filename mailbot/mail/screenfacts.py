@@ -64,14 +64,28 @@ def title(name: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents or repeated spaces, so "Réponse" matches "reponse"."""
+    if text.isascii():
+        # ASCII has no decompositions and no combining marks: only the case
+        # and the spaces change, and most mail is ASCII.
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.casefold().split())
 
 
+# Each pattern compiled once: the screen makes over a hundred searches per
+# email, and looking each one up in the re module's cache cost a good share
+# of the screen (that cache also evicts the oldest pattern when full, and the
+# email parser fills it with one new pattern per multipart email).
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
 def search(pattern: str, text: str) -> re.Match[str] | None:
     """One search of at most WINDOW characters; every search in this module comes here."""
-    return re.search(pattern, text, re.IGNORECASE | re.MULTILINE)
+    compiled = _COMPILED.get(pattern)
+    if compiled is None:
+        compiled = _COMPILED[pattern] = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+    return compiled.search(text)
 
 
 def windows(text: str) -> tuple[str, ...]:

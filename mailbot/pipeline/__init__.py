@@ -99,9 +99,14 @@ def challenge(t: Triage, ctx: Context) -> Triage:
     reads nothing but the email (and runs in the intake worker).
     """
     s = t.screening
-    if s is None or s.verdict is not Verdict.HUMAN or not challenge_wording(t.parsed):
+    if s is None or s.verdict is not Verdict.HUMAN:
         return t
-    verdict = _challenge_to_our_mail(t.parsed, ctx)
+    msg = t.parsed
+    # Only an email naming one of mailbot's can answer it: one naming none
+    # (a new request) needs no reading of its wording.
+    if not (msg.in_reply_to or msg.references) or not challenge_wording(msg):
+        return t
+    verdict = _challenge_to_our_mail(msg, ctx)
     return t if verdict is None else replace(t, screening=verdict)
 
 

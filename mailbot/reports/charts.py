@@ -4,6 +4,11 @@ Each chart is drawn on its own Figure with the Agg canvas, never through
 pyplot, so no global state is shared between charts or threads.  Sizes,
 fonts and colours are fixed and the PNG carries no software or time stamp,
 so the same figures always give the same bytes.
+
+matplotlib takes about half a second to import, and most processes that
+import the reports never draw: the scheduler's tick finds a report due and
+empty, `mailbot run --once` with nothing to report, the page layout.  So it
+is imported when the first chart is drawn, not when this module is.
 """
 
 from __future__ import annotations
@@ -12,11 +17,11 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # The size the HTML gives each image, in CSS pixels.  It is small enough for
 # a phone to show it nearly whole (shrunk to about 330 px, the labels are
@@ -58,6 +63,10 @@ class Series:
 
 
 def _figure() -> Figure:
+    # Imported on first use (see the module's docstring); later calls find them loaded.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI * SCALE, facecolor="white")
     # The Agg canvas renders without a display; attaching it is all it takes.
     FigureCanvasAgg(figure)
@@ -154,6 +163,8 @@ def volume_chart(labels: Sequence[str], stacks: Sequence[Series]) -> bytes:
     top = max(bottom, default=0.0)
     axes.set_ylim(0, max(4.0, top * 1.1))
     # Whole numbers only: these are counts of calls.
+    from matplotlib.ticker import MaxNLocator
+
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     _style(axes, labels)
     _legend(axes)

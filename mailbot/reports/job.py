@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -124,46 +124,29 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
     month = due_month(rules.calendar, now)
     if month is None:
         return []
-    wanted = audiences(rules)
-    with sessions() as session:
-        done = reportstore.sent(session, month)
-    todo = [a for a in wanted if a.key not in done]
-    if not todo:
-        return []
-    try:
-        return _send(sessions, config, rules, month, todo, now)
-    except Exception:
-        # A scheduler job must never die of a report; nothing was recorded,
-        # so the report stays due and is tried (and logged) again next tick.
-        log.exception("monthly report for %s not sent", month.label)
-        return []
 
+    def email(
+        figures: Figures, school: School | None, audience: Audience
+    ) -> tuple[Outgoing, bytes]:
+        # Imported here, not at the top: the report's pages and charts are
+        # needed once a month, so the daemon's start does not load them.
+        from mailbot.reports import monthly
 
-def _send(
-    sessions: Sessions,
-    config: Config,
-    rules: Rules,
-    month: Month,
-    todo: list[Audience],
-    now: datetime,
-) -> list[str]:
-    # Imported here, not at the top: matplotlib takes most of a second to
-    # load, which every `mailbot` command would otherwise pay for a report
-    # that is sent once a month.
-    from mailbot.reports import monthly
+        return monthly.email(
+            config, rules, figures, school, audience=audience.key, to=audience.to, now=now
+        )
 
-    return queue_versions(
+    return queue_due(
         sessions,
         config,
         rules,
-        todo,
+        audiences(rules),
         now,
         period=str(month),
         what=f"monthly report for {month.label}",
+        sent=lambda session: reportstore.sent(session, month),
         versions=lambda school_id: figures_for(sessions, rules, month, school_id, now),
-        email=lambda figures, school, audience: monthly.email(
-            config, rules, figures, school, audience=audience.key, to=audience.to, now=now
-        ),
+        email=email,
         record=lambda session, key: reportstore.record(session, month, key, now),
     )
 
@@ -175,26 +158,54 @@ class _Version(Protocol):
     def empty(self) -> bool: ...
 
 
-def queue_versions(
+def queue_due(
+    sessions: Sessions,
+    config: Config,
+    rules: Rules,
+    wanted: list[Audience],
+    now: datetime,
+    *,
+    period: str,
+    what: str,
+    sent: Callable[[Session], Collection[str]],
+    versions: Callable[[str | None], V],
+    email: Callable[[V, School | None, Audience], tuple[Outgoing, bytes]],
+    record: Callable[[Session, str], None],
+) -> list[str]:
+    """Queue each wanted audience's version not yet ``sent``, once; say which were queued.
+
+    The monthly report and the review pack share this.  Each version's email
+    goes into the outbox in the transaction that ``record``s it, whose unique
+    key admits one process, tick or rerun; an empty period is recorded for
+    everyone and sends nothing.  ``versions`` gives the figures for a school
+    id (None: everyone's).
+    """
+    with sessions() as session:
+        done = sent(session)
+    todo = [a for a in wanted if a.key not in done]
+    if not todo:
+        return []
+    try:
+        return _queue(sessions, config, rules, todo, now, period, what, versions, email, record)
+    except Exception:
+        # A scheduler job must never die of a report; nothing was recorded,
+        # so it stays due and is tried (and logged) again next tick.
+        log.exception("%s not sent", what)
+        return []
+
+
+def _queue(
     sessions: Sessions,
     config: Config,
     rules: Rules,
     todo: list[Audience],
     now: datetime,
-    *,
     period: str,
     what: str,
     versions: Callable[[str | None], V],
     email: Callable[[V, School | None, Audience], tuple[Outgoing, bytes]],
     record: Callable[[Session, str], None],
 ) -> list[str]:
-    """Queue each audience's version once; the monthly report and the review pack share this.
-
-    Each version's email goes into the outbox in the transaction that
-    ``record``s it, whose unique key admits one process, tick or rerun; an
-    empty period is recorded for everyone and sends nothing.  ``versions``
-    gives the figures for a school id (None: everyone's).
-    """
     overall = versions(None)
     if overall.empty:
         # Nothing happened then (mailbot was not yet running, say): an empty

@@ -17,10 +17,12 @@ from datetime import datetime
 
 from mailbot.config import Config
 from mailbot.incidents import uptime
+from mailbot.mail.outgoing import Outgoing
 from mailbot.reports import review
 from mailbot.reports import store as reportstore
-from mailbot.reports.job import OVERALL, Audience, queue_versions
+from mailbot.reports.job import OVERALL, Audience, queue_due
 from mailbot.reports.review import ReviewFigures, Term
+from mailbot.rules.directory import School
 from mailbot.rules.loader import Rules
 from mailbot.storage.db import Sessions
 
@@ -104,43 +106,27 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
     term = review.due_term(all_terms(rules), rules.calendar.zone, now)
     if term is None:
         return []
-    wanted = audiences(rules)
-    with sessions() as session:
-        done = reportstore.review_sent(session, term.name)
-    todo = [a for a in wanted if a.key not in done]
-    if not todo:
-        return []
-    try:
-        return _send(sessions, config, rules, term, todo, now)
-    except Exception:
-        # A scheduler job must never die of a pack; nothing was recorded, so
-        # it stays due and is tried (and logged) again next tick.
-        log.exception("review pack for %s not sent", term.name)
-        return []
 
+    def email(
+        figures: ReviewFigures, school: School | None, audience: Audience
+    ) -> tuple[Outgoing, bytes]:
+        # Imported here: the pack's pages and charts are needed once a term.
+        from mailbot.reports import reviewpack
 
-def _send(
-    sessions: Sessions,
-    config: Config,
-    rules: Rules,
-    term: Term,
-    todo: list[Audience],
-    now: datetime,
-) -> list[str]:
-    # Imported here: the pack draws with matplotlib, which loads slowly.
-    from mailbot.reports import reviewpack
+        return reviewpack.email(
+            config, rules, figures, school, audience=audience.key, to=audience.to, now=now
+        )
 
-    return queue_versions(
+    return queue_due(
         sessions,
         config,
         rules,
-        todo,
+        audiences(rules),
         now,
         period=term.name,
         what=f"review pack for {term.name}",
+        sent=lambda session: reportstore.review_sent(session, term.name),
         versions=lambda school_id: figures_for(sessions, rules, term, school_id, now),
-        email=lambda figures, school, audience: reviewpack.email(
-            config, rules, figures, school, audience=audience.key, to=audience.to, now=now
-        ),
+        email=email,
         record=lambda session, key: reportstore.review_record(session, term.name, key, now),
     )

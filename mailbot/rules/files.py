@@ -9,25 +9,27 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mailbot.rules.directory import Officer, School, Team
-from mailbot.sla.calendar import Target, parse_hours
+from mailbot.sla.calendar import Target
 
 PRIORITIES = ("Critical", "P1", "P2", "P3", "P4")
 CALL_TYPES = ("incident", "service_request", "change_request", "complaint")
 
 
-class _Rule(BaseModel):
+class Rule(BaseModel):
+    """A rule file's table: unknown keys are errors, and the loaded value never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- policy.toml -----------------------------------------------------------
 
 
-class References(_Rule):
+class References(Rule):
     prefix: str = Field(default="ICT", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
     width: int = Field(default=6, ge=3, le=12)
 
 
-class Limits(_Rule):
+class Limits(Rule):
     max_message_mb: float = Field(default=15, gt=0)
     auto_replies_per_sender_per_hour: int = Field(default=5, ge=1)
     # A loop that stays under the hourly cap (an auto-acknowledger that strips
@@ -45,21 +47,21 @@ class Limits(_Rule):
     flood_notice_team: str = "service-desk"
 
 
-class UnknownSenders(_Rule):
+class UnknownSenders(Rule):
     # reply: one polite reply a day, no call, message kept for a human.
     # open: anyone may open a call.  hold: keep the message, say nothing.
     action: Literal["reply", "open", "hold"] = "reply"
     reply_interval_hours: float = Field(default=24, gt=0)
 
 
-class Held(_Rule):
+class Held(Rule):
     # The daily digest of the held queue (`mailbot held list`): sent to this
     # team when support opens on a working day, only when something waits.
     digest: bool = True
     digest_team: str = "service-desk"
 
 
-class Satisfaction(_Rule):
+class Satisfaction(Rule):
     # The closure notice invites a one-word rating by reply: a number from 1
     # to ``scale`` or one of ``words`` (each worth a number on the scale),
     # then any comment.  One rating per call; a later reply within
@@ -91,7 +93,7 @@ class Satisfaction(_Rule):
         return lowered
 
 
-class Policy(_Rule):
+class Policy(Rule):
     references: References = References()
     limits: Limits = Limits()
     unknown_senders: UnknownSenders = UnknownSenders()
@@ -113,14 +115,14 @@ class Policy(_Rule):
 # --- classify.toml ---------------------------------------------------------
 
 
-class Assign(_Rule):
+class Assign(Rule):
     type: Literal["incident", "service_request", "change_request", "complaint"] | None = None
     category: str | None = None
     priority: Literal["Critical", "P1", "P2", "P3", "P4"] | None = None
     team: str | None = None
 
 
-class Match(_Rule):
+class Match(Rule):
     sender: str | None = None
     subject: str | None = None
     body: str | None = None
@@ -142,13 +144,13 @@ def _check_regex(v: str | None) -> str | None:
     return v
 
 
-class ClassRule(_Rule):
+class ClassRule(Rule):
     name: str
     match: Match
     set: Assign
 
 
-class Lift(_Rule):
+class Lift(Rule):
     """Raise a new call's priority when every pattern matches its subject and body."""
 
     name: str
@@ -172,7 +174,7 @@ class Lift(_Rule):
         return _check_regex(v)
 
 
-class Classification(_Rule):
+class Classification(Rule):
     default: Assign = Assign(type="incident", priority="P3", category="general")
     rule: tuple[ClassRule, ...] = ()
     lift: tuple[Lift, ...] = ()
@@ -181,7 +183,7 @@ class Classification(_Rule):
 # --- sla.toml --------------------------------------------------------------
 
 
-class PriorityTarget(_Rule):
+class PriorityTarget(Rule):
     description: str
     response: str
     fix: str
@@ -193,13 +195,13 @@ class PriorityTarget(_Rule):
         return v
 
 
-class Escalation(_Rule):
+class Escalation(Rule):
     level: int = Field(ge=1)
     share: float = Field(gt=0, lt=1)
     notify: tuple[Literal["assignee", "line_manager", "team_lead", "project_manager"], ...]
 
 
-class Term(_Rule):
+class Term(Rule):
     start: date
     end: date
     # The termly service review this part belongs to, e.g. "autumn-2026":
@@ -209,7 +211,7 @@ class Term(_Rule):
     name: str = Field(default="", pattern=r"^$|^[a-z0-9][a-z0-9-]{0,31}$")
 
 
-class CalendarRules(_Rule):
+class CalendarRules(Rule):
     zone: str = "Europe/London"
     term_hours: str = Field(default="08:00-17:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
     holiday_hours: str = Field(default="09:00-16:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
@@ -217,7 +219,7 @@ class CalendarRules(_Rule):
     closures: tuple[date, ...] = ()
 
 
-class Lifecycle(_Rule):
+class Lifecycle(Rule):
     # Statuses during which the fix clock stands still.
     pause_statuses: tuple[Literal["awaiting_customer", "in_progress"], ...] = ("awaiting_customer",)
     close_after: str = "3 days"
@@ -235,121 +237,20 @@ class Lifecycle(_Rule):
         return v
 
 
-class Sla(_Rule):
+class Sla(Rule):
     priorities: dict[Literal["Critical", "P1", "P2", "P3", "P4"], PriorityTarget]
     escalation: tuple[Escalation, ...] = ()
     calendar: CalendarRules = CalendarRules()
     lifecycle: Lifecycle = Lifecycle()
 
 
-# --- lists.toml, incidents.toml, changes.toml, reports.toml ----------------
+# --- changes.toml, reports.toml ----------------------------------------------
 # These files are optional: an installation that has not written one gets the
-# defaults below, so upgrading never breaks a working rules directory.
-
-Phase = Literal["nursery", "primary", "secondary", "special", "all-through"]
-
-
-class DistributionList(_Rule):
-    """A list of school contacts, built at send time from the schools directory."""
-
-    name: str = Field(min_length=1)
-    # Contacts holding any of these roles; an empty list means every contact.
-    roles: tuple[str, ...] = ()
-    # Schools of these phases; an empty list means every school.
-    phases: tuple[Phase, ...] = ()
+# defaults below, so upgrading never breaks a working rules directory.  The
+# optional lists.toml and incidents.toml are shaped in incidentfiles.py.
 
 
-class ListsFile(_Rule):
-    list: tuple[DistributionList, ...] = ()
-
-
-# The services the SLA's availability clause covers, as staff name them.
-SLA_SERVICES = (
-    "email",
-    "pupil email",
-    "email filtering",
-    "internet",
-    "web filtering",
-    "moodle",
-    "web hosting",
-)
-
-
-def _opening_hours(text: str) -> None:
-    """Check hours written "08:30-15:30" that open before they close."""
-    opens, closes = parse_hours(text)
-    if not opens < closes:
-        raise ValueError(f"{text!r} must open before it closes")
-
-
-class PlannedRules(_Rule):
-    """Planned maintenance: how it is numbered, announced, reminded and kept out of core time."""
-
-    prefix: str = Field(default="PW", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
-    # The distribution lists its notices go to; empty means the incident lists.
-    lists: tuple[str, ...] = ()
-    # Work announced with less notice than this is refused (hours of clock time).
-    min_notice_hours: int = Field(default=48, ge=0)
-    # The reminder goes this many hours before the start (0: no reminder).
-    reminder_hours: int = Field(default=24, ge=0)
-    # School core time: term-time weekdays (bank holidays excluded) in these hours.
-    core_time: str = "08:30-15:30"
-    # What happens to work that falls in core time: "refuse" it, or "warn" and go ahead.
-    in_core_time: Literal["refuse", "warn"] = "refuse"
-
-    @field_validator("core_time")
-    @classmethod
-    def _valid_hours(cls, v: str) -> str:
-        _opening_hours(v)
-        return v
-
-
-class AvailabilityRules(_Rule):
-    """The SLA's availability clause: its target and the hours it counts."""
-
-    # "available on average 99.5% of the time".
-    target: float = Field(default=0.995, gt=0, le=1)
-    # Availability hours on term-time weekdays, and on weekdays in the holidays
-    # (bank holidays excluded; the terms and bank holidays are sla.toml's).
-    term_hours: str = "08:00-18:00"
-    holiday_hours: str = "09:00-16:00"
-    # Whether a partial outage counts as down time (otherwise it is listed
-    # beside the figure but not counted).
-    count_partial: bool = False
-
-    @field_validator("term_hours", "holiday_hours")
-    @classmethod
-    def _valid_hours(cls, v: str) -> str:
-        _opening_hours(v)
-        return v
-
-
-class IncidentRules(_Rule):
-    """How major incidents are broadcast and recognised."""
-
-    prefix: str = Field(default="MI", pattern=r"^[A-Z][A-Z0-9]{0,9}$")
-    # The distribution lists every declare, update and resolve goes to.
-    lists: tuple[str, ...] = ()
-    # Recipients queued into the outbox per scheduler tick, so that a large
-    # broadcast never holds the database for long.
-    batch: int = Field(default=200, ge=1, le=10000)
-    # While an incident is active, a new call in the category of the call it
-    # was declared on is linked to it (as well as any call matching its keywords).
-    match_category: bool = True
-    # The services incidents and planned work may name (the SLA's scope).
-    services: tuple[str, ...] = SLA_SERVICES
-    # [planned] in incidents.toml: planned maintenance.
-    planned: PlannedRules = PlannedRules()
-    # [availability] in incidents.toml: the SLA's availability figures.
-    availability: AvailabilityRules = AvailabilityRules()
-
-    @field_validator("services")
-    @classmethod
-    def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(" ".join(s.lower().split()) for s in v if s.strip())
-
-
-class ChangeRules(_Rule):
+class ChangeRules(Rule):
     """The electronic Change Advisory Board: who decides changes, and how."""
 
     # Officer ids or addresses of the board, and of the smaller emergency board.
@@ -372,14 +273,14 @@ class ChangeRules(_Rule):
         return v
 
 
-class SchoolReport(_Rule):
+class SchoolReport(Rule):
     """A school that asked for its own monthly report, and who receives it."""
 
     school: str
     to: tuple[str, ...] = ()
 
 
-class ReviewRules(_Rule):
+class ReviewRules(Rule):
     """The termly service review pack, emailed when each term ends."""
 
     # Officer ids or addresses who get the overall pack (default: the project manager).
@@ -388,7 +289,7 @@ class ReviewRules(_Rule):
     heads: bool = False
 
 
-class ReportRules(_Rule):
+class ReportRules(Rule):
     """The monthly report: its aims, and who receives which version."""
 
     # Share of calls fixed within target the contract aims for, per call type.
@@ -404,11 +305,11 @@ class ReportRules(_Rule):
 # --- staff.toml and schools.toml ------------------------------------------
 
 
-class StaffFile(_Rule):
+class StaffFile(Rule):
     project_manager: str | None = None
     team: tuple[Team, ...] = ()
     officer: tuple[Officer, ...] = ()
 
 
-class SchoolsFile(_Rule):
+class SchoolsFile(Rule):
     school: tuple[School, ...] = ()

@@ -19,16 +19,14 @@ from mailbot.rules.files import (
     ChangeRules,
     Classification,
     ClassRule,
-    DistributionList,
-    IncidentRules,
     Lift,
-    ListsFile,
     Policy,
     ReportRules,
     SchoolsFile,
     Sla,
     StaffFile,
 )
+from mailbot.rules.incidentfiles import DistributionList, IncidentRules, ListsFile
 from mailbot.rules.templates import Templates, load_templates
 from mailbot.sla.calendar import SupportCalendar, Target, calendar_from_rules
 from mailbot.sla.clock import EscalationLevel, SlaPolicy

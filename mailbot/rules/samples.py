@@ -4,56 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailbot.rules.changesamples import CHANGE_SAMPLES
+from mailbot.rules.incidentsamples import INCIDENT_SAMPLES
 from mailbot.rules.pagesamples import REPORT, SERVICE
 from mailbot.rules.reviewsamples import REVIEW
+from mailbot.rules.samplecall import COMMANDS, OFFICER, SAMPLE_CALL
 
 # Every email mailbot sends has a template; each is checked against this sample
 # data when rules load, so a typo fails `mailbot rules check`, not a 2 a.m. send.
-_SAMPLE_CALL = {
-    "ref": "ICT-000123",
-    "tag": "[ICT-000123]",
-    "subject": "Internet very slow in the ICT suite",
-    "type": "incident",
-    "type_label": "Incident",
-    "category": "internet",
-    "priority": "P2",
-    "priority_description": "Significant impact",
-    "response_target": "1 day",
-    "fix_target": "2 days",
-    "response_due": "by 4.30pm on Monday 23 November",
-    "fix_due": "by 4.30pm on Tuesday 24 November",
-    "school": "Oakfield Primary School",
-    "topic": "Oakfield Primary School: Internet very slow in the ICT suite",
-    "requester": "Ann Example",
-    "status": "open",
-    "emergency": False,
-}
-_SAMPLE_CHANGE = {
-    **_SAMPLE_CALL,
-    "subject": "Please open port 8443 on the firewall",
-    "type": "change_request",
-    "type_label": "Change request",
-    "priority": "P3",
-    "topic": "Oakfield Primary School: Please open port 8443 on the firewall",
-    "status": "awaiting_approval",
-}
-# What the school's change emails know of their reader (approval/board.py).
-_CHANGE_READER = {
-    "emergency": False,
-    "school_asked": True,
-    "requester_is_head": False,
-    "headteacher": "Helen Marsh",
-}
-_COMMANDS = [
-    "#assign NAME   #priority P1-P4   #status STATUS   #solved",
-    "#deadline DATE REASON   #note   #help",
-]
-_OFFICER = {"name": "Sam Okafor", "email": "sam.okafor@example.gov.uk"}
-
 SAMPLES: dict[str, dict[str, Any]] = {
     "confirmation": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "missing": ["a contact telephone number", "when it last worked"],
         "out_of_hours": True,
         "picked_up": "8am on Monday 23 November",
@@ -67,39 +29,39 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "solved": "4.10pm on Monday 9 November",
         },
     },
-    "reopened": {"service": SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
-    "password_advice": {"service": SERVICE, "call": _SAMPLE_CALL, "password_removed": True},
+    "reopened": {"service": SERVICE, "call": SAMPLE_CALL, "password_removed": True},
+    "password_advice": {"service": SERVICE, "call": SAMPLE_CALL, "password_removed": True},
     "solved": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "note": "We replaced the faulty switch in the ICT suite.",
         "reopen_until": "by 2.15pm on Wednesday 25 November",
         "close_on": "after 2.15pm on Friday 27 November",
     },
     "targets_changed": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "changes": ["Priority: was P2 (Significant impact), now P4"],
         "reason": "only one laptop is affected",
     },
     "closure": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "solved": "2.15pm on Tuesday 24 November",
         "rating": {"invite": True, "scale": 5, "words": ["Good", "OK", "Poor"], "days": 14},
     },
     "poor_rating": {
         "service": SERVICE,
-        "call": {**_SAMPLE_CALL, "status": "closed"},
+        "call": {**SAMPLE_CALL, "status": "closed"},
         "sender": {"name": "Ann Example", "address": "ann@oakfield.example", "phone": ""},
         "rating": {"score": 1, "scale": 5, "word": "Poor"},
         "text": "It took three visits and nobody told us when the engineer was coming.",
         "attachments": [],
-        "commands": _COMMANDS,
+        "commands": COMMANDS,
     },
     "new_call": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "sender": {
             "name": "Ann Example",
             "address": "ann@oakfield.example",
@@ -109,27 +71,27 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "attachments": [{"filename": "error.png", "content_type": "image/png", "kb": 120}],
         "missing": ["when it last worked"],
         "previous": "ICT-000101",
-        "commands": _COMMANDS,
+        "commands": COMMANDS,
     },
     "school_reply": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "sender": {"name": "Ann Example", "address": "ann@oakfield.example", "phone": ""},
         "text": "It is still slow this afternoon.",
         "attachments": [],
         "reopened": False,
         "resumed": False,
-        "commands": _COMMANDS,
+        "commands": COMMANDS,
     },
     "staff_reply": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "text": "I have restarted the filtering appliance; please try again now.",
-        "officer": _OFFICER,
+        "officer": OFFICER,
     },
     "escalation": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "level": 1,
         "share": 65,
         "left": "6 hours 18 minutes of support time left",
@@ -138,28 +100,28 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "assignee": "Sam Okafor",
         "logged": "4.30pm on Friday 20 November",
         "details": "The internet has been very slow in the ICT suite since this morning.",
-        "commands": _COMMANDS,
+        "commands": COMMANDS,
     },
     "assigned": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "by": "Dana Lee",
         "officer": {"name": "Sam Okafor"},
-        "commands": _COMMANDS,
+        "commands": COMMANDS,
     },
     "breach": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "target": "response",
         "was_due": "9.05am on Tuesday 24 November",
         "assignee": "Sam Okafor",
         "logged": "9.05am on Monday 23 November",
-        "commands": _COMMANDS,
+        "commands": COMMANDS,
     },
     "receipt": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
-        "commands": _COMMANDS,
+        "call": SAMPLE_CALL,
+        "commands": COMMANDS,
         "done": ["assigned to sam", "priority P3 -> P2"],
         "refused": ["#priority P7: no priority 'P7'; priorities are Critical, P1, P2, P3, P4"],
         "sent_to": ["head@oakfield.example", "spoc@oakfield.example"],
@@ -169,8 +131,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "staff_update": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
-        "commands": _COMMANDS,
+        "call": SAMPLE_CALL,
+        "commands": COMMANDS,
         "authorised": True,
         "by": "Helen Marsh",
         "reason": "",
@@ -179,172 +141,22 @@ SAMPLES: dict[str, dict[str, Any]] = {
     },
     "authorisation_request": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "headteacher": "Helen Marsh",
         "text": "Please could you unblock www.sciencekids.example for year 6?",
     },
     "authorisation_result": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "authorised": False,
         "by": "Helen Marsh",
         "reason": "We are not allowing social media in class this term.",
         "words": "",
         "review": "",
     },
-    # Change approval by the Change Advisory Board (ecab.py, changes.py).
-    "change_review": {
-        "service": SERVICE,
-        "call": _SAMPLE_CHANGE,
-        "commands": _COMMANDS,
-        "vote_commands": ["#approve", "#reject REASON"],
-        "board": "emergency Change Advisory Board",
-        "emergency": True,
-        "members": ["Raj Patel", "Priya Shah"],
-        "rule": "The first vote decides.",
-        "round": 2,
-        "due": "by 11.05am on Monday 23 November",
-        "raised_by": "Sam Okafor",
-        "note": "The exam board's portal needs port 8443 before Friday.",
-        "appeal": {
-            "by": "Helen Marsh",
-            "words": "The exam board requires it.",
-            "previous": "Not during the exam period.",
-        },
-        "sender": {"name": "Tom Reeves", "address": "tom@oakfield.example", "phone": ""},
-        "text": "Please open port 8443 on the firewall for the exam board's portal.",
-    },
-    "change_reminder": {
-        "service": SERVICE,
-        "call": _SAMPLE_CHANGE,
-        "commands": _COMMANDS,
-        "vote_commands": ["#approve", "#reject REASON"],
-        "board": "emergency Change Advisory Board",
-        "round": 1,
-        "due": "by 11.05am on Monday 23 November",
-        "votes": ["Raj Patel: approve (fine by me)"],
-    },
-    "change_update": {
-        "service": SERVICE,
-        "call": _SAMPLE_CHANGE,
-        "commands": _COMMANDS,
-        "outcome": "rejected",
-        "board": "Change Advisory Board",
-        "round": 1,
-        "by": "Raj Patel",
-        "reason": "Not during the exam period.",
-        "votes": ["Raj Patel: reject (Not during the exam period.)"],
-        "reviewing": False,
-        "school_asked": True,
-    },
-    "change_submitted": {
-        **_CHANGE_READER,
-        "service": SERVICE,
-        "call": _SAMPLE_CHANGE,
-        "appeal": True,
-    },
-    "change_decision": {
-        **_CHANGE_READER,
-        "service": SERVICE,
-        "call": _SAMPLE_CHANGE,
-        "approved": False,
-        "reason": "Not during the exam period.",
-        "team": "Network and Filtering",
-    },
-    "change_withdrawn": {
-        **_CHANGE_READER,
-        "service": SERVICE,
-        "call": _SAMPLE_CHANGE,
-        "by": "Helen Marsh",
-    },
-    "emergency_refused": {
-        "service": SERVICE,
-        "password_removed": True,
-        "call": _SAMPLE_CHANGE,
-        "sender": {"name": "Tom Reeves", "address": "tom@oakfield.example"},
-        "line": "#change emergency",
-    },
-    "incident_notice": {
-        "service": SERVICE,
-        "incident": {
-            "ref": "MI-0001",
-            "title": "Internet service down across all schools",
-            "status": "active",
-            "email_down": False,
-            "declared": "9.15am on Monday 23 November",
-        },
-        "notice": {"kind": "update", "seq": 2, "text": "A fibre was cut.", "at": "10.30am"},
-        "recipient": {"name": "Helen Marsh", "lists": "All Headteachers"},
-        "status_url": "https://status.example.gov.uk/",
-        # A catch-up (catchup true) repeats every notice so far, oldest first.
-        "catchup": True,
-        "history": [
-            {
-                "kind": "declare",
-                "label": "Declared",
-                "at": "9.15am on Monday 23 November",
-                "text": "The council's internet link failed.",
-            },
-            {
-                "kind": "update",
-                "label": "Update 1",
-                "at": "10.30am on Monday 23 November",
-                "text": "A fibre was cut.",
-            },
-        ],
-    },
-    "planned_notice": {
-        "service": SERVICE,
-        "incident": {
-            "ref": "PW-0003",
-            "title": "Firewall upgrade",
-            "status": "planned",
-            "email_down": False,
-            "declared": "9.15am on Monday 23 November",
-        },
-        "notice": {"kind": "reminder", "seq": 2, "text": "Reminder.", "at": "6.30pm"},
-        "work": {
-            "starts": "6.30pm on Saturday 12 December",
-            "ends": "9pm on Saturday 12 December",
-            "services": "internet, web filtering",
-            "status": "planned",
-        },
-        "recipient": {"name": "Helen Marsh", "lists": "All Headteachers"},
-        "status_url": "https://status.example.gov.uk/",
-    },
-    "incident_status": {
-        "service": SERVICE,
-        "password_removed": True,
-        "call": _SAMPLE_CALL,
-        "incident": {
-            "ref": "MI-0001",
-            "title": "Internet service down across all schools",
-            "status": "active",
-            "latest": "A fibre was cut near the exchange; engineers are on site.",
-            "latest_at": "10.30am on Monday 23 November",
-            "declared": "9.15am on Monday 23 November",
-        },
-        "status_url": "https://status.example.gov.uk/",
-        # True for the person whose own call the incident was declared on.
-        "reported_by_you": False,
-    },
-    "incident_followup": {
-        "service": SERVICE,
-        "password_removed": True,
-        "call": _SAMPLE_CALL,
-        "incident": {
-            "ref": "MI-0001",
-            "title": "Internet service down across all schools",
-            "status": "resolved",
-            "latest": "The fibre was repaired at 11.40am.",
-            "latest_at": "11.45am on Monday 23 November",
-            "declared": "9.15am on Monday 23 November",
-        },
-        "status_url": "https://status.example.gov.uk/",
-    },
     "decision_refused": {
         "service": SERVICE,
-        "call": _SAMPLE_CALL,
+        "call": SAMPLE_CALL,
         "person": {"name": "Helen Marsh", "address": "head@example.sch.uk"},
         "command": "#authorise",
         "reason": "it was not a reply to the email we sent you asking for it",
@@ -414,5 +226,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "limit_mb": 15,
     },
 }
+SAMPLES.update(CHANGE_SAMPLES)
+SAMPLES.update(INCIDENT_SAMPLES)
 SAMPLES["report"] = REPORT
 SAMPLES["review"] = REVIEW

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import html
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import jinja2
 import jinja2.bccache
 
 from mailbot.mail.xmltext import xml_safe
+from mailbot.rules import templatecache
 from mailbot.rules.pagesamples import PAGE_SAMPLES
 from mailbot.rules.samples import SAMPLES
 
@@ -31,12 +36,17 @@ class Rendered:
 # A web address in an email's text: http(s) and then no space, quote or
 # angle bracket (one bounded character class, so the scan is linear).
 _URL = re.compile(r"https?://[^\s<>\"']+")
+# Paragraph breaks, and the runs of blank lines a template's tags leave.
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
 # Punctuation that ends a sentence rather than the address it follows.
 _TRAILING = ".,;:!?)]}"
 
 
 def _linked(line: str) -> str:
     """One line of text as HTML, its web addresses made links (the status page's, say)."""
+    if "http" not in line:
+        return html.escape(line)  # No web address can start on this line.
     out: list[str] = []
     last = 0
     for found in _URL.finditer(line):
@@ -53,7 +63,7 @@ def _linked(line: str) -> str:
 def text_to_html(text: str) -> str:
     """Make a plain, readable HTML alternative from the text body, web addresses as links."""
     text = xml_safe(text)
-    paragraphs = re.split(r"\n\s*\n", text.strip())
+    paragraphs = _PARAGRAPH.split(text.strip())
     body = "\n".join(
         "<p>" + "<br>\n".join(_linked(line) for line in p.splitlines()) + "</p>" for p in paragraphs
     )
@@ -88,7 +98,7 @@ class Templates:
         text = "".join(template.blocks["body"](ctx))
         # Subjects are one line whatever the template's whitespace does.
         subject = " ".join(subject.split())
-        text = re.sub(r"\n{3,}", "\n\n", text.strip()) + "\n"
+        text = _BLANK_LINES.sub("\n\n", text.strip()) + "\n"
         return Rendered(subject=subject, text=text, html=text_to_html(text))
 
 
@@ -101,50 +111,95 @@ def placeholder() -> Templates:
     return Templates(jinja2.Environment(loader=jinja2.DictLoader({})))
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates kept in memory and on disk, keyed by file and content.
+def _relocated(code: CodeType, filename: str) -> CodeType:
+    """``code`` (and the functions inside it) as if compiled from ``filename``."""
+    consts = tuple(
+        _relocated(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
 
-    Compiling the 27 templates is nearly all of a rules load, and every command
-    loads the rules (some twice; the daemon again on each reload).  Jinja's
-    bucket key names the file and its checksum is a hash of the source, so an
-    edited template is compiled afresh and an unchanged one is not: the memory
-    serves later loads in this process, and the disk (Jinja's per-user cache
-    folder, which it creates with mode 0700 and refuses if anyone else owns
-    it) serves the next command.  Compiled code depends on the environment's
-    settings (autoescape above all), so each environment has a cache and a
-    file pattern of its own.
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates kept in memory and on disk, keyed by name and content.
+
+    Compiling the templates is nearly all of a rules load, and every command
+    loads the rules (some twice; the daemon again on each reload).  The key
+    is a hash of the template's name and source, not of where the file is:
+    an edited template is compiled afresh, an unchanged one is not, and the
+    same rules in another folder (a new release's, a test's copy) reuse the
+    compiled code instead of adding files to the cache for ever.  The memory
+    serves later loads in this process, and the disk serves the next command:
+    the folder [rules] template_cache names (made with mode 0700), else
+    Jinja's per-user folder in the temporary directory (which Jinja makes
+    with mode 0700 and refuses if anyone else owns it).  A folder that cannot
+    be made, read or written, or that anyone else owns or may write to,
+    leaves the memory alone to do the work.  Compiled code depends on the
+    environment's settings (autoescape above all), so each environment has a
+    cache and a file pattern of its own.
     """
 
-    def __init__(self, pattern: str) -> None:
-        self._code: dict[tuple[str, str], bytes] = {}
+    def __init__(self, pattern: str, folder: Path | None) -> None:
+        self._code: dict[str, bytes] = {}
         self._disk: jinja2.BytecodeCache | None
         try:
-            self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
-        except RuntimeError:
-            # No safe folder to be had: compile once per process instead.
+            if folder is None:
+                self._disk = jinja2.FileSystemBytecodeCache(pattern=pattern)
+            else:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self._disk = jinja2.FileSystemBytecodeCache(str(folder), pattern)
+                # Compiled templates are code this process runs: a folder
+                # anyone else owns or may write to is not trusted with it.
+                found = folder.stat()
+                if found.st_uid != os.getuid() or found.st_mode & 0o022:
+                    self._disk = None
+        except (RuntimeError, OSError):
+            # No safe or usable folder to be had: compile once per process instead.
             self._disk = None
 
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        key = hashlib.sha1(f"{name}\0{source}".encode()).hexdigest()
+        # The key already names the content, so it is the checksum too.
+        bucket = jinja2.bccache.Bucket(environment, key, key)
+        self.load_bytecode(bucket)
+        code = bucket.code
+        if code is not None and filename is not None and code.co_filename != filename:
+            # Compiled from a copy elsewhere: tracebacks and the template's
+            # ``filename`` name this file, as if it had been compiled here.
+            bucket.code = _relocated(code, filename)
+        return bucket
+
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._code.get((bucket.key, bucket.checksum))
+        code = self._code.get(bucket.key)
         if code is not None:
             bucket.bytecode_from_string(code)
         elif self._disk is not None:
             # The bucket checks the file's checksum itself and stays empty on a mismatch.
-            self._disk.load_bytecode(bucket)
+            with contextlib.suppress(OSError):
+                self._disk.load_bytecode(bucket)
             if bucket.code is not None:
-                self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+                self._code[bucket.key] = bucket.bytecode_to_string()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self._code[(bucket.key, bucket.checksum)] = bucket.bytecode_to_string()
+        self._code[bucket.key] = bucket.bytecode_to_string()
         if self._disk is not None:
-            # Jinja writes to a temporary file and renames it, ignoring a failed write.
-            self._disk.dump_bytecode(bucket)
+            # Jinja writes to a temporary file and renames it.  A folder that
+            # cannot be written (a read-only file system) only means the next
+            # process compiles again: the code is kept in memory regardless.
+            with contextlib.suppress(OSError):
+                self._disk.dump_bytecode(bucket)
+
+
+def _compiled(kind: str) -> _CompiledTemplates:
+    """The cache for one kind of environment, in the folder [rules] template_cache names."""
+    return _cache_in(kind, templatecache.folder())
 
 
 @functools.cache
-def _compiled(kind: str) -> _CompiledTemplates:
-    """The cache for one kind of environment, made on first use (it creates a folder)."""
-    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache")
+def _cache_in(kind: str, folder: Path | None) -> _CompiledTemplates:
+    """The cache for one kind of environment and folder, made on first use (it makes the folder)."""
+    return _CompiledTemplates(f"__mailbot_{kind}_%s.cache", folder)
 
 
 def load_templates(folder: Path, problems: list[str]) -> Templates | None:

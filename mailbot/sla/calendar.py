@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 Hours = tuple[time, time]
 Span = tuple[datetime, datetime]
 
+# England's bank holidays, the region every calendar uses unless told otherwise.
+DEFAULT_REGION = ("GB", "ENG")
 _ONE_DAY = timedelta(days=1)
 _ONE_MINUTE = timedelta(minutes=1)
 _HOURS = re.compile(r"([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})")
@@ -43,7 +43,7 @@ class SupportCalendar:
     holiday_hours: Hours
     terms: tuple[tuple[date, date], ...]
     closures: frozenset[date]
-    bank_holiday_region: tuple[str, str] = ("GB", "ENG")
+    bank_holiday_region: tuple[str, str] = DEFAULT_REGION
     # Caches, filled on first use. They are derived from the fields above, so they take no
     # part in equality or hashing; a race between threads only repeats a computation.
     _days: dict[date, tuple[Hours, Span] | None] = field(
@@ -60,11 +60,12 @@ class SupportCalendar:
         for first, last in self.terms:
             if first > last:
                 raise ValueError(f"term {first} to {last} ends before it starts")
-        country, subdiv = self.bank_holiday_region
-        try:
-            holidays.country_holidays(country, subdiv=subdiv)
-        except NotImplementedError as exc:
-            raise ValueError(f"unknown bank holiday region {country}/{subdiv}: {exc}") from None
+        # The default region is known to the library (a test says so), so it
+        # is not looked up on every rules load: the first lookup imports the
+        # holidays library's module for every country, which a command that
+        # never asks about a bank holiday (`calls list`) need not pay for.
+        if self.bank_holiday_region != DEFAULT_REGION:
+            _region_holidays(self.bank_holiday_region)
 
     def hours_on(self, day: date) -> Hours | None:
         """The support hours on `day`, or None when there is no support that day."""
@@ -106,10 +107,22 @@ class SupportCalendar:
     def _holidays_in(self, year: int) -> frozenset[date]:
         found = self._bank_holidays.get(year)
         if found is None:
-            country, subdiv = self.bank_holiday_region
-            found = frozenset(holidays.country_holidays(country, subdiv=subdiv, years=year))
+            found = frozenset(_region_holidays(self.bank_holiday_region, year))
             self._bank_holidays[year] = found
         return found
+
+
+def _region_holidays(region: tuple[str, str], year: int | None = None) -> Iterable[date]:
+    """The bank holidays of ``region`` (country, subdivision) in ``year``; ValueError if unknown."""
+    # Imported on first use: the library loads slowly (see SupportCalendar).
+    import holidays
+
+    country, subdiv = region
+    try:
+        found: Iterable[date] = holidays.country_holidays(country, subdiv=subdiv, years=year)
+    except NotImplementedError as exc:
+        raise ValueError(f"unknown bank holiday region {country}/{subdiv}: {exc}") from None
+    return found
 
 
 def parse_hours(text: str) -> Hours:

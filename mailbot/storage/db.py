@@ -105,15 +105,24 @@ def make_sessions(engine: Engine) -> Sessions:
 
 
 @contextmanager
-def transaction(sessions: Sessions) -> Iterator[Session]:
+def transaction(sessions: Sessions, facts: dict[str, object] | None = None) -> Iterator[Session]:
     """Yield a session inside one transaction: committed on success, rolled back on error.
 
     A unique-key refusal becomes Conflict (someone else did this first) and a
     lost connection becomes TransientError, so callers need not know SQLAlchemy.
+    ``facts`` carries what a transaction read once into its session's ``info``
+    (the signing keys) on to the next transaction of the same batch, so that
+    a batch reads them once; it learns from a transaction only once that
+    transaction committed, so a key made in one that rolled back is never kept.
     """
     try:
-        with sessions() as session, session.begin():
-            yield session
+        with sessions() as session:
+            if facts:
+                session.info.update(facts)
+            with session.begin():
+                yield session
+            if facts is not None:
+                facts.update(session.info)
     except IntegrityError as exc:
         raise Conflict(str(exc.orig)) from exc
     except OperationalError as exc:

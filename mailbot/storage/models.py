@@ -65,6 +65,8 @@ class Call(Base):
     """A support call: one school's problem or request, with its SLA state."""
 
     __tablename__ = "calls"
+    # The recurrence check reads a school's calls solved recently (0007).
+    __table_args__ = (Index("ix_calls_school_solved", "school_id", "solved_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)
@@ -78,7 +80,8 @@ class Call(Base):
     requester_email: Mapped[str | None] = mapped_column(String(320))
     requester_name: Mapped[str] = mapped_column(String(200), default="")
     subject: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Indexed: the flood cap counts the calls a domain opened within the hour (0007).
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     clock_start_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

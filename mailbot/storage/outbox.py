@@ -13,8 +13,9 @@ from typing import Any, cast
 from sqlalchemy import Connection as Connection
 from sqlalchemy import Table, Update, bindparam, insert, select, update
 
+from mailbot.storage import rows
 from mailbot.storage.db import Session, Sessions
-from mailbot.storage.models import Message, Outbox
+from mailbot.storage.models import Outbox
 
 
 class OutboxRecords:
@@ -58,39 +59,44 @@ class OutboxRecords:
         Only ``door.send`` calls this: every email must pass the loop guard
         and be counted first.
         """
-        self.session.add(
-            Outbox(
-                message_id=message_id,
-                call_id=call_id,
-                kind=kind,
-                mail_from=return_path or mail_from,
-                recipients=json.dumps(list(recipients)),
-                raw=raw,
-                status="pending",
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
+        # The outbox row and its copy on the call, with the statements built once in rows.py.
+        rows.add(
+            self.session,
+            rows.OUTBOX,
+            {
+                "message_id": message_id,
+                "call_id": call_id,
+                "kind": kind,
+                "mail_from": return_path or mail_from,
+                "recipients": json.dumps(list(recipients)),
+                "raw": raw,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            },
         )
-        self.session.add(
-            Message(
-                call_id=call_id,
-                direction="out",
-                message_id=message_id,
-                in_reply_to=in_reply_to or "",
-                references=" ".join(references),
-                from_addr=mail_from,
-                to_addrs=", ".join(to),
-                cc_addrs=", ".join(cc),
-                subject=subject,
-                sent_at=now,
-                received_at=now,
-                size=len(raw),
-                verdict="own",
-                outcome=kind,
-                body_text=text,
-                new_text=text,
-            )
+        rows.add(
+            self.session,
+            rows.MESSAGES,
+            {
+                "call_id": call_id,
+                "direction": "out",
+                "message_id": message_id,
+                "in_reply_to": in_reply_to or "",
+                "references": " ".join(references),
+                "from_addr": mail_from,
+                "to_addrs": ", ".join(to),
+                "cc_addrs": ", ".join(cc),
+                "subject": subject,
+                "sent_at": now,
+                "received_at": now,
+                "size": len(raw),
+                "verdict": "own",
+                "outcome": kind,
+                "body_text": text,
+                "new_text": text,
+            },
         )
 
     def enqueue_rows(self, rows: Sequence[dict[str, Any]]) -> None:
