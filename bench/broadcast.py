@@ -131,7 +131,7 @@ async def main(recipients: int, connections: int) -> None:
             )  # fmt: skip
         done = asyncio.Event()
         intake = asyncio.create_task(intake_loop(daemon, done, 1000))
-        outbox = asyncio.create_task(daemon._outbox_loop())
+        outbox = asyncio.create_task(daemon.outbox_loop())
         started = time.perf_counter()
         while (sent := await asyncio.to_thread(sent_count, daemon)) < recipients:
             await asyncio.sleep(0.05)
