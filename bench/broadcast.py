@@ -2,14 +2,15 @@
 
 The daemon's own loops run on one event loop, as in production: the outbox
 loop queues the broadcast a batch at a time and sends it over one reused
-SMTP connection (or ``--connections`` of them) to an aiosmtpd server on
+SMTP connection (or ``--connections`` of them; by default as many as the
+default configuration has) to an aiosmtpd server on
 loopback (a process of its own, as a real relay would be, discarding what
 it accepts), while an intake loop
 feeds a school's email through the whole pipeline every 50 ms.  It prints the
 broadcast's rate and how long each intake took meanwhile, beside the same
 intake timed with no broadcast running (the difference is the time intake
 waited for the database).  Prints figures only.
-Usage: python bench/broadcast.py [--recipients 5000] [--connections 1]
+Usage: python bench/broadcast.py [--recipients 5000] [--connections N]
 """
 
 from __future__ import annotations
@@ -110,8 +111,11 @@ async def main(recipients: int, connections: int) -> None:
         )  # fmt: skip
         assert wait_for_port(port, process=relay), "the SMTP relay did not start"
         config = make_config(tmp, url, smtp=("127.0.0.1", port), rules_dir=tmp / "rules")
-        smtp = config.smtp.model_copy(update={"connections": connections})
-        config = config.model_copy(update={"smtp": smtp})
+        if connections:
+            smtp = config.smtp.model_copy(update={"connections": connections})
+            config = config.model_copy(update={"smtp": smtp})
+        # Without --connections, the default configuration's number.
+        connections = config.smtp.connections
         rules = load_rules(tmp / "rules")
         # The shipped schools' headteachers and network managers are on the lists too.
         recipients = len(broadcast.recipients(rules, email_down=False))
@@ -127,7 +131,7 @@ async def main(recipients: int, connections: int) -> None:
             )  # fmt: skip
         done = asyncio.Event()
         intake = asyncio.create_task(intake_loop(daemon, done, 1000))
-        outbox = asyncio.create_task(daemon._outbox_loop())
+        outbox = asyncio.create_task(daemon.outbox_loop())
         started = time.perf_counter()
         while (sent := await asyncio.to_thread(sent_count, daemon)) < recipients:
             await asyncio.sleep(0.05)
@@ -162,6 +166,8 @@ async def main(recipients: int, connections: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=5000)
-    parser.add_argument("--connections", type=int, default=1, help="[smtp] connections")
+    parser.add_argument(
+        "--connections", type=int, default=0, help="[smtp] connections (default: the config's)"
+    )
     args = parser.parse_args()
     asyncio.run(main(args.recipients, args.connections))

@@ -66,9 +66,10 @@ class SmtpConfig(ServerConfig):
     port: int = Field(default=465, gt=0, lt=65536)
     max_attempts: int = Field(default=8, gt=0)
     # Connections to the relay the outbox sends over at once.  More send a
-    # broadcast to thousands faster; a crash may then repeat one email per
-    # connection (each with its own Message-ID, so recipients' mail programs
-    # show it once), where one connection repeats at most one email.
+    # broadcast to thousands faster when the relay has cores to spare; they
+    # take turns to hand over the message itself (DATA), so a crash still
+    # repeats at most one email (with its own Message-ID, so recipients' mail
+    # programs show it once), whatever the number.
     connections: int = Field(default=1, ge=1, le=16)
 
 

@@ -8,15 +8,15 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from mailbot.errors import GrantError, PermanentSendError, TransientError
 from mailbot.mail.smtp import SmtpSender
-from mailbot.storage.db import Session, Sessions
-from mailbot.storage.outbox import Due, claim, due_ids, mark
+from mailbot.storage.db import Sessions
+from mailbot.storage.outbox import Connection, Due, claim, due_rows, mark, sending_connection
 
 log = logging.getLogger(__name__)
 
@@ -74,21 +74,33 @@ async def send_due(
 ) -> SendReport:
     """Send every outbox email that is due on ``routes``, one short transaction each.
 
-    Each email is claimed, sent and marked in a transaction of its own, so a
-    crash can repeat at most the one email in flight on each connection; the
-    session (and its database connection) is reused from one email to the
-    next.  The database work runs in a worker thread, one step per email (the
-    mark and commit of one email with the claim of the next), while the SMTP
-    exchange runs on the event loop.  Given several senders (connections to
-    the relay), each takes the next due email in turn, concurrently.
+    The batch is read in one query; each email is then claimed, sent and
+    marked in a transaction of its own, on a connection (and thread step)
+    per SMTP connection.  The database work runs in a worker thread, one step
+    per email (the mark and commit of one email with the claim of the next),
+    while the SMTP exchange runs on the event loop.  Given several senders
+    (connections to the relay), each takes the next due email in turn.
+
+    The connections hand over their envelopes (MAIL, RCPT) at the same time,
+    but take turns for the message itself: a connection hands over its
+    message (DATA) only once the email accepted before it, on whichever
+    connection, is recorded as sent.  So a crash at any instant can repeat at
+    most one email, whatever the number of connections.
     """
     lanes = [sender] if isinstance(sender, SmtpSender) else list(sender)
-    with sessions() as session:
-        ids = await off_loop(lambda: _due(session, now, routes, batch))
-    pending = deque(ids)
+    with sending_connection(sessions) as connection:
+        rows = await off_loop(lambda: _due(connection, now, routes, batch))
+    if not rows:
+        return SendReport()
+    pending = deque(rows)
     halt = threading.Event()
+    # Held from a message's DATA until the step recording its outcome committed.
+    turn = asyncio.Lock()
     reports = await asyncio.gather(
-        *(_lane(sessions, lane, pending, halt, now, max_attempts) for lane in lanes)
+        *(
+            _lane(sessions, lane, pending, halt, turn, now, max_attempts)
+            for lane in lanes[: len(rows)]
+        )
     )
     return SendReport(
         sum(r.sent for r in reports),
@@ -97,64 +109,83 @@ async def send_due(
     )
 
 
-def _due(session: Session, now: datetime, routes: tuple[str, ...], batch: int) -> list[int]:
-    with session.begin():
-        return due_ids(session, now, routes, batch)
+def _due(connection: Connection, now: datetime, routes: tuple[str, ...], batch: int) -> list[Due]:
+    with connection.begin():
+        return due_rows(connection, now, routes, batch)
 
 
 def _step(
-    session: Session,
+    connection: Connection,
     settle: Settle | None,
-    pending: deque[int],
+    pending: deque[Due],
     halt: threading.Event,
     now: datetime,
 ) -> Due | None:
     """Commit what was tried last (if anything), then claim the next email still due, if any."""
     if settle is not None:
         settle()
-        session.commit()
+        connection.commit()
     while pending and not halt.is_set():
-        row = claim(session, pending.popleft(), now)
+        row = claim(connection, pending.popleft(), now)
         if row is not None:
             return row
         # Sent or taken by another process meanwhile: end the empty transaction.
-        session.commit()
+        connection.commit()
     return None
 
 
 async def _lane(
     sessions: Sessions,
     sender: SmtpSender,
-    pending: deque[int],
+    pending: deque[Due],
     halt: threading.Event,
+    turn: asyncio.Lock,
     now: datetime,
     max_attempts: int,
 ) -> SendReport:
     """One connection's share: claim, send and mark due emails in turn, one transaction each."""
     report = SendReport()
     settle: Settle | None = None
-    with sessions() as session:
-        while True:
-            row = await off_loop(functools.partial(_step, session, settle, pending, halt, now))
-            settle = None
-            if row is None:
-                return report
-            report, settle, stop = await _try(session, sender, row, report, now, max_attempts)
-            if stop:
-                # The rest would fail the same way (the server is away): every
-                # lane stops after the email in hand; the try is recorded.
-                halt.set()
+    holding = False
+
+    async def take_turn() -> None:
+        nonlocal holding
+        await turn.acquire()
+        holding = True
+
+    with sending_connection(sessions) as connection:
+        try:
+            while True:
+                step = functools.partial(_step, connection, settle, pending, halt, now)
+                row = await off_loop(step)
+                settle = None
+                if holding:
+                    # The message handed over is recorded: the next may go.
+                    holding = False
+                    turn.release()
+                if row is None:
+                    return report
+                report, settle, stop = await _try(
+                    connection, sender, row, report, now, max_attempts, take_turn
+                )
+                if stop:
+                    # The rest would fail the same way (the server is away): every
+                    # lane stops after the email in hand; the try is recorded.
+                    halt.set()
+        finally:
+            if holding:
+                turn.release()
 
 
 async def _try(
-    session: Session, sender: SmtpSender, row: Due, report: SendReport, now: datetime,
-    max_attempts: int,
+    session: Connection, sender: SmtpSender, row: Due, report: SendReport, now: datetime,
+    max_attempts: int, take_turn: Callable[[], Awaitable[None]],
 ) -> tuple[SendReport, Settle, bool]:  # fmt: skip
     """Send one claimed email; return the report, the mark to write, and whether to stop."""
     recipients = json.loads(row.recipients)
     what = f"{row.kind} to {len(recipients)} recipient(s) {row.message_id}"
     try:
-        await sender.send(row.mail_from, recipients, row.raw)
+        await sender.send(row.mail_from, recipients, row.raw, before_data=take_turn)
     except PermanentSendError as exc:
         # The exception's name is unbound after its clause, so its words are kept.
         error = str(exc)

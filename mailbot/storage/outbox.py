@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
+from sqlalchemy import Connection as Connection
 from sqlalchemy import Table, Update, bindparam, insert, select, update
 
 from mailbot.storage import rows
-from mailbot.storage.db import Session
+from mailbot.storage.db import Session, Sessions
 from mailbot.storage.models import Outbox
 
 
@@ -107,15 +109,26 @@ class OutboxRecords:
 # building a statement and its cache key afresh for every email, and running
 # it through the ORM's unit of work, cost more than the SMTP exchange itself.
 _OUTBOX = cast(Table, Outbox.__table__)
-_CLAIM = select(
-    _OUTBOX.c.id,
-    _OUTBOX.c.message_id,
-    _OUTBOX.c.mail_from,
-    _OUTBOX.c.recipients,
-    _OUTBOX.c.raw,
-    _OUTBOX.c.attempts,
-    _OUTBOX.c.kind,
-).where(
+_DUE = (
+    select(
+        _OUTBOX.c.id,
+        _OUTBOX.c.message_id,
+        _OUTBOX.c.mail_from,
+        _OUTBOX.c.recipients,
+        _OUTBOX.c.raw,
+        _OUTBOX.c.attempts,
+        _OUTBOX.c.kind,
+    )
+    .where(
+        _OUTBOX.c.status == "pending",
+        _OUTBOX.c.next_attempt_at <= bindparam("now", type_=_OUTBOX.c.next_attempt_at.type),
+        _OUTBOX.c.route.in_(bindparam("routes", expanding=True)),
+    )
+    .order_by(_OUTBOX.c.id)
+    .limit(bindparam("batch"))
+)
+# The claim re-reads only what may have changed since the batch was read.
+_CLAIM = select(_OUTBOX.c.attempts).where(
     _OUTBOX.c.id == bindparam("row_id"),
     _OUTBOX.c.status == "pending",
     _OUTBOX.c.next_attempt_at <= bindparam("now", type_=_OUTBOX.c.next_attempt_at.type),
@@ -124,20 +137,18 @@ _CLAIM = select(
 _CLAIM_LOCKED = _CLAIM.with_for_update(skip_locked=True)
 
 
-def due_ids(session: Session, now: datetime, routes: Sequence[str], batch: int) -> list[int]:
-    """The ids of up to ``batch`` emails due for sending on ``routes``, oldest first."""
-    return list(
-        session.scalars(
-            select(Outbox.id)
-            .where(
-                Outbox.status == "pending",
-                Outbox.next_attempt_at <= now,
-                Outbox.route.in_(routes),
-            )
-            .order_by(Outbox.id)
-            .limit(batch)
-        )
-    )
+@contextmanager
+def sending_connection(sessions: Sessions) -> Iterator[Connection]:
+    """A Core connection to the database of ``sessions``, for the sender's short transactions.
+
+    The sender runs three statements per email and no ORM object: the
+    Session's own bookkeeping at each commit cost as much as the statements.
+    """
+    with sessions() as session:
+        bind = session.get_bind()
+    engine = bind.engine
+    with engine.connect() as connection:
+        yield connection
 
 
 @dataclass(frozen=True)
@@ -154,12 +165,28 @@ class Due:
     kind: str = ""
 
 
-def claim(session: Session, row_id: int, now: datetime) -> Due | None:
-    """Take one due email to send, or None when it is gone, not due or another process has it."""
-    connection = session.connection()
+def due_rows(connection: Connection, now: datetime, routes: Sequence[str], batch: int) -> list[Due]:
+    """Up to ``batch`` emails due for sending on ``routes``, oldest first, in one query.
+
+    Reading them is not taking them: each is claimed (``claim``) just before
+    it is sent, as the batch may take a while and another process may send
+    some of it meanwhile.
+    """
+    rows = connection.execute(_DUE, {"now": now, "routes": list(routes), "batch": batch})
+    return [Due(*row) for row in rows]
+
+
+def claim(connection: Connection, row: Due, now: datetime) -> Due | None:
+    """Take one due email to send, or None when it is gone, not due or another process has it.
+
+    The transaction this begins is the one that records the try (``mark``),
+    so on PostgreSQL the row stays locked while it is being sent.
+    """
     query = _CLAIM_LOCKED if connection.dialect.name == "postgresql" else _CLAIM
-    row = connection.execute(query, {"row_id": row_id, "now": now}).one_or_none()
-    return Due(*row) if row is not None else None
+    attempts = connection.execute(query, {"row_id": row.id, "now": now}).scalar_one_or_none()
+    if attempts is None:
+        return None
+    return row if attempts == row.attempts else replace(row, attempts=attempts)
 
 
 @functools.cache
@@ -173,12 +200,12 @@ def _mark_statement(names: tuple[str, ...]) -> Update:
     )
 
 
-def mark(session: Session, row: Due, **values: object) -> None:
+def mark(connection: Connection, row: Due, **values: object) -> None:
     """Record a try at sending ``row`` (sent, failed, or when to try again)."""
     # A caller may say how many tries to count (a refused sign-in grant counts none).
     attempts = values.pop("attempts", row.attempts + 1)
     params = {f"v_{n}": v for n, v in values.items()}
-    session.connection().execute(
+    connection.execute(
         _mark_statement(tuple(sorted(values))),
         {"row_id": row.id, "v_attempts": attempts, **params},
     )
