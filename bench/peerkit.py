@@ -73,22 +73,31 @@ def peer_venv(cache: Path, pin: str, probe: str, log: Path, env: dict[str, str])
     """
     venv = cache / ("peer-" + pin.replace("==", "-"))
     python = venv / "bin" / "python"
-    if python.exists() and subprocess.run([str(python), "-c", probe], env=env,
-                                          capture_output=True).returncode == 0:
+    if (
+        python.exists()
+        and subprocess.run([str(python), "-c", probe], env=env, capture_output=True).returncode == 0
+    ):
         return venv
     shutil.rmtree(venv, ignore_errors=True)
     print(f"peer venv: creating {venv} (pip install {pin})", flush=True)
     _run([sys.executable, "-m", "venv", str(venv)], "python -m venv", log, env, cache)
-    _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", pin],
-         f"pip install {pin}", log, env, cache)
+    _run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", pin],
+        f"pip install {pin}",
+        log,
+        env,
+        cache,
+    )
     _run([str(python), "-c", probe], f"the check of {pin}", log, env, cache)
     return venv
 
 
 # --- django-helpdesk ----------------------------------------------------------------
 
-HELPDESK_PROBE = ("import importlib.metadata as m, helpdesk, django; "
-                  "assert m.version('django-helpdesk') == '2.6.1'")
+HELPDESK_PROBE = (
+    "import importlib.metadata as m, helpdesk, django; "
+    "assert m.version('django-helpdesk') == '2.6.1'"
+)
 
 # A minimal Django project for the helpdesk: SQLite, the SMTP backend to the
 # sink, and no teams (pinax-teams is an optional extra).
@@ -157,8 +166,9 @@ Queue.objects.create(
 """
 
 
-def prepare_helpdesk(venv: Path, run_dir: Path, target: Target,
-                     base_env: dict[str, str]) -> Prepared:
+def prepare_helpdesk(
+    venv: Path, run_dir: Path, target: Target, base_env: dict[str, str]
+) -> Prepared:
     """A fresh Django project and database with one IMAP queue; times ``manage.py get_email``."""
     project = run_dir / "helpdesk"
     project.mkdir()
@@ -167,24 +177,38 @@ def prepare_helpdesk(venv: Path, run_dir: Path, target: Target,
     (project / "bench_setup.py").write_text(_SETUP, encoding="utf-8")
     db = project / "helpdesk.sqlite3"
     values: dict[str, Any] = {
-        "db": str(db), "media": str(project / "media"), "smtp_host": target.smtp_host,
-        "smtp_port": target.smtp_port, "support": target.support,
-        "service_name": target.service_name, "imap_host": target.imap_host,
-        "imap_port": target.imap_port, "user": target.user, "password": target.password,
+        "db": str(db),
+        "media": str(project / "media"),
+        "smtp_host": target.smtp_host,
+        "smtp_port": target.smtp_port,
+        "support": target.support,
+        "service_name": target.service_name,
+        "imap_host": target.imap_host,
+        "imap_port": target.imap_port,
+        "user": target.user,
+        "password": target.password,
         "team": target.team,
     }
-    env = {**base_env, "BENCH_HELPDESK": json.dumps(values), "PYTHONPATH": str(project),
-           "DJANGO_SETTINGS_MODULE": "bench_settings"}
+    env = {
+        **base_env,
+        "BENCH_HELPDESK": json.dumps(values),
+        "PYTHONPATH": str(project),
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+    }
     python = str(venv / "bin" / "python")
-    _run([python, str(project / "bench_setup.py")], "helpdesk migrate and queue",
-         run_dir / "setup.log", env, project)
+    _run(
+        [python, str(project / "bench_setup.py")],
+        "helpdesk migrate and queue",
+        run_dir / "setup.log",
+        env,
+        project,
+    )
     return Prepared([python, "-m", "django", "get_email"], env, db, "helpdesk_ticket")
 
 
 # --- Roundup ----------------------------------------------------------------------
 
-ROUNDUP_PROBE = ("import importlib.metadata as m, roundup; "
-                 "assert m.version('roundup') == '2.6.0'")
+ROUNDUP_PROBE = "import importlib.metadata as m, roundup; assert m.version('roundup') == '2.6.0'"
 
 
 _ANONYMOUS_EMAIL = "#db.security.addPermissionToRole('Anonymous', 'Email Access')"
@@ -223,8 +247,11 @@ def roundup_settings(target: Target) -> dict[str, dict[str, str]]:
     sending = "multiple" if target.team else "single"
     return {
         "main": {"password_pbkdf2_default_rounds": str(ROUNDUP_PBKDF2_ROUNDS)},
-        "tracker": {"name": target.service_name, "web": "http://localhost/support/",
-                    "email": local},
+        "tracker": {
+            "name": target.service_name,
+            "web": "http://localhost/support/",
+            "email": local,
+        },
         "mail": {"domain": domain, "host": target.smtp_host, "port": str(target.smtp_port)},
         # "new": the author of a new issue gets the new-issue email (the
         # confirmation); without it nobody would, since the author is the
@@ -233,8 +260,9 @@ def roundup_settings(target: Target) -> dict[str, dict[str, str]]:
     }
 
 
-def prepare_roundup(venv: Path, run_dir: Path, target: Target, imap_host_143: str,
-                    base_env: dict[str, str]) -> Prepared:
+def prepare_roundup(
+    venv: Path, run_dir: Path, target: Target, imap_host_143: str, base_env: dict[str, str]
+) -> Prepared:
     """A fresh classic tracker on SQLite; times ``roundup-mailgw TRACKER imap user:pw@host``.
 
     Roundup 2.6's ``imap`` source takes no port (it calls ``imaplib.IMAP4(host)``,
@@ -244,8 +272,13 @@ def prepare_roundup(venv: Path, run_dir: Path, target: Target, imap_host_143: st
     tracker = run_dir / "tracker"
     admin = str(venv / "bin" / "roundup-admin")
     log = run_dir / "setup.log"
-    _run([admin, "-i", str(tracker), "install", "classic", "sqlite"], "roundup-admin install",
-         log, base_env, run_dir)
+    _run(
+        [admin, "-i", str(tracker), "install", "classic", "sqlite"],
+        "roundup-admin install",
+        log,
+        base_env,
+        run_dir,
+    )
     # The classic schema's documented switch for taking email from people
     # who are not users yet (the mail gateway then registers them): every
     # sender here is new.
@@ -253,20 +286,40 @@ def prepare_roundup(venv: Path, run_dir: Path, target: Target, imap_host_143: st
     text = schema.read_text(encoding="utf-8")
     if _ANONYMOUS_EMAIL not in text:
         raise PeerError(f"{schema} has no line {_ANONYMOUS_EMAIL!r}")
-    schema.write_text(text.replace(_ANONYMOUS_EMAIL, _ANONYMOUS_EMAIL.lstrip("#")),
-                      encoding="utf-8")
+    schema.write_text(
+        text.replace(_ANONYMOUS_EMAIL, _ANONYMOUS_EMAIL.lstrip("#")), encoding="utf-8"
+    )
     config = tracker / "config.ini"
-    config.write_text(set_ini(config.read_text(encoding="utf-8"), roundup_settings(target)),
-                      encoding="utf-8")
-    _run([admin, "-i", str(tracker), "initialise", "bench-admin"], "roundup-admin initialise",
-         log, base_env, run_dir)
+    config.write_text(
+        set_ini(config.read_text(encoding="utf-8"), roundup_settings(target)), encoding="utf-8"
+    )
+    _run(
+        [admin, "-i", str(tracker), "initialise", "bench-admin"],
+        "roundup-admin initialise",
+        log,
+        base_env,
+        run_dir,
+    )
     cmd = [str(venv / "bin" / "roundup-mailgw")]
     if target.team:
         # A user for the team, put on every new issue's nosy list, so that it
         # gets the new-issue email as mailbot's team gets its notice.
-        _run([admin, "-i", str(tracker), "create", "user", "username=team",
-              f"address={target.team}", "roles=User"], "roundup-admin create user", log,
-             base_env, run_dir)
+        _run(
+            [
+                admin,
+                "-i",
+                str(tracker),
+                "create",
+                "user",
+                "username=team",
+                f"address={target.team}",
+                "roles=User",
+            ],
+            "roundup-admin create user",
+            log,
+            base_env,
+            run_dir,
+        )
         cmd += ["-S", "issue.nosy=team"]
     spec = f"{target.user}:{target.password}@{imap_host_143}"
     cmd += [str(tracker), "imap", spec]

@@ -110,9 +110,11 @@ def summary_line(rates: dict[str, list[float | None]], rounds: int, ok: bool) ->
         mine, theirs = m["mailbot"], m[peer]
         return fmt(mine / theirs if mine is not None and theirs else None, 2)
 
-    return (f"peers: mailbot={fmt(m['mailbot'], 1)} helpdesk={fmt(m['helpdesk'], 1)} "
-            f"roundup={fmt(m['roundup'], 1)} msgs/s mailbot_vs_helpdesk={vs('helpdesk')} "
-            f"mailbot_vs_roundup={vs('roundup')} rounds={rounds} counts_ok={ok}")
+    return (
+        f"peers: mailbot={fmt(m['mailbot'], 1)} helpdesk={fmt(m['helpdesk'], 1)} "
+        f"roundup={fmt(m['roundup'], 1)} msgs/s mailbot_vs_helpdesk={vs('helpdesk')} "
+        f"mailbot_vs_roundup={vs('roundup')} rounds={rounds} counts_ok={ok}"
+    )
 
 
 def round_order(round_: int) -> list[str]:
@@ -139,21 +141,31 @@ class PeersBench:
         try:
             bench.dovecot.deliver(user, bench.messages)
             team = TEAM if bench.args.peer_emails == 2 else None
-            target = peerkit.Target(shared.HOST, bench.dovecot.port, user, shared.PASSWORD,
-                                    shared.HOST, sink.port, shared.SUPPORT, shared.SERVICE_NAME,
-                                    team)
+            target = peerkit.Target(
+                shared.HOST,
+                bench.dovecot.port,
+                user,
+                shared.PASSWORD,
+                shared.HOST,
+                sink.port,
+                shared.SUPPORT,
+                shared.SERVICE_NAME,
+                team,
+            )
             env = shared.child_env()
             try:
                 if contender == "helpdesk":
                     ready = peerkit.prepare_helpdesk(self.venvs[contender], run_dir, target, env)
                 else:
-                    ready = peerkit.prepare_roundup(self.venvs[contender], run_dir, target,
-                                                    self.alt, env)
+                    ready = peerkit.prepare_roundup(
+                        self.venvs[contender], run_dir, target, self.alt, env
+                    )
             except peerkit.PeerError as exc:
                 run.problems.append(str(exc))
                 return run
-            code, start, end, cpu = shared.timed(ready.cmd, ready.env, run_dir,
-                                                 bench.args.run_timeout)
+            code, start, end, cpu = shared.timed(
+                ready.cmd, ready.env, run_dir, bench.args.run_timeout
+            )
             lines = sink.wait_for(expected, timeout=5.0 if code == 0 else 0.5)
             last = max((float(line["time"]) for line in lines), default=end)
             run.exit, run.cpu_s, run.wall_s = code, cpu, max(end, last) - start
@@ -166,16 +178,17 @@ class PeersBench:
             run.inbox_left = bench.dovecot.count(user)
         finally:
             sink.stop()
-        for problem, bad in ((f"exit {run.exit}", run.exit != 0),
-                             (f"{run.calls} tickets in the database, expected {n}",
-                              run.calls != n),
-                             (f"{run.sent} emails at the sink, expected {expected}",
-                              run.sent != expected),
-                             (f"{run.senders_answered} of {n} senders answered",
-                              run.senders_answered != n),
-                             (f"{run.inbox_left} messages left in INBOX", run.inbox_left != 0),
-                             (f"{team_notices} notices to the team, expected {n}",
-                              team is not None and team_notices != n)):
+        for problem, bad in (
+            (f"exit {run.exit}", run.exit != 0),
+            (f"{run.calls} tickets in the database, expected {n}", run.calls != n),
+            (f"{run.sent} emails at the sink, expected {expected}", run.sent != expected),
+            (f"{run.senders_answered} of {n} senders answered", run.senders_answered != n),
+            (f"{run.inbox_left} messages left in INBOX", run.inbox_left != 0),
+            (
+                f"{team_notices} notices to the team, expected {n}",
+                team is not None and team_notices != n,
+            ),
+        ):
             if bad:
                 run.problems.append(problem)
         run.ok = not run.problems
@@ -200,31 +213,47 @@ class PeersBench:
 def summarise(runs: dict[str, list[Any]], rounds: int, peer_emails: int) -> bool:
     for name in CONTENDERS:
         rates = [r.rate for r in runs[name] if r.rate is not None]
-        spread = (f"{min(rates):.1f} / {statistics.median(rates):.1f} / {max(rates):.1f}"
-                  if rates else "nan")
+        spread = (
+            f"{min(rates):.1f} / {statistics.median(rates):.1f} / {max(rates):.1f}"
+            if rates
+            else "nan"
+        )
         cpu = median([r.cpu_ms_per_msg for r in runs[name]])
-        print(f"{name:8}: msgs/s min/median/max {spread}; cpu ms/msg median {fmt(cpu, 1)}; "
-              f"{emails_per_message(name, peer_emails)} email(s) per message", flush=True)
+        print(
+            f"{name:8}: msgs/s min/median/max {spread}; cpu ms/msg median {fmt(cpu, 1)}; "
+            f"{emails_per_message(name, peer_emails)} email(s) per message",
+            flush=True,
+        )
     ok = all(r.ok for group in runs.values() for r in group)
-    print(summary_line({k: [r.rate for r in v] for k, v in runs.items()}, rounds, ok),
-          flush=True)
+    print(summary_line({k: [r.rate for r in v] for k, v in runs.items()}, rounds, ok), flush=True)
     return ok
 
 
 def parse_args(argv: list[str] | None, now: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--venv", default=str(ROOT / ".venv"),
-                        help="the venv with mailbot (default: this checkout's .venv)")
+    parser.add_argument(
+        "--venv",
+        default=str(ROOT / ".venv"),
+        help="the venv with mailbot (default: this checkout's .venv)",
+    )
     parser.add_argument("-n", "--n", type=int, default=1000, help="messages per run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--now", default=now, help="mailbot's --now (inside support hours)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--peer-emails", type=int, choices=(1, 2), default=1,
-                        help="1: each peer acknowledges the sender only (default, as in issue "
-                             "16); 2: each peer also notifies the team, as mailbot does")
-    parser.add_argument("--cache", default=None,
-                        help="venv cache (default: $TMPDIR/mailbot-bench-cache, the shared one)")
+    parser.add_argument(
+        "--peer-emails",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="1: each peer acknowledges the sender only (default, as in issue "
+        "16); 2: each peer also notifies the team, as mailbot does",
+    )
+    parser.add_argument(
+        "--cache",
+        default=None,
+        help="venv cache (default: $TMPDIR/mailbot-bench-cache, the shared one)",
+    )
     parser.add_argument("--dovecot", default=None)
     parser.add_argument("--run-timeout", type=float, default=None)
     args = parser.parse_args(argv)
@@ -257,9 +286,18 @@ def main(argv: list[str] | None = None) -> int:
         # extra listener on port 143 for Roundup).  Its 4 * rounds + 4 users
         # cover the 3 * rounds runs here.
         shared_args = argparse.Namespace(
-            project=str(staged_project(staging)), venv=args.venv, n=args.n, rounds=args.rounds,
-            seed=args.seed, now=args.now, keep=args.keep, cache=args.cache,
-            dovecot=args.dovecot, run_timeout=args.run_timeout, peer_emails=args.peer_emails)
+            project=str(staged_project(staging)),
+            venv=args.venv,
+            n=args.n,
+            rounds=args.rounds,
+            seed=args.seed,
+            now=args.now,
+            keep=args.keep,
+            cache=args.cache,
+            dovecot=args.dovecot,
+            run_timeout=args.run_timeout,
+            peer_emails=args.peer_emails,
+        )
         alt = port_143_address()
         # The shared driver writes Dovecot's configuration from this template;
         # the listener is added in this process's copy only (the file on disk
@@ -276,13 +314,18 @@ def main(argv: list[str] | None = None) -> int:
             env, log = shared.child_env(), work / "pip-peers.log"
             with shared.Lock(cache / "lock"):
                 venvs = {
-                    "helpdesk": peerkit.peer_venv(cache, peerkit.HELPDESK_PIN,
-                                                  peerkit.HELPDESK_PROBE, log, env),
-                    "roundup": peerkit.peer_venv(cache, peerkit.ROUNDUP_PIN,
-                                                 peerkit.ROUNDUP_PROBE, log, env),
+                    "helpdesk": peerkit.peer_venv(
+                        cache, peerkit.HELPDESK_PIN, peerkit.HELPDESK_PROBE, log, env
+                    ),
+                    "roundup": peerkit.peer_venv(
+                        cache, peerkit.ROUNDUP_PIN, peerkit.ROUNDUP_PROBE, log, env
+                    ),
                 }
-            print(f"peers: {peerkit.HELPDESK_PIN} ({venvs['helpdesk']}), {peerkit.ROUNDUP_PIN} "
-                  f"({venvs['roundup']}); Roundup reads IMAP at {alt}:143", flush=True)
+            print(
+                f"peers: {peerkit.HELPDESK_PIN} ({venvs['helpdesk']}), {peerkit.ROUNDUP_PIN} "
+                f"({venvs['roundup']}); Roundup reads IMAP at {alt}:143",
+                flush=True,
+            )
             runs = PeersBench(shared, bench, venvs, alt).measure(args.rounds)
             return 0 if summarise(runs, args.rounds, args.peer_emails) else 1
         except (shared.HarnessError, peerkit.PeerError) as exc:

@@ -54,8 +54,10 @@ def test_dovecot_template_gains_a_port_143_listener_and_still_formats(
     bench: tuple[ModuleType, ModuleType],
 ) -> None:
     peers, _ = bench
-    template = ("service imap-login {{\n  inet_listener imap {{\n    port = {port}\n  }}\n"
-                "  inet_listener imaps {{\n    port = 0\n  }}\n}}\n")
+    template = (
+        "service imap-login {{\n  inet_listener imap {{\n    port = {port}\n  }}\n"
+        "  inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+    )
     conf = peers.with_port_143(template, "127.143.7.1").format(port=2143)
     assert "inet_listener imap_143 {\n    address = 127.143.7.1\n    port = 143\n  }" in conf
     assert "port = 2143" in conf and "inet_listener imaps {\n    port = 0" in conf
@@ -67,14 +69,23 @@ def test_set_ini_sets_options_where_they_stand_even_commented_out(
     bench: tuple[ModuleType, ModuleType],
 ) -> None:
     _, peerkit = bench
-    text = ("[main]\n# Default: 250000\npassword_pbkdf2_default_rounds = 250000\n"
-            "[tracker]\n# Default: NO DEFAULT\n#web = NO DEFAULT\nemail = issue_tracker\n"
-            "[mail]\nport = 25\n")
-    out = peerkit.set_ini(text, {"tracker": {"web": "http://localhost/"},
-                                 "main": {"password_pbkdf2_default_rounds": "1000"}})
-    assert out == ("[main]\n# Default: 250000\npassword_pbkdf2_default_rounds = 1000\n"
-                   "[tracker]\n# Default: NO DEFAULT\nweb = http://localhost/\n"
-                   "email = issue_tracker\n[mail]\nport = 25\n")
+    text = (
+        "[main]\n# Default: 250000\npassword_pbkdf2_default_rounds = 250000\n"
+        "[tracker]\n# Default: NO DEFAULT\n#web = NO DEFAULT\nemail = issue_tracker\n"
+        "[mail]\nport = 25\n"
+    )
+    out = peerkit.set_ini(
+        text,
+        {
+            "tracker": {"web": "http://localhost/"},
+            "main": {"password_pbkdf2_default_rounds": "1000"},
+        },
+    )
+    assert out == (
+        "[main]\n# Default: 250000\npassword_pbkdf2_default_rounds = 1000\n"
+        "[tracker]\n# Default: NO DEFAULT\nweb = http://localhost/\n"
+        "email = issue_tracker\n[mail]\nport = 25\n"
+    )
 
 
 def test_set_ini_refuses_an_option_the_file_does_not_have(
@@ -89,11 +100,18 @@ def test_roundup_sends_to_the_sink_and_answers_new_issues_with_cheap_hashing(
     bench: tuple[ModuleType, ModuleType],
 ) -> None:
     _, peerkit = bench
-    target = peerkit.Target("127.0.0.1", 1143, "u@bench.test", "pw", "127.0.0.1", 2525,
-                            "ictsupport@westshire.gov.uk", "Westshire Schools ICT Support")
+    target = peerkit.Target(
+        "127.0.0.1",
+        1143,
+        "u@bench.test",
+        "pw",
+        "127.0.0.1",
+        2525,
+        "ictsupport@westshire.gov.uk",
+        "Westshire Schools ICT Support",
+    )
     settings = peerkit.roundup_settings(target)
-    assert settings["mail"] == {"domain": "westshire.gov.uk", "host": "127.0.0.1",
-                                "port": "2525"}
+    assert settings["mail"] == {"domain": "westshire.gov.uk", "host": "127.0.0.1", "port": "2525"}
     assert settings["tracker"]["email"] == "ictsupport"
     assert settings["nosy"] == {"messages_to_author": "new", "email_sending": "single"}
     assert settings["main"] == {"password_pbkdf2_default_rounds": "1000"}
@@ -103,9 +121,17 @@ def test_roundup_with_a_team_sends_each_recipient_an_email_of_their_own(
     bench: tuple[ModuleType, ModuleType],
 ) -> None:
     _, peerkit = bench
-    target = peerkit.Target("127.0.0.1", 1143, "u@bench.test", "pw", "127.0.0.1", 2525,
-                            "ictsupport@westshire.gov.uk", "Westshire Schools ICT Support",
-                            "servicedesk@westshire.gov.uk")
+    target = peerkit.Target(
+        "127.0.0.1",
+        1143,
+        "u@bench.test",
+        "pw",
+        "127.0.0.1",
+        2525,
+        "ictsupport@westshire.gov.uk",
+        "Westshire Schools ICT Support",
+        "servicedesk@westshire.gov.uk",
+    )
     assert peerkit.roundup_settings(target)["nosy"]["email_sending"] == "multiple"
 
 
