@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from mailbot.configbase import Strict, one_of, read_secret
+from mailbot.config.base import Strict, one_of, read_secret
+from mailbot.config.oauth2 import OAuth2Config, oauth2_beside
 from mailbot.errors import ConfigError
-from mailbot.oauth2config import OAuth2Config, oauth2_beside
 
 Security = Literal["ssl", "starttls", "none"]
 Auth = Literal["password", "oauth2"]

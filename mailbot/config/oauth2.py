@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mailbot.configbase import Strict, one_of, read_secret
+from mailbot.config.base import Strict, one_of, read_secret
 
 
 class OAuth2Config(Strict):
