@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailbot.mail.fields import MAX_IDS
 from mailbot.mail.message import ParsedMessage
-from mailbot.mail.parse import MAX_HEADER_BYTES, MAX_HEADERS, MAX_IDS, parse_message
+from mailbot.mail.parse import MAX_HEADER_BYTES, MAX_HEADERS, parse_message
 
 MAIL = Path(__file__).resolve().parent / "mail"
 

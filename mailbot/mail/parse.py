@@ -8,13 +8,13 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from typing import Any
 
 import mailparser
 
+from mailbot.mail import fields as header_fields
 from mailbot.mail.bounds import cut
 from mailbot.mail.charsets import clean, decode_bytes, decode_header
 from mailbot.mail.headerbytes import headers_as_utf8
@@ -32,13 +32,8 @@ logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 MAX_HEADER_VALUE = 8 * 1024
 MAX_HEADER_BYTES = 256 * 1024
 MAX_HEADERS = 500
-MAX_IDS = 50
-MAX_ADDRESSES = 200
-MAX_NAME = 200
-MAX_ADDRESS = 320
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 _FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
-_ID = re.compile(r"<[^<>\s]{1,900}>")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -202,129 +197,6 @@ def _tree(data: bytes) -> _Tree:
         return _Tree(None, ("fallback-parser", "body-as-text"), {})
 
 
-def _bare_address(value: str) -> str | None:
-    """A usable lower-case address from what parseaddr returned, or None.
-
-    Broken From lines such as ``Big Bug bb@bug.com`` (no angle brackets) come
-    back with the name run into the address; the last token with an @ in it
-    is the address the sender meant.
-    """
-    tokens = [t.strip('"<>') for t in value.split() if "@" in t]
-    if not tokens:
-        return None
-    local, _, domain = tokens[-1].lower().rpartition("@")
-    if not local or not domain or "@" in local or len(tokens[-1]) > MAX_ADDRESS:
-        return None
-    return f"{local}@{domain}"
-
-
-def _addresses(values: list[str]) -> tuple[str, ...]:
-    # Addresses are read before encoded words are decoded: a decoded display
-    # name may hold commas or angle brackets that would split or hide them.
-    found: dict[str, None] = {}
-    for _name, addr in email.utils.getaddresses([clean(v) for v in values]):
-        usable = _bare_address(addr)
-        if usable:
-            found[usable] = None
-    return tuple(found)[:MAX_ADDRESSES]
-
-
-@dataclass(frozen=True)
-class _From:
-    """The From field read as a mail server authenticates it."""
-
-    name: str
-    addr: str | None
-    suspect: bool
-
-
-# Separators around an address-looking token in free text; splitting on them
-# (rather than searching with a pattern) keeps the scan linear.
-_NOT_ADDRESS = re.compile(r"[\s<>()\[\]\"',;:]+")
-_BRACKETED = re.compile(r"<([^<>]*)>")
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-_COMMENT = re.compile(r"\(([^()]*)\)")
-
-
-def _address_tokens(text: str) -> list[str]:
-    """Lower-case tokens of ``text`` that look like an address (something@something)."""
-    found = []
-    for token in _NOT_ADDRESS.split(text):
-        local, at, domain = token.rpartition("@")
-        if at and local and domain:
-            found.append(token.lower())
-    return found
-
-
-def _sender(value: str | None) -> _From:
-    """The From field's display name, its addr-spec, and whether it is suspect.
-
-    The addr-spec (the address in angle brackets, or the one bare address) is
-    the address DMARC and the receiving server judge, so it alone says who
-    sent the email; display text never does.  A field with more than one
-    address, or an address in its display name other than the addr-spec, is
-    suspect: ``sam@council.example <attacker@evil.example>`` shows one sender
-    and is authenticated as another.  The null sender ``<>`` has no address.
-    """
-    if not value:
-        return _From("", None, False)
-    text = clean(value)
-    # Angle brackets inside a quoted display name are not an addr-spec; the
-    # mask keeps positions so the display text can be cut from ``text``.
-    masked = _QUOTED.sub(lambda m: m[0].replace("<", " ").replace(">", " "), text)
-    brackets = list(_BRACKETED.finditer(masked))
-    if brackets:
-        first = brackets[0]
-        addr = _bare_address(first[1].strip())
-        display = text[: first.start()]
-        suspect = len(brackets) > 1 or bool(_address_tokens(masked[first.end() :]))
-    else:
-        # No angle brackets: a bare address, perhaps with a comment, or a
-        # broken line such as ``Big Bug bb@bug.com`` whose address is its
-        # last token with an @ in it.
-        comments = " ".join(_COMMENT.findall(text))
-        bare = _COMMENT.sub(" ", text)
-        tokens = _address_tokens(bare)
-        addr = _bare_address(tokens[-1]) if tokens else None
-        display = comments or " ".join(t for t in bare.split() if "@" not in t)
-        suspect = len(tokens) > 1
-    name = decode_header(email.utils.unquote(display.strip()).strip())[:MAX_NAME]
-    # The display name is checked after decoding: an encoded word may spell
-    # an address ("sam=40council.example") that a mail client shows decoded.
-    shown = set(_address_tokens(name)) | set(_address_tokens(display))
-    if shown - {addr}:
-        suspect = True
-    return _From(name, addr, suspect)
-
-
-def _ids(values: list[str]) -> tuple[str, ...]:
-    """Message ids in order, each once; of a long list the first (the thread's root) and
-    the most recent, which are the ones threading needs."""
-    ids = list(dict.fromkeys(_ID.findall(" ".join(values))))
-    return tuple(ids if len(ids) <= MAX_IDS else ids[:1] + ids[-(MAX_IDS - 1) :])
-
-
-def _message_id(value: str | None) -> str | None:
-    found = _ids([value or ""])
-    if found:
-        return found[0]
-    # Some mailers leave out the angle brackets; the id is still the id.
-    bare = (value or "").strip()
-    usable = "@" in bare and len(bare) < 900 and not re.search(r"[\s<>]", bare)
-    return f"<{bare}>" if usable else None
-
-
-def _date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    # "-0000" means the sender's zone is unknown; the time is still UTC.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _body(msg: Message, split: _Split, tree: _Tree, limit: int) -> Body:
     """Read the body from the tree, or as plain text when there is no usable tree."""
     if "body-as-text" in tree.defects:
@@ -356,24 +228,24 @@ def _parse(raw: bytes, limit: int, raw_size: int, truncated: bool, max_text: int
     def every(name: str) -> list[str]:
         return [v for k, v in fields if k == name]
 
-    sender = _sender(raw_header(msg, "from"))
+    sender = header_fields.sender(raw_header(msg, "from"))
     # Every later pass, the database and the emails quoting it see at most
     # max_text characters; the whole message stays in the mailbox.
     text = cut(body.text, max_text)
     cut_defect = ("text-cut",) if len(text) < len(body.text) else ()
     return ParsedMessage(
         raw_size=raw_size,
-        message_id=_message_id(raw_header(msg, "message-id")),
+        message_id=header_fields.message_id(raw_header(msg, "message-id")),
         subject=decode_header(raw_header(msg, "subject")),
         from_name=sender.name,
         from_addr=sender.addr,
         from_suspect=sender.suspect,
-        to=_addresses(every("to")),
-        cc=_addresses(every("cc")),
-        reply_to=_addresses(every("reply-to")),
-        date=_date(clean(raw_header(msg, "date") or "")),
-        in_reply_to=_ids(every("in-reply-to")),
-        references=_ids(every("references")),
+        to=header_fields.addresses(every("to")),
+        cc=header_fields.addresses(every("cc")),
+        reply_to=header_fields.addresses(every("reply-to")),
+        date=header_fields.date(clean(raw_header(msg, "date") or "")),
+        in_reply_to=header_fields.ids(every("in-reply-to")),
+        references=header_fields.ids(every("references")),
         headers=tuple((clean(k), _header_value(k, v)) for k, v in fields),
         content_type=content_type(msg),
         part_types=body.part_types,
