@@ -62,11 +62,18 @@ class Daemon(Sending):
         log.info("rules reloaded from %s", rules_dir)
         return True
 
-    def intake_pass(self, mailbox: Mailbox, sandbox: Sandbox | None = None) -> BatchReport:
+    def intake_pass(
+        self,
+        mailbox: Mailbox,
+        sandbox: Sandbox | None = None,
+        queued: Callable[[], None] | None = None,
+    ) -> BatchReport:
         """Process the inbox until it is empty (runs in a worker thread).
 
         With a ``sandbox`` each email is parsed and screened in its worker
-        process under the per-email budget.
+        process under the per-email budget.  ``queued`` is called after each
+        batch that handled mail (its emails committed, their answers queued),
+        so the outbox is sent batch by batch, not only when a long pass ends.
         """
         total = BatchReport()
         while not self.halt.is_set():
@@ -81,6 +88,8 @@ class Daemon(Sending):
             )
             total.outcomes.extend(report.outcomes)
             total.failed.extend(report.failed)
+            if report.outcomes and queued is not None:
+                queued()
             if any(o.incident_news for o in report.outcomes):
                 # Set after the email's transaction committed, so the pass it
                 # causes finds the new notice.
@@ -131,19 +140,25 @@ class Daemon(Sending):
                 finally:
                     self.note_sign_in()
                 try:
-                    report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
+                    report = await asyncio.to_thread(
+                        self.intake_pass, mailbox, sandbox, self._outbox_waker()
+                    )
                 finally:
                     await asyncio.to_thread(mailbox.close)
         finally:
             intake_done.set()
+            self.wake_outbox.set()
             sent = await meanwhile
         tick = await asyncio.to_thread(self.due_work)
         try:
             # Broadcasts are queued a batch at a time, each batch sent before
             # the next is queued, as the running daemon does.
+            # A relay that failed during intake is not tried again in this run.
+            relay_failed = sent.retrying > 0
             while True:
                 queued = await asyncio.to_thread(self.broadcast_pass)
-                sent = add_reports(sent, await self.send_outbox(sender))
+                if not relay_failed:
+                    sent = add_reports(sent, await self.send_outbox(sender))
                 if self.config.fallback_smtp:
                     sent = add_reports(sent, await self.send_outbox(spare, fallback=True))
                 if not queued.queued or sent.retrying:
@@ -154,22 +169,32 @@ class Daemon(Sending):
             self.note_sign_in()
         return report, sent, tick
 
-    async def _send_during(self, sender: list[SmtpSender], done: asyncio.Event) -> SendReport:
-        """Send what is due, again and again, until ``done`` is set; say what was sent.
+    def _outbox_waker(self) -> Callable[[], None]:
+        """A callable for intake's worker thread that wakes the outbox on this loop."""
+        loop = asyncio.get_running_loop()
 
-        It stops early when the relay fails (an email is left to retry): the
-        round after intake tries again once, and a relay that is away is not
-        knocked on all through the pass.
+        def wake() -> None:
+            loop.call_soon_threadsafe(self.wake_outbox.set)
+
+        return wake
+
+    async def _send_during(self, sender: list[SmtpSender], done: asyncio.Event) -> SendReport:
+        """Send what is due each time intake wakes the outbox, until ``done``; say what was sent.
+
+        It stops at the first email the relay fails (left to retry), and
+        the run tries that relay no more: one run knocks once on a relay
+        that is away, as when everything was sent after intake.
         """
         sent = SendReport()
         while not done.is_set():
+            # Cleared before sending, so a batch queued meanwhile wakes it again.
+            self.wake_outbox.clear()
             report = await self.send_outbox(sender)
             sent = add_reports(sent, report)
             if report.retrying:
                 break
             if not report.sent + report.failed:
-                # Nothing was due: look again shortly, or when intake ends.
-                await wait_for(done, 0.25)
+                await self.wake_outbox.wait()
         return sent
 
     async def _intake_loop(self) -> None:
@@ -189,10 +214,10 @@ class Daemon(Sending):
                 finally:
                     await off_loop(self.note_sign_in)
                 while not self.stopping.is_set():
-                    report = await asyncio.to_thread(self.intake_pass, mailbox, sandbox)
+                    await asyncio.to_thread(
+                        self.intake_pass, mailbox, sandbox, self._outbox_waker()
+                    )
                     outage.recovered()
-                    if report.outcomes:
-                        self.wake_outbox.set()
                     if self.config.imap.idle and mailbox.has_idle:
                         # Short IDLE rounds keep shutdown and reload prompt:
                         # the process exits only when this thread returns, and
