@@ -128,9 +128,12 @@ class Daemon(Sending):
         sender = self.senders()
         spare = self.senders(fallback=True)
         intake_done = asyncio.Event()
+        # Its own event, not wake_outbox: a Daemon may serve several
+        # asyncio.run() calls, and an event is bound to the loop it waited on.
+        batch_queued = asyncio.Event()
         # What intake queues is sent while intake goes on, as the running
         # daemon's outbox loop does, rather than all of it afterwards.
-        meanwhile = asyncio.create_task(self._send_during(sender, intake_done))
+        meanwhile = asyncio.create_task(self._send_during(sender, intake_done, batch_queued))
         try:
             # The worker (a fresh interpreter) starts when a batch has mail for
             # it, so a pass over an empty mailbox does not pay its start-up.
@@ -141,13 +144,13 @@ class Daemon(Sending):
                     self.note_sign_in()
                 try:
                     report = await asyncio.to_thread(
-                        self.intake_pass, mailbox, sandbox, self._outbox_waker()
+                        self.intake_pass, mailbox, sandbox, self._waker(batch_queued)
                     )
                 finally:
                     await asyncio.to_thread(mailbox.close)
         finally:
             intake_done.set()
-            self.wake_outbox.set()
+            batch_queued.set()
             sent = await meanwhile
         tick = await asyncio.to_thread(self.due_work)
         try:
@@ -169,16 +172,19 @@ class Daemon(Sending):
             self.note_sign_in()
         return report, sent, tick
 
-    def _outbox_waker(self) -> Callable[[], None]:
-        """A callable for intake's worker thread that wakes the outbox on this loop."""
+    @staticmethod
+    def _waker(event: asyncio.Event) -> Callable[[], None]:
+        """A callable for intake's worker thread that sets ``event`` on this loop."""
         loop = asyncio.get_running_loop()
 
         def wake() -> None:
-            loop.call_soon_threadsafe(self.wake_outbox.set)
+            loop.call_soon_threadsafe(event.set)
 
         return wake
 
-    async def _send_during(self, sender: list[SmtpSender], done: asyncio.Event) -> SendReport:
+    async def _send_during(
+        self, sender: list[SmtpSender], done: asyncio.Event, queued: asyncio.Event
+    ) -> SendReport:
         """Send what is due each time intake wakes the outbox, until ``done``; say what was sent.
 
         It stops at the first email the relay fails (left to retry), and
@@ -188,13 +194,13 @@ class Daemon(Sending):
         sent = SendReport()
         while not done.is_set():
             # Cleared before sending, so a batch queued meanwhile wakes it again.
-            self.wake_outbox.clear()
+            queued.clear()
             report = await self.send_outbox(sender)
             sent = add_reports(sent, report)
             if report.retrying:
                 break
             if not report.sent + report.failed:
-                await self.wake_outbox.wait()
+                await queued.wait()
         return sent
 
     async def _intake_loop(self) -> None:
@@ -215,7 +221,7 @@ class Daemon(Sending):
                     await off_loop(self.note_sign_in)
                 while not self.stopping.is_set():
                     await asyncio.to_thread(
-                        self.intake_pass, mailbox, sandbox, self._outbox_waker()
+                        self.intake_pass, mailbox, sandbox, self._waker(self.wake_outbox)
                     )
                     outage.recovered()
                     if self.config.imap.idle and mailbox.has_idle:
