@@ -362,3 +362,51 @@ def test_run_once_sends_what_intake_queued_while_intake_goes_on(
     assert sent.sent == 12
     subjects = [s.split("] ", 1)[1] for s in confirmations(smtp_sink)]
     assert sorted(subjects) == sorted(f"Printer {n} jammed in the ICT suite" for n in range(6))
+
+
+def test_the_running_daemon_sends_each_batch_while_its_intake_pass_goes_on(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The daemon's own loops, as `mailbot run` starts them: one intake pass
+    # of two batches of three.  The second batch waits (up to 20 s, less
+    # than the outbox loop's 30-second wake) until the first batch's
+    # confirmations are at the relay.  When intake woke the outbox only at
+    # the end of its pass, they never arrived while it waited.
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    upgrade(url)
+    config = make_config(
+        tmp_path, url, imap=(dovecot.host, dovecot.port, dovecot.username, dovecot.password),
+        smtp=(smtp_sink.host, smtp_sink.port), rules_dir=bulk_rules(tmp_path), batch_size=3,
+    )  # fmt: skip
+    for n in range(6):
+        dovecot.deliver(school_mail(n))
+    seen_before_second: list[int] = []
+    real = service_module.run_batch
+    sessions = make_sessions(make_engine(url))
+
+    def batch(*args: Any, **kwargs: Any) -> intake.BatchReport:
+        if len(seen_before_second) == 0 and _count_calls(sessions) == 3:
+            deadline = time.monotonic() + 20
+            while len(smtp_sink.to_schools()) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen_before_second.append(len(smtp_sink.to_schools()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "run_batch", batch)
+    bot = daemon(config)
+
+    async def serve() -> None:
+        loops = [asyncio.create_task(bot._intake_loop()), asyncio.create_task(bot.outbox_loop())]
+        deadline = time.monotonic() + 60
+        while len(smtp_sink.to_schools()) < 6 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        bot.stopping.set()
+        bot.wake_intake.set()
+        bot.wake_outbox.set()
+        await asyncio.gather(*loops)
+
+    asyncio.run(serve())
+    assert seen_before_second == [3]
+    # Every call's confirmation went out once, none twice.
+    subjects = [s.split("] ", 1)[1] for s in confirmations(smtp_sink)]
+    assert sorted(subjects) == sorted(f"Printer {n} jammed in the ICT suite" for n in range(6))
