@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from support import (
     Env,
     local,
@@ -32,7 +32,7 @@ from mailbot.calls.store import Store
 from mailbot.cli.held import open_call
 from mailbot.cli.main import main
 from mailbot.config import load_config
-from mailbot.daemon import jobs
+from mailbot.daemon import health, jobs
 from mailbot.daemon.service import Daemon
 from mailbot.errors import MailbotError
 from mailbot.rules.loader import load_rules
@@ -120,6 +120,37 @@ def test_a_parked_email_is_in_the_queue_under_its_own_id_and_can_be_dismissed(en
         assert [h.id for h in held.waiting(session)] == [stored.id]
         [row] = session.scalars(select(HeldDecision)).all()
         assert (row.parked_id, row.message_id) == (int(kept.id[1:]), None)
+
+
+def test_status_lists_the_oldest_held_emails_and_reads_no_stored_body(env: Env) -> None:
+    # Fourteen held emails, stored and parked, received in an order that
+    # interleaves the two kinds; status shows the count and the oldest ten.
+    for n in range(14):
+        at = NOW + timedelta(minutes=n)
+        if n % 3 == 2:
+            parked.record(env.sessions, parked.describe(stranger_mail(n, f"Mail {n}"), n, "x", at))
+        else:
+            env.feed(stranger_mail(n, f"Mail {n}"), at)
+    statements: list[str] = []
+
+    def seen(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    engine = env.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        figures = health.check(env.sessions, NOW + timedelta(hours=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert figures.held_total == 14
+    assert [h.subject for h in figures.held] == [f"Mail {n}" for n in range(10)]
+    with env.sessions() as session:
+        assert list(figures.held) == held.waiting(session)[:10]
+        assert held.find(session, figures.held[2].id) == figures.held[2]
+        assert held.find(session, figures.held[3].id) == figures.held[3]
+        assert held.find(session, "p999") is None and held.find(session, "x1") is None
+    # The held emails' bodies are not read to show ten subjects.
+    assert not [s for s in statements if "body_text" in s]
 
 
 DESK = "servicedesk@westshire.gov.uk"

@@ -52,15 +52,16 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
         # Only what was already waiting when support opened: the digest is
         # the backlog a person starts the day with, and mail held during the
         # day is in the next day's digest if nobody has dealt with it.
-        waiting = [h for h in held.waiting(session) if h.received_at < span[0]]
-    if not waiting:
+        count = held.count_waiting(session, before=span[0])
+        waiting = held.waiting(session, before=span[0], limit=LISTED)
+    if not count:
         heartbeats.record(sessions, SETTLED, day.isoformat(), now)
         return False
     rendered = rules.templates.render(
         KIND,
         {
             "service": {"name": config.service.name, "address": config.service.address},
-            "count": len(waiting),
+            "count": count,
             "held": [
                 {
                     "id": h.id,
@@ -69,7 +70,7 @@ def send_due(sessions: Sessions, config: Config, rules: Rules, now: datetime) ->
                     "subject": h.subject,
                     "why": h.why,
                 }
-                for h in waiting[:LISTED]
+                for h in waiting
             ],
         },
     )

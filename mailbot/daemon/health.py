@@ -138,7 +138,7 @@ def check(sessions: Sessions, now: datetime) -> Health:
             ActiveIncident(i.ref, i.title, i.declared_at, i.email_down)
             for i in incidents.active(session)
         )
-        waiting = held.waiting(session)
+        held_total, waiting = held.count_waiting(session), held.waiting(session, limit=LISTED)
     return Health(
         last_poll=datetime.fromisoformat(poll.value) if poll else None,
         last_error=error.value if error else "",
@@ -160,6 +160,6 @@ def check(sessions: Sessions, now: datetime) -> Health:
         board_total=board_total,
         board=board,
         incidents=active,
-        held_total=len(waiting),
-        held=tuple(waiting[:LISTED]),
+        held_total=held_total,
+        held=tuple(waiting),
     )

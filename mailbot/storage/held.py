@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, false, func, select
 from sqlalchemy.orm import Session
 
 from mailbot.storage.models import HeldDecision, Message, Outbox, ParkedMail, Processed
@@ -49,50 +49,114 @@ def _parked_waiting() -> ColumnElement[bool]:
     return ParkedMail.id.not_in(decided)
 
 
-def waiting(session: Session) -> list[HeldMail]:
-    """Every held email nobody has dealt with yet, oldest first."""
-    query = (
-        select(Message, Processed.detail)
+# The rows the queue shows: a stored email's (with why it was held, when the
+# processed record says) and a parked one's.
+_Stored = Select[int, datetime, str | None, str, str, str | None, str | None]
+_Parked = Select[int, datetime, str, str, str, str]
+
+
+def _stored_query() -> _Stored:
+    # The columns shown, not the stored bodies.
+    return (
+        select(
+            Message.id, Message.received_at, Message.from_addr, Message.subject,
+            Message.outcome, Message.message_id, Processed.detail,
+        )
         .outerjoin(Processed, Processed.message_row_id == Message.id)
         .where(*_messages_waiting())
-    )
-    stored = [
-        HeldMail(
-            id=str(m.id),
-            received_at=m.received_at,
-            sender=m.from_addr or "(no sender)",
-            subject=m.subject,
-            outcome=m.outcome,
-            why=detail or m.outcome,
-            message_id=m.message_id or "",
+        .order_by(Message.received_at, Message.id)
+    )  # fmt: skip
+
+
+def _parked_query() -> _Parked:
+    return (
+        select(
+            ParkedMail.id, ParkedMail.at, ParkedMail.sender, ParkedMail.subject,
+            ParkedMail.reason, ParkedMail.message_id,
         )
-        for m, detail in session.execute(query)
-    ]
-    parked = [
-        HeldMail(
-            id=f"{PARKED_PREFIX}{p.id}",
-            received_at=p.at,
-            sender=p.sender or "(no sender)",
-            subject=p.subject,
-            outcome="parked",
-            why=f"parked in Failed: {p.reason}",
-            message_id=p.message_id,
+        .where(_parked_waiting())
+        .order_by(ParkedMail.at, ParkedMail.id)
+    )  # fmt: skip
+
+
+def _read(
+    session: Session,
+    stored_query: _Stored,
+    parked_query: _Parked,
+) -> list[HeldMail]:
+    """The rows of both queries as held emails, oldest first (stored before parked on a tie)."""
+    found = [
+        (
+            (received_at, 0, row_id),
+            HeldMail(
+                id=str(row_id), received_at=received_at, sender=sender or "(no sender)",
+                subject=subject, outcome=outcome, why=detail or outcome,
+                message_id=message_id or "",
+            ),
         )
-        for p in session.scalars(select(ParkedMail).where(_parked_waiting()))
-    ]
-    return sorted([*stored, *parked], key=lambda h: (h.received_at, h.id))
+        for row_id, received_at, sender, subject, outcome, message_id, detail
+        in session.execute(stored_query)
+    ]  # fmt: skip
+    found += [
+        (
+            (at, 1, row_id),
+            HeldMail(
+                id=f"{PARKED_PREFIX}{row_id}", received_at=at, sender=sender or "(no sender)",
+                subject=subject, outcome="parked", why=f"parked in Failed: {reason}",
+                message_id=message_id,
+            ),
+        )
+        for row_id, at, sender, subject, reason, message_id in session.execute(parked_query)
+    ]  # fmt: skip
+    return [mail for _, mail in sorted(found, key=lambda pair: pair[0])]
+
+
+def waiting(
+    session: Session, *, before: datetime | None = None, limit: int | None = None
+) -> list[HeldMail]:
+    """Held emails nobody has dealt with yet, oldest first.
+
+    ``before`` keeps those received before then; ``limit`` the first so
+    many.  Each kind is ordered and cut in the database, so `mailbot
+    status` and the day's digest read ten or fifty rows however long the
+    queue is.
+    """
+    stored_query, parked_query = _stored_query(), _parked_query()
+    if before is not None:
+        stored_query = stored_query.where(Message.received_at < before)
+        parked_query = parked_query.where(ParkedMail.at < before)
+    if limit is None:
+        return _read(session, stored_query, parked_query)
+    # The first ``limit`` of both kinds together are among the first
+    # ``limit`` of each, as each is cut in the order they are merged in.
+    return _read(session, stored_query.limit(limit), parked_query.limit(limit))[:limit]
 
 
 def find(session: Session, held_id: str) -> HeldMail | None:
     """The waiting held email with this id (as `held list` shows it), or None."""
-    return next((h for h in waiting(session) if h.id == held_id), None)
+    number = held_id.removeprefix(PARKED_PREFIX)
+    if not number.isdigit():
+        return None
+    row_id = int(number)
+    stored_query, parked_query = _stored_query(), _parked_query()
+    # The other kind's query asks for no row at all.
+    if held_id.startswith(PARKED_PREFIX):
+        stored_query = stored_query.where(false())
+        parked_query = parked_query.where(ParkedMail.id == row_id)
+    else:
+        stored_query = stored_query.where(Message.id == row_id)
+        parked_query = parked_query.where(false())
+    return next(iter(_read(session, stored_query, parked_query)), None)
 
 
-def count_waiting(session: Session) -> int:
-    """How many held emails wait for a person (for `mailbot status`)."""
-    stored = session.scalar(select(func.count(Message.id)).where(*_messages_waiting())) or 0
-    parked = session.scalar(select(func.count(ParkedMail.id)).where(_parked_waiting())) or 0
-    return stored + parked
+def count_waiting(session: Session, *, before: datetime | None = None) -> int:
+    """How many held emails wait for a person (received before ``before``, when given)."""
+    stored_query = select(func.count(Message.id)).where(*_messages_waiting())
+    parked_query = select(func.count(ParkedMail.id)).where(_parked_waiting())
+    if before is not None:
+        stored_query = stored_query.where(Message.received_at < before)
+        parked_query = parked_query.where(ParkedMail.at < before)
+    return (session.scalar(stored_query) or 0) + (session.scalar(parked_query) or 0)
 
 
 def decide(
