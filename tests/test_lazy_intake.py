@@ -25,16 +25,18 @@ INTAKE = (
     "mailbot.pipeline.stages", "mailbot.pipeline.facing", "mailbot.pipeline.act",
     "mailbot.pipeline.compose", "mailparser", "mailbot.daemon.worker",
 )  # fmt: skip
+# What only the long-running daemon needs: the scheduler library that ticks it.
+FOREVER = ("apscheduler", "mailbot.daemon.metronome")
 
 
-def _imported_by_run_once(config: Path) -> list[str]:
-    """Run `mailbot run --once` in a fresh interpreter; which of INTAKE it imported."""
+def _imported_by_run_once(config: Path, watched: tuple[str, ...] = INTAKE) -> list[str]:
+    """Run `mailbot run --once` in a fresh interpreter; which of ``watched`` it imported."""
     argv = ["--config", str(config), "--now", "2026-11-23T10:40", "run", "--once"]
     body = (
         "import json, sys\n"
         "from mailbot.cli.main import main\n"
         f"assert main({argv!r}) == 0\n"
-        f"print(json.dumps(sorted(m for m in {INTAKE!r} if m in sys.modules)))\n"
+        f"print(json.dumps(sorted(m for m in {watched!r} if m in sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -50,6 +52,17 @@ def test_an_empty_run_once_imports_no_intake_stage(
     config = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
     assert _imported_by_run_once(config) == []
     assert smtp_sink.messages == []
+
+
+def test_run_once_does_not_import_the_daemons_scheduler(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
+    migrated(url)
+    config = write_config_file(tmp_path, url=url, imap=dovecot, smtp=smtp_sink)
+    dovecot.deliver(mail("school-new-request"))
+    assert _imported_by_run_once(config, FOREVER) == []
+    assert len(smtp_sink.messages) == 2
 
 
 def test_a_run_once_with_mail_imports_the_intake_stages(
