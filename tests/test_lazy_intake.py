@@ -114,3 +114,37 @@ def test_the_intake_worker_imports_no_database_library(
     assert sorted(m for m in imported if m.split(".")[0] == "sqlalchemy") == []
     assert "mailbot.calls.store" not in imported and "mailbot.pipeline.stages" not in imported
     assert {"mailbot.daemon.worker", "mailbot.pipeline.facing"} <= imported
+
+
+def test_building_the_configuration_looks_up_no_pydantic_plugins(tmp_path: Path) -> None:
+    # Pydantic reads every installed distribution's entry points to find its
+    # plugins; mailbot has none, so it asks pydantic not to look.
+    config = write_config_file(tmp_path, url=f"sqlite:///{tmp_path / 'mailbot.db'}")
+    body = (
+        "import importlib.metadata as metadata, json, os\n"
+        "os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
+        "asked = []\n"
+        "real = metadata.entry_points\n"
+        "def counted(*args, **kwargs):\n"
+        "    asked.append(kwargs.get('group'))\n"
+        "    return real(*args, **kwargs)\n"
+        "metadata.entry_points = counted\n"
+        "from pathlib import Path\n"
+        "from mailbot.config import load_config\n"
+        "from mailbot.rules.loader import load_rules\n"
+        f"config = load_config(Path({str(config)!r}))\n"
+        "load_rules(config.rules.dir)\n"
+        "print(json.dumps(asked))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+
+
+def test_the_worker_refuses_any_use_of_the_store() -> None:
+    # The worker's stages read nothing but the email: a stage that reached
+    # for the database there fails loudly instead of quietly doing nothing.
+    from mailbot.daemon.worker import _NoDatabase
+
+    with pytest.raises(RuntimeError, match="no database"):
+        _NoDatabase().is_processed("mid:x")
