@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from support import Address, Env, local, mail, make_env_with, write_config_file
 
+from mailbot.cli.callviews import short_time
 from mailbot.cli.main import main, parse_now
 
 # Nothing listens on the discard port, so the mailbox cannot be reached.
@@ -212,3 +214,12 @@ def test_incidents_list_shows_control_characters_in_a_title(
     assert main(["--config", str(config), "incidents", "list"]) == 0
     out = capsys.readouterr().out
     assert "Filtering down" in out and _obeyable(out) == []
+
+
+def test_the_call_tables_times_read_as_strftime_writes_them() -> None:
+    # Every hour of two years in the support zone, both clock changes included.
+    zone = ZoneInfo("Europe/London")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for hour in range(2 * 366 * 24):
+        value = start + timedelta(hours=hour, minutes=hour % 60)
+        assert short_time(value, zone) == value.astimezone(zone).strftime("%a %d %b %H:%M")

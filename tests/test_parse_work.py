@@ -185,7 +185,7 @@ def test_the_body_walk_decodes_no_part_mail_parser_decoded(
 def test_a_new_request_is_not_read_for_challenge_wording(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import mailbot.pipeline as stages
+    from mailbot.pipeline import stages
     from mailbot.pipeline.records import RawMail, Triage
 
     read = Calls(monkeypatch, stages, "challenge_wording")

@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from mailbot.calls.records import CallView
-from mailbot.rules.files import Satisfaction
-from mailbot.rules.loader import Rules
+
+# Named in annotations only: the call store imports this module, and a
+# command that reads calls (`calls list`) need not import the rules.
+if TYPE_CHECKING:
+    from mailbot.rules.files import Satisfaction
+    from mailbot.rules.loader import Rules
 
 # The rating is the first token of the reply's first non-blank line: a
 # number, optionally "out of" the scale ("4/5"), or a word; trailing

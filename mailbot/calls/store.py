@@ -84,15 +84,6 @@ class Store(LoopGuardRecords, OutboxRecords):
         # the stages after it find it in the session instead of reading it again.
         self._opened: list[Call] = []
 
-    @classmethod
-    def detached(cls, ref_prefix: str, ref_width: int) -> Store:
-        """A store with no database behind it, for a process that must never touch one.
-
-        The session is bound to no engine, so any query fails at once and
-        loudly instead of quietly opening a connection.
-        """
-        return cls(Session(), ref_prefix, ref_width)
-
     # --- reading -----------------------------------------------------------
 
     def is_processed(self, key: str) -> bool:

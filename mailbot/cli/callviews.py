@@ -17,6 +17,20 @@ from mailbot.storage.db import make_engine, make_sessions
 
 # How many lines of the `calls list` table are written at a time.
 _PRINT_BATCH = 500
+# The names strftime's %a and %b give: Python never sets the time locale
+# (LC_TIME) itself, so they are the C locale's English ones.
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_time(value: datetime, zone: ZoneInfo) -> str:
+    """``value`` in ``zone`` as "Mon 23 Nov 09:05", as strftime's "%a %d %b %H:%M" writes it.
+
+    Built from the fields rather than by strftime, which costs twice as
+    much: the table formats two times per call, 20,000 for 10,000 calls.
+    """
+    t = value.astimezone(zone)
+    return f"{_DAYS[t.weekday()]} {t.day:02d} {_MONTHS[t.month - 1]} {t.hour:02d}:{t.minute:02d}"
 
 
 def print_list(args: argparse.Namespace, config: Config) -> int:
@@ -35,7 +49,7 @@ def print_list(args: argparse.Namespace, config: Config) -> int:
 
         def when(value: datetime | None) -> str:
             # Due times are shown in the support calendar's local time.
-            return value.astimezone(zone).strftime("%a %d %b %H:%M") if value else "-"
+            return short_time(value, zone) if value else "-"
 
         print(
             f"{'REF':11} {'STATUS':17} {'PRI':8} {'ESC':3} {'SCHOOL':18} "

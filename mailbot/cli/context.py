@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from mailbot.config import Config, load_config
 from mailbot.errors import MailbotError
 from mailbot.rules import templatecache
+from mailbot.sla import holidaycache
 
 Clock = Callable[[], datetime]
 
@@ -41,6 +42,8 @@ def config_of(args: argparse.Namespace) -> Config:
         logging.getLogger().setLevel(config.logging.level)
     # Before any command loads the rules: where their compiled templates live.
     templatecache.keep_compiled_in(config.rules.template_cache)
+    # And where the bank holidays read from the holidays library are kept.
+    holidaycache.keep_in(config.rules.template_cache)
     return config
 
 

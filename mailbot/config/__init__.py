@@ -108,6 +108,8 @@ class RulesConfig(Strict):
     # a folder anyone else owns or may write to is not used).  Unset: Jinja's
     # per-user folder in the temporary directory.  A folder that cannot be
     # written (a read-only system) only means each process compiles afresh.
+    # The bank holidays read from the holidays library are kept there too
+    # (unset: mailbot's per-user folder in the temporary directory).
     template_cache: Path | None = None
 
 

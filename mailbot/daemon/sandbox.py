@@ -10,6 +10,10 @@ held to a CPU budget per email (a CPU timer inside the worker), an address
 space limit, and a wall-clock bound enforced from outside (killed and
 restarted).  Whatever happens to it, only the email it owed a result for is
 refused; the caller parks that one and the batch goes on.
+
+This module is the parent's side; the worker's loop is in ``worker``, which
+is imported when the first worker starts (a pass that fetched no mail
+never needs its parse and screen passes).
 """
 
 from __future__ import annotations
@@ -19,39 +23,29 @@ import copyreg
 import io
 import logging
 import multiprocessing
-import os
 import pickle
-import queue
-import resource
 import signal
 import threading
 import time
-import traceback
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
-from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailbot import pipeline
-from mailbot.calls.store import Store
-from mailbot.config import Config
-from mailbot.pipeline.records import Context, RawMail, Triage
-from mailbot.rules.loader import Rules
-from mailbot.rules.templates import Templates, placeholder
+if TYPE_CHECKING:
+    from mailbot.config import Config
+    from mailbot.pipeline.records import RawMail, Triage
+    from mailbot.rules.loader import Rules
+
 
 log = logging.getLogger(__name__)
 
 # The worker's exit status when an email overran its budget and would not
 # stop when told (the CPU timer kept firing): the parent names the reason.
-_EXIT_OVER_BUDGET = 70
-# How often the parent looks at its stop flag while waiting for a result.
-_POLL_SECONDS = 0.25
-# How long a new worker may take to start (import mailbot, load settings).
-_START_SECONDS = 120.0
+EXIT_OVER_BUDGET = 70
 
 
 @dataclass(frozen=True)
@@ -77,98 +71,14 @@ class Refused:
     detail: str = ""  # a traceback, for the log
 
 
+# How often the parent looks at its stop flag while waiting for a result.
+_POLL_SECONDS = 0.25
+# How long a new worker may take to start (import mailbot, load settings).
+_START_SECONDS = 120.0
+
+
 class _Halted(Exception):
     """The caller asked to stop while an email was in the worker."""
-
-
-# --- the worker process ---------------------------------------------------------
-
-
-class _OverBudget(BaseException):
-    """Raised in the worker by its CPU timer.
-
-    A BaseException, so a library's ``except Exception`` cannot swallow it.
-    """
-
-
-_armed = False
-_fired = 0
-
-
-def _on_cpu_timer(signum: int, frame: FrameType | None) -> None:
-    global _fired
-    if not _armed:
-        return
-    _fired += 1
-    if _fired > 3:
-        # Told three times and still running: something swallowed the
-        # exception.  Exit; the parent parks the email with this status.
-        os._exit(_EXIT_OVER_BUDGET)
-    raise _OverBudget
-
-
-def _limit_memory(limit: int) -> None:
-    if limit > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _prepare_one(raw: RawMail, ctx: Context, budget: Budget) -> Triage | Refused:
-    """Parse, screen and redact one email under the CPU timer."""
-    global _armed, _fired
-    _fired = 0
-    try:
-        try:
-            _armed = True
-            signal.setitimer(signal.ITIMER_PROF, budget.cpu_seconds, 1.0)
-            t = pipeline.prepare(Triage(key="", raw=raw), ctx)
-        finally:
-            _armed = False
-            signal.setitimer(signal.ITIMER_PROF, 0)
-    except _OverBudget:
-        return Refused(f"over the CPU budget of {budget.cpu_seconds:g} s per email")
-    except MemoryError:
-        limit = budget.memory_bytes // (1024 * 1024)
-        return Refused(f"out of memory (the worker is limited to {limit} MB)")
-    except Exception as exc:
-        reason = f"could not be read: {type(exc).__name__}: {exc}"[:500]
-        return Refused(reason, traceback.format_exc())
-    # The parent has the bytes already; sending them back would double the traffic.
-    return replace(t, raw=replace(raw, raw=b""))
-
-
-def _serve(requests: Queue[Any], results: Connection, budget: Budget) -> None:
-    """The worker's main loop: settings, then emails, one result per email, in order."""
-    # The parent decides when the worker stops: Ctrl-C and systemd's SIGTERM
-    # to the whole service reach the worker too, and must not kill it under
-    # an innocent email.  The parent kills it with SIGKILL.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGPROF, _on_cpu_timer)
-    _limit_memory(budget.memory_bytes)
-    results.send(("ready", os.getpid()))
-    parent = os.getppid()
-    ctx: Context | None = None
-    while True:
-        try:
-            message = requests.get(timeout=1.0)
-        except queue.Empty:
-            # Orphaned (the parent was killed outright): nobody wants results.
-            if os.getppid() != parent:
-                return
-            continue
-        if message is None:
-            return
-        if message[0] == "settings":
-            config, rules = pickle.loads(message[1])
-            refs = rules.policy.references
-            store = Store.detached(refs.prefix, refs.width)
-            ctx = Context(config=config, rules=rules, now=message[2], store=store)
-            continue
-        _, seq, now, raw = message
-        if ctx is None:
-            raise RuntimeError("email sent to the intake worker before its settings")
-        ctx = replace(ctx, now=now)
-        results.send((seq, _prepare_one(raw, ctx, budget)))
 
 
 def _pickled_settings(config: Config, rules: Rules) -> bytes:
@@ -179,6 +89,9 @@ def _pickled_settings(config: Config, rules: Rules) -> bytes:
     """
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    # Imported here: the rules' module, which the caller has loaded already.
+    from mailbot.rules.templates import Templates, placeholder
+
     table = copyreg.dispatch_table.copy()
     table[Templates] = lambda _t: (placeholder, ())
     pickler.dispatch_table = table
@@ -217,10 +130,14 @@ class Sandbox:
         """
         if self._proc is not None:
             return
+        # Imported now: the worker's module imports the parse, screen and
+        # redaction passes, which a pass that fetched no mail never needs.
+        from mailbot.daemon.worker import serve
+
         requests: Queue[Any] = self._context.Queue()
         receiver, sender = self._context.Pipe(duplex=False)
         proc = self._context.Process(
-            target=_serve,
+            target=serve,
             args=(requests, sender, self.budget),
             name="mailbot-intake-worker",
             daemon=True,
@@ -309,7 +226,7 @@ class Sandbox:
                 if timed_out
                 else "the worker stopped answering"
             )
-        if code == _EXIT_OVER_BUDGET:
+        if code == EXIT_OVER_BUDGET:
             return f"over the CPU budget of {self.budget.cpu_seconds:g} s per email"
         if code < 0:
             return f"the worker was killed by {signal.Signals(-code).name}"

@@ -14,7 +14,6 @@ from pathlib import Path
 from mailbot.daemon.connections import Outage, imap_settings
 from mailbot.daemon.intake import BatchReport, run_batch
 from mailbot.daemon.jobs import TickReport, run_due
-from mailbot.daemon.metronome import Metronome
 from mailbot.daemon.notify import Notifier
 from mailbot.daemon.sandbox import Budget, Sandbox
 from mailbot.daemon.sender import SendReport, off_loop
@@ -264,6 +263,10 @@ class Daemon(Sending):
         loop.add_signal_handler(signal.SIGTERM, self.stop)
         loop.add_signal_handler(signal.SIGINT, self.stop)
         loop.add_signal_handler(signal.SIGHUP, self.reload_rules, rules_dir)
+        # Imported here: APScheduler ticks only the long-running daemon, and
+        # `run --once` would pay for importing it and never start it.
+        from mailbot.daemon.metronome import Metronome
+
         metronome = Metronome()
 
         async def tick_outbox() -> None:

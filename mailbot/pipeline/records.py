@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from mailbot.calls.rating import Rating
-from mailbot.calls.records import CallView, Classification, IncidentView, Worked
-from mailbot.calls.store import Store
-from mailbot.commands.grammar import Instructions
-from mailbot.config import Config
-from mailbot.mail.message import ParsedMessage
-from mailbot.mail.outgoing import Outgoing
-from mailbot.mail.screen import Screening
-from mailbot.rules.directory import Sender
-from mailbot.rules.loader import Rules
+# The records' fields name these types only in annotations: importing them
+# here would make the intake worker (which builds a Triage) and the daemon's
+# empty pass import the call store and SQLAlchemy, the rules and the command
+# grammar.  An unpickled record imports its values' own modules.
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from mailbot.calls.rating import Rating
+    from mailbot.calls.records import CallView, Classification, IncidentView, Worked
+    from mailbot.calls.store import Store
+    from mailbot.commands.grammar import Instructions
+    from mailbot.config import Config
+    from mailbot.mail.message import ParsedMessage
+    from mailbot.mail.outgoing import Outgoing
+    from mailbot.mail.screen import Screening
+    from mailbot.rules.directory import Sender
+    from mailbot.rules.loader import Rules
 
 
 class Action(StrEnum):

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailbot.sla import holidaycache
+
 Hours = tuple[time, time]
 Span = tuple[datetime, datetime]
 
@@ -107,7 +109,7 @@ class SupportCalendar:
     def _holidays_in(self, year: int) -> frozenset[date]:
         found = self._bank_holidays.get(year)
         if found is None:
-            found = frozenset(_region_holidays(self.bank_holiday_region, year))
+            found = holidaycache.bank_holidays(self.bank_holiday_region, year, _region_holidays)
             self._bank_holidays[year] = found
         return found
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import re
@@ -17,11 +15,10 @@ from sqlalchemy.orm import Session
 from mailbot.config import ServiceConfig
 from mailbot.mail.message import ParsedMessage
 from mailbot.storage.models import BouncedContact, Outbox, VerpKey
+from mailbot.storage.verpaddr import _TAG_CHARS, pattern, return_path, tag
 
-# The tag after the separator: "b-" and 16 base32 characters (80 bits of an
-# HMAC), short enough for every mail server's local-part limit.
-_PREFIX = "b-"
-_TAG_CHARS = 16
+__all__ = ["pattern", "return_path", "tag"]
+
 # How much of a bounce is searched for the addresses that failed: a bounce
 # names them in its first lines, and a bounded search stays linear.
 _BOUNCE_CHARS = 100_000
@@ -46,37 +43,11 @@ def secret(session: Session, now: datetime) -> bytes:
     return key
 
 
-def tag(key: bytes, message_id: str) -> str:
-    """The signed tag for one email: nobody without the key can make one for a given email."""
-    digest = hmac.new(key, message_id.encode(), hashlib.sha256).digest()
-    return base64.b32encode(digest).decode("ascii").lower()[:_TAG_CHARS]
-
-
-def return_path(service: ServiceConfig, key: bytes, message_id: str) -> str:
-    """The envelope sender for the email ``message_id``: tagged with VERP on, else the address."""
-    if not service.verp:
-        return service.address
-    local, domain = service.address.rsplit("@", 1)
-    path = f"{local}{service.verp_separator}{_PREFIX}{tag(key, message_id)}@{domain}"
-    return path.lower()
-
-
 def mail_from(session: Session, service: ServiceConfig, message_id: str, now: datetime) -> str:
     """The envelope sender of one outgoing email, reading the key from ``session``."""
     if not service.verp:
         return service.address
     return return_path(service, secret(session, now), message_id)
-
-
-def pattern(service: ServiceConfig) -> str:
-    """A regular expression for every return path this service sends with.
-
-    It is used whether VERP is on or off, so bounces of mail sent before it
-    was turned off are still recognised.
-    """
-    local, domain = service.address.lower().rsplit("@", 1)
-    sep = re.escape(service.verp_separator)
-    return rf"{re.escape(local)}{sep}{_PREFIX}[a-z2-7]{{{_TAG_CHARS}}}@{re.escape(domain)}"
 
 
 @dataclass(frozen=True)
