@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, Session
 from support import bulk_rules, local, mail, make_config
 
 from mailbot.daemon.service import Daemon
@@ -41,9 +42,13 @@ def school_mail(n: int) -> bytes:
 
 
 def intake_statements(
-    tmp_path: Path, dovecot: Any, n: int
+    tmp_path: Path, dovecot: Any, n: int, orm: list[str] | None = None
 ) -> tuple[list[tuple[str, Any]], Engine, Daemon]:
-    """Deliver ``n`` new requests, run one intake pass, and return its SQL statements."""
+    """Deliver ``n`` new requests, run one intake pass, and return its SQL statements.
+
+    ``orm``, when given, collects the statements run through the ORM's
+    execution (entity queries), a subset of them.
+    """
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
     upgrade(url)
     config = make_config(
@@ -68,11 +73,17 @@ def intake_statements(
     def count(*args: Any) -> None:
         executed.append((args[2], args[3]))
 
+    def through_orm(state: ORMExecuteState) -> None:
+        if orm is not None:
+            orm.append(str(state.statement))
+
     event.listen(engine, "before_cursor_execute", count)
+    event.listen(Session, "do_orm_execute", through_orm)
     try:
         report = daemon.intake_pass(mailbox)
     finally:
         event.remove(engine, "before_cursor_execute", count)
+        event.remove(Session, "do_orm_execute", through_orm)
         mailbox.close()
     assert [o.action for o in report.outcomes] == ["open_call"] * n
     return executed, engine, daemon
@@ -123,3 +134,19 @@ def test_the_flood_and_recurrence_lookups_of_a_new_request_read_calls_by_index(
             )
         assert f"USING INDEX {index}" in plan, (name, plan)
         assert "SCAN calls" not in plan, (name, plan)
+
+
+def test_a_batch_of_new_requests_runs_no_orm_entity_query_per_email(
+    tmp_path: Path, dovecot: Any
+) -> None:
+    """The recurrence check and the look for an active incident are Core statements.
+
+    Through the ORM, an entity query cost several times the statement itself
+    (and they nearly always find nothing); only what a batch reads once (the
+    parked mail, the heartbeat, the two signing keys) still goes through it.
+    """
+    orm: list[str] = []
+    _executed, _engine, daemon = intake_statements(tmp_path, dovecot, 5, orm)
+    assert [s for s in orm if "FROM calls" in s or "FROM incidents" in s] == []
+    assert len(orm) <= 4, orm
+    assert _opened_and_queued(daemon) == (5, {"confirmation": 5, "new_call": 5})
