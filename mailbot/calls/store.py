@@ -38,6 +38,8 @@ def requester_domain(address: str | None) -> str | None:
     if address is None or "@" not in address:
         return None
     return address.rsplit("@", 1)[-1].lower()
+
+
 # Core, not the ORM: it runs for every school's new call and almost always
 # finds nothing, and the ORM's execution of an entity query cost several
 # times the statement itself.  Its rows become CallViews directly.
