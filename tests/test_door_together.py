@@ -1,10 +1,11 @@
 """The door takes a stage's emails together (issue 16): fewer statements, the same guard and rows.
 
-``door.send_all`` passes the emails of one stage (a confirmation and the
-team's notice) through the guard in order and writes their outbox rows,
-copies and counts with one statement per table; the guard reads the facts of
+Inside ``door.together`` the emails of one stage (a confirmation and the
+team's notice) pass the guard in order, and their outbox rows,
+copies and counts are written with one statement per table; the guard reads the facts of
 all an email's recipients in one statement.  What it decides and writes
 must be exactly what passing them one at a time through ``door.send`` did.
+(``send_all`` below is the enqueue stage's loop.)
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from mailbot.mail.outgoing import Outgoing
 from mailbot.storage.models import AutoReply, BlockedAddress, Message, Outbox
 
 NOW = local(2026, 11, 23, 9, 5)
+
+
+def send_all(store: Store, env: Env, outs: list[Outgoing]) -> list[door.Passed]:
+    """The emails of one stage, sent as the enqueue stage sends them."""
+    with door.together(store):
+        return [door.send(store, env.config, env.rules, out, NOW) for out in outs]
+
+
 OAKFIELD = "oakfield-primary.westshire.sch.uk"
 TEACHER = f"k.lloyd@{OAKFIELD}"
 SPOC = f"t.reeves@{OAKFIELD}"
@@ -88,7 +97,7 @@ def stored(env: Env) -> tuple[list[tuple[Any, ...]], ...]:
 
 
 def test_a_stages_two_emails_are_written_with_one_statement_per_table(env: Env) -> None:
-    executed = run(env, lambda store: door.send_all(store, env.config, env.rules, a_stage(), NOW))
+    executed = run(env, lambda store: send_all(store, env, a_stage()))
     inserts = [s.split("(")[0].strip() for s in executed if s.startswith("INSERT")]
     assert inserts == [
         "INSERT INTO outbox",
@@ -113,7 +122,7 @@ def test_together_or_one_at_a_time_the_rows_are_the_same(tmp_path: Path) -> None
         (tmp_path / name).mkdir()
         made[name] = make_env(tmp_path / name, f"sqlite:///{tmp_path / name / 'mailbot.db'}")
     together, apart = made["together"], made["apart"]
-    run(together, lambda s: door.send_all(s, together.config, together.rules, a_stage(), NOW))
+    run(together, lambda s: send_all(s, together, a_stage()))
 
     def one_by_one(store: Store) -> None:
         for out in a_stage():
@@ -135,7 +144,7 @@ def test_a_later_email_of_the_stage_is_capped_by_the_earlier_ones_count(env: Env
         )
     outs = [email("confirmation", (TEACHER,)), email("info_needed", (TEACHER,), n=2)]
     passed: list[door.Passed] = []
-    run(env, lambda s: passed.extend(door.send_all(s, env.config, env.rules, outs, NOW)))
+    run(env, lambda s: passed.extend(send_all(s, env, outs)))
     assert [p.out is not None for p in passed] == [True, False]
     assert passed[1].why == (f"{TEACHER} reached the hourly limit",)
     assert [o[3] for o in stored(env)[0]] == ["confirmation"]
@@ -153,7 +162,7 @@ def test_an_address_the_guard_blocks_is_refused_again_in_other_letters(env: Env)
         )
     out = email("confirmation", (TEACHER, SPOC), (shouting,))
     passed: list[door.Passed] = []
-    run(env, lambda s: passed.extend(door.send_all(s, env.config, env.rules, [out], NOW)))
+    run(env, lambda s: passed.extend(send_all(s, env, [out])))
     assert passed[0].why == (
         f"{TEACHER} reached the daily limit and is now blocked",
         f"{shouting} is blocked as a mail loop",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,6 +156,28 @@ class _Queue:
         self.write_counts(store)
 
 
+# The queue of each store inside ``together``; a store not in it writes at once.
+_HELD: weakref.WeakKeyDictionary[Store, _Queue] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def together(store: Store) -> Iterator[None]:
+    """Within it, ``send`` holds each email's rows and writes them all when it ends.
+
+    An email stage sends its emails (a confirmation, the team's notice)
+    inside it, so that their rows go in with one statement per table.  They
+    are written when the block ends normally, in the caller's transaction; an
+    exception leaves them unwritten, as the transaction is then rolled back.
+    """
+    queue = _Queue()
+    _HELD[store] = queue
+    try:
+        yield
+    finally:
+        del _HELD[store]
+    queue.write(store)
+
+
 def send(
     store: Store,
     config: Config,
@@ -170,21 +194,14 @@ def send(
     blocks it) or the caps on strangers is left off.  With no To left the
     email is not sent at all.  Each recipient is then counted.  ``raw`` is an
     email already built (reports with images).  Broadcasts come in through
-    ``send_broadcast`` instead.
+    ``send_broadcast`` instead.  Inside ``together`` its rows are written
+    with the others' when the block ends.
     """
-    queue = _Queue()
+    held = _HELD.get(store)
+    queue = held if held is not None else _Queue()
     passed = _pass(store, config, rules, out, now, raw, queue)
-    queue.write(store)
-    return passed
-
-
-def send_all(
-    store: Store, config: Config, rules: Rules, outs: Sequence[Outgoing], now: datetime
-) -> list[Passed]:
-    """``send`` each of ``outs`` in order, their rows written together at the end."""
-    queue = _Queue()
-    passed = [_pass(store, config, rules, out, now, None, queue) for out in outs]
-    queue.write(store)
+    if held is None:
+        queue.write(store)
     return passed
 
 

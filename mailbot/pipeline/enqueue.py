@@ -12,7 +12,9 @@ def enqueue(t: Triage, ctx: Context) -> Triage:
     """Pipeline stage: pass each composed email through the door into the outbox."""
     notes = list(t.notes)
     # Together, so that their rows go in with one statement per table.
-    for passed in door.send_all(ctx.store, ctx.config, ctx.rules, t.outgoing, ctx.now):
-        if passed.note:
-            notes.append(passed.note)
+    with door.together(ctx.store):
+        for out in t.outgoing:
+            passed = door.send(ctx.store, ctx.config, ctx.rules, out, ctx.now)
+            if passed.note:
+                notes.append(passed.note)
     return replace(t, notes=tuple(notes))
