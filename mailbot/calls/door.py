@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from mailbot.calls.store import Store
 from mailbot.config import Config
@@ -14,6 +17,8 @@ from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.directory import SenderKind
 from mailbot.rules.loader import Rules
 from mailbot.storage import replytoken, verp
+from mailbot.storage.loopguard import GuardFacts, auto_reply_rows
+from mailbot.storage.outbox import outbox_rows
 
 # The kind of a warning about unverified staff mail: it goes to a staff
 # address whatever the sender wrote, so it is capped like mail to anyone.
@@ -44,8 +49,25 @@ class Passed:
         return f"{self.kind} {done}: " + "; ".join(self.why)
 
 
-def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime) -> str:
-    """Why ``address`` may not receive this email now, or "" when it may."""
+def _exempt(rules: Rules, address: str, kind: str) -> bool:
+    """Whether the guard lets ``address`` have this email without looking anything up."""
+    return kind not in CAPPED_STAFF_KINDS and rules.directory.is_staff_address(address)
+
+
+def _refusal(
+    store: Store,
+    rules: Rules,
+    address: str,
+    kind: str,
+    now: datetime,
+    read: dict[str, GuardFacts],
+) -> str:
+    """Why ``address`` may not receive this email now, or "" when it may.
+
+    ``read`` holds the guard's facts of addresses of this email read ahead in
+    one statement; each is used once, and all are dropped when this blocks
+    an address (a later one may be the same address in other letters).
+    """
     staff = rules.directory.is_staff_address(address)
     if staff and kind not in CAPPED_STAFF_KINDS:
         # Staff are exempt: a busy team may get many notices an hour, and
@@ -71,7 +93,7 @@ def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime)
     # block, the last clearing and both counts come in one statement; the
     # daily count is taken again only when a block was cleared within the day.
     since = now - timedelta(days=1)
-    facts = store.guard_facts(address, day=since, hour=hour_ago)
+    facts = read.pop(address, None) or store.guard_facts(address, day=since, hour=hour_ago)
     if facts.blocked:
         return f"{address} is blocked as a mail loop"
     if kind in OFFICERS_WORDS:
@@ -85,6 +107,7 @@ def _refusal(store: Store, rules: Rules, address: str, kind: str, now: datetime)
     # Only mail addressed To it counts: a school's contact copied on many
     # calls (or on a loop with another address) is not looping itself.
     if daily_count >= daily:
+        read.clear()
         store.block(address, at=now, reason=f"{daily} automatic replies within a day")
         return f"{address} reached the daily limit and is now blocked"
     if facts.hourly >= limits.auto_replies_per_sender_per_hour:
@@ -107,6 +130,54 @@ def _stranger(rules: Rules, address: str) -> bool:
     return directory.identify(address).kind is SenderKind.UNKNOWN
 
 
+class _Queue:
+    """What the door let through and has yet to write: written together, in order, at the end.
+
+    An email stage passes its emails (a confirmation, a notice to the team)
+    through together, and their outbox rows, copies and counts then go in
+    with one statement per table instead of one per email.  Nothing the door
+    reads of a later email depends on the outbox rows or copies; the counts
+    do, so they are written first whenever a later email's guard reads them.
+    """
+
+    def __init__(self) -> None:
+        self.emails: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        self.counts: list[dict[str, object]] = []
+
+    def write_counts(self, store: Store) -> None:
+        """Write the counts held so far."""
+        store.add_auto_reply_rows(self.counts)
+        self.counts = []
+
+    def write(self, store: Store) -> None:
+        """Write everything held: the outbox rows, their copies, then the counts."""
+        store.enqueue_built(self.emails)
+        self.emails = []
+        self.write_counts(store)
+
+
+# The queue of each store inside ``together``; a store not in it writes at once.
+_HELD: weakref.WeakKeyDictionary[Store, _Queue] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def together(store: Store) -> Iterator[None]:
+    """Within it, ``send`` holds each email's rows and writes them all when it ends.
+
+    An email stage sends its emails (a confirmation, the team's notice)
+    inside it, so that their rows go in with one statement per table.  They
+    are written when the block ends normally, in the caller's transaction; an
+    exception leaves them unwritten, as the transaction is then rolled back.
+    """
+    queue = _Queue()
+    _HELD[store] = queue
+    try:
+        yield
+    finally:
+        del _HELD[store]
+    queue.write(store)
+
+
 def send(
     store: Store,
     config: Config,
@@ -123,14 +194,43 @@ def send(
     blocks it) or the caps on strangers is left off.  With no To left the
     email is not sent at all.  Each recipient is then counted.  ``raw`` is an
     email already built (reports with images).  Broadcasts come in through
-    ``send_broadcast`` instead.
+    ``send_broadcast`` instead.  Inside ``together`` its rows are written
+    with the others' when the block ends.
     """
+    held = _HELD.get(store)
+    queue = held if held is not None else _Queue()
+    passed = _pass(store, config, rules, out, now, raw, queue)
+    if held is None:
+        queue.write(store)
+    return passed
+
+
+def _pass(
+    store: Store,
+    config: Config,
+    rules: Rules,
+    out: Outgoing,
+    now: datetime,
+    raw: bytes | None,
+    queue: _Queue,
+) -> Passed:
+    """``send`` of one email, its rows held in ``queue``."""
+    guarded = [a for a in dict.fromkeys((*out.to, *out.cc)) if not _exempt(rules, a, out.kind)]
+    if guarded and queue.counts:
+        queue.write_counts(store)
+    # The facts of every school (or other non-staff) address, in one statement.
+    directory = rules.directory
+    read = store.guard_facts_of(
+        [a for a in guarded if not directory.is_staff_address(a)],
+        day=now - timedelta(days=1),
+        hour=now - timedelta(hours=1),
+    )
     kept_to: list[str] = []
     kept_cc: list[str] = []
     why: list[str] = []
     for field, kept in ((out.to, kept_to), (out.cc, kept_cc)):
         for address in field:
-            refused = _refusal(store, rules, address, out.kind, now)
+            refused = _refusal(store, rules, address, out.kind, now, read)
             if refused:
                 why.append(refused)
             else:
@@ -157,7 +257,7 @@ def send(
             if raw is not None
             else build(piece, from_name=service.name, from_addr=service.address, now=now)
         )
-        store.enqueue(
+        built = outbox_rows(
             now=now,
             message_id=piece.message_id,
             call_id=piece.call_id,
@@ -175,11 +275,12 @@ def send(
             in_reply_to=piece.in_reply_to,
             references=piece.references,
         )
+        queue.emails.append(built)
     recipients = [
         (address, _stranger(rules, address), address not in sent.to)
         for address in dict.fromkeys((*sent.to, *sent.cc))
     ]
-    store.record_auto_replies(sent.kind, now, recipients, domain=sent.about)
+    queue.counts.extend(auto_reply_rows(sent.kind, now, recipients, domain=sent.about))
     return Passed(sent.kind, sent, dropped, tuple(why))
 
 

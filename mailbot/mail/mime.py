@@ -14,6 +14,8 @@ from email.policy import EmailPolicy
 from email.utils import format_datetime
 from typing import Any
 
+from mailbot.mail import mimeflat
+from mailbot.mail.mimeflat import TextBody
 from mailbot.mail.outgoing import Outgoing
 from mailbot.mail.xmltext import xml_safe
 
@@ -81,8 +83,10 @@ class _Wire(EmailPolicy):
         """
         if isinstance(value, str) and "=?" not in value:
             key = name.lower()
-            if (key in _VERBATIM and _PLAIN_VALUE.match(value)) or (
-                key in _ADDRESS_HEADERS and _ADDRESS_LIST.match(value)
+            if (
+                (key in _VERBATIM and _PLAIN_VALUE.match(value))
+                or (key in _ADDRESS_HEADERS and _ADDRESS_LIST.match(value))
+                or (key == "content-type" and _OWN_MULTIPART.match(value))
             ):
                 return name, value
             if name.lower() in _REPEATED and "boundary=" not in value:
@@ -131,6 +135,10 @@ _ADDRESS_HEADERS = frozenset({"to", "cc"})
 _REPEATED = frozenset({"content-type", "content-transfer-encoding"})
 _PARSED: dict[tuple[str, str], tuple[str, Any]] = {}
 _PLAIN_VALUE = re.compile(r"[\x21-\x7e]+(?: [\x21-\x7e]+)*\Z")
+# A multipart Content-Type with a boundary of mailbot's own (from the
+# Message-ID's hash): unique to each email, so parsing it once for all cannot
+# help, and it reads back from the parse unchanged.
+_OWN_MULTIPART = re.compile(r'multipart/[a-z]+; boundary="=_m[a-z]_[0-9a-f]{32}"\Z')
 # A dot-atom address (RFC 5322 section 3.4.1), which the address parser
 # neither quotes nor changes.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -168,8 +176,8 @@ def needs_smtputf8(*addresses: str) -> bool:
     return not all(a.isascii() for a in addresses)
 
 
-def _text_part(text: str, subtype: str, *, wrap: bool = False) -> MIMEPart:
-    """A text part: 7bit when it is short-lined ASCII, else quoted-printable UTF-8.
+def _text_body(text: str, subtype: str, *, wrap: bool = False) -> TextBody:
+    """A text part's headers and payload: 7bit if short-lined ASCII, else quoted-printable UTF-8.
 
     Text quoted from received mail is cleaned upstream; re-encoding here is a
     last guard so that one odd character can never stop a reply from being
@@ -181,18 +189,27 @@ def _text_part(text: str, subtype: str, *, wrap: bool = False) -> MIMEPart:
     if subtype == "html":
         text = xml_safe(text)
     plain = not wrap and text.isascii() and max(map(len, text.split("\n"))) <= 900
+    if plain:
+        return TextBody(f'text/{subtype}; charset="us-ascii"', "7bit", text)
+    return TextBody(
+        f'text/{subtype}; charset="utf-8"', "quoted-printable", _UTF8_QP.body_encode(text)
+    )
+
+
+def _part_of(body: TextBody) -> MIMEPart:
+    """A text part as a MIMEPart."""
     # The payload is set as written rather than through set_content, which
     # would add a line end the text did not have.
     part = MIMEPart(policy=_WIRE)
-    if plain:
-        part["Content-Type"] = f'text/{subtype}; charset="us-ascii"'
-        part["Content-Transfer-Encoding"] = "7bit"
-        part.set_payload(text)
-    else:
-        part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-        part["Content-Transfer-Encoding"] = "quoted-printable"
-        part.set_payload(_UTF8_QP.body_encode(text))
+    part["Content-Type"] = body.content_type
+    part["Content-Transfer-Encoding"] = body.transfer_encoding
+    part.set_payload(body.payload)
     return part
+
+
+def _text_part(text: str, subtype: str, *, wrap: bool = False) -> MIMEPart:
+    """A text part (see ``_text_body``) as a MIMEPart."""
+    return _part_of(_text_body(text, subtype, wrap=wrap))
 
 
 def _multipart(
@@ -207,32 +224,44 @@ def _multipart(
     return container
 
 
+def _header_values(
+    out: Outgoing, *, from_name: str, from_addr: str, now: datetime
+) -> list[tuple[str, Any]]:
+    """The headers every email mailbot sends, in order, marked automatic."""
+    # Given as its two parts, since the parser behind addr_spec refuses a
+    # local part that is not ASCII even where the policy allows UTF-8.
+    local, _, domain = from_addr.rpartition("@")
+    headers: list[tuple[str, Any]] = [
+        ("From", Address(display_name=from_name, username=local, domain=domain)),
+        ("To", ", ".join(out.to)),
+    ]
+    if out.cc:
+        headers.append(("Cc", ", ".join(out.cc)))
+    headers.append(("Subject", clean_header(out.subject)))
+    headers.append(("Date", format_datetime(now)))
+    headers.append(("Message-ID", out.message_id))
+    if out.in_reply_to and valid_id(out.in_reply_to):
+        headers.append(("In-Reply-To", out.in_reply_to))
+    references = [r for r in out.references if valid_id(r)]
+    if references:
+        headers.append(("References", " ".join(references)))
+    # Replies are "auto-replied"; notices the scheduler sends unprompted are
+    # "auto-generated" (RFC 3834 section 5).
+    auto = out.auto or ("auto-replied" if out.in_reply_to else "auto-generated")
+    headers.append(("Auto-Submitted", auto))
+    # Exchange and Outlook honour this and do not send out-of-office notices back.
+    headers.append(("X-Auto-Response-Suppress", "All"))
+    headers.append((OWN_MARKER, out.kind))
+    headers.append(("MIME-Version", "1.0"))
+    return headers
+
+
 def _envelope(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> EmailMessage:
     """An email with the headers every email mailbot sends, marked automatic; no body yet."""
     utf8 = needs_smtputf8(from_addr, *out.to, *out.cc)
     msg = EmailMessage(policy=_WIRE_UTF8 if utf8 else _WIRE)
-    # Given as its two parts, since the parser behind addr_spec refuses a
-    # local part that is not ASCII even where the policy allows UTF-8.
-    local, _, domain = from_addr.rpartition("@")
-    msg["From"] = Address(display_name=from_name, username=local, domain=domain)
-    msg["To"] = ", ".join(out.to)
-    if out.cc:
-        msg["Cc"] = ", ".join(out.cc)
-    msg["Subject"] = clean_header(out.subject)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = out.message_id
-    if out.in_reply_to and valid_id(out.in_reply_to):
-        msg["In-Reply-To"] = out.in_reply_to
-    references = [r for r in out.references if valid_id(r)]
-    if references:
-        msg["References"] = " ".join(references)
-    # Replies are "auto-replied"; notices the scheduler sends unprompted are
-    # "auto-generated" (RFC 3834 section 5).
-    msg["Auto-Submitted"] = out.auto or ("auto-replied" if out.in_reply_to else "auto-generated")
-    # Exchange and Outlook honour this and do not send out-of-office notices back.
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg[OWN_MARKER] = out.kind
-    msg["MIME-Version"] = "1.0"
+    for name, value in _header_values(out, from_name=from_name, from_addr=from_addr, now=now):
+        msg[name] = value
     return msg
 
 
@@ -241,8 +270,28 @@ def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> by
     # The boundary comes from the unique Message-ID, so it cannot occur in the
     # text and the same email always comes out as the same bytes.
     boundary = "=_mb_" + hashlib.sha256(out.message_id.encode()).hexdigest()[:32]
+    bodies = [_text_body(out.text, "plain"), _text_body(out.html, "html")]
+    headers = _header_values(out, from_name=from_name, from_addr=from_addr, now=now)
+    if not needs_smtputf8(from_addr, *out.to, *out.cc) and mimeflat.single_lines(headers):
+        # The same bytes as the tree below gives, written directly (mimeflat.py);
+        # the tests compare the two over many emails.
+        kind = ("Content-Type", f'multipart/alternative; boundary="{boundary}"')
+        return mimeflat.multipart(_WIRE, [*headers, kind], boundary, bodies)
+    return _build_tree(out, boundary, bodies, from_name=from_name, from_addr=from_addr, now=now)
+
+
+def _build_tree(
+    out: Outgoing,
+    boundary: str,
+    bodies: Sequence[TextBody],
+    *,
+    from_name: str,
+    from_addr: str,
+    now: datetime,
+) -> bytes:
+    """``build`` through the email package's message tree and generator."""
     msg = _envelope(out, from_name=from_name, from_addr=from_addr, now=now)
-    parts = [_text_part(out.text, "plain"), _text_part(out.html, "html")]
+    parts = [_part_of(body) for body in bodies]
     return _multipart("alternative", boundary, parts, container=msg).as_bytes()
 
 

@@ -11,8 +11,10 @@ from mailbot.pipeline.records import Context, Triage
 def enqueue(t: Triage, ctx: Context) -> Triage:
     """Pipeline stage: pass each composed email through the door into the outbox."""
     notes = list(t.notes)
-    for out in t.outgoing:
-        passed = door.send(ctx.store, ctx.config, ctx.rules, out, ctx.now)
-        if passed.note:
-            notes.append(passed.note)
+    # Together, so that their rows go in with one statement per table.
+    with door.together(ctx.store):
+        for out in t.outgoing:
+            passed = door.send(ctx.store, ctx.config, ctx.rules, out, ctx.now)
+            if passed.note:
+                notes.append(passed.note)
     return replace(t, notes=tuple(notes))

@@ -65,8 +65,12 @@ class Call(Base):
     """A support call: one school's problem or request, with its SLA state."""
 
     __tablename__ = "calls"
-    # The recurrence check reads a school's calls solved recently (0007).
-    __table_args__ = (Index("ix_calls_school_solved", "school_id", "solved_at"),)
+    # The recurrence check reads a school's calls solved recently (0007); the
+    # flood cap counts a domain's calls opened within the hour (0008).
+    __table_args__ = (
+        Index("ix_calls_school_solved", "school_id", "solved_at"),
+        Index("ix_calls_domain_created", "requester_domain", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True)
@@ -78,9 +82,12 @@ class Call(Base):
     assignee: Mapped[str | None] = mapped_column(String(64))
     school_id: Mapped[str | None] = mapped_column(String(64), index=True)
     requester_email: Mapped[str | None] = mapped_column(String(320))
+    # The requester's mail domain, lower-cased (after the address's last "@"),
+    # set when the call is opened: what the flood cap counts by (0008).
+    requester_domain: Mapped[str | None] = mapped_column(String(320))
     requester_name: Mapped[str] = mapped_column(String(200), default="")
     subject: Mapped[str] = mapped_column(Text, default="")
-    # Indexed: the flood cap counts the calls a domain opened within the hour (0007).
+    # Indexed (0007); the flood cap reads it through ix_calls_domain_created (0008).
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     clock_start_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -18,6 +18,57 @@ from mailbot.storage.db import Session, Sessions
 from mailbot.storage.models import Outbox
 
 
+def outbox_rows(
+    *,
+    now: datetime,
+    message_id: str,
+    call_id: int | None,
+    kind: str,
+    mail_from: str,
+    recipients: Sequence[str],
+    return_path: str = "",
+    raw: bytes,
+    to: Sequence[str],
+    cc: Sequence[str],
+    subject: str,
+    text: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An email's outbox row and its copy on the call's record (see ``enqueue``)."""
+    row = {
+        "message_id": message_id,
+        "call_id": call_id,
+        "kind": kind,
+        "mail_from": return_path or mail_from,
+        "recipients": json.dumps(list(recipients)),
+        "raw": raw,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    copy = {
+        "call_id": call_id,
+        "direction": "out",
+        "message_id": message_id,
+        "in_reply_to": in_reply_to or "",
+        "references": " ".join(references),
+        "from_addr": mail_from,
+        "to_addrs": ", ".join(to),
+        "cc_addrs": ", ".join(cc),
+        "subject": subject,
+        "sent_at": now,
+        "received_at": now,
+        "size": len(raw),
+        "verdict": "own",
+        "outcome": kind,
+        "body_text": text,
+        "new_text": text,
+    }
+    return row, copy
+
+
 class OutboxRecords:
     """The outbox rows one transaction writes and reads, in the caller's session."""
 
@@ -59,45 +110,35 @@ class OutboxRecords:
         Only ``door.send`` calls this: every email must pass the loop guard
         and be counted first.
         """
-        # The outbox row and its copy on the call, with the statements built once in rows.py.
-        rows.add(
-            self.session,
-            rows.OUTBOX,
-            {
-                "message_id": message_id,
-                "call_id": call_id,
-                "kind": kind,
-                "mail_from": return_path or mail_from,
-                "recipients": json.dumps(list(recipients)),
-                "raw": raw,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            },
+        self.enqueue_built(
+            [
+                outbox_rows(
+                    now=now,
+                    message_id=message_id,
+                    call_id=call_id,
+                    kind=kind,
+                    mail_from=mail_from,
+                    recipients=recipients,
+                    return_path=return_path,
+                    raw=raw,
+                    to=to,
+                    cc=cc,
+                    subject=subject,
+                    text=text,
+                    in_reply_to=in_reply_to,
+                    references=references,
+                )
+            ]
         )
-        rows.add(
-            self.session,
-            rows.MESSAGES,
-            {
-                "call_id": call_id,
-                "direction": "out",
-                "message_id": message_id,
-                "in_reply_to": in_reply_to or "",
-                "references": " ".join(references),
-                "from_addr": mail_from,
-                "to_addrs": ", ".join(to),
-                "cc_addrs": ", ".join(cc),
-                "subject": subject,
-                "sent_at": now,
-                "received_at": now,
-                "size": len(raw),
-                "verdict": "own",
-                "outcome": kind,
-                "body_text": text,
-                "new_text": text,
-            },
-        )
+
+    def enqueue_built(self, built: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Write emails made by ``outbox_rows``: their outbox rows, then their copies, in order.
+
+        Several emails go in with one statement per table (the door queues
+        an email stage's emails together); only ``door`` calls this.
+        """
+        rows.add_many(self.session, rows.OUTBOX, [row for row, _copy in built])
+        rows.add_many(self.session, rows.MESSAGES, [copy for _row, copy in built])
 
     def enqueue_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         """Put many prebuilt outbox rows in with one INSERT (a broadcast's batch)."""
