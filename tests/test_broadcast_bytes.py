@@ -1,4 +1,4 @@
-"""Broadcast notices keep their bytes: every notice of a varied broadcast, digested, as 0fd3815 built it."""
+"""Broadcast notices keep their bytes: a varied broadcast, digested as 0fd3815 built it."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def send_all(env: Env, now: object) -> None:
 
 
 def scenario(env: Env) -> None:
-    """Declared with school email down, two updates, email back (catch-ups), resolved; planned work."""
+    """Declared with email down, two updates, email back (catch-ups), resolved; planned work."""
     by = incident.By(RAJ, DECLARED)
     with transaction(env.sessions) as session:
         ref_id = incident.declare(
