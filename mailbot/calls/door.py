@@ -13,6 +13,7 @@ from typing import Any
 from mailbot.calls.store import Store
 from mailbot.config import Config
 from mailbot.mail.mime import build
+from mailbot.mail.mimebatch import Batch
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.directory import SenderKind
 from mailbot.rules.loader import Rules
@@ -298,6 +299,8 @@ def send_broadcast(
     """
     blocked = store.blocked_among(a for out, _route in batch for a in out.to)
     service = config.service
+    # The batch's emails share a few bodies: each is encoded once (mimebatch.py).
+    mime = Batch(from_name=service.name, from_addr=service.address, now=now)
     rows = []
     kept_back: set[str] = set()
     for out, route in batch:
@@ -313,7 +316,7 @@ def send_broadcast(
                 "kind": sent.kind,
                 "mail_from": verp.mail_from(store.session, service, sent.message_id, now),
                 "recipients": json.dumps(list(to)),
-                "raw": build(sent, from_name=service.name, from_addr=service.address, now=now),
+                "raw": mime.build(sent),
                 "status": "pending",
                 "attempts": 0,
                 "created_at": now,

@@ -23,17 +23,13 @@ from mailbot.calls import door
 from mailbot.calls.store import Store
 from mailbot.config import Config
 from mailbot.incidents import catchup, planned, store
+from mailbot.incidents.compose import Composer
 from mailbot.incidents.recipients import recipients
-from mailbot.mail.msgid import fixed_id
 from mailbot.mail.outgoing import Outgoing
 from mailbot.rules.loader import Rules
-from mailbot.sla.calendar import describe
 from mailbot.storage.claims import claim
 from mailbot.storage.db import Sessions, transaction
 from mailbot.storage.models import Delivery, Incident, IncidentUpdate
-
-# How a catch-up names each notice it repeats (updates by their number).
-HISTORY_LABELS = {"declare": "Declared", "resolve": "Resolved"}
 
 
 def expand(sessions: Sessions, rules: Rules, now: datetime) -> int:
@@ -81,82 +77,15 @@ def lists_of(rules: Rules, incident: Incident) -> tuple[str, ...]:
     return ()
 
 
-def notice_id(config: Config, ref: str, seq: int, address: str) -> str:
-    """The Message-ID of notice ``seq`` of an incident to one address."""
-    return fixed_id(config.service.id_domain, ref, f"n{seq}", address)
-
-
 def _compose(
-    config: Config,
-    rules: Rules,
+    composer: Composer,
     incident: Incident,
     notice: IncidentUpdate,
     delivery: Delivery,
-    now: datetime,
-    history: Sequence[IncidentUpdate] = (),
+    history: Sequence[IncidentUpdate],
 ) -> Outgoing:
-    """One delivery's email: the notice, or for a catch-up every notice in ``history``."""
-    cal = rules.calendar
-    context = {
-        "service": {"name": config.service.name, "address": config.service.address},
-        "incident": {
-            "ref": incident.ref,
-            "title": incident.title,
-            "status": incident.status,
-            "email_down": incident.email_down,
-            "declared": describe(incident.declared_at, cal, now).removeprefix("by "),
-        },
-        "notice": {
-            "kind": notice.kind,
-            "seq": notice.seq,
-            "text": notice.text,
-            "at": describe(notice.at, cal, now).removeprefix("by "),
-        },
-        "recipient": {"name": delivery.name, "lists": delivery.lists},
-        "status_url": config.status_page.url,
-        "catchup": delivery.catchup,
-        "history": [
-            {
-                "kind": h.kind,
-                # Updates are numbered as their own notices were ("UPDATE 2").
-                "label": f"Update {h.seq - 1}"
-                if h.kind == "update"
-                else HISTORY_LABELS.get(h.kind, h.kind),
-                "at": describe(h.at, cal, now).removeprefix("by "),
-                "text": h.text,
-            }
-            for h in history
-        ],
-    }
-    template = "incident_notice"
-    if incident.kind == "planned" and incident.starts_at and incident.ends_at:
-        # Planned work's notices say its window and services as they stand now.
-        template = "planned_notice"
-        context["work"] = {
-            "starts": describe(incident.starts_at, cal, now).removeprefix("by "),
-            "ends": describe(incident.ends_at, cal, now).removeprefix("by "),
-            "services": ", ".join(s for s in incident.services.split("\n") if s),
-            "status": incident.status,
-        }
-    rendered = rules.templates.render(template, context)
-    # Each recipient's notices about one incident form one thread; a
-    # catch-up is the first email of that person's thread.
-    earlier = tuple(
-        notice_id(config, incident.ref, seq, delivery.address)
-        for seq in range(1, 1 if delivery.catchup else notice.seq)
-    )
-    return Outgoing(
-        kind=template,
-        to=(delivery.address,),
-        cc=(),
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=notice_id(config, incident.ref, notice.seq, delivery.address),
-        in_reply_to=earlier[-1] if earlier else None,
-        references=earlier[-10:],
-        auto="auto-generated",
-    )
+    """One delivery's email, with what the batch's recipients share composed once."""
+    return composer.compose(incident, notice, delivery, history)
 
 
 def queue(sessions: Sessions, config: Config, rules: Rules, now: datetime, batch: int) -> int:
@@ -178,6 +107,8 @@ def queue(sessions: Sessions, config: Config, rules: Rules, now: datetime, batch
         notices: dict[int, tuple[Incident, IncidentUpdate]] = {}
         queued: list[tuple[Outgoing, str]] = []
         histories: dict[int, list[IncidentUpdate]] = {}
+        # What the batch's recipients share is composed once (compose.py).
+        composer = Composer(config, rules, now)
         for delivery in taken:
             if delivery.update_id not in notices:
                 notice = session.get_one(IncidentUpdate, delivery.update_id)
@@ -189,7 +120,7 @@ def queue(sessions: Sessions, config: Config, rules: Rules, now: datetime, batch
             if delivery.catchup and delivery.update_id not in histories:
                 histories[delivery.update_id] = store.notices_upto(session, incident.id, notice.seq)
             history = histories.get(delivery.update_id, ()) if delivery.catchup else ()
-            out = _compose(config, rules, incident, notice, delivery, now, history)
+            out = _compose(composer, incident, notice, delivery, history)
             delivery.message_id = out.message_id
             queued.append((out, delivery.route))
         call_store = Store(session, refs.prefix, refs.width)

@@ -268,7 +268,7 @@ def resolved_named(
     such a reply is a follow-up of the incident, not a new fault of its own.
     ``text`` may carry the tag (``[MI-0001]``, kept in a reply's subject);
     ``replied_to`` (In-Reply-To and References) may name a notice, whose
-    Message-ID begins with the incident's reference (``broadcast.notice_id``).
+    Message-ID begins with the incident's reference (``compose.notice_id``).
     """
     prefix = re.escape(rules.incidents.prefix)
     tag = re.compile(rf"\[\s*({prefix}-?\s*\d{{1,9}})\s*\]", re.I)

@@ -265,11 +265,18 @@ def _envelope(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -
     return msg
 
 
+def alternative_boundary(message_id: str) -> str:
+    """The boundary of ``build``'s email with ``message_id`` (always 37 characters).
+
+    It comes from the unique Message-ID, so it cannot occur in the text and
+    the same email always comes out as the same bytes.
+    """
+    return "=_mb_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+
+
 def build(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> bytes:
     """Render ``out`` as text and HTML alternatives, marked as automatic (RFC 3834)."""
-    # The boundary comes from the unique Message-ID, so it cannot occur in the
-    # text and the same email always comes out as the same bytes.
-    boundary = "=_mb_" + hashlib.sha256(out.message_id.encode()).hexdigest()[:32]
+    boundary = alternative_boundary(out.message_id)
     bodies = [_text_body(out.text, "plain"), _text_body(out.html, "html")]
     headers = _header_values(out, from_name=from_name, from_addr=from_addr, now=now)
     if not needs_smtputf8(from_addr, *out.to, *out.cc) and mimeflat.single_lines(headers):

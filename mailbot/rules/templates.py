@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 import jinja2.bccache
+import jinja2.nodes
 
 from mailbot.mail.xmltext import xml_safe
 from mailbot.rules import templatecache
@@ -90,6 +91,15 @@ class Templates:
         # from the whole page so that it stays well-formed.
         return xml_safe(env.get_template(f"{name}.html.j2").render(context))
 
+    def fields_read(self, name: str, variable: str) -> frozenset[str] | None:
+        """Which fields of ``variable`` the template ``NAME.txt.j2`` reads, or None if unclear.
+
+        A broadcast renders a notice once per distinct value of what it reads
+        of the recipient (see incidents/compose.py).
+        """
+        file = f"{name}.txt.j2"
+        return _fields_read(self.env, file, self.env.get_template(file), variable)
+
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         """Render template ``name`` (subject and body blocks) with ``context``."""
         template = self.env.get_template(f"{name}.txt.j2")
@@ -100,6 +110,42 @@ class Templates:
         subject = " ".join(subject.split())
         text = _BLANK_LINES.sub("\n\n", text.strip()) + "\n"
         return Rendered(subject=subject, text=text, html=text_to_html(text))
+
+
+@functools.lru_cache(maxsize=16)
+def _fields_read(
+    env: jinja2.Environment, file: str, template: jinja2.Template, variable: str
+) -> frozenset[str] | None:
+    """The fields of ``variable`` the template ``file`` reads, or None when that is unclear.
+
+    A template that names ``variable`` only as ``variable.FIELD`` or
+    ``variable["FIELD"]``, and includes, imports and extends nothing, reads
+    nothing else of it; anything else (the variable passed whole, assigned,
+    or a template that shares its context with another) may read any field.
+    ``template`` is the compiled template, so that an edited and reloaded one
+    is looked at afresh.
+    """
+    del template  # Part of the cache key only.
+    if env.loader is None:
+        return None
+    tree = env.parse(env.loader.get_source(env, file)[0])
+    shared = (jinja2.nodes.Extends, jinja2.nodes.Include, jinja2.nodes.Import)
+    if any(True for _ in tree.find_all((*shared, jinja2.nodes.FromImport))):
+        return None
+    fields: set[str] = set()
+    plain = 0
+    for node in tree.find_all(jinja2.nodes.Getattr):
+        if isinstance(node.node, jinja2.nodes.Name) and node.node.name == variable:
+            fields.add(node.attr)
+            plain += 1
+    for item in tree.find_all(jinja2.nodes.Getitem):
+        key = item.arg
+        named = isinstance(item.node, jinja2.nodes.Name) and item.node.name == variable
+        if named and isinstance(key, jinja2.nodes.Const) and isinstance(key.value, str):
+            fields.add(key.value)
+            plain += 1
+    uses = sum(1 for n in tree.find_all(jinja2.nodes.Name) if n.name == variable)
+    return frozenset(fields) if uses == plain else None
 
 
 def placeholder() -> Templates:
