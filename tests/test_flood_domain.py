@@ -17,7 +17,8 @@ from alembic import command
 from sqlalchemy import select, text
 from support import Env, local, make_env
 
-from mailbot.calls.store import Store, requester_domain
+from mailbot.calls.store import Store
+from mailbot.mail.fields import mail_domain
 from mailbot.storage.db import alembic_config, make_engine, upgrade
 from mailbot.storage.models import Call
 
@@ -47,10 +48,10 @@ def request(sender: str, n: int) -> bytes:
 
 
 def test_the_domain_is_what_follows_the_last_at_sign_in_lower_case() -> None:
-    assert requester_domain("K.Lloyd@Oakfield-Primary.Westshire.SCH.uk") == OAKFIELD
-    assert requester_domain('"a@b"@x.example') == "x.example"
-    assert requester_domain("no-at-sign") is None
-    assert requester_domain(None) is None
+    assert mail_domain("K.Lloyd@Oakfield-Primary.Westshire.SCH.uk") == OAKFIELD
+    assert mail_domain('"a@b"@x.example') == "x.example"
+    assert mail_domain("no-at-sign") is None
+    assert mail_domain(None) is None
 
 
 def test_calls_from_an_address_in_capitals_count_towards_the_domains_cap(env: Env) -> None:

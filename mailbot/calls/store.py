@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from mailbot.calls import lifecycle
 from mailbot.calls.rating import Rating
 from mailbot.calls.records import CallView, Classification
+from mailbot.mail.fields import mail_domain
 from mailbot.mail.message import ParsedMessage
 from mailbot.sla.calendar import clock_start
 from mailbot.sla.clock import Clock, SlaPolicy
@@ -31,13 +32,6 @@ _NEW_FROM_DOMAIN = select(func.count(Call.id)).where(
     Call.requester_domain == bindparam("domain"),
     Call.created_at >= bindparam("since", type_=Call.created_at.type),
 )
-
-
-def requester_domain(address: str | None) -> str | None:
-    """The mail domain a call's requester is counted under: lower-cased, after the last "@"."""
-    if address is None or "@" not in address:
-        return None
-    return address.rsplit("@", 1)[-1].lower()
 
 
 # Core, not the ORM: it runs for every school's new call and almost always
@@ -159,7 +153,7 @@ class Store(LoopGuardRecords, OutboxRecords):
             team=classification.team,
             school_id=school_id,
             requester_email=msg.from_addr,
-            requester_domain=requester_domain(msg.from_addr),
+            requester_domain=mail_domain(msg.from_addr),
             requester_name=requester_name,
             subject=subject,
             created_at=now,

@@ -138,3 +138,10 @@ def date(value: str | None) -> datetime | None:
         return None
     # "-0000" means the sender's zone is unknown; the time is still UTC.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def mail_domain(address: str | None) -> str | None:
+    """The domain a call's requester is counted under: lower-cased, after the last "@"."""
+    if address is None or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[-1].lower()

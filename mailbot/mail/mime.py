@@ -256,7 +256,7 @@ def _header_values(
     return headers
 
 
-def _envelope(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> EmailMessage:
+def envelope(out: Outgoing, *, from_name: str, from_addr: str, now: datetime) -> EmailMessage:
     """An email with the headers every email mailbot sends, marked automatic; no body yet."""
     utf8 = needs_smtputf8(from_addr, *out.to, *out.cc)
     msg = EmailMessage(policy=_WIRE_UTF8 if utf8 else _WIRE)
@@ -297,7 +297,7 @@ def _build_tree(
     now: datetime,
 ) -> bytes:
     """``build`` through the email package's message tree and generator."""
-    msg = _envelope(out, from_name=from_name, from_addr=from_addr, now=now)
+    msg = envelope(out, from_name=from_name, from_addr=from_addr, now=now)
     parts = [_part_of(body) for body in bodies]
     return _multipart("alternative", boundary, parts, container=msg).as_bytes()
 
@@ -377,5 +377,5 @@ def build_related(
         if item.charset:
             part.set_param("charset", item.charset)
         files.append(part)
-    msg = _envelope(out, from_name=from_name, from_addr=from_addr, now=now)
+    msg = envelope(out, from_name=from_name, from_addr=from_addr, now=now)
     return _multipart("mixed", f"=_mm_{seed}", [alternative, *files], container=msg).as_bytes()

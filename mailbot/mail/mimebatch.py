@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mailbot.mail.mime import _envelope, alternative_boundary, build
+from mailbot.mail.mime import alternative_boundary, build, envelope
 from mailbot.mail.outgoing import Outgoing
 
 
@@ -36,7 +36,7 @@ class Batch:
 
     def _head(self, out: Outgoing) -> tuple[bytes, bool]:
         """The envelope headers of ``out`` as the generator writes them, and whether in UTF-8."""
-        msg = _envelope(out, from_name=self.from_name, from_addr=self.from_addr, now=self.now)
+        msg = envelope(out, from_name=self.from_name, from_addr=self.from_addr, now=self.now)
         policy = msg.policy
         head = b"".join(policy.fold_binary(name, value) for name, value in msg.raw_items())
         return head, bool(getattr(policy, "utf8", False))

@@ -34,7 +34,7 @@ def upgrade() -> None:
     found = connection.execute(
         sa.select(calls.c.id, calls.c.requester_email).where(calls.c.requester_email.is_not(None))
     ).all()
-    # The same rule as calls.store.requester_domain, written out here so that
+    # The same rule as mail.fields.mail_domain, written out here so that
     # this migration keeps doing what it did whatever the code becomes.
     domains = [
         {"row_id": row_id, "domain": email.rsplit("@", 1)[-1].lower()}
