@@ -69,11 +69,8 @@ class SmtpConfig(ServerConfig):
     # broadcast to thousands faster when the relay has cores to spare; they
     # take turns to hand over the message itself (DATA), so a crash still
     # repeats at most one email (with its own Message-ID, so recipients' mail
-    # programs show it once), whatever the number.  Two by default: with
-    # the second, one email's envelope overlaps another's message, which
-    # measured about 1.6-1.8x the notices a second of one connection
-    # (bench/broadcast.py); relays commonly allow a few per account.
-    connections: int = Field(default=2, ge=1, le=16)
+    # programs show it once), whatever the number.
+    connections: int = Field(default=1, ge=1, le=16)
 
 
 class IntakeConfig(Strict):
