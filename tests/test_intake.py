@@ -328,12 +328,19 @@ def test_two_daemons_on_postgresql_handle_each_email_once(
     assert dovecot.uids("INBOX") == []
 
 
-def test_run_once_sends_what_intake_queued_while_intake_goes_on(
-    tmp_path: Path, dovecot: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Two batches of three: the second batch waits (up to a minute) until the
-    # first batch's confirmations are at the relay.  When sending starts only
-    # after intake, they never arrive while it waits.
+def _six_in_two_batches(
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_sink: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    wait_seconds: float,
+) -> tuple[Config, list[int]]:
+    """Six requests read three at a time; the second batch waits for the first's confirmations.
+
+    The list returned gets, once the second batch starts, how many
+    confirmations were at the relay by then (after at most ``wait_seconds``).
+    """
     url = f"sqlite:///{tmp_path / 'mailbot.db'}"
     upgrade(url)
     config = make_config(
@@ -344,17 +351,29 @@ def test_run_once_sends_what_intake_queued_while_intake_goes_on(
         dovecot.deliver(school_mail(n))
     seen_before_second: list[int] = []
     real = service_module.run_batch
+    sessions = make_sessions(make_engine(url))
 
     def batch(*args: Any, **kwargs: Any) -> intake.BatchReport:
         if len(seen_before_second) == 0 and _count_calls(sessions) == 3:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + wait_seconds
             while len(smtp_sink.to_schools()) < 3 and time.monotonic() < deadline:
                 time.sleep(0.05)
             seen_before_second.append(len(smtp_sink.to_schools()))
         return real(*args, **kwargs)
 
-    sessions = make_sessions(make_engine(url))
     monkeypatch.setattr(service_module, "run_batch", batch)
+    return config, seen_before_second
+
+
+def test_run_once_sends_what_intake_queued_while_intake_goes_on(
+    tmp_path: Path, dovecot: Any, smtp_sink: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two batches of three: the second batch waits (up to a minute) until the
+    # first batch's confirmations are at the relay.  When sending starts only
+    # after intake, they never arrive while it waits.
+    config, seen_before_second = _six_in_two_batches(
+        tmp_path, dovecot, smtp_sink, monkeypatch, wait_seconds=60
+    )
     report, sent, _ = asyncio.run(daemon(config).run_once())
     assert seen_before_second == [3]
     assert len(report.outcomes) == 6
@@ -372,27 +391,9 @@ def test_the_running_daemon_sends_each_batch_while_its_intake_pass_goes_on(
     # than the outbox loop's 30-second wake) until the first batch's
     # confirmations are at the relay.  When intake woke the outbox only at
     # the end of its pass, they never arrived while it waited.
-    url = f"sqlite:///{tmp_path / 'mailbot.db'}"
-    upgrade(url)
-    config = make_config(
-        tmp_path, url, imap=(dovecot.host, dovecot.port, dovecot.username, dovecot.password),
-        smtp=(smtp_sink.host, smtp_sink.port), rules_dir=bulk_rules(tmp_path), batch_size=3,
-    )  # fmt: skip
-    for n in range(6):
-        dovecot.deliver(school_mail(n))
-    seen_before_second: list[int] = []
-    real = service_module.run_batch
-    sessions = make_sessions(make_engine(url))
-
-    def batch(*args: Any, **kwargs: Any) -> intake.BatchReport:
-        if len(seen_before_second) == 0 and _count_calls(sessions) == 3:
-            deadline = time.monotonic() + 20
-            while len(smtp_sink.to_schools()) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            seen_before_second.append(len(smtp_sink.to_schools()))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service_module, "run_batch", batch)
+    config, seen_before_second = _six_in_two_batches(
+        tmp_path, dovecot, smtp_sink, monkeypatch, wait_seconds=20
+    )
     bot = daemon(config)
 
     async def serve() -> None:

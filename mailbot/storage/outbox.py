@@ -35,7 +35,13 @@ def outbox_rows(
     in_reply_to: str | None,
     references: Sequence[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An email's outbox row and its copy on the call's record (see ``enqueue``)."""
+    """An email's outbox row and its copy on the call's record, for ``enqueue_built``.
+
+    ``mail_from`` is the From address kept on the record; ``return_path``,
+    when given, is the envelope sender the email goes out with (VERP).
+    Only the door builds these: every email must pass the loop guard and be
+    counted first.
+    """
     row = {
         "message_id": message_id,
         "call_id": call_id,
@@ -84,52 +90,6 @@ class OutboxRecords:
         if not rows:
             return None
         return tuple(a.lower() for r in rows for a in json.loads(r))
-
-    def enqueue(
-        self,
-        *,
-        now: datetime,
-        message_id: str,
-        call_id: int | None,
-        kind: str,
-        mail_from: str,
-        recipients: Sequence[str],
-        return_path: str = "",
-        raw: bytes,
-        to: Sequence[str],
-        cc: Sequence[str],
-        subject: str,
-        text: str,
-        in_reply_to: str | None,
-        references: Sequence[str],
-    ) -> None:
-        """Put an email in the outbox and keep a copy on the call's record.
-
-        ``mail_from`` is the From address kept on the record; ``return_path``,
-        when given, is the envelope sender the email goes out with (VERP).
-        Only ``door.send`` calls this: every email must pass the loop guard
-        and be counted first.
-        """
-        self.enqueue_built(
-            [
-                outbox_rows(
-                    now=now,
-                    message_id=message_id,
-                    call_id=call_id,
-                    kind=kind,
-                    mail_from=mail_from,
-                    recipients=recipients,
-                    return_path=return_path,
-                    raw=raw,
-                    to=to,
-                    cc=cc,
-                    subject=subject,
-                    text=text,
-                    in_reply_to=in_reply_to,
-                    references=references,
-                )
-            ]
-        )
 
     def enqueue_built(self, built: Sequence[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Write emails made by ``outbox_rows``: their outbox rows, then their copies, in order.
